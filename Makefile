@@ -1,0 +1,56 @@
+# Every target bootstraps .venv from the pinned versions in constraints.txt, once.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench browser format lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+## demo: poll the bundled sample feeds, summarise, and deliver today's digest to .demo/outbox (RESET=1 starts again)
+demo: $(STAMP)
+	$(BIN)/python -m digest.demo $(if $(RESET),--reset,)
+
+## test: the whole test suite (installs Debian's chromium for the browser tests when run as root)
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q
+
+## lint: formatting, lint and strict typing
+lint: $(STAMP)
+	$(BIN)/ruff format --check digest tests bench demo
+	$(BIN)/ruff check digest tests bench demo
+	$(BIN)/mypy
+
+## bench: the benchmarks; each prints its figures and a RESULT line
+bench: $(STAMP)
+	$(BIN)/python bench/summaries.py
+	$(BIN)/python bench/render.py
+	$(BIN)/python bench/poll.py
+	$(BIN)/python bench/send.py
+
+## browser: Debian's chromium for the browser tests (needs root; skipped with a note otherwise)
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "note: /usr/bin/chromium is missing and this is not root; browser tests will be skipped"; fi
+
+format: $(STAMP)
+	$(BIN)/ruff format digest tests bench demo
+	$(BIN)/ruff check --fix digest tests bench demo
+
+## lock: re-pin constraints.txt from what pyproject.toml asks for
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet '.[dev]'
+	.lockvenv/bin/pip freeze --exclude probation-digest > constraints.txt
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) .demo artifacts .pytest_cache .mypy_cache .ruff_cache

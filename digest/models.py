@@ -1,0 +1,230 @@
+"""Data that crosses module boundaries: frozen dataclasses, nothing with behaviour or I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+Kind = Literal["inspection", "thematic", "research", "news", "blog", "other"]
+KINDS: tuple[Kind, ...] = ("inspection", "thematic", "research", "news", "blog", "other")
+RATINGS = ("Outstanding", "Good", "Requires improvement", "Inadequate")
+DeliveryState = Literal["pending", "sending", "sent", "failed", "suppressed"]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed the digest follows, as configured."""
+
+    name: str
+    url: str
+    kind: str | None = None  # a hint: inspectorate, blog, news, govuk
+    filter: bool = True  # keep only items about probation
+    backfill_hours: float | None = None  # override of the global first-run window
+
+
+@dataclass(frozen=True)
+class Response:
+    """What the fetcher got back for one URL: the bytes and the headers that matter."""
+
+    url: str  # the URL finally answered, after redirects
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    fetched_at: datetime
+    moved_to: str | None = None  # set when a permanent redirect (301/308) says the resource moved
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One feed entry, normalised."""
+
+    feed_url: str
+    source: str  # the feed's display name
+    guid: str
+    url: str
+    canonical_url: str
+    title: str
+    published: datetime  # UTC
+    content_html: str  # sanitised
+    summary_html: str  # sanitised
+    content_hash: str
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()  # absolute links found in the content, in order
+    id: int | None = None
+    feed_kind: str | None = None
+    filter: bool = True
+
+
+@dataclass(frozen=True)
+class Document:
+    """The readable text of a page, PDF or feed entry. Paragraphs are separated by blank lines."""
+
+    url: str
+    title: str
+    text: str
+    format: Literal["html", "pdf", "text", "feed"]
+    published: date | None = None
+    scanned: bool = False  # a PDF with no usable text layer: never summarised
+    pages: int = 0
+    report_url: str | None = None  # an HTML report page this document points to
+    pdf_url: str | None = None  # a PDF report this document points to
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    text: str
+    owner: str | None = None  # whom the recommendation is for, e.g. "The CRC should"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a reader needs to know about one publication. `to_json()` is the stable contract."""
+
+    title: str
+    kind: Kind
+    about_probation: bool
+    summary: str
+    organisation: str | None = None
+    rating: str | None = None
+    rating_note: str | None = None  # e.g. why there is no rating
+    standard_ratings: tuple[tuple[str, str], ...] = ()
+    published: date | None = None
+    chief_inspector: str | None = None
+    chief_inspector_quote: str | None = None
+    key_findings: tuple[str, ...] = ()
+    recommendations: tuple[Recommendation, ...] = ()
+    scanned: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "kind": self.kind,
+            "about_probation": self.about_probation,
+            "organisation": self.organisation,
+            "rating": self.rating,
+            "published": self.published.isoformat() if self.published else None,
+            "chief_inspector": self.chief_inspector,
+            "summary": self.summary,
+            "key_findings": list(self.key_findings),
+            "recommendations": [r.text for r in self.recommendations],
+        }
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One publication in the digest: an item, what it says, and who else discussed it."""
+
+    item_id: int
+    title: str
+    url: str
+    source: str
+    published: datetime
+    summary: Summary
+    report_url: str | None = None
+    pdf_url: str | None = None
+    also: tuple[Link, ...] = ()
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str  # inspections, thematic, news
+    title: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A day's digest, composed and ready to render."""
+
+    list_name: str
+    day: date
+    subject: str
+    sections: tuple[Section, ...]
+    overflow: tuple[Entry, ...] = ()  # listed as headlines only, past the size budget
+    item_ids: tuple[int, ...] = ()
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(e for s in self.sections for e in s.entries) + self.overflow
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    email: str
+    name: str | None = None
+    kinds: frozenset[str] | None = None  # None: every kind
+    sources: frozenset[str] | None = None  # None: every source
+    line: int | None = None
+
+    def wants(self, entry: Entry) -> bool:
+        if self.kinds is not None and entry.summary.kind not in self.kinds:
+            return False
+        return self.sources is None or entry.source in self.sources
+
+
+@dataclass(frozen=True)
+class Message:
+    """One rendered email, ready for a Sender."""
+
+    to: str
+    sender: str
+    message_id: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Delivery:
+    run_key: str
+    email: str
+    state: DeliveryState
+    message_id: str
+    attempts: int = 0
+    reply: str = ""
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    url: str
+    name: str
+    last_success: datetime | None
+    last_error: str | None
+    last_error_kind: str | None
+    failures: int
+    next_poll: datetime | None
+    disabled: str | None
+    moved_to: str | None = None
+    items: int = 0
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    key: str
+    day: date
+    subject: str
+    created_at: datetime
+    status: str  # empty, sending, done
+    items: int
+    counts: dict[str, int] = field(default_factory=dict)

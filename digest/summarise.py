@@ -1,0 +1,378 @@
+"""Say what a publication says: a report card for inspections and an extractive summary for everything.
+
+Pure and deterministic: a `Document` (plus what the feed told us) in, a `Summary` out. No model, no download.
+Summaries are whole sentences taken from the text, chosen for position, centrality and the language of
+findings, and put back in document order. Inspection reports contribute their findings chapter; the foreword
+gives the chief inspector's words; the recommendations section gives numbered recommendations and whom each
+is for.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from .classify import classify
+from .models import RATINGS, Document, Kind, Recommendation, Summary
+from .text import Sentence, is_chapter, is_heading, sentences, split_sentences, word_count
+
+_STOP = set("""a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has have having
+he her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
+now of off on once only or other our ours ourselves out over own same she should so some such than that the their
+theirs them themselves then there these they this those through to too under until up very was we were what when
+where which while who whom why will with would you your yours yourself which said says its it's""".split())
+_EVALUATIVE = re.compile(
+    r"\b(?:found|finds|concluded|rated|inspectors?|quality|good|outstanding|inadequate|acceptable|poor|"
+    r"improvement|improve|effective(?:ly)?|ineffective|strong|weak|well|not good enough|concern(?:s|ed)?|"
+    r"should|must|needs? to|recommend\w*|overall|generally|insufficient|impressive|too (?:many|few|little)|"
+    r"lack(?:ed|ing)?|positive|failed|failing)\b", re.I)
+_JUDGEMENT = re.compile(
+    r"\b(?:was|were|is|are|remained|been)\b[^.]{0,60}?\b(?:good|outstanding|acceptable|inadequate|poor|"
+    r"inconsistent|effective|strong|weak|sound|impressive|insufficient|required improvement|requires? "
+    r"improvement|not good enough|mixed|erratic|better|worse)\b", re.I)
+_NOISE = re.compile(r"\b(?:click here|cookies?|subscribe|sign up|newsletter|sponsored|copyright|all rights "
+                    r"reserved|licence to|this licence|view this licence|©)\b", re.I)
+_RATING_WORD = (r"(outstanding|good|requires?\s+improvement|requiring\s+improvement|inadequate)")
+_RATING_RX = [
+    re.compile(r"\boverall\s+rating\s+(?:of|was|is|:)\s*(?:an?\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
+    re.compile(r"\brated\s+(?:overall\s+)?(?:as\s+)?(?:being\s+)?[‘'\"“]?" + _RATING_WORD + r"\b[’'\"”]?(?!\s+(?:in|at|for)\b)", re.I),
+    re.compile(r"\brated?\s+(?:the\s+)?[A-Z][^.]{0,140}?\bas\s+(?:being\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
+    re.compile(r"\brating\s*:\s*[‘'\"“]?" + _RATING_WORD, re.I),
+]
+_PART_RATING = re.compile(r"\b(?:both|were|each|all)\s+rated\b|\b(?:standards?|domains?)\s+(?:was|were)\s+rated\b",
+                          re.I)
+_CHIEF_TITLE = r"(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)?\s*Chief\s+(?:Probation\s+)?Inspector(?:\s+of\s+Probation)?"
+_NAME = r"(?:(?:Dame|Sir|Dr|Professor|Mr|Mrs|Ms|Lord|Lady)\s+)?[A-Z][a-z]+(?:[ -][A-Z][a-z’'-]+){1,2}"
+_CHIEF_RX = [
+    re.compile(rf"(?P<name>{_NAME}),\s+{_CHIEF_TITLE}"),
+    re.compile(rf"{_CHIEF_TITLE},?\s+(?P<name>{_NAME})"),
+]
+_CHIEF_SIGNATURE = re.compile(rf"^(?P<name>{_NAME})$")
+_ORG_RX = [
+    re.compile(r"\b[Ii]nspection of (?i:probation services in|probation work in|youth (?:offending|justice) "
+               r"(?:services|work) in|the work of|the)?:?\s*(?P<org>[A-Z][^.()\n:]{2,80}?)"
+               r"(?=\s*(?:$|[.(\n:]|\s[–-]\s|\sby\s|\spublished\b|\sfound\b|\shas\b|\swas\b))"),
+    re.compile(r"\brated?\s+the\s+(?P<org>[A-Z][\w ,&’'-]{2,90}?(?:Community Rehabilitation Company|CRC|"
+               r"Probation Delivery Unit|PDU|Youth Offending (?:Service|Team)|YOS|YOT|division|region))"),
+    re.compile(r"\beffectiveness of probation work in\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n]))"),
+    re.compile(r"\breport on\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n(]|\s(?:is|was|has|found)\b))"),
+    re.compile(r"\binspection of (?:adult )?probation work (?:in|undertaken by)\s+(?P<org>[A-Z][\w&’' -]{2,60}?)"
+               r"(?=\s*(?:$|[.,\n]))"),
+]
+_SECTION_FINDINGS = re.compile(r"overall judgements|overall findings|executive summary|^summary|key findings|"
+                               r"main findings|findings|conclusions?|overview", re.I)
+_OWNER = re.compile(r"^(?:(?:[Tt]he|Her Majesty’s|Her Majesty's|His Majesty’s|HM)\s+)?[A-Z][\w’' ,&()-]{1,120}?"
+                    r"\s+should(?: also)?:?$")
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What the feed knows about an item, which beats guessing from its text."""
+
+    title: str = ""
+    published: date | None = None
+    categories: tuple[str, ...] = ()
+    feed_kind: str | None = None
+    filtered: bool = True
+
+
+def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, report_words: int = 300) -> Summary:
+    hints = hints or Hints()
+    title = _clean_title(hints.title or doc.title or "Untitled")
+    published = hints.published or doc.published
+    verdict = classify(title=title, text=doc.text, categories=hints.categories, feed_kind=hints.feed_kind,
+                       filtered=hints.filtered)
+    kind: Kind = verdict.kind
+    if doc.scanned:
+        return Summary(title=title, kind=kind if kind != "other" else "inspection",
+                       about_probation=verdict.about_probation, published=published, scanned=True,
+                       summary="This PDF is a scanned image with no text layer, so it cannot be summarised; "
+                               "open the report to read it.")
+    sents = sentences(doc.text)
+    report = _is_report(doc, sents)
+    if report and kind in ("other", "blog", "news"):
+        kind = "inspection" if re.search(r"\binspect", doc.text[:5000], re.I) else kind
+    card = kind in ("inspection", "thematic") or report
+    budget = words
+    summary = _extractive(sents, budget, report=report)
+    if not card:
+        return Summary(title=title, kind=kind, about_probation=verdict.about_probation, summary=summary,
+                       published=published)
+    chief, quote = chief_inspector(doc.text, sents, about=verdict.about_probation)
+    rating = find_rating(f"{title}.\n{doc.text}")
+    note = None
+    if rating is None and kind == "inspection":
+        older = (published and published.year < 2018) or re.search(r"Quality\s*&\s*Impact", doc.text[:5000])
+        note = ("No overall rating: this inspection predates the four-point rating scale introduced in 2018."
+                if older else "No overall rating is stated.")
+    return Summary(
+        title=title, kind=kind, about_probation=verdict.about_probation, summary=summary,
+        organisation=organisation(title, doc.text), rating=rating, rating_note=note,
+        standard_ratings=standard_ratings(doc.text), published=published, chief_inspector=chief,
+        chief_inspector_quote=quote, key_findings=key_findings(sents, report=report),
+        recommendations=recommendations(doc.text),
+    )
+
+
+def _clean_title(title: str) -> str:
+    return re.sub(r"\s+", " ", title).strip()
+
+
+def _is_report(doc: Document, sents: list[Sentence]) -> bool:
+    if doc.format == "pdf" and len(sents) > 60:
+        return True
+    chapters = {s.chapter.lower() for s in sents if s.chapter}
+    return len(sents) > 150 and any(_SECTION_FINDINGS.search(c) for c in chapters)
+
+
+# ---- the extractive summary
+
+
+def _content_words(s: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z][a-z’'-]+", s.lower()) if w not in _STOP and len(w) > 2]
+
+
+def _extractive(sents: list[Sentence], budget: int, *, report: bool) -> str:
+    pool = [s for s in sents if 6 <= s.words <= 70 and not _NOISE.search(s.text) and not s.text.endswith("?")
+            and not s.text.rstrip().endswith(":")]
+    if report:
+        findings = [s for s in pool if _in_findings(s)]
+        if len(findings) >= 5:
+            pool = findings
+    if not pool:
+        pool = [s for s in sents if s.words <= budget]
+    if not pool:
+        return ""
+    freq: Counter[str] = Counter()
+    for s in pool:
+        freq.update(set(_content_words(s.text)))
+    n = len(pool)
+    first = pool[0].index
+
+    def score(s: Sentence) -> float:
+        cw = _content_words(s.text)
+        centrality = sum(math.log(1 + freq[w]) for w in set(cw)) / (1 + len(set(cw))) if cw else 0
+        position = s.index - first
+        lead = 1.5 / (1 + position / 3) if not report else 0.6 / (1 + position / 40)
+        cues = min(3, len(_EVALUATIVE.findall(s.text))) * 0.25
+        judgement = 0.8 if _JUDGEMENT.search(s.text) else 0
+        length = -0.4 if s.words < 9 else 0
+        bullet = 0.2 if s.bullet else 0
+        return centrality + lead + cues + judgement + length + bullet
+
+    ranked = sorted(pool, key=lambda s: (-score(s), s.index))
+    chosen: list[Sentence] = []
+    used = 0
+    seen: set[str] = set()
+    for s in ranked[: max(40, n)]:
+        key = " ".join(_content_words(s.text))
+        if key in seen:
+            continue
+        if used + s.words <= budget:
+            chosen.append(s)
+            seen.add(key)
+            used += s.words
+        if used >= budget - 5:
+            break
+    chosen.sort(key=lambda s: s.index)
+    return " ".join(s.text for s in chosen)
+
+
+def _in_findings(s: Sentence) -> bool:
+    """In a report's findings chapter, and not in its recommendations or foreword."""
+    return bool(_SECTION_FINDINGS.search(s.chapter)) and not re.fullmatch(
+        r"(?:our |key )?recommendations?|foreword", s.heading.strip(), re.I)
+
+
+# ---- report card parts
+
+
+def find_rating(text: str) -> str | None:
+    """The overall rating, normalised; the earliest overall statement wins and a part's rating is ignored."""
+    best: tuple[int, str] | None = None
+    for rx in _RATING_RX:
+        for m in rx.finditer(text):
+            start = max(0, m.start() - 40)
+            if _PART_RATING.search(text[start:m.end()]):
+                continue
+            word = re.sub(r"\s+", " ", m.group(1).lower())
+            norm = "Requires improvement" if "improvement" in word else word.capitalize()
+            if norm in RATINGS and (best is None or m.start() < best[0]):
+                best = (m.start(), norm)
+            break
+    return best[1] if best else None
+
+
+def standard_ratings(text: str) -> tuple[tuple[str, str], ...]:
+    """Ratings per standard where a report lists them, e.g. "1.1 Leadership  Good"."""
+    out: list[tuple[str, str]] = []
+    rx = re.compile(r"^\s*(\d\.\d)\s+([A-Z][A-Za-z ,&’'-]{2,60}?)\s*[:–-]?\s+(Outstanding|Good|Requires improvement|"
+                    r"Inadequate)\s*$", re.M)
+    for m in rx.finditer(text):
+        item = (f"{m[1]} {m[2].strip()}", m[3])
+        if item not in out:
+            out.append(item)
+    return tuple(out[:20])
+
+
+def organisation(title: str, text: str) -> str | None:
+    for source in (title, text[:8000]):
+        for rx in _ORG_RX:
+            m = rx.search(source)
+            if m:
+                return _tidy_org(m.group("org"))
+    return None
+
+
+def _tidy_org(org: str) -> str:
+    org = re.sub(r"\s+", " ", org).strip(" ,;–-")
+    org = re.sub(r"\bCommunity Rehabilitation Company\b(?:\s*\(CRC\))?", "CRC", org)
+    org = re.sub(r"\s*&\s*", " and ", org)
+    org = re.sub(r"^the\s+", "", org, flags=re.I)
+    return org
+
+
+def chief_inspector(text: str, sents: list[Sentence], *, about: bool = True) -> tuple[str | None, str | None]:
+    """The chief inspector's name and words: a quotation near their name, or their foreword."""
+    name: str | None = None
+    where = -1
+    for rx in _CHIEF_RX:
+        for m in rx.finditer(text):
+            context = text[m.start(): m.end() + 30]
+            if re.search(r"of\s+(?:Prisons|Constabulary|Fire)", context):
+                continue
+            candidate = m.group("name")
+            if candidate.split()[0] in ("The", "This", "Chief", "Inspector", "HM", "Her", "His"):
+                continue
+            if where < 0 or m.start() < where:
+                name, where = candidate, m.start()
+            break
+    paras = [p.strip() for p in text.split("\n\n") if p.strip()]
+    if name is None:
+        for i, p in enumerate(paras[:-1]):
+            if re.match(rf"{_CHIEF_TITLE}\b", paras[i + 1]) and _CHIEF_SIGNATURE.match(p):
+                name = p
+                break
+    if name is None:
+        return None, None
+    return _short_name(name), _quote(text, paras, sents, name)
+
+
+def _short_name(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip()
+
+
+def _surname_forms(name: str) -> list[str]:
+    parts = name.split()
+    forms = [name]
+    if parts[0] in ("Dame", "Sir", "Lord", "Lady") and len(parts) >= 2:
+        forms.append(f"{parts[0]} {parts[1]}")
+    forms.append(parts[-1])
+    return forms
+
+
+def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str | None:
+    forms = "|".join(re.escape(f) for f in _surname_forms(name))
+    said = re.compile(rf"(?:{forms}|[Cc]hief [Ii]nspector|she|he)\s+(?:said|says|added|commented|summarised"
+                      rf"(?: the report)?|concluded)\b", re.I)
+    quoted = re.compile(r"“([^”]{40,900})”|\"([^\"]{40,900})\"")
+    # 1. A quotation in the paragraph that names them speaking, or in the next one.
+    for i, p in enumerate(paras):
+        if said.search(p):
+            for candidate in (p, *(paras[i + 1: i + 3])):
+                m = quoted.search(candidate)
+                if m:
+                    return _limit_words(m.group(1) or m.group(2), 80)
+            if p.rstrip().endswith(":") and i + 1 < len(paras):
+                # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
+                return _limit_words(" ".join(paras[i + 1: i + 3]), 80)
+    # 2. Their foreword: the judgement sentences.
+    foreword = [s for s in sents if s.chapter.lower() == "foreword"]
+    if foreword:
+        judged = [s for s in foreword if _JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
+        picked = (judged or foreword)[:2]
+        return _limit_words(" ".join(s.text for s in picked), 80)
+    return None
+
+
+def _limit_words(text: str, limit: int) -> str:
+    text = re.sub(r"\s+", " ", text).strip().strip("“”\"")
+    out: list[str] = []
+    for s in split_sentences(text):
+        if word_count(" ".join([*out, s])) > limit:
+            break
+        out.append(s)
+    return " ".join(out) if out else " ".join(text.split()[:limit])
+
+
+def key_findings(sents: list[Sentence], *, report: bool, limit: int = 6) -> tuple[str, ...]:
+    """Short bullets: judgement sentences from a report's findings, or a post's own bullet points."""
+    out: list[str] = []
+    if report:
+        by_heading: dict[tuple[str, str], Sentence] = {}
+        for s in sents:
+            if not _in_findings(s):
+                continue
+            if _JUDGEMENT.search(s.text) and s.words <= 40 and (s.chapter, s.heading) not in by_heading:
+                by_heading[(s.chapter, s.heading)] = s
+        for (_, heading), s in by_heading.items():
+            label = _unit_label(heading, s.text)
+            out.append(f"{label}: {s.text}" if label else s.text)
+    else:
+        for s in sents:
+            if s.bullet and s.words <= 45 and s.text not in out and (s.index == 0 or not _NOISE.search(s.text)):
+                first_in_bullet = not out or not any(o.startswith(s.text[:30]) for o in out)
+                if first_in_bullet and _EVALUATIVE.search(s.text):
+                    out.append(s.text)
+                    sents_para = s.para
+                    sents = [x for x in sents if x.para != sents_para or x.index <= s.index]
+        if not out:
+            out = [s.text for s in sents if _JUDGEMENT.search(s.text) and s.words <= 40][:limit]
+    return tuple(out[:limit])
+
+
+def _unit_label(heading: str, sentence: str) -> str:
+    for unit in ("CRC", "NPS", "PDU", "YOS", "YOT"):
+        if re.search(rf"\b{unit}\b", heading) and not re.search(rf"\b{unit}\b", sentence):
+            return unit
+    return ""
+
+
+def recommendations(text: str) -> tuple[Recommendation, ...]:
+    """Numbered or bulleted recommendations under a Recommendations heading, each with whom it is for."""
+    paras = [re.sub(r"\s+", " ", p).strip() for p in text.split("\n\n") if p.strip()]
+    best: list[Recommendation] = []
+    for i, p in enumerate(paras):
+        if not re.fullmatch(r"(?:our |key )?recommendations?:?", p, re.I):
+            continue
+        found: list[Recommendation] = []
+        owner: str | None = None
+        for q in paras[i + 1: i + 80]:
+            if _OWNER.match(q):
+                owner = re.sub(r"\s+should(?: also)?:?$", "", q).strip()
+                continue
+            m = re.match(r"^(?:\d{1,2}[.)]|[•▪●◦·*–-])\s+(.+)$", q)
+            if m:
+                body = re.sub(r"(?<=[a-z.])\d{1,2}$", "", m.group(1)).strip()  # a trailing footnote mark
+                body = body[0].upper() + body[1:] if body else body
+                found.append(Recommendation(text=body.rstrip(";"), owner=owner))
+                continue
+            if found and (is_chapter(q) or is_heading(q) or re.match(r"^\d{1,2}\s+[A-Z]", q)):
+                break
+        if len(found) > len(best):
+            best = found
+    if best:
+        return tuple(best)
+    # Prose: "Inspectors made recommendations … The CRC should …"
+    prose: list[Recommendation] = []
+    for p in paras:
+        if re.search(r"\brecommend", p, re.I):
+            for s in split_sentences(p):
+                m = re.match(r"^((?:The |Her Majesty’s |HM )?[A-Z][\w’' ()&-]{1,80}?)\s+should\s+(.+)$", s)
+                if m:
+                    prose.append(Recommendation(text=m.group(2)[0].upper() + m.group(2)[1:], owner=m.group(1)))
+    return tuple(prose)

@@ -1,0 +1,101 @@
+"""Sentences and sections: the text structure the summariser works on. Pure."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ABBREV = {"mr", "mrs", "ms", "dr", "st", "no", "nos", "e.g", "i.e", "etc", "vs", "cf", "approx", "inc", "ltd",
+           "co", "jr", "sr", "prof", "rev", "hon", "dept", "fig", "vol", "pp", "para", "paras", "ch", "sec"}
+_END = re.compile(r"""([.!?…]+)(["”’')\]]*)(\s+)(?=["“‘'(\[]?[A-Z0-9£])""")
+_BULLET = re.compile(r"^(?:[•▪●◦·*–-]|\d{1,2}[.)]|[a-z][.)])\s+")
+_HEADING_SKIP = re.compile(r"\.{4,}")  # table-of-contents leaders
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    para: int  # paragraph index in the document
+    index: int  # sentence index in the document
+    heading: str  # nearest heading above
+    chapter: str  # nearest top-level (numbered) heading above
+    bullet: bool
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Split a paragraph into sentences; never inside a quotation, never after an abbreviation or initial."""
+    parts: list[str] = []
+    start = 0
+    for m in _END.finditer(paragraph):
+        end = m.end(2)
+        before = paragraph[start:m.start(1)]
+        last = re.split(r"[\s(]", before)[-1].lower() if before else ""
+        if m.group(1) == "." and (last in _ABBREV or (len(last) == 1 and last.isalpha())):
+            continue
+        parts.append(paragraph[start:end].strip())
+        start = m.end(3)
+    tail = paragraph[start:].strip()
+    if tail:
+        parts.append(tail)
+    return _merge_quotes(parts)
+
+
+def _open_quote(s: str) -> bool:
+    return s.count("“") > s.count("”") or s.count('"') % 2 == 1
+
+
+def _merge_quotes(parts: list[str]) -> list[str]:
+    out: list[str] = []
+    buf = ""
+    for p in parts:
+        buf = f"{buf} {p}" if buf else p
+        if not _open_quote(buf):
+            out.append(buf)
+            buf = ""
+    if buf:
+        out.append(buf)
+    return out
+
+
+def is_heading(para: str) -> bool:
+    words = para.split()
+    if not words or len(words) > 14 or _HEADING_SKIP.search(para) or _BULLET.match(para):
+        return bool(re.match(r"^\d{1,2}\.\s+[A-Z]", para)) and len(words) <= 14 and not _HEADING_SKIP.search(para)
+    return not para.rstrip().endswith((".", ",", ";", "!", "?", '"', "”", ":")) and para[0].isupper()
+
+
+def is_chapter(para: str) -> bool:
+    """A top-level heading: a numbered chapter, or one of the sections reports are built of."""
+    return bool(re.match(r"^\d{1,2}\.\s+[A-Z][^.]*$", para) and len(para.split()) <= 14
+                and not _HEADING_SKIP.search(para)) or bool(re.match(
+        r"^(?:foreword|executive summary|summary|overview|key findings|overall findings|main findings|"
+        r"conclusions?|introduction|contents|appendix\b.*|glossary|key facts|background|methodology|"
+        r"recommendations)$", para.strip(), re.I))
+
+
+def sentences(text: str) -> list[Sentence]:
+    """Every sentence of a document with the headings it sits under."""
+    out: list[Sentence] = []
+    heading = chapter = ""
+    for p_index, para in enumerate(p for p in text.split("\n\n") if p.strip()):
+        para = para.strip()
+        if is_chapter(para):
+            chapter = heading = para
+            continue
+        if is_heading(para):
+            heading = para
+            continue
+        bullet = bool(_BULLET.match(para))
+        body = _BULLET.sub("", para) if bullet else para
+        for s in split_sentences(body):
+            out.append(Sentence(text=s, para=p_index, index=len(out), heading=heading, chapter=chapter,
+                                bullet=bullet))
+    return out
+
+
+def word_count(s: str) -> int:
+    return len(s.split())
