@@ -199,7 +199,7 @@ _TOP: dict[str, Callable[[Any], Any]] = {
     "subscribers_file": _str,
     "templates_dir": _str,
     "outbox_dir": _str,
-    "backfill_hours": _float(0, 24 * 365),
+    "backfill_hours": _float(0, 24 * 365 * 30),
     "editors": lambda v: v,  # list, checked below
     "feeds": lambda v: v,
     "schedule": lambda v: v,
@@ -217,8 +217,13 @@ _SCHEDULE = {
     "missed_cutoff": _time,
     "send_empty": _bool,
 }
-_FEED = {"name": _str, "url": _url, "kind": _choice("inspectorate", "blog", "news", "govuk"),
-         "filter": _bool, "backfill_hours": _float(0, 24 * 365)}
+_FEED = {
+    "name": _str,
+    "url": _url,
+    "kind": _choice("inspectorate", "blog", "news", "govuk"),
+    "filter": _bool,
+    "backfill_hours": _float(0, 24 * 365 * 30),
+}
 _FETCH = {
     "user_agent": _str,
     "timeout": _float(1, 600),
@@ -255,20 +260,29 @@ class _Reader:
     def fail(self, node: Any, key: str | int, keypath: str, message: str) -> ConfigError:
         return ConfigError(message, path=self.path, line=_line(node, key), key=keypath)
 
-    def section(self, node: Any, schema: Mapping[str, Callable[[Any], Any]], prefix: str,
-                parent: Any = None, parent_key: str | int | None = None) -> dict[str, Any]:
+    def section(
+        self,
+        node: Any,
+        schema: Mapping[str, Callable[[Any], Any]],
+        prefix: str,
+        parent: Any = None,
+        parent_key: str | int | None = None,
+    ) -> dict[str, Any]:
         if node is None:
             return {}
         if not isinstance(node, CommentedMap):
             where = _line(parent, parent_key) if parent is not None and parent_key is not None else None
-            raise ConfigError("expected a mapping of keys to values", path=self.path, line=where,
-                              key=prefix.rstrip(".") or None)
+            raise ConfigError(
+                "expected a mapping of keys to values",
+                path=self.path,
+                line=where,
+                key=prefix.rstrip(".") or None,
+            )
         out: dict[str, Any] = {}
         for key, value in node.items():
             keypath = f"{prefix}{key}"
             if key not in schema:
-                raise self.fail(node, key, keypath,
-                                f"unknown key {key!r}; expected one of: {', '.join(schema)}")
+                raise self.fail(node, key, keypath, f"unknown key {key!r}; expected one of: {', '.join(schema)}")
             try:
                 out[str(key)] = schema[key](value)
             except ValueError as exc:
@@ -306,8 +320,9 @@ def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) 
         root = yaml.load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path,
-                          line=mark.line + 1 if mark else None) from None
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
+        ) from None
     return settings_from_yaml(root, path, overrides)
 
 
@@ -323,8 +338,15 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
         return q if q.is_absolute() else base / q
 
     kw: dict[str, Any] = {"path": path}
-    for key in ("list_name", "from_address", "reply_to", "contact", "public_url", "backfill_hours",
-                "secret_env"):
+    for key in (
+        "list_name",
+        "from_address",
+        "reply_to",
+        "contact",
+        "public_url",
+        "backfill_hours",
+        "secret_env",
+    ):
         if key in top:
             kw[key] = top[key]
     if "public_url" in kw:
@@ -340,9 +362,13 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
         kw["outbox_dir"] = base / "outbox"
 
     sched = r.section(root.get("schedule"), _SCHEDULE, "schedule.", root, "schedule")
-    for src, dst in (("send_time", "send_time"), ("timezone", "timezone"),
-                     ("poll_interval", "poll_interval_minutes"), ("missed_cutoff", "missed_cutoff"),
-                     ("send_empty", "send_empty")):
+    for src, dst in (
+        ("send_time", "send_time"),
+        ("timezone", "timezone"),
+        ("poll_interval", "poll_interval_minutes"),
+        ("missed_cutoff", "missed_cutoff"),
+        ("send_empty", "send_empty"),
+    ):
         if src in sched:
             kw[dst] = sched[src]
 
@@ -358,18 +384,33 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
                 if need not in f:
                     raise r.fail(feeds_node, i, f"feeds[{i}].{need}", "missing; every feed needs a name and a url")
             if f["url"] in seen:
-                raise r.fail(node, "url", f"feeds[{i}].url",
-                             f"{f['url']!r} is listed twice; first as feeds[{seen[f['url']]}]")
+                raise r.fail(
+                    node,
+                    "url",
+                    f"feeds[{i}].url",
+                    f"{f['url']!r} is listed twice; first as feeds[{seen[f['url']]}]",
+                )
             seen[f["url"]] = i
-            feeds.append(Feed(name=f["name"], url=f["url"], kind=f.get("kind"),
-                              filter=f.get("filter", True), backfill_hours=f.get("backfill_hours")))
+            feeds.append(
+                Feed(
+                    name=f["name"],
+                    url=f["url"],
+                    kind=f.get("kind"),
+                    filter=f.get("filter", True),
+                    backfill_hours=f.get("backfill_hours"),
+                )
+            )
     kw["feeds"] = tuple(feeds)
 
     fetch = r.section(root.get("fetch"), _FETCH, "fetch.", root, "fetch")
     allow = fetch.pop("allow_private", ())
     if not isinstance(allow, list | tuple) or not all(isinstance(a, str) for a in allow):
-        raise r.fail(root.get("fetch"), "allow_private", "fetch.allow_private",
-                     f"{_show(allow)} is not valid; expected a list of hosts or networks")
+        raise r.fail(
+            root.get("fetch"),
+            "allow_private",
+            "fetch.allow_private",
+            f"{_show(allow)} is not valid; expected a list of hosts or networks",
+        )
     if "mirror_dir" in fetch:
         fetch["mirror_dir"] = rel(fetch["mirror_dir"])
     kw["fetch"] = FetchSettings(allow_private=tuple(allow), **fetch)
@@ -381,8 +422,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
     if delivery.get("method", "smtp" if delivery.get("smtp") else "outbox") == "smtp":
         smtp = r.section(delivery.get("smtp"), _SMTP, "delivery.smtp.", delivery_node, "smtp")
         if "host" not in smtp:
-            raise r.fail(delivery_node, "method", "delivery.smtp.host",
-                         "missing; method smtp needs delivery.smtp.host")
+            raise r.fail(delivery_node, "method", "delivery.smtp.host", "missing; method smtp needs delivery.smtp.host")
         kw["smtp"] = SmtpSettings(**smtp)
 
     editors = root.get("editors") or []
@@ -407,7 +447,11 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
     if "report_words" in summ:
         kw["report_words"] = summ["report_words"]
     web = r.section(root.get("web"), _WEB, "web.", root, "web")
-    for src, dst in (("host", "web_host"), ("port", "web_port"), ("admin_password_env", "admin_password_env")):
+    for src, dst in (
+        ("host", "web_host"),
+        ("port", "web_port"),
+        ("admin_password_env", "admin_password_env"),
+    ):
         if src in web:
             kw[dst] = web[src]
     if overrides:

@@ -26,8 +26,9 @@ class DigestError(Exception):
 class ConfigError(DigestError):
     """A settings or subscribers file is wrong; the message names the file, line, key and value."""
 
-    def __init__(self, message: str, *, path: Path | str | None = None, line: int | None = None,
-                 key: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: Path | str | None = None, line: int | None = None, key: str | None = None
+    ) -> None:
         self.path = Path(path) if path is not None else None
         self.line = line
         self.key = key
@@ -42,8 +43,15 @@ class ConfigError(DigestError):
 class FetchError(DigestError):
     """A URL could not be fetched. `kind` is a short machine word: timeout, connect, dns, http, too-large, …"""
 
-    def __init__(self, message: str, *, url: str, kind: str, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        kind: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.url = url
         self.kind = kind
         self.status = status
@@ -88,8 +96,7 @@ class LockedError(StoreError):
 class DeliveryError(DigestError):
     """A message could not be handed to the mail server. `permanent` is true for 5xx replies."""
 
-    def __init__(self, message: str, *, reply: str = "", permanent: bool = False,
-                 unknown_user: bool = False) -> None:
+    def __init__(self, message: str, *, reply: str = "", permanent: bool = False, unknown_user: bool = False) -> None:
         self.reply = reply
         self.permanent = permanent
         self.unknown_user = unknown_user

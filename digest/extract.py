@@ -41,14 +41,36 @@ _BOILERPLATE = re.compile(
     )$""",
     re.I | re.X,
 )
-_MONTHS = ("January February March April May June July August September October November December").split()
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(_MONTHS) + r")\s+(20\d\d)\b")
 _DATE_MY = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(20\d\d)\b")
 _PRUNE = [
-    "//*[contains(@class,'share')]", "//*[contains(@class,'sharedaddy')]", "//*[contains(@class,'related')]",
-    "//*[contains(@class,'comment')]", "//*[@id='comments']", "//*[contains(@class,'newsletter')]",
-    "//*[contains(@class,'sponsor')]", "//*[contains(@class,'cookie')]", "//*[contains(@id,'cookie')]",
-    "//*[contains(@class,'subscribe')]", "//nav", "//footer", "//aside",
+    "//*[contains(@class,'share')]",
+    "//*[contains(@class,'sharedaddy')]",
+    "//*[contains(@class,'related')]",
+    "//*[contains(@class,'comment')]",
+    "//*[@id='comments']",
+    "//*[contains(@class,'newsletter')]",
+    "//*[contains(@class,'sponsor')]",
+    "//*[contains(@class,'cookie')]",
+    "//*[contains(@id,'cookie')]",
+    "//*[contains(@class,'subscribe')]",
+    "//nav",
+    "//footer",
+    "//aside",
 ]
 
 
@@ -61,8 +83,13 @@ def extract(content: bytes, *, url: str, content_type: str = "") -> Document:
     if is_pdf(content, content_type):
         return extract_pdf(content, url=url)
     head = content[:4096].lower()
-    if content_type in ("text/html", "application/xhtml+xml") or b"<html" in head or b"<body" in head \
-            or b"<p>" in head or b"<!doctype html" in head:
+    if (
+        content_type in ("text/html", "application/xhtml+xml")
+        or b"<html" in head
+        or b"<body" in head
+        or b"<p>" in head
+        or b"<!doctype html" in head
+    ):
         return extract_html(content, url=url)
     return extract_text(content.decode("utf-8", errors="replace"), url=url)
 
@@ -75,8 +102,11 @@ def extract_text(text: str, *, url: str, title: str = "") -> Document:
     """
     lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").split("\n")]
     counts = Counter(_norm_running(ln) for ln in lines if ln.strip())
-    lines = [ln for ln in lines if not (ln.strip() and counts[_norm_running(ln)] >= 5 and len(ln.split()) <= 8
-                                        and re.search(r"\d", ln))]
+    lines = [
+        ln
+        for ln in lines
+        if not (ln.strip() and counts[_norm_running(ln)] >= 5 and len(ln.split()) <= 8 and re.search(r"\d", ln))
+    ]
     long_lines = [len(ln) for ln in lines if len(ln) > 40]
     web = bool(long_lines) and statistics.median(long_lines) > 110
     if web:
@@ -84,22 +114,32 @@ def extract_text(text: str, *, url: str, title: str = "") -> Document:
     else:
         raw = _paragraphs_from_blocks(lines, keep_boilerplate=True)
     paragraphs = [p for p in raw if not _BOILERPLATE.match(p)]
-    return Document(url=url, title=title or _text_title(raw, web=web), text="\n\n".join(paragraphs),
-                    format="text", published=find_date(text[:3000]))
+    return Document(
+        url=url,
+        title=title or _text_title(raw, web=web),
+        text="\n\n".join(paragraphs),
+        format="text",
+        published=find_date(text[:3000]),
+    )
 
 
 def _text_title(paragraphs: list[str], *, web: bool) -> str:
     """The headline of captured text: the last short line before the share bar or the first long paragraph."""
+
     def candidate(p: str) -> bool:
         n = len(p.split())
-        return (2 <= n <= 16 and not p.endswith(".") and not _BOILERPLATE.match(p) and not find_date(p)
-                and not re.match(r"^(?:menu|home|search)\b", p, re.I))
+        return (
+            2 <= n <= 16
+            and not p.endswith(".")
+            and not _BOILERPLATE.match(p)
+            and not find_date(p)
+            and not re.match(r"^(?:menu|home|search)\b", p, re.I)
+        )
 
     head = paragraphs[:25]
     if not web:
         return next((p for p in head if candidate(p)), head[0][:200] if head else "")
-    anchor = next((i for i, p in enumerate(head) if re.match(r"^share\b", p, re.I) or len(p.split()) > 25),
-                  len(head))
+    anchor = next((i for i, p in enumerate(head) if re.match(r"^share\b", p, re.I) or len(p.split()) > 25), len(head))
     for p in reversed(head[:anchor]):
         if candidate(p):
             return p
@@ -122,8 +162,8 @@ def _paragraphs_from_blocks(lines: list[str], *, keep_boilerplate: bool = False)
         s = ln.strip()
         if not s:
             flush()
-        elif re.match(r"^(?:[•▪●◦·*-]|\d{1,2}[.)])\s", s):
-            flush()
+        elif re.match(r"^(?:[•▪●◦·*-]|\d{1,2}[.)])\s", s) or (ln[:1].isspace() and s[:1].isupper()):
+            flush()  # a bullet, or an indented line: a page break in text captured from a PDF
             cur.append(s)
         else:
             cur.append(s)
@@ -148,17 +188,24 @@ def extract_html(content: bytes | str, *, url: str) -> Document:
     soup = BeautifulSoup(raw, "lxml")
     report_url, pdf_url = find_report_links(soup, url)
     result = trafilatura.bare_extraction(
-        raw, url=url, include_comments=False, include_tables=True, favor_recall=True, with_metadata=True,
+        raw,
+        url=url,
+        include_comments=False,
+        include_tables=True,
+        favor_recall=True,
+        with_metadata=True,
         prune_xpath=_PRUNE,
     )
     text = getattr(result, "text", None) or ""
     if not text.strip():
         body = soup.body or soup
         text = body.get_text("\n")
-    paragraphs = [p for p in (re.sub(r"\s+", " ", ln).strip() for ln in text.split("\n"))
-                  if p and not _BOILERPLATE.match(p)]
-    title = (getattr(result, "title", None) or (soup.title.string if soup.title and soup.title.string else "")
-             or "").strip()
+    paragraphs = [
+        p for p in (re.sub(r"\s+", " ", ln).strip() for ln in text.split("\n")) if p and not _BOILERPLATE.match(p)
+    ]
+    title = (
+        getattr(result, "title", None) or (soup.title.string if soup.title and soup.title.string else "") or ""
+    ).strip()
     h1 = soup.find("h1")
     if h1 is not None and h1.get_text(strip=True):
         title = h1.get_text(" ", strip=True)
@@ -171,9 +218,15 @@ def extract_html(content: bytes | str, *, url: str) -> Document:
             published = None
     if paragraphs and paragraphs[0] == title:
         paragraphs = paragraphs[1:]
-    return Document(url=url, title=title, text="\n\n".join(paragraphs), format="html",
-                    published=published or find_date("\n".join(paragraphs[:10])),
-                    report_url=report_url, pdf_url=pdf_url)
+    return Document(
+        url=url,
+        title=title,
+        text="\n\n".join(paragraphs),
+        format="html",
+        published=published or find_date("\n".join(paragraphs[:10])),
+        report_url=report_url,
+        pdf_url=pdf_url,
+    )
 
 
 def find_report_links(soup: BeautifulSoup, base: str) -> tuple[str | None, str | None]:
@@ -188,8 +241,13 @@ def find_report_links(soup: BeautifulSoup, base: str) -> tuple[str | None, str |
         path = parts.path.lower()
         if pdf_url is None and path.endswith(".pdf"):
             pdf_url = href
-        elif (report_url is None and "/document/" in path and "justiceinspectorates" in parts.netloc
-              and parts.path != base_path and not path.rstrip("/").endswith("/document")):
+        elif (
+            report_url is None
+            and "/document/" in path
+            and "justiceinspectorates" in parts.netloc
+            and parts.path != base_path
+            and not path.rstrip("/").endswith("/document")
+        ):
             report_url = href
     return report_url, pdf_url
 
@@ -235,8 +293,14 @@ def extract_pdf(content: bytes, *, url: str) -> Document:
     text = "\n\n".join(p for p in (pdf_paragraphs(pg) for pg in pages) if p)
     text = _rejoin_across_pages(text)
     title = meta_title or _pdf_title(text)
-    return Document(url=url, title=title, text=text, format="pdf", pages=len(pages),
-                    published=find_date(text[:3000]) or meta_date)
+    return Document(
+        url=url,
+        title=title,
+        text=text,
+        format="pdf",
+        pages=len(pages),
+        published=find_date(text[:3000]) or meta_date,
+    )
 
 
 def _norm_running(line: str) -> str:
@@ -259,8 +323,11 @@ def strip_running_lines(pages: list[str]) -> list[str]:
         lines = page.split("\n")
         nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
         edges = set(nonblank[:2] + nonblank[-2:])
-        kept = [ln for i, ln in enumerate(lines)
-                if not (i in edges and (_norm_running(ln) in running or re.fullmatch(r"\s*\d{1,3}\s*", ln)))]
+        kept = [
+            ln
+            for i, ln in enumerate(lines)
+            if not (i in edges and (_norm_running(ln) in running or re.fullmatch(r"\s*\d{1,3}\s*", ln)))
+        ]
         out.append("\n".join(kept))
     return out
 

@@ -24,13 +24,65 @@ from .models import Feed, Item
 
 _TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|dclid|mc_cid|mc_eid|_ga|_gl|igshid|yclid|msclkid|ref|cmpid)$", re.I)
 _ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl", "dt", "em",
-    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "q", "s", "small", "span",
-    "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
 }
 _ALLOWED_ATTRS = {"a": {"href", "title"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
-_DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "form", "noscript", "template", "svg",
-                      "math", "select", "textarea", "button"}
+_DROP_WITH_CONTENT = {
+    "script",
+    "style",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "noscript",
+    "template",
+    "svg",
+    "math",
+    "select",
+    "textarea",
+    "button",
+}
 _WS = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]+>")
 
@@ -107,8 +159,7 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(" ".join(words[:400]).encode()).hexdigest()[:32]
 
 
-def parse_feed(content: bytes, headers: Mapping[str, str], *, feed: Feed, url: str,
-               fetched_at: datetime) -> ParsedFeed:
+def parse_feed(content: bytes, headers: Mapping[str, str], *, feed: Feed, url: str, fetched_at: datetime) -> ParsedFeed:
     """Turn a feed document into items. Raises FeedError when the bytes hold no feed at all."""
     if not content.strip():
         raise FeedError("empty response body; expected an RSS or Atom feed", url=url)
@@ -136,8 +187,13 @@ def parse_feed(content: bytes, headers: Mapping[str, str], *, feed: Feed, url: s
             continue  # duplicate guids inside one feed: the first wins
         seen.add(item.guid)
         items.append(item)
-    return ParsedFeed(title=clean_text(info.get("title", "")) or feed.name, link=feed_link,
-                      items=tuple(items), version=parsed.get("version", ""), problem=problem)
+    return ParsedFeed(
+        title=clean_text(info.get("title", "")) or feed.name,
+        link=feed_link,
+        items=tuple(items),
+        version=parsed.get("version", ""),
+        problem=problem,
+    )
 
 
 def _item(entry: Mapping[str, Any], *, feed: Feed, url: str, feed_link: str, fetched_at: datetime) -> Item | None:
@@ -176,11 +232,21 @@ def _item(entry: Mapping[str, Any], *, feed: Feed, url: str, feed_link: str, fet
     authors = tuple(a.get("name", "").strip() for a in entry.get("authors", []) if a.get("name", "").strip())
     if not authors and entry.get("author"):
         authors = (clean_text(entry["author"]),)
-    categories = tuple(dict.fromkeys(clean_text(t.get("term", "")) for t in entry.get("tags", [])
-                                     if t.get("term")))
+    categories = tuple(dict.fromkeys(clean_text(t.get("term", "")) for t in entry.get("tags", []) if t.get("term")))
     return Item(
-        feed_url=url, source=feed.name, guid=guid, url=link, canonical_url=canonical, title=title,
-        published=_when(entry, fetched_at), content_html=content_clean, summary_html=summary_clean,
-        content_hash=digest, authors=authors, categories=categories,
-        links=tuple(dict.fromkeys(links + summary_links)), feed_kind=feed.kind, filter=feed.filter,
+        feed_url=url,
+        source=feed.name,
+        guid=guid,
+        url=link,
+        canonical_url=canonical,
+        title=title,
+        published=_when(entry, fetched_at),
+        content_html=content_clean,
+        summary_html=summary_clean,
+        content_hash=digest,
+        authors=authors,
+        categories=categories,
+        links=tuple(dict.fromkeys(links + summary_links)),
+        feed_kind=feed.kind,
+        filter=feed.filter,
     )

@@ -100,8 +100,14 @@ def _mirror_type(target: Path, body: bytes) -> str:
 class Fetcher:
     """Fetches URLs over one pooled httpx client. Use as an async context manager."""
 
-    def __init__(self, settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None,
-                 clock: Clock = utcnow, contact: str = "") -> None:
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = utcnow,
+        contact: str = "",
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self._mirror = transport is None and settings.mirror_dir is not None
@@ -114,8 +120,7 @@ class Fetcher:
             timeout=httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout)),
             follow_redirects=False,
             headers={"user-agent": agent, "accept-encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=settings.concurrency,
-                                max_keepalive_connections=settings.concurrency),
+            limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency),
         )
         self._total = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -127,8 +132,9 @@ class Fetcher:
     async def __aexit__(self, *exc: object) -> None:
         await self.client.aclose()
 
-    async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                  accept: str = "*/*") -> Response:
+    async def get(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str = "*/*"
+    ) -> Response:
         """GET a URL; follow redirects one hop at a time, checking each. Raises FetchError."""
         headers = {"accept": accept}
         if etag:
@@ -147,14 +153,24 @@ class Fetcher:
             if response.status in _REDIRECT:
                 location = response.headers.get("location")
                 if not location:
-                    raise FetchError(f"HTTP {response.status} without a Location", url=url, kind="http",
-                                     status=response.status)
+                    raise FetchError(
+                        f"HTTP {response.status} without a Location",
+                        url=url,
+                        kind="http",
+                        status=response.status,
+                    )
                 permanent = permanent and response.status in _PERMANENT
                 current = urljoin(current, location)
                 continue
             moved = current if permanent and current != url else None
-            return Response(url=current, status=response.status, headers=response.headers,
-                            content=response.content, fetched_at=response.fetched_at, moved_to=moved)
+            return Response(
+                url=current,
+                status=response.status,
+                headers=response.headers,
+                content=response.content,
+                fetched_at=response.fetched_at,
+                moved_to=moved,
+            )
         raise FetchError(f"more than {self.settings.max_redirects} redirects", url=url, kind="too-many-redirects")
 
     async def _get_once(self, url: str, headers: dict[str, str]) -> Response:
@@ -166,8 +182,11 @@ class Fetcher:
                 async with self.client.stream("GET", url, headers=headers) as r:
                     declared = r.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > limit and r.status_code == 200:
-                        raise FetchError(f"body of {int(declared):,} bytes is over the {limit:,}-byte limit",
-                                         url=url, kind="too-large")
+                        raise FetchError(
+                            f"body of {int(declared):,} bytes is over the {limit:,}-byte limit",
+                            url=url,
+                            kind="too-large",
+                        )
                     chunks: list[bytes] = []
                     size = 0
                     if r.status_code == 200:
@@ -175,8 +194,7 @@ class Fetcher:
                         async for chunk in r.aiter_bytes():
                             size += len(chunk)
                             if size > limit:
-                                raise FetchError(f"body is over the {limit:,}-byte limit", url=url,
-                                                 kind="too-large")
+                                raise FetchError(f"body is over the {limit:,}-byte limit", url=url, kind="too-large")
                             chunks.append(chunk)
                     now = self.clock()
                     out_headers = {k.lower(): v for k, v in r.headers.items()}
@@ -202,8 +220,9 @@ class Fetcher:
     async def _check_safe(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UnsafeURLError(f"refusing a {parts.scheme or 'relative'} URL; only http and https",
-                                 url=url, kind="unsafe")
+            raise UnsafeURLError(
+                f"refusing a {parts.scheme or 'relative'} URL; only http and https", url=url, kind="unsafe"
+            )
         if self._mirror:
             return  # the mirror never touches the network
         host = parts.hostname
@@ -215,15 +234,17 @@ class Fetcher:
         except ValueError:
             loop = asyncio.get_running_loop()
             try:
-                infos = await loop.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
-                                               type=socket.SOCK_STREAM)
+                infos = await loop.getaddrinfo(
+                    host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+                )
             except OSError as exc:
                 raise FetchError(f"cannot resolve {host}: {exc}", url=url, kind="dns") from exc
             addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
         for ip in addresses:
             if _private(ip) and not self._host_allowed(host, ip):
-                raise UnsafeURLError(f"refusing {host}: it resolves to a non-public address ({ip})",
-                                     url=url, kind="unsafe")
+                raise UnsafeURLError(
+                    f"refusing {host}: it resolves to a non-public address ({ip})", url=url, kind="unsafe"
+                )
 
     def _host_allowed(self, host: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
         for allowed in self._allowed:
@@ -245,5 +266,12 @@ def _network(spec: str) -> str | ipaddress.IPv4Network | ipaddress.IPv6Network:
 def _private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    return (ip in _METADATA or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-            or ip.is_reserved or ip.is_unspecified)
+    return (
+        ip in _METADATA
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )

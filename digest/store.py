@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LockedError, StoreError
-from .models import Delivery, DeliveryState, Document, Feed, FeedHealth, Item, Recommendation, RunInfo, Summary
+from .models import (
+    Delivery,
+    DeliveryState,
+    Document,
+    Feed,
+    FeedHealth,
+    Item,
+    Recommendation,
+    RunInfo,
+    Summary,
+)
 
 _MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -28,6 +38,8 @@ _MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY,
         url TEXT NOT NULL UNIQUE,
         name TEXT NOT NULL,
+        kind TEXT,
+        filter INTEGER NOT NULL DEFAULT 1,
         etag TEXT,
         last_modified TEXT,
         first_polled TEXT,
@@ -184,8 +196,9 @@ class Store:
         with self.transaction() as db:
             for f in feeds:
                 db.execute(
-                    "INSERT INTO feeds (url, name) VALUES (?, ?) ON CONFLICT(url) DO UPDATE SET name=excluded.name",
-                    (f.url, f.name),
+                    "INSERT INTO feeds (url, name, kind, filter) VALUES (?, ?, ?, ?) ON CONFLICT(url) DO UPDATE "
+                    "SET name=excluded.name, kind=excluded.kind, filter=excluded.filter",
+                    (f.url, f.name, f.kind, f.filter),
                 )
 
     def feed_state(self, url: str) -> sqlite3.Row:
@@ -194,8 +207,16 @@ class Store:
             raise StoreError(f"unknown feed {url}")
         return row  # type: ignore[no-any-return]
 
-    def feed_polled(self, url: str, *, now: datetime, etag: str | None, last_modified: str | None,
-                    next_poll: datetime | None, moved_to: str | None = None) -> None:
+    def feed_polled(
+        self,
+        url: str,
+        *,
+        now: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        next_poll: datetime | None,
+        moved_to: str | None = None,
+    ) -> None:
         self.db.execute(
             """UPDATE feeds SET etag=coalesce(?, etag), last_modified=coalesce(?, last_modified),
                first_polled=coalesce(first_polled, ?), last_polled=?, last_success=?, failures=0,
@@ -204,8 +225,16 @@ class Store:
             (etag, last_modified, _ts(now), _ts(now), _ts(now), _ts(next_poll), moved_to, url),
         )
 
-    def feed_failed(self, url: str, *, now: datetime, kind: str, message: str,
-                    next_poll: datetime | None, disable: bool = False) -> None:
+    def feed_failed(
+        self,
+        url: str,
+        *,
+        now: datetime,
+        kind: str,
+        message: str,
+        next_poll: datetime | None,
+        disable: bool = False,
+    ) -> None:
         self.db.execute(
             """UPDATE feeds SET last_polled=?, last_error=?, last_error_kind=?, failures=failures+1,
                next_poll=?, disabled=CASE WHEN ? THEN ? ELSE disabled END WHERE url=?""",
@@ -217,16 +246,26 @@ class Store:
             """SELECT f.*, (SELECT count(*) FROM items i WHERE i.feed_id=f.id) AS n FROM feeds f ORDER BY f.name"""
         ).fetchall()
         return [
-            FeedHealth(url=r["url"], name=r["name"], last_success=_dt(r["last_success"]),
-                       last_error=r["last_error"], last_error_kind=r["last_error_kind"], failures=r["failures"],
-                       next_poll=_dt(r["next_poll"]), disabled=r["disabled"], moved_to=r["moved_to"], items=r["n"])
+            FeedHealth(
+                url=r["url"],
+                name=r["name"],
+                last_success=_dt(r["last_success"]),
+                last_error=r["last_error"],
+                last_error_kind=r["last_error_kind"],
+                failures=r["failures"],
+                next_poll=_dt(r["next_poll"]),
+                disabled=r["disabled"],
+                moved_to=r["moved_to"],
+                items=r["n"],
+            )
             for r in rows
         ]
 
     # ---- items
 
-    def add_items(self, feed_url: str, items: Sequence[Item], *, now: datetime,
-                  backfill_since: datetime | None) -> list[Item]:
+    def add_items(
+        self, feed_url: str, items: Sequence[Item], *, now: datetime, backfill_since: datetime | None
+    ) -> list[Item]:
         """Record a feed's items; return the ones that are new. Dedupe by guid, canonical URL and content hash.
 
         With `backfill_since` (a feed's first poll), older items are recorded as seen, not new.
@@ -252,10 +291,23 @@ class Store:
                     """INSERT INTO items (feed_id, guid, url, canonical_url, title, published, discovered,
                        authors, categories, links, content_html, summary_html, content_hash, state, duplicate_of)
                        VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                    (feed_id, item.guid, item.url, item.canonical_url, item.title, _ts(item.published), _ts(now),
-                     json.dumps(item.authors), json.dumps(item.categories), json.dumps(item.links),
-                     item.content_html, item.summary_html, item.content_hash, state,
-                     dup[0] if dup else None),
+                    (
+                        feed_id,
+                        item.guid,
+                        item.url,
+                        item.canonical_url,
+                        item.title,
+                        _ts(item.published),
+                        _ts(now),
+                        json.dumps(item.authors),
+                        json.dumps(item.categories),
+                        json.dumps(item.links),
+                        item.content_html,
+                        item.summary_html,
+                        item.content_hash,
+                        state,
+                        dup[0] if dup else None,
+                    ),
                 )
                 if state == "new":
                     new.append(replace(item, id=cur.lastrowid))
@@ -263,14 +315,26 @@ class Store:
 
     def _item(self, r: sqlite3.Row) -> Item:
         return Item(
-            id=r["id"], feed_url=r["feed_url"], source=r["source"], guid=r["guid"], url=r["url"],
-            canonical_url=r["canonical_url"], title=r["title"], published=datetime.fromisoformat(r["published"]),
-            content_html=r["content_html"], summary_html=r["summary_html"], content_hash=r["content_hash"],
-            authors=tuple(json.loads(r["authors"])), categories=tuple(json.loads(r["categories"])),
+            id=r["id"],
+            feed_url=r["feed_url"],
+            source=r["source"],
+            guid=r["guid"],
+            url=r["url"],
+            canonical_url=r["canonical_url"],
+            title=r["title"],
+            published=datetime.fromisoformat(r["published"]),
+            content_html=r["content_html"],
+            summary_html=r["summary_html"],
+            content_hash=r["content_hash"],
+            authors=tuple(json.loads(r["authors"])),
+            categories=tuple(json.loads(r["categories"])),
             links=tuple(json.loads(r["links"])),
+            feed_kind=r["feed_kind"],
+            filter=bool(r["feed_filter"]),
         )
 
-    _ITEM_SELECT = """SELECT i.*, f.url AS feed_url, f.name AS source FROM items i JOIN feeds f ON f.id=i.feed_id"""
+    _ITEM_SELECT = """SELECT i.*, f.url AS feed_url, f.name AS source, f.kind AS feed_kind, f.filter AS feed_filter
+                      FROM items i JOIN feeds f ON f.id=i.feed_id"""
 
     def items(self, ids: Iterable[int]) -> list[Item]:
         ids = list(ids)
@@ -304,9 +368,12 @@ class Store:
         return out
 
     def count_unsummarised(self) -> int:
-        return int(self.db.execute(
-            "SELECT count(*) FROM items WHERE state='new' AND run_key IS NULL "
-            "AND id NOT IN (SELECT item_id FROM summaries)").fetchone()[0])
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM items WHERE state='new' AND run_key IS NULL "
+                "AND id NOT IN (SELECT item_id FROM summaries)"
+            ).fetchone()[0]
+        )
 
     # ---- documents and summaries
 
@@ -316,19 +383,36 @@ class Store:
         self.db.execute(
             """INSERT OR REPLACE INTO documents (item_id, url, title, format, text, published, scanned, pages,
                report_url, pdf_url, error) VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
-            (item_id, doc.url, doc.title, doc.format, doc.text,
-             doc.published.isoformat() if doc.published else None, doc.scanned, doc.pages,
-             doc.report_url, doc.pdf_url, error),
+            (
+                item_id,
+                doc.url,
+                doc.title,
+                doc.format,
+                doc.text,
+                doc.published.isoformat() if doc.published else None,
+                doc.scanned,
+                doc.pages,
+                doc.report_url,
+                doc.pdf_url,
+                error,
+            ),
         )
 
     def document(self, item_id: int) -> Document | None:
         r = self.db.execute("SELECT * FROM documents WHERE item_id=?", (item_id,)).fetchone()
         if r is None or not r["url"]:
             return None
-        return Document(url=r["url"], title=r["title"], text=r["text"], format=r["format"],
-                        published=date.fromisoformat(r["published"]) if r["published"] else None,
-                        scanned=bool(r["scanned"]), pages=r["pages"], report_url=r["report_url"],
-                        pdf_url=r["pdf_url"])
+        return Document(
+            url=r["url"],
+            title=r["title"],
+            text=r["text"],
+            format=r["format"],
+            published=date.fromisoformat(r["published"]) if r["published"] else None,
+            scanned=bool(r["scanned"]),
+            pages=r["pages"],
+            report_url=r["report_url"],
+            pdf_url=r["pdf_url"],
+        )
 
     def save_summary(self, item_id: int, summary: Summary, *, now: datetime) -> None:
         data = summary.to_json()
@@ -339,8 +423,10 @@ class Store:
             recommendations=[{"text": r.text, "owner": r.owner} for r in summary.recommendations],
             scanned=summary.scanned,
         )
-        self.db.execute("INSERT OR REPLACE INTO summaries (item_id, data, created) VALUES (?,?,?)",
-                        (item_id, json.dumps(data), _ts(now)))
+        self.db.execute(
+            "INSERT OR REPLACE INTO summaries (item_id, data, created) VALUES (?,?,?)",
+            (item_id, json.dumps(data), _ts(now)),
+        )
 
     def summary(self, item_id: int) -> Summary | None:
         r = self.db.execute("SELECT data FROM summaries WHERE item_id=?", (item_id,)).fetchone()
@@ -348,11 +434,17 @@ class Store:
             return None
         d: dict[str, Any] = json.loads(r[0])
         return Summary(
-            title=d["title"], kind=d["kind"], about_probation=d["about_probation"], summary=d["summary"],
-            organisation=d["organisation"], rating=d["rating"], rating_note=d.get("rating_note"),
+            title=d["title"],
+            kind=d["kind"],
+            about_probation=d["about_probation"],
+            summary=d["summary"],
+            organisation=d["organisation"],
+            rating=d["rating"],
+            rating_note=d.get("rating_note"),
             standard_ratings=tuple((a, b) for a, b in d.get("standard_ratings", [])),
             published=date.fromisoformat(d["published"]) if d["published"] else None,
-            chief_inspector=d["chief_inspector"], chief_inspector_quote=d.get("chief_inspector_quote"),
+            chief_inspector=d["chief_inspector"],
+            chief_inspector_quote=d.get("chief_inspector_quote"),
             key_findings=tuple(d["key_findings"]),
             recommendations=tuple(Recommendation(x["text"], x["owner"]) for x in d["recommendations"]),
             scanned=d.get("scanned", False),
@@ -363,8 +455,18 @@ class Store:
     def run(self, key: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM runs WHERE key=?", (key,)).fetchone()  # type: ignore[no-any-return]
 
-    def create_run(self, key: str, *, day: date, now: datetime, subject: str, item_ids: Sequence[int],
-                   html: str, text: str, recipients: Sequence[tuple[str, str | None, str]]) -> None:
+    def create_run(
+        self,
+        key: str,
+        *,
+        day: date,
+        now: datetime,
+        subject: str,
+        item_ids: Sequence[int],
+        html: str,
+        text: str,
+        recipients: Sequence[tuple[str, str | None, str]],
+    ) -> None:
         """Record a run and its ledger in one transaction: the items it carries and one pending row each.
 
         `recipients` are (email, name, message_id); suppressed addresses are recorded as suppressed.
@@ -383,8 +485,17 @@ class Store:
             suppressed = {r[0] for r in db.execute("SELECT email FROM suppressions")}
             db.executemany(
                 "INSERT INTO deliveries (run_key, email, name, state, message_id, updated) VALUES (?,?,?,?,?,?)",
-                [(key, email, name, "suppressed" if email.lower() in suppressed else "pending", mid, _ts(now))
-                 for email, name, mid in recipients],
+                [
+                    (
+                        key,
+                        email,
+                        name,
+                        "suppressed" if email.lower() in suppressed else "pending",
+                        mid,
+                        _ts(now),
+                    )
+                    for email, name, mid in recipients
+                ],
             )
 
     def release_items(self, key: str) -> None:
@@ -398,14 +509,32 @@ class Store:
             sql += f" AND state IN ({','.join('?' * len(states))})"
             args += list(states)
         rows = self.db.execute(sql + " ORDER BY rowid", args).fetchall()
-        return [Delivery(run_key=r["run_key"], email=r["email"], state=r["state"], message_id=r["message_id"],
-                         attempts=r["attempts"], reply=r["reply"], updated_at=_dt(r["updated"])) for r in rows]
+        return [
+            Delivery(
+                run_key=r["run_key"],
+                email=r["email"],
+                state=r["state"],
+                message_id=r["message_id"],
+                attempts=r["attempts"],
+                reply=r["reply"],
+                updated_at=_dt(r["updated"]),
+            )
+            for r in rows
+        ]
 
     def delivery_names(self, key: str) -> dict[str, str | None]:
         return {r[0]: r[1] for r in self.db.execute("SELECT email, name FROM deliveries WHERE run_key=?", (key,))}
 
-    def mark(self, key: str, email: str, state: DeliveryState, *, now: datetime, reply: str = "",
-             attempt: bool = False) -> None:
+    def mark(
+        self,
+        key: str,
+        email: str,
+        state: DeliveryState,
+        *,
+        now: datetime,
+        reply: str = "",
+        attempt: bool = False,
+    ) -> None:
         self.db.execute(
             "UPDATE deliveries SET state=?, reply=?, updated=?, attempts=attempts+? WHERE run_key=? AND email=?",
             (state, reply, _ts(now), 1 if attempt else 0, key, email),
@@ -420,25 +549,35 @@ class Store:
 
     def reset_failed(self, key: str, *, now: datetime) -> int:
         cur = self.db.execute(
-            "UPDATE deliveries SET state='pending', updated=? WHERE run_key=? AND state='failed'", (_ts(now), key)
+            "UPDATE deliveries SET state='pending', updated=? WHERE run_key=? AND state='failed'",
+            (_ts(now), key),
         )
         self.db.execute("UPDATE runs SET status='sending', finished=NULL WHERE key=? AND status='done'", (key,))
         return cur.rowcount
 
     def finish_run(self, key: str, *, now: datetime) -> None:
-        self.db.execute("UPDATE runs SET status='done', finished=? WHERE key=? AND status='sending'",
-                        (_ts(now), key))
+        self.db.execute("UPDATE runs SET status='done', finished=? WHERE key=? AND status='sending'", (_ts(now), key))
 
     def delivery_counts(self, key: str) -> dict[str, int]:
-        return {r[0]: r[1] for r in self.db.execute(
-            "SELECT state, count(*) FROM deliveries WHERE run_key=? GROUP BY state", (key,))}
+        return {
+            r[0]: r[1]
+            for r in self.db.execute("SELECT state, count(*) FROM deliveries WHERE run_key=? GROUP BY state", (key,))
+        }
 
     def recent_runs(self, limit: int = 10) -> list[RunInfo]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY day DESC, created DESC LIMIT ?", (limit,)).fetchall()
-        return [RunInfo(key=r["key"], day=date.fromisoformat(r["day"]), subject=r["subject"],
-                        created_at=datetime.fromisoformat(r["created"]), status=r["status"],
-                        items=len(json.loads(r["item_ids"])), counts=self.delivery_counts(r["key"]))
-                for r in rows]
+        return [
+            RunInfo(
+                key=r["key"],
+                day=date.fromisoformat(r["day"]),
+                subject=r["subject"],
+                created_at=datetime.fromisoformat(r["created"]),
+                status=r["status"],
+                items=len(json.loads(r["item_ids"])),
+                counts=self.delivery_counts(r["key"]),
+            )
+            for r in rows
+        ]
 
     def last_poll(self) -> datetime | None:
         r = self.db.execute("SELECT max(last_polled) FROM feeds").fetchone()
@@ -472,8 +611,10 @@ class Store:
                 dead = row["host"] == host and not _pid_alive(row["pid"])
                 if not (expired or dead):
                     raise LockedError(name, row["owner"])
-            db.execute("INSERT OR REPLACE INTO locks (name, owner, pid, host, expires) VALUES (?,?,?,?,?)",
-                       (name, owner, os.getpid(), host, _ts(now + ttl)))
+            db.execute(
+                "INSERT OR REPLACE INTO locks (name, owner, pid, host, expires) VALUES (?,?,?,?,?)",
+                (name, owner, os.getpid(), host, _ts(now + ttl)),
+            )
         return owner
 
     def renew_lock(self, name: str, owner: str, *, now: datetime, ttl: timedelta = timedelta(minutes=10)) -> None:

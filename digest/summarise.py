@@ -17,35 +17,180 @@ from datetime import date
 
 from .classify import classify
 from .models import RATINGS, Document, Kind, Recommendation, Summary
-from .text import Sentence, is_chapter, is_heading, sentences, split_sentences, word_count
+from .text import Sentence, sentences, split_sentences, word_count
 
-_STOP = set("""a about above after again against all also am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further had has have having
-he her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor not
-now of off on once only or other our ours ourselves out over own same she should so some such than that the their
-theirs them themselves then there these they this those through to too under until up very was we were what when
-where which while who whom why will with would you your yours yourself which said says its it's""".split())
+_STOP = set(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "which",
+        "said",
+        "says",
+        "its",
+        "it's",
+    ]
+)
 _EVALUATIVE = re.compile(
     r"\b(?:found|finds|concluded|rated|inspectors?|quality|good|outstanding|inadequate|acceptable|poor|"
     r"improvement|improve|effective(?:ly)?|ineffective|strong|weak|well|not good enough|concern(?:s|ed)?|"
     r"should|must|needs? to|recommend\w*|overall|generally|insufficient|impressive|too (?:many|few|little)|"
-    r"lack(?:ed|ing)?|positive|failed|failing)\b", re.I)
+    r"lack(?:ed|ing)?|positive|failed|failing)\b",
+    re.I,
+)
 _JUDGEMENT = re.compile(
     r"\b(?:was|were|is|are|remained|been)\b[^.]{0,60}?\b(?:good|outstanding|acceptable|inadequate|poor|"
     r"inconsistent|effective|strong|weak|sound|impressive|insufficient|required improvement|requires? "
-    r"improvement|not good enough|mixed|erratic|better|worse)\b", re.I)
-_NOISE = re.compile(r"\b(?:click here|cookies?|subscribe|sign up|newsletter|sponsored|copyright|all rights "
-                    r"reserved|licence to|this licence|view this licence|©)\b", re.I)
-_RATING_WORD = (r"(outstanding|good|requires?\s+improvement|requiring\s+improvement|inadequate)")
+    r"improvement|not good enough|mixed|erratic|better|worse)\b",
+    re.I,
+)
+_NOISE = re.compile(
+    r"\b(?:click here|cookies?|subscribe|sign up|newsletter|sponsored|copyright|all rights "
+    r"reserved|licence to|this licence|view this licence|©)\b",
+    re.I,
+)
+_RATING_WORD = r"(outstanding|good|requires?\s+improvement|requiring\s+improvement|inadequate)"
 _RATING_RX = [
     re.compile(r"\boverall\s+rating\s+(?:of|was|is|:)\s*(?:an?\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
-    re.compile(r"\brated\s+(?:overall\s+)?(?:as\s+)?(?:being\s+)?[‘'\"“]?" + _RATING_WORD + r"\b[’'\"”]?(?!\s+(?:in|at|for)\b)", re.I),
+    re.compile(
+        r"\brated\s+(?:overall\s+)?(?:as\s+)?(?:being\s+)?[‘'\"“]?"
+        + _RATING_WORD
+        + r"\b[’'\"”]?(?!\s+(?:in|at|for)\b)",
+        re.I,
+    ),
     re.compile(r"\brated?\s+(?:the\s+)?[A-Z][^.]{0,140}?\bas\s+(?:being\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
     re.compile(r"\brating\s*:\s*[‘'\"“]?" + _RATING_WORD, re.I),
 ]
-_PART_RATING = re.compile(r"\b(?:both|were|each|all)\s+rated\b|\b(?:standards?|domains?)\s+(?:was|were)\s+rated\b",
-                          re.I)
-_CHIEF_TITLE = r"(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)?\s*Chief\s+(?:Probation\s+)?Inspector(?:\s+of\s+Probation)?"
+_PART_RATING = re.compile(
+    r"\b(?:both|were|each|all)\s+rated\b|\b(?:standards?|domains?)\s+(?:was|were)\s+rated\b", re.I
+)
+_CHIEF_TITLE = (
+    r"(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)?\s*"
+    r"Chief\s+(?:Probation\s+)?Inspector(?:\s+of\s+Probation)?"
+)
 _NAME = r"(?:(?:Dame|Sir|Dr|Professor|Mr|Mrs|Ms|Lord|Lady)\s+)?[A-Z][a-z]+(?:[ -][A-Z][a-z’'-]+){1,2}"
 _CHIEF_RX = [
     re.compile(rf"(?P<name>{_NAME}),\s+{_CHIEF_TITLE}"),
@@ -53,20 +198,31 @@ _CHIEF_RX = [
 ]
 _CHIEF_SIGNATURE = re.compile(rf"^(?P<name>{_NAME})$")
 _ORG_RX = [
-    re.compile(r"\b[Ii]nspection of (?i:probation services in|probation work in|youth (?:offending|justice) "
-               r"(?:services|work) in|the work of|the)?:?\s*(?P<org>[A-Z][^.()\n:]{2,80}?)"
-               r"(?=\s*(?:$|[.(\n:]|\s[–-]\s|\sby\s|\spublished\b|\sfound\b|\shas\b|\swas\b))"),
-    re.compile(r"\brated?\s+the\s+(?P<org>[A-Z][\w ,&’'-]{2,90}?(?:Community Rehabilitation Company|CRC|"
-               r"Probation Delivery Unit|PDU|Youth Offending (?:Service|Team)|YOS|YOT|division|region))"),
+    re.compile(
+        r"\b[Ii]nspection of (?i:probation services in|probation work in|youth (?:offending|justice) "
+        r"(?:services|work) in|the work of|the)?:?\s*(?P<org>[A-Z][^.()\n:]{2,80}?)"
+        r"(?=\s*(?:$|[.(\n:]|\s[–-]\s|\sby\s|\spublished\b|\sfound\b|\shas\b|\swas\b))"
+    ),
+    re.compile(
+        r"\brated?\s+the\s+(?P<org>[A-Z][\w ,&’'-]{2,90}?(?:Community Rehabilitation Company|CRC|"
+        r"Probation Delivery Unit|PDU|Youth Offending (?:Service|Team)|YOS|YOT|division|region))"
+    ),
     re.compile(r"\beffectiveness of probation work in\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n]))"),
     re.compile(r"\breport on\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n(]|\s(?:is|was|has|found)\b))"),
-    re.compile(r"\binspection of (?:adult )?probation work (?:in|undertaken by)\s+(?P<org>[A-Z][\w&’' -]{2,60}?)"
-               r"(?=\s*(?:$|[.,\n]))"),
+    re.compile(
+        r"\binspection of (?:adult )?probation work (?:in|undertaken by)\s+(?P<org>[A-Z][\w&’' -]{2,60}?)"
+        r"(?=\s*(?:$|[.,\n]))"
+    ),
 ]
-_SECTION_FINDINGS = re.compile(r"overall judgements|overall findings|executive summary|^summary|key findings|"
-                               r"main findings|findings|conclusions?|overview", re.I)
-_OWNER = re.compile(r"^(?:(?:[Tt]he|Her Majesty’s|Her Majesty's|His Majesty’s|HM)\s+)?[A-Z][\w’' ,&()-]{1,120}?"
-                    r"\s+should(?: also)?:?$")
+_SECTION_FINDINGS = re.compile(
+    r"overall judgements|overall findings|executive summary|^summary|key findings|"
+    r"main findings|findings|conclusions?|overview",
+    re.I,
+)
+_OWNER = re.compile(
+    r"^(?:(?:[Tt]he|Her Majesty’s|Her Majesty's|His Majesty’s|HM)\s+)?[A-Z][\w’' ,&()-]{1,120}?"
+    r"\s+should(?: also)?:?$"
+)
 
 
 @dataclass(frozen=True)
@@ -84,14 +240,24 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, re
     hints = hints or Hints()
     title = _clean_title(hints.title or doc.title or "Untitled")
     published = hints.published or doc.published
-    verdict = classify(title=title, text=doc.text, categories=hints.categories, feed_kind=hints.feed_kind,
-                       filtered=hints.filtered)
+    verdict = classify(
+        title=title,
+        text=doc.text,
+        categories=hints.categories,
+        feed_kind=hints.feed_kind,
+        filtered=hints.filtered,
+    )
     kind: Kind = verdict.kind
     if doc.scanned:
-        return Summary(title=title, kind=kind if kind != "other" else "inspection",
-                       about_probation=verdict.about_probation, published=published, scanned=True,
-                       summary="This PDF is a scanned image with no text layer, so it cannot be summarised; "
-                               "open the report to read it.")
+        return Summary(
+            title=title,
+            kind=kind if kind != "other" else "inspection",
+            about_probation=verdict.about_probation,
+            published=published,
+            scanned=True,
+            summary="This PDF is a scanned image with no text layer, so it cannot be summarised; "
+            "open the report to read it.",
+        )
     sents = sentences(doc.text)
     report = _is_report(doc, sents)
     if report and kind in ("other", "blog", "news"):
@@ -100,20 +266,36 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, re
     budget = words
     summary = _extractive(sents, budget, report=report)
     if not card:
-        return Summary(title=title, kind=kind, about_probation=verdict.about_probation, summary=summary,
-                       published=published)
+        return Summary(
+            title=title,
+            kind=kind,
+            about_probation=verdict.about_probation,
+            summary=summary,
+            published=published,
+        )
     chief, quote = chief_inspector(doc.text, sents, about=verdict.about_probation)
     rating = find_rating(f"{title}.\n{doc.text}")
     note = None
     if rating is None and kind == "inspection":
         older = (published and published.year < 2018) or re.search(r"Quality\s*&\s*Impact", doc.text[:5000])
-        note = ("No overall rating: this inspection predates the four-point rating scale introduced in 2018."
-                if older else "No overall rating is stated.")
+        note = (
+            "No overall rating: this inspection predates the four-point rating scale introduced in 2018."
+            if older
+            else "No overall rating is stated."
+        )
     return Summary(
-        title=title, kind=kind, about_probation=verdict.about_probation, summary=summary,
-        organisation=organisation(title, doc.text), rating=rating, rating_note=note,
-        standard_ratings=standard_ratings(doc.text), published=published, chief_inspector=chief,
-        chief_inspector_quote=quote, key_findings=key_findings(sents, report=report),
+        title=title,
+        kind=kind,
+        about_probation=verdict.about_probation,
+        summary=summary,
+        organisation=organisation(title, doc.text),
+        rating=rating,
+        rating_note=note,
+        standard_ratings=standard_ratings(doc.text),
+        published=published,
+        chief_inspector=chief,
+        chief_inspector_quote=quote,
+        key_findings=key_findings(sents, report=report),
         recommendations=recommendations(doc.text),
     )
 
@@ -137,8 +319,14 @@ def _content_words(s: str) -> list[str]:
 
 
 def _extractive(sents: list[Sentence], budget: int, *, report: bool) -> str:
-    pool = [s for s in sents if 6 <= s.words <= 70 and not _NOISE.search(s.text) and not s.text.endswith("?")
-            and not s.text.rstrip().endswith(":")]
+    pool = [
+        s
+        for s in sents
+        if 6 <= s.words <= 70
+        and not _NOISE.search(s.text)
+        and not s.text.endswith("?")
+        and not s.text.rstrip().endswith(":")
+    ]
     if report:
         findings = [s for s in pool if _in_findings(s)]
         if len(findings) >= 5:
@@ -185,7 +373,8 @@ def _extractive(sents: list[Sentence], budget: int, *, report: bool) -> str:
 def _in_findings(s: Sentence) -> bool:
     """In a report's findings chapter, and not in its recommendations or foreword."""
     return bool(_SECTION_FINDINGS.search(s.chapter)) and not re.fullmatch(
-        r"(?:our |key )?recommendations?|foreword", s.heading.strip(), re.I)
+        r"(?:our |key )?recommendations?|foreword", s.heading.strip(), re.I
+    )
 
 
 # ---- report card parts
@@ -197,7 +386,7 @@ def find_rating(text: str) -> str | None:
     for rx in _RATING_RX:
         for m in rx.finditer(text):
             start = max(0, m.start() - 40)
-            if _PART_RATING.search(text[start:m.end()]):
+            if _PART_RATING.search(text[start : m.end()]):
                 continue
             word = re.sub(r"\s+", " ", m.group(1).lower())
             norm = "Requires improvement" if "improvement" in word else word.capitalize()
@@ -210,8 +399,11 @@ def find_rating(text: str) -> str | None:
 def standard_ratings(text: str) -> tuple[tuple[str, str], ...]:
     """Ratings per standard where a report lists them, e.g. "1.1 Leadership  Good"."""
     out: list[tuple[str, str]] = []
-    rx = re.compile(r"^\s*(\d\.\d)\s+([A-Z][A-Za-z ,&’'-]{2,60}?)\s*[:–-]?\s+(Outstanding|Good|Requires improvement|"
-                    r"Inadequate)\s*$", re.M)
+    rx = re.compile(
+        r"^\s*(\d\.\d)\s+([A-Z][A-Za-z ,&’'-]{2,60}?)\s*[:–-]?\s+(Outstanding|Good|Requires improvement|"
+        r"Inadequate)\s*$",
+        re.M,
+    )
     for m in rx.finditer(text):
         item = (f"{m[1]} {m[2].strip()}", m[3])
         if item not in out:
@@ -242,7 +434,7 @@ def chief_inspector(text: str, sents: list[Sentence], *, about: bool = True) -> 
     where = -1
     for rx in _CHIEF_RX:
         for m in rx.finditer(text):
-            context = text[m.start(): m.end() + 30]
+            context = text[m.start() : m.end() + 30]
             if re.search(r"of\s+(?:Prisons|Constabulary|Fire)", context):
                 continue
             candidate = m.group("name")
@@ -277,19 +469,22 @@ def _surname_forms(name: str) -> list[str]:
 
 def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str | None:
     forms = "|".join(re.escape(f) for f in _surname_forms(name))
-    said = re.compile(rf"(?:{forms}|[Cc]hief [Ii]nspector|she|he)\s+(?:said|says|added|commented|summarised"
-                      rf"(?: the report)?|concluded)\b", re.I)
+    said = re.compile(
+        rf"(?:{forms}|[Cc]hief [Ii]nspector|she|he)\s+(?:said|says|added|commented|summarised"
+        rf"(?: the report)?|concluded)\b",
+        re.I,
+    )
     quoted = re.compile(r"“([^”]{40,900})”|\"([^\"]{40,900})\"")
     # 1. A quotation in the paragraph that names them speaking, or in the next one.
     for i, p in enumerate(paras):
         if said.search(p):
-            for candidate in (p, *(paras[i + 1: i + 3])):
+            for candidate in (p, *(paras[i + 1 : i + 3])):
                 m = quoted.search(candidate)
                 if m:
                     return _limit_words(m.group(1) or m.group(2), 80)
             if p.rstrip().endswith(":") and i + 1 < len(paras):
                 # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
-                return _limit_words(" ".join(paras[i + 1: i + 3]), 80)
+                return _limit_words(" ".join(paras[i + 1 : i + 3]), 80)
     # 2. Their foreword: the judgement sentences.
     foreword = [s for s in sents if s.chapter.lower() == "foreword"]
     if foreword:
@@ -300,7 +495,7 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
 
 
 def _limit_words(text: str, limit: int) -> str:
-    text = re.sub(r"\s+", " ", text).strip().strip("“”\"")
+    text = re.sub(r"\s+", " ", text).strip().strip('“”"')
     out: list[str] = []
     for s in split_sentences(text):
         if word_count(" ".join([*out, s])) > limit:
@@ -313,14 +508,15 @@ def key_findings(sents: list[Sentence], *, report: bool, limit: int = 6) -> tupl
     """Short bullets: judgement sentences from a report's findings, or a post's own bullet points."""
     out: list[str] = []
     if report:
-        by_heading: dict[tuple[str, str], Sentence] = {}
+        limit = 9
+        by_section: dict[int, Sentence] = {}
         for s in sents:
             if not _in_findings(s):
                 continue
-            if _JUDGEMENT.search(s.text) and s.words <= 40 and (s.chapter, s.heading) not in by_heading:
-                by_heading[(s.chapter, s.heading)] = s
-        for (_, heading), s in by_heading.items():
-            label = _unit_label(heading, s.text)
+            if _JUDGEMENT.search(s.text) and s.words <= 40 and s.section not in by_section:
+                by_section[s.section] = s
+        for s in by_section.values():
+            label = _unit_label(s.heading, s.text)
             out.append(f"{label}: {s.text}" if label else s.text)
     else:
         for s in sents:
@@ -336,6 +532,8 @@ def key_findings(sents: list[Sentence], *, report: bool, limit: int = 6) -> tupl
 
 
 def _unit_label(heading: str, sentence: str) -> str:
+    if re.search(r"\bCRC\b", heading) and re.search(r"\bNPS\b", heading):
+        return "" if re.search(r"\b(?:CRC|NPS)\b", sentence) else "CRC and NPS"
     for unit in ("CRC", "NPS", "PDU", "YOS", "YOT"):
         if re.search(rf"\b{unit}\b", heading) and not re.search(rf"\b{unit}\b", sentence):
             return unit
@@ -343,28 +541,37 @@ def _unit_label(heading: str, sentence: str) -> str:
 
 
 def recommendations(text: str) -> tuple[Recommendation, ...]:
-    """Numbered or bulleted recommendations under a Recommendations heading, each with whom it is for."""
+    """Numbered or bulleted recommendations, each with whom it is for ("The CRC should:").
+
+    A block starts at a Recommendations heading or at an owner line, and runs while items and owner lines
+    follow; the longest block wins, so a table of contents never does.
+    """
     paras = [re.sub(r"\s+", " ", p).strip() for p in text.split("\n\n") if p.strip()]
     best: list[Recommendation] = []
-    for i, p in enumerate(paras):
-        if not re.fullmatch(r"(?:our |key )?recommendations?:?", p, re.I):
+    i = 0
+    while i < len(paras):
+        p = paras[i]
+        if not (re.search(r"(?:^|\. )(?:our |key )?recommendations?:?$", p, re.I) or _OWNER.match(p)):
+            i += 1
             continue
         found: list[Recommendation] = []
         owner: str | None = None
-        for q in paras[i + 1: i + 80]:
+        j = i if _OWNER.match(p) else i + 1
+        while j < len(paras):
+            q = paras[j]
             if _OWNER.match(q):
                 owner = re.sub(r"\s+should(?: also)?:?$", "", q).strip()
-                continue
-            m = re.match(r"^(?:\d{1,2}[.)]|[•▪●◦·*–-])\s+(.+)$", q)
-            if m:
+            else:
+                m = re.match(r"^(?:\d{1,2}[.)]|[•▪●◦·*–-])\s+(.+)$", q)
+                if not m:
+                    break
                 body = re.sub(r"(?<=[a-z.])\d{1,2}$", "", m.group(1)).strip()  # a trailing footnote mark
                 body = body[0].upper() + body[1:] if body else body
                 found.append(Recommendation(text=body.rstrip(";"), owner=owner))
-                continue
-            if found and (is_chapter(q) or is_heading(q) or re.match(r"^\d{1,2}\s+[A-Z]", q)):
-                break
+            j += 1
         if len(found) > len(best):
             best = found
+        i = max(j, i + 1)
     if best:
         return tuple(best)
     # Prose: "Inspectors made recommendations … The CRC should …"

@@ -5,8 +5,37 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ABBREV = {"mr", "mrs", "ms", "dr", "st", "no", "nos", "e.g", "i.e", "etc", "vs", "cf", "approx", "inc", "ltd",
-           "co", "jr", "sr", "prof", "rev", "hon", "dept", "fig", "vol", "pp", "para", "paras", "ch", "sec"}
+_ABBREV = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "no",
+    "nos",
+    "e.g",
+    "i.e",
+    "etc",
+    "vs",
+    "cf",
+    "approx",
+    "inc",
+    "ltd",
+    "co",
+    "jr",
+    "sr",
+    "prof",
+    "rev",
+    "hon",
+    "dept",
+    "fig",
+    "vol",
+    "pp",
+    "para",
+    "paras",
+    "ch",
+    "sec",
+}
 _END = re.compile(r"""([.!?…]+)(["”’')\]]*)(\s+)(?=["“‘'(\[]?[A-Z0-9£])""")
 _BULLET = re.compile(r"^(?:[•▪●◦·*–-]|\d{1,2}[.)]|[a-z][.)])\s+")
 _HEADING_SKIP = re.compile(r"\.{4,}")  # table-of-contents leaders
@@ -20,6 +49,7 @@ class Sentence:
     heading: str  # nearest heading above
     chapter: str  # nearest top-level (numbered) heading above
     bullet: bool
+    section: int = 0  # counts headings: sentences under the same heading occurrence share it
 
     @property
     def words(self) -> int:
@@ -32,7 +62,7 @@ def split_sentences(paragraph: str) -> list[str]:
     start = 0
     for m in _END.finditer(paragraph):
         end = m.end(2)
-        before = paragraph[start:m.start(1)]
+        before = paragraph[start : m.start(1)]
         last = re.split(r"[\s(]", before)[-1].lower() if before else ""
         if m.group(1) == "." and (last in _ABBREV or (len(last) == 1 and last.isalpha())):
             continue
@@ -70,30 +100,48 @@ def is_heading(para: str) -> bool:
 
 def is_chapter(para: str) -> bool:
     """A top-level heading: a numbered chapter, or one of the sections reports are built of."""
-    return bool(re.match(r"^\d{1,2}\.\s+[A-Z][^.]*$", para) and len(para.split()) <= 14
-                and not _HEADING_SKIP.search(para)) or bool(re.match(
-        r"^(?:foreword|executive summary|summary|overview|key findings|overall findings|main findings|"
-        r"conclusions?|introduction|contents|appendix\b.*|glossary|key facts|background|methodology|"
-        r"recommendations)$", para.strip(), re.I))
+    return bool(
+        re.match(r"^\d{1,2}\.\s+[A-Z][^.]*$", para) and len(para.split()) <= 14 and not _HEADING_SKIP.search(para)
+    ) or bool(
+        re.match(
+            r"^(?:foreword|executive summary|summary|overview|key findings|overall findings|main findings|"
+            r"conclusions?|introduction|contents|appendix\b.*|glossary|key facts|background|methodology|"
+            r"recommendations)$",
+            para.strip(),
+            re.I,
+        )
+    )
 
 
 def sentences(text: str) -> list[Sentence]:
     """Every sentence of a document with the headings it sits under."""
     out: list[Sentence] = []
     heading = chapter = ""
+    section = 0
     for p_index, para in enumerate(p for p in text.split("\n\n") if p.strip()):
         para = para.strip()
         if is_chapter(para):
             chapter = heading = para
+            section += 1
             continue
         if is_heading(para):
             heading = para
+            section += 1
             continue
         bullet = bool(_BULLET.match(para))
         body = _BULLET.sub("", para) if bullet else para
         for s in split_sentences(body):
-            out.append(Sentence(text=s, para=p_index, index=len(out), heading=heading, chapter=chapter,
-                                bullet=bullet))
+            out.append(
+                Sentence(
+                    text=s,
+                    para=p_index,
+                    index=len(out),
+                    heading=heading,
+                    chapter=chapter,
+                    bullet=bullet,
+                    section=section,
+                )
+            )
     return out
 
 

@@ -1,0 +1,501 @@
+"""The command line: `digest COMMAND`. The edge that reads the clock, builds settings once and turns
+DigestError into a message and an exit code (1: failed, 2: bad configuration or input, 3: locked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import webbrowser
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from . import __version__, pipeline
+from .config import Settings, default_config_path, load_settings
+from .errors import ConfigError, DigestError, LockedError
+from .extract import extract
+from .feeds import parse_feed
+from .fetch import Fetcher
+from .models import Feed
+from .store import Store
+from .subscribers import Editor, read_csv, to_csv
+from .subscribers import load as load_subscribers
+from .summarise import Hints
+from .summarise import summarise as summarise_doc
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Context:
+    def __init__(self, config: str | None) -> None:
+        self.config_arg = config
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(default_config_path(self.config_arg))
+        return self._settings
+
+    def store(self) -> Store:
+        return Store(self.settings.database)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _progress(label: str, total: int | None = None) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal; nothing when output is piped or logged."""
+    if not sys.stderr.isatty() or not total:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "-c", metavar="PATH", help="Settings file (default: $DIGEST_CONFIG or ./digest.yml).")
+@click.version_option(__version__, prog_name="digest")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """Probation Digest: one email a day with everything new from the probation sector, summarised."""
+    ctx.obj = Context(config)
+
+
+# ---- poll
+
+
+async def _poll_and_process(settings: Settings, store: Store, *, force: bool, echo: Callable[[str], None]) -> None:
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        async with Fetcher(settings.fetch, contact=settings.public_url) as fetcher:
+            with _progress("polling feeds", len(settings.feeds)) as tick:
+
+                def report(r: pipeline.PollResult) -> None:
+                    tick()
+                    detail = {
+                        "new": f"{r.new} new of {r.seen}",
+                        "not-modified": "not modified",
+                        "skipped": "not due yet",
+                        "disabled": f"disabled: {r.error}",
+                        "error": f"ERROR {r.error}",
+                    }[r.status]
+                    moved = f" (moved permanently to {r.moved_to}; update the config)" if r.moved_to else ""
+                    echo(f"poll {r.feed.name}: {detail}{moved}")
+
+                await pipeline.poll(settings, store, fetcher, clock=now, executor=pool, force=force, progress=report)
+            total = store.count_unsummarised()
+            with _progress("reading and summarising", total) as tick:
+                n = await pipeline.process(
+                    settings, store, fetcher, clock=now, executor=pool, progress=lambda _item: tick()
+                )
+            echo(f"summarised {n} new item{'s' if n != 1 else ''}")
+
+
+@cli.command()
+@click.option("--all", "force", is_flag=True, help="Poll every feed now, even those not due yet.")
+@pass_ctx
+def poll(ctx: Context, force: bool) -> None:
+    """Poll the feeds, then read and summarise new items."""
+    with ctx.store() as store:
+        asyncio.run(_poll_and_process(ctx.settings, store, force=force, echo=click.echo))
+
+
+# ---- preview and send
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: stdout).")
+@click.option("--text", is_flag=True, help="The plain-text part instead of the HTML.")
+@click.option("--open", "open_", is_flag=True, help="Open the preview in a browser.")
+@click.option("--subscriber", metavar="EMAIL", help="As this subscriber would get it (their preferences).")
+@pass_ctx
+def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber: str | None) -> None:
+    """Render today's digest exactly as it would be sent."""
+    sub = None
+    if subscriber:
+        sub = load_subscribers(ctx.settings.subscribers_file).find(subscriber)
+        if sub is None:
+            _fail(f"{subscriber} is not in {ctx.settings.subscribers_file}", 2)
+    with ctx.store() as store:
+        digest, html, plain = pipeline.preview(ctx.settings, store, now=now(), subscriber=sub)
+    body = plain if text else html
+    if out is None and not open_:
+        click.echo(body, nl=False)
+        return
+    target = out or Path(ctx.settings.outbox_dir) / ("preview.txt" if text else "preview.html")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(body, encoding="utf-8")
+    click.echo(f"{digest.subject}\npreview: {target}", err=out is None)
+    if open_:
+        webbrowser.open(target.resolve().as_uri())
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing, record nothing.")
+@click.option("--to", metavar="EMAIL", help="Send a test copy to EMAIL only; the ledger is untouched.")
+@click.option("--force", is_flag=True, help="Start a new run for a day already sent (everyone gets it again).")
+@click.option("--resend-failed", is_flag=True, help="Retry only the deliveries that failed today.")
+@pass_ctx
+def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed: bool) -> None:
+    """Send today's digest to every subscriber not yet sent it."""
+    settings = ctx.settings
+    with ctx.store() as store:
+        if dry_run:
+            digest, _html, _text = pipeline.preview(settings, store, now=now())
+            subs = load_subscribers(settings.subscribers_file).subscribers
+            suppressed = store.suppressions()
+            active = [s for s in subs if s.email.lower() not in suppressed]
+            click.echo(f"subject: {digest.subject}")
+            click.echo(
+                f"would send to {len(active)} of {len(subs)} subscribers "
+                f"({len(subs) - len(active)} suppressed); {digest.count} items"
+            )
+            for e in digest.entries:
+                click.echo(f"  - [{e.summary.kind}] {e.title} ({e.source})")
+            return
+        sender = pipeline.make_sender(settings)
+        if to:
+            message = pipeline.test_message(settings, store, to, now=now())
+            reply = sender.send(message)
+            sender.close()
+            click.echo(f"test copy sent to {to}: {reply}")
+            return
+        subs = load_subscribers(settings.subscribers_file).subscribers
+        with _progress("sending", len(subs)) as tick:
+            outcome = pipeline.send_digest(
+                settings,
+                store,
+                sender,
+                clock=now,
+                force=force,
+                resend_failed=resend_failed,
+                progress=lambda _d, _t: tick(),
+            )
+        click.echo(outcome.message)
+        if outcome.digest is not None and outcome.report is not None:
+            click.echo(f"subject: {outcome.digest.subject}")
+        if outcome.report is not None:
+            for email, reply in outcome.report.failed:
+                click.echo(f"  failed {email}: {reply}", err=True)
+            report = pipeline.editor_report(settings, store, outcome, now=now())
+            if report is not None:
+                pipeline.send_report(settings, pipeline.make_sender(settings), report)
+            if outcome.report.failed:
+                sys.exit(1)
+
+
+# ---- summarise
+
+
+@cli.command()
+@click.argument("source", metavar="PATH_OR_URL")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the stable contract).")
+@click.option(
+    "--words",
+    type=click.IntRange(10, 2000),
+    default=120,
+    show_default=True,
+    help="At most this many words in the summary.",
+)
+@click.option("--kind", type=click.Choice(["inspectorate", "blog", "news"]), help="Where it comes from.")
+@pass_ctx
+def summarise(ctx: Context, source: str, as_json: bool, words: int, kind: str | None) -> None:
+    """Summarise a .txt, .html or .pdf file or an http(s) URL."""
+    if source.startswith(("http://", "https://")):
+        settings = _settings_or_default(ctx)
+
+        async def get() -> tuple[bytes, str, str]:
+            async with Fetcher(settings.fetch) as fetcher:
+                r = await fetcher.get(source)
+                return r.content, r.url, r.content_type
+
+        content, url, ctype = asyncio.run(get())
+    else:
+        path = Path(source)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            _fail(f"{source}: {exc.strerror or exc}", 2)
+        url, ctype = path.resolve().as_uri(), ""
+        if path.suffix.lower() in (".txt", ".text", ".md"):
+            ctype = "text/plain"
+    if ctype == "text/plain":
+        from .extract import extract_text
+
+        doc = extract_text(content.decode("utf-8", errors="replace"), url=url)
+    else:
+        doc = extract(content, url=url, content_type=ctype)
+    result = summarise_doc(doc, Hints(feed_kind=kind, filtered=True), words=words, report_words=words)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        return
+    click.echo(result.title)
+    click.echo(f"kind: {result.kind}; about probation: {'yes' if result.about_probation else 'no'}")
+    for label, value in (
+        ("organisation", result.organisation),
+        ("rating", result.rating or result.rating_note),
+        ("published", result.published),
+        ("chief inspector", result.chief_inspector),
+    ):
+        if value:
+            click.echo(f"{label}: {value}")
+    click.echo(f"\n{result.summary}")
+    if result.key_findings:
+        click.echo("\nKey findings:")
+        for f in result.key_findings:
+            click.echo(f"  - {f}")
+    if result.recommendations:
+        click.echo(f"\nRecommendations ({len(result.recommendations)}):")
+        for i, r in enumerate(result.recommendations, 1):
+            click.echo(f"  {i}. {r.owner + ': ' if r.owner else ''}{r.text}")
+    if result.chief_inspector_quote:
+        click.echo(f"\n“{result.chief_inspector_quote}”")
+
+
+def _settings_or_default(ctx: Context) -> Settings:
+    path = default_config_path(ctx.config_arg)
+    return ctx.settings if path.exists() else Settings(path=None)
+
+
+# ---- status and feeds
+
+
+def _ago(when: datetime | None, ref: datetime) -> str:
+    if when is None:
+        return "never"
+    minutes = int((ref - when).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+@cli.command()
+@pass_ctx
+def status(ctx: Context) -> None:
+    """Feed health, recent digest runs and what is waiting for the next digest."""
+    settings = ctx.settings
+    t = now()
+    with ctx.store() as store:
+        health = store.feed_health()
+        broken = [h for h in health if h.last_error or h.disabled]
+        click.echo(f"last poll: {_ago(store.last_poll(), t)}; feeds: {len(health)} ({len(broken)} with errors)")
+        for h in broken:
+            click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({h.failures} failures in a row)")
+        pending = store.pending_items()
+        relevant = [p for p in pending if p[1].about_probation]
+        click.echo(
+            f"waiting for the next digest: {len(relevant)} items ({len(pending) - len(relevant)} "
+            f"filtered out as not about probation); {store.count_unsummarised()} not yet summarised"
+        )
+        local = t.astimezone(settings.timezone)
+        click.echo(
+            f"next send: {settings.send_time.strftime('%H:%M')} {settings.timezone.key} "
+            f"(now {local.strftime('%Y-%m-%d %H:%M')})"
+        )
+        runs = store.recent_runs(7)
+        click.echo("recent digests:" if runs else "recent digests: none yet")
+        for r in runs:
+            counts = ", ".join(f"{n} {state}" for state, n in sorted(r.counts.items())) or "no recipients"
+            label = "empty day, nothing sent" if r.status == "empty" else f"{r.items} items; {counts}"
+            click.echo(f"  {r.day}  {r.status:<8} {label}")
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def feeds(cctx: click.Context) -> None:
+    """List the feeds with their health (see also: feeds check)."""
+    if cctx.invoked_subcommand is not None:
+        return
+    ctx: Context = cctx.obj
+    t = now()
+    with ctx.store() as store:
+        store.sync_feeds(ctx.settings.feeds)
+        for h in store.feed_health():
+            state = "DISABLED" if h.disabled else ("ERROR" if h.last_error else "ok")
+            click.echo(
+                f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t)}; "
+                f"{h.items} items; next poll {h.next_poll.strftime('%H:%M') if h.next_poll else 'now'}"
+            )
+            if h.last_error:
+                click.echo(f"  last error ({h.last_error_kind}): {h.last_error}; {h.failures} failures in a row")
+            if h.disabled:
+                click.echo(f"  disabled: {h.disabled}")
+            if h.moved_to:
+                click.echo(f"  moved permanently to {h.moved_to}: update the config")
+
+
+@feeds.command("check")
+@click.argument("url")
+@pass_ctx
+def feeds_check(ctx: Context, url: str) -> None:
+    """Fetch and parse one feed; show what would be imported. Changes nothing."""
+    settings = _settings_or_default(ctx)
+
+    async def run() -> None:
+        async with Fetcher(settings.fetch, contact=settings.public_url) as fetcher:
+            r = await fetcher.get(url)
+        feed = next((f for f in settings.feeds if f.url == url), Feed(name=url, url=url))
+        parsed = parse_feed(r.content, r.headers, feed=feed, url=url, fetched_at=r.fetched_at)
+        click.echo(f"{parsed.title} ({parsed.version or 'unknown format'}): {len(parsed.items)} items")
+        if r.moved_to:
+            click.echo(f"note: moved permanently to {r.moved_to}")
+        if parsed.problem:
+            click.echo(f"note: the feed is malformed but readable: {parsed.problem}")
+        for item in parsed.items:
+            click.echo(f"  {item.published:%Y-%m-%d}  {item.title}\n              {item.url}")
+
+    asyncio.run(run())
+
+
+# ---- subscribers
+
+
+@cli.group()
+def subscribers() -> None:
+    """Manage the subscriber list (the YAML file the editor owns)."""
+
+
+@subscribers.command("list")
+@pass_ctx
+def subscribers_list(ctx: Context) -> None:
+    """Every address with its status (active, or why it is suppressed)."""
+    loaded = load_subscribers(ctx.settings.subscribers_file)
+    with ctx.store() as store:
+        suppressed = store.suppressions()
+    for s in loaded.subscribers:
+        state = suppressed.get(s.email.lower(), "active")
+        prefs = []
+        if s.kinds is not None:
+            prefs.append("kinds: " + ", ".join(sorted(s.kinds)))
+        if s.sources is not None:
+            prefs.append("sources: " + ", ".join(sorted(s.sources)))
+        click.echo(f"{s.email:<40} {state:<13} {s.name or ''}{'  [' + '; '.join(prefs) + ']' if prefs else ''}")
+    click.echo(
+        f"{len(loaded.subscribers)} subscribers, "
+        f"{sum(1 for s in loaded.subscribers if s.email.lower() in suppressed)} suppressed",
+        err=True,
+    )
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--name", help="Their name, for the To: line.")
+@pass_ctx
+def subscribers_add(ctx: Context, email: str, name: str | None) -> None:
+    """Add an address (keeps the file's comments and order)."""
+    loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).add(email, name)
+    with ctx.store() as store:
+        store.unsuppress(email)
+    click.echo(f"added {email}; {len(loaded.subscribers)} subscribers")
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@pass_ctx
+def subscribers_remove(ctx: Context, email: str) -> None:
+    """Remove an address from the list."""
+    loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).remove(email)
+    click.echo(f"removed {email}; {len(loaded.subscribers)} subscribers")
+
+
+@subscribers.command("unsuppress")
+@click.argument("email")
+@pass_ctx
+def subscribers_unsuppress(ctx: Context, email: str) -> None:
+    """Let a suppressed address (unsubscribed, bounced) receive the digest again."""
+    with ctx.store() as store:
+        if not store.unsuppress(email):
+            _fail(f"{email} is not suppressed", 1)
+    click.echo(f"{email} will receive the digest again")
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
+@pass_ctx
+def subscribers_import(ctx: Context, csv_file: Path, skip_invalid: bool) -> None:
+    """Import addresses from a CSV (email[,name]); nothing is imported if any row is bad."""
+    loaded = load_subscribers(ctx.settings.subscribers_file)
+    report = read_csv(csv_file.read_text(encoding="utf-8-sig"), loaded)
+    for row, reason in report.bad:
+        click.echo(f"{csv_file}:{row}: email: {reason}", err=True)
+    if report.bad and not skip_invalid:
+        _fail(f"{len(report.bad)} bad rows; nothing imported (use --skip-invalid to import the rest)", 2)
+    if report.good:
+        Editor(loaded).add_many(report.good)
+    click.echo(
+        f"imported {len(report.good)}; skipped {len(report.duplicates)} already subscribed"
+        + (f", {len(report.bad)} invalid" if report.bad else "")
+    )
+
+
+@subscribers.command("export")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with email, name and status (default: one address a line).")
+@pass_ctx
+def subscribers_export(ctx: Context, as_csv: bool) -> None:
+    """Print the list, for a spreadsheet or another tool."""
+    loaded = load_subscribers(ctx.settings.subscribers_file)
+    if as_csv:
+        with ctx.store() as store:
+            click.echo(to_csv(loaded.subscribers, store.suppressions()), nl=False)
+    else:
+        for s in loaded.subscribers:
+            click.echo(s.email)
+
+
+# ---- serve
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (default: web.host from the config).")
+@click.option("--port", type=int, help="Port (default: web.port from the config).")
+@pass_ctx
+def serve(ctx: Context, host: str | None, port: int | None) -> None:
+    """Run the service: the scheduler (poll, noon send) and the web app, in one process."""
+    from .web import run_service
+
+    run_service(ctx.settings, host=host, port=port)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="digest", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted", 1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+    except LockedError as exc:
+        _fail(f"{exc}; another send is running (if its process died, the lock is recovered automatically)", 3)
+    except DigestError as exc:
+        _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    main()

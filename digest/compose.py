@@ -1,0 +1,192 @@
+"""Compose a day's digest from summarised items. Pure: items and summaries in, a `Digest` out.
+
+One entry per publication: when the inspectorate's item and blog posts discuss the same report (a post links
+to it, or names the same organisation within a week), the entry carries the report card and the posts become
+"Also discussed by" links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from .feeds import canonical_url
+from .models import Digest, Document, Entry, Item, Link, Section, Subscriber, Summary
+
+SECTIONS = (
+    ("inspections", "Inspection reports", ("inspection",)),
+    ("thematic", "Thematic and research", ("thematic", "research")),
+    ("news", "News and blogs", ("news", "blog", "other")),
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    item: Item
+    summary: Summary
+    document: Document | None = None
+
+
+def _keys(c: Candidate) -> set[str]:
+    """Every URL spelling that identifies the publication a candidate is about."""
+    urls = [c.item.url]
+    if c.document is not None:
+        urls += [u for u in (c.document.url, c.document.report_url, c.document.pdf_url) if u]
+    return {canonical_url(u) for u in urls}
+
+
+def _rank(c: Candidate) -> tuple[int, int, int]:
+    """Which of several items about one publication leads: the inspectorate's own, then the fullest card."""
+    s = c.summary
+    return (
+        c.item.feed_kind == "inspectorate",
+        s.kind in ("inspection", "thematic"),
+        len(s.recommendations) + len(s.key_findings) + (s.rating is not None),
+    )
+
+
+def group(candidates: Sequence[Candidate]) -> list[tuple[Candidate, list[Candidate]]]:
+    """Merge candidates about the same publication; keep the order of the leading item."""
+    groups: list[list[Candidate]] = []
+    for c in candidates:
+        links = {canonical_url(u) for u in c.item.links}
+        home: list[Candidate] | None = None
+        for g in groups:
+            for other in g:
+                if _same_publication(c, links, other):
+                    home = g
+                    break
+            if home is not None:
+                break
+        if home is None:
+            groups.append([c])
+        else:
+            home.append(c)
+    out = []
+    for g in groups:
+        lead = max(g, key=_rank)
+        out.append((lead, [c for c in g if c is not lead]))
+    out.sort(key=lambda pair: (pair[0].item.published, pair[0].item.id or 0), reverse=True)
+    return out
+
+
+def _same_publication(c: Candidate, links: set[str], other: Candidate) -> bool:
+    other_links = {canonical_url(u) for u in other.item.links}
+    if links & _keys(other) or other_links & _keys(c):
+        return True
+    a, b = c.summary, other.summary
+    if not (a.organisation and b.organisation) or a.organisation.lower() != b.organisation.lower():
+        return False
+    inspection = {"inspection", "thematic"}
+    close = abs(c.item.published - other.item.published) <= timedelta(days=7)
+    return close and (a.kind in inspection or b.kind in inspection)
+
+
+def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subject: str) -> Digest:
+    """Build the digest: relevant items only, grouped per publication, in sections, newest first."""
+    relevant = [c for c in candidates if c.summary.about_probation]
+    entries: list[Entry] = []
+    for lead, others in group(relevant):
+        item_id = lead.item.id or 0
+        doc = lead.document
+        entries.append(
+            Entry(
+                item_id=item_id,
+                title=lead.summary.title or lead.item.title,
+                url=lead.item.url,
+                source=lead.item.source,
+                published=lead.item.published,
+                summary=lead.summary,
+                report_url=doc.report_url if doc and doc.report_url != lead.item.url else None,
+                pdf_url=doc.pdf_url if doc else None,
+                also=tuple(Link(title=o.item.title, url=o.item.url, source=o.item.source) for o in others),
+                anchor=f"item-{item_id}",
+            )
+        )
+    ids = tuple(sorted(c.item.id for c in relevant if c.item.id is not None))
+    return _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids)
+
+
+def _assemble(
+    entries: Sequence[Entry],
+    *,
+    list_name: str,
+    day: date,
+    subject: str,
+    item_ids: tuple[int, ...],
+    overflow: Sequence[Entry] = (),
+) -> Digest:
+    sections = []
+    for key, title, kinds in SECTIONS:
+        chosen = tuple(e for e in entries if e.summary.kind in kinds)
+        if chosen:
+            sections.append(Section(key=key, title=title, entries=chosen))
+    everything = list(entries) + list(overflow)
+    return Digest(
+        list_name=list_name,
+        day=day,
+        subject=make_subject(subject, list_name, day, everything),
+        sections=tuple(sections),
+        overflow=tuple(overflow),
+        item_ids=item_ids,
+    )
+
+
+def for_subscriber(digest: Digest, subscriber: Subscriber) -> Digest:
+    """The digest narrowed to a subscriber's preferences (the same digest when they want everything)."""
+    if subscriber.kinds is None and subscriber.sources is None:
+        return digest
+    kept = [e for e in digest.entries if subscriber.wants(e)]
+    main = [e for e in kept if e not in digest.overflow]
+    over = [e for e in kept if e in digest.overflow]
+    return replace(
+        _assemble(
+            main,
+            list_name=digest.list_name,
+            day=digest.day,
+            subject=digest.subject,
+            item_ids=digest.item_ids,
+            overflow=over,
+        ),
+        subject=digest.subject,
+    )
+
+
+def trim(digest: Digest, keep: int) -> Digest:
+    """Keep the first `keep` entries in full; list the rest as headlines only."""
+    ordered = [e for s in digest.sections for e in s.entries] + list(digest.overflow)
+    return replace(
+        _assemble(
+            ordered[:keep],
+            list_name=digest.list_name,
+            day=digest.day,
+            subject=digest.subject,
+            item_ids=digest.item_ids,
+            overflow=ordered[keep:],
+        ),
+        subject=digest.subject,
+    )
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def counts_phrase(entries: Sequence[Entry]) -> str:
+    kinds = [e.summary.kind for e in entries]
+    parts = []
+    inspections = kinds.count("inspection")
+    thematic = kinds.count("thematic") + kinds.count("research")
+    posts = len(kinds) - inspections - thematic
+    if inspections:
+        parts.append(_plural(inspections, "inspection report", "inspection reports"))
+    if thematic:
+        parts.append(_plural(thematic, "thematic or research report", "thematic and research reports"))
+    if posts:
+        parts.append(_plural(posts, "post", "posts"))
+    return ", ".join(parts) or "nothing new"
+
+
+def make_subject(pattern: str, list_name: str, day: date, entries: Sequence[Entry]) -> str:
+    return pattern.format(list_name=list_name, date=day, counts=counts_phrase(entries), count=len(entries))

@@ -1,0 +1,270 @@
+"""Delivery: the `Sender` protocol with an SMTP and a file-outbox implementation, and the send loop that
+moves each ledger row pending → sending → sent | failed.
+
+Exactly once, as near as SMTP allows: a row is marked `sending` before the message goes and `sent` the moment
+the server accepts it. A crash (even SIGKILL) leaves at most one `sending` row per open connection; on
+restart those are sent again, so the only possible duplicate is a message the server accepted in the instant
+before the ledger recorded it — at most one per connection (see README, "Delivery guarantees").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from .config import SmtpSettings
+from .errors import DeliveryError
+from .models import Delivery, Message
+from .store import Store
+
+Clock = Callable[[], datetime]
+
+
+class Sender(Protocol):
+    """Hands one message to the mail system. Thread-safe. Returns the server's reply; raises DeliveryError."""
+
+    def send(self, message: Message) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class OutboxSender:
+    """Writes each message as an .eml file (the default when no SMTP server is configured)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path_for(self, message: Message) -> Path:
+        run = re.sub(r"[^A-Za-z0-9.@_-]+", "_", message.message_id.strip("<>").split("@")[0].split(".")[0])
+        name = re.sub(r"[^A-Za-z0-9.@_+-]+", "_", message.to.lower())
+        return self.folder / run / f"{name}.eml"
+
+    def send(self, message: Message) -> str:
+        target = self.path_for(message)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(message.data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise DeliveryError(f"cannot write {target}: {exc}") from exc
+        return f"250 written to {target}"
+
+    def close(self) -> None:
+        pass
+
+
+class RateLimiter:
+    """At most `rate` acquisitions a second across all threads."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(self._next, now)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+_UNKNOWN_USER = re.compile(r"\b5\.1\.1\b|user unknown|no such user|mailbox unavailable|does not exist", re.I)
+
+
+class SmtpSender:
+    """SMTP with one reused connection per sending thread, a shared rate limit, and retries with backoff on
+    4xx replies and dropped connections. A 5xx reply is final; 5.1.1 marks the address unknown."""
+
+    def __init__(self, settings: SmtpSettings, *, backoff: float = 1.0) -> None:
+        self.settings = settings
+        self.backoff = backoff
+        self.limiter = RateLimiter(settings.rate)
+        self._local = threading.local()
+        self._all: list[smtplib.SMTP] = []
+        self._lock = threading.Lock()
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context()
+        conn: smtplib.SMTP
+        if s.tls == "tls":
+            conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+        else:
+            conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            conn.ehlo()
+            if s.tls == "starttls":
+                conn.starttls(context=context)
+                conn.ehlo()
+        if s.username:
+            password = s.password
+            if password is None:
+                raise DeliveryError(f"SMTP user {s.username} is set but ${s.password_env} is empty", permanent=True)
+            conn.login(s.username, password)
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _conn(self) -> smtplib.SMTP:
+        conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def send(self, message: Message) -> str:
+        last = ""
+        for attempt in range(self.settings.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            self.limiter.wait()
+            try:
+                conn = self._conn()
+                return self._transaction(conn, message)
+            except DeliveryError as exc:
+                if exc.permanent:
+                    raise
+                last = exc.reply
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
+                self._drop()
+                last = f"connection lost: {exc or type(exc).__name__}"
+            except smtplib.SMTPException as exc:
+                self._drop()
+                last = f"{type(exc).__name__}: {exc}"
+        raise DeliveryError(f"gave up after {self.settings.retries + 1} attempts: {last}", reply=last)
+
+    def _transaction(self, conn: smtplib.SMTP, message: Message) -> str:
+        def check(code: int, resp: bytes | str, ok: tuple[int, ...]) -> None:
+            if code in ok:
+                return
+            text = resp.decode(errors="replace") if isinstance(resp, bytes) else resp
+            reply = f"{code} {text}"
+            try:
+                conn.rset()
+            except smtplib.SMTPException:
+                self._drop()
+            if 500 <= code < 600:
+                raise DeliveryError(reply, reply=reply, permanent=True, unknown_user=bool(_UNKNOWN_USER.search(reply)))
+            raise DeliveryError(reply, reply=reply)
+
+        check(*conn.mail(message.sender), ok=(250,))
+        check(*conn.rcpt(message.to), ok=(250, 251))
+        try:
+            code, resp = conn.data(message.data)
+        except smtplib.SMTPDataError as exc:
+            check(exc.smtp_code, exc.smtp_error, ok=())
+            raise  # unreachable: check raises
+        check(code, resp, ok=(250,))
+        return f"{code} {resp.decode(errors='replace')}"
+
+    def close(self) -> None:
+        with self._lock:
+            conns, self._all = self._all, []
+            self._local = threading.local()
+        for conn in conns:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.quit()
+
+
+@dataclass
+class SendReport:
+    run_key: str
+    sent: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    suppressed: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+    @property
+    def failed_count(self) -> int:
+        return len(self.failed)
+
+
+Build = Callable[[Delivery, str | None], Message]
+
+
+def send_run(
+    store: Store,
+    key: str,
+    build: Build,
+    sender: Sender,
+    *,
+    clock: Clock,
+    workers: int = 1,
+    stop: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SendReport:
+    """Send every pending (and interrupted `sending`) row of a run; record each outcome as it happens."""
+    rows = store.deliveries(key, ["sending", "pending"])
+    names = store.delivery_names(key)
+    report = SendReport(run_key=key)
+    lock = threading.Lock()
+    queue = list(reversed(rows))
+    total = len(rows)
+    done = 0
+
+    def worker() -> None:
+        nonlocal done
+        while True:
+            if stop is not None and stop.is_set():
+                report.stopped = True
+                return
+            with lock:
+                if not queue:
+                    return
+                row = queue.pop()
+                store.mark(key, row.email, "sending", now=clock(), attempt=True)
+            message = build(row, names.get(row.email))
+            try:
+                reply = sender.send(message)
+            except DeliveryError as exc:
+                with lock:
+                    store.mark(key, row.email, "failed", now=clock(), reply=exc.reply or str(exc))
+                    report.failed.append((row.email, exc.reply or str(exc)))
+                    if exc.unknown_user:
+                        store.suppress(row.email, "bounced", now=clock(), detail=exc.reply)
+                        report.suppressed.append(row.email)
+                    done += 1
+                continue
+            with lock:
+                store.mark(key, row.email, "sent", now=clock(), reply=reply[:300])
+                report.sent += 1
+                done += 1
+                if progress:
+                    progress(done, total)
+
+    threads = [threading.Thread(target=worker, name=f"send-{i}") for i in range(max(1, min(workers, total)))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sender.close()
+    if not store.deliveries(key, ["pending", "sending"]):
+        store.finish_run(key, now=clock())
+    return report

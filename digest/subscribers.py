@@ -1,0 +1,336 @@
+"""The subscriber list: a YAML file the editor owns. Read with line numbers for every error; edited with
+ruamel.yaml so comments, order and formatting survive; written atomically under a lock, and never over a
+file that changed since it was read.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from .errors import ConfigError, SubscriberError
+from .models import KINDS, Subscriber
+
+_FIELDS = ("email", "name", "preferences")
+_PREFS = ("kinds", "sources")
+
+
+def _yaml() -> YAML:
+    y = YAML(typ="rt")
+    y.preserve_quotes = True
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def normalise_email(value: str) -> str:
+    return validate_email(value.strip(), check_deliverability=False).normalized
+
+
+@dataclass
+class SubscriberFile:
+    """A loaded list: the subscribers, the YAML tree for edits, and the fingerprint of what was read."""
+
+    path: Path
+    subscribers: list[Subscriber]
+    tree: Any
+    fingerprint: str
+
+    def find(self, email: str) -> Subscriber | None:
+        lowered = email.strip().lower()
+        return next((s for s in self.subscribers if s.email.lower() == lowered), None)
+
+
+def _fingerprint(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load(path: Path) -> SubscriberFile:
+    """Read and validate the list. A missing file is an empty list."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return SubscriberFile(path=path, subscribers=[], tree=None, fingerprint=_fingerprint(b""))
+    try:
+        tree = _yaml().load(data.decode("utf-8"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
+        ) from None
+    return SubscriberFile(path=path, subscribers=parse(tree, path), tree=tree, fingerprint=_fingerprint(data))
+
+
+def _entries(tree: Any, path: Path) -> CommentedSeq:
+    if tree is None:
+        return CommentedSeq()
+    if isinstance(tree, CommentedMap):
+        unknown = [k for k in tree if k != "subscribers"]
+        if unknown:
+            raise ConfigError(
+                f"unknown key {unknown[0]!r}; expected 'subscribers'",
+                path=path,
+                line=tree.lc.key(unknown[0])[0] + 1,
+                key=str(unknown[0]),
+            )
+        tree = tree.get("subscribers") or CommentedSeq()
+    if not isinstance(tree, CommentedSeq):
+        raise ConfigError("expected a list of subscribers (each with an email)", path=path, line=1)
+    return tree
+
+
+def parse(tree: Any, path: Path) -> list[Subscriber]:
+    seq = _entries(tree, path)
+    out: list[Subscriber] = []
+    first_line: dict[str, int] = {}
+    for i, node in enumerate(seq):
+        line = seq.lc.item(i)[0] + 1
+        if isinstance(node, str):
+            node = CommentedMap(email=node)
+            node_line = _LineOf(None, line)  # a bare address on its own line
+        elif isinstance(node, CommentedMap):
+            node_line = _LineOf(node, line)
+        else:
+            raise ConfigError(
+                "expected an address or a mapping with an email",
+                path=path,
+                line=line,
+                key=f"subscribers[{i}]",
+            )
+        for key in node:
+            if key not in _FIELDS:
+                raise ConfigError(
+                    f"unknown field {key!r}; expected one of: {', '.join(_FIELDS)}",
+                    path=path,
+                    line=node_line(key),
+                    key=f"subscribers[{i}].{key}",
+                )
+        raw = node.get("email")
+        if not isinstance(raw, str) or not raw.strip():
+            raise ConfigError(
+                "missing; every subscriber needs an email",
+                path=path,
+                line=line,
+                key=f"subscribers[{i}].email",
+            )
+        try:
+            email = normalise_email(raw)
+        except EmailNotValidError as exc:
+            raise ConfigError(
+                f"{raw!r} is not a valid address: {exc}",
+                path=path,
+                line=node_line("email"),
+                key=f"subscribers[{i}].email",
+            ) from None
+        lowered = email.lower()
+        if lowered in first_line:
+            raise ConfigError(
+                f"{email!r} is listed twice: at lines {first_line[lowered]} and {node_line('email')}",
+                path=path,
+                line=node_line("email"),
+                key=f"subscribers[{i}].email",
+            )
+        first_line[lowered] = node_line("email")
+        name = node.get("name")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(
+                f"{name!r} is not valid; expected text",
+                path=path,
+                line=node_line("name"),
+                key=f"subscribers[{i}].name",
+            )
+        kinds, sources = _preferences(node.get("preferences"), path, i, node_line)
+        out.append(Subscriber(email=email, name=name or None, kinds=kinds, sources=sources, line=line))
+    return out
+
+
+class _LineOf:
+    """The file line of a key in a subscriber entry (the entry's own line for a bare address)."""
+
+    def __init__(self, node: CommentedMap | None, line: int) -> None:
+        self.node = node
+        self.line = line
+
+    def __call__(self, key: str) -> int:
+        if self.node is None or key not in self.node:
+            return self.line
+        return int(self.node.lc.value(key)[0]) + 1
+
+
+def _preferences(
+    prefs: Any, path: Path, i: int, node_line: _LineOf
+) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    if prefs is None:
+        return None, None
+    key = f"subscribers[{i}].preferences"
+    if not isinstance(prefs, CommentedMap):
+        raise ConfigError(
+            "expected a mapping with kinds and/or sources", path=path, line=node_line("preferences"), key=key
+        )
+    out: dict[str, frozenset[str] | None] = {"kinds": None, "sources": None}
+    for k, v in prefs.items():
+        line = prefs.lc.value(k)[0] + 1
+        if k not in _PREFS:
+            raise ConfigError(
+                f"unknown key {k!r}; expected one of: kinds, sources", path=path, line=line, key=f"{key}.{k}"
+            )
+        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+            raise ConfigError(f"{v!r} is not valid; expected a list", path=path, line=line, key=f"{key}.{k}")
+        if k == "kinds":
+            bad = [x for x in v if x not in KINDS]
+            if bad:
+                raise ConfigError(
+                    f"{bad[0]!r} is not a kind; expected some of: {', '.join(KINDS)}",
+                    path=path,
+                    line=line,
+                    key=f"{key}.kinds",
+                )
+        out[k] = frozenset(v)
+    return out["kinds"], out["sources"]
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Editor:
+    """Edits the list in place. Each edit re-reads under the lock and refuses if the file changed meanwhile."""
+
+    def __init__(self, loaded: SubscriberFile) -> None:
+        self.loaded = loaded
+
+    def _commit(self, mutate: Any) -> SubscriberFile:
+        path = self.loaded.path
+        with _locked(path):
+            current = path.read_bytes() if path.exists() else b""
+            if _fingerprint(current) != self.loaded.fingerprint:
+                raise SubscriberError(f"{path} changed since it was read; nothing was written. Try again.")
+            tree = self.loaded.tree
+            if tree is None:
+                tree = CommentedMap()
+                tree["subscribers"] = CommentedSeq()
+            seq = tree["subscribers"] if isinstance(tree, CommentedMap) else tree
+            if seq is None:
+                seq = tree["subscribers"] = CommentedSeq()
+            mutate(seq)
+            buf = io.StringIO()
+            _yaml().dump(tree, buf)
+            data = buf.getvalue().encode("utf-8")
+            parse(_yaml().load(data.decode()), path)  # never write a list we could not read back
+            _atomic_write(path, data)
+        self.loaded = load(path)
+        return self.loaded
+
+    def add(self, email: str, name: str | None = None) -> SubscriberFile:
+        address = normalise_email(email)
+        if self.loaded.find(address):
+            raise SubscriberError(f"{address} is already subscribed")
+
+        def mutate(seq: CommentedSeq) -> None:
+            entry = CommentedMap(email=address)
+            if name:
+                entry["name"] = name
+            seq.append(entry)
+
+        return self._commit(mutate)
+
+    def add_many(self, rows: list[tuple[str, str | None]]) -> SubscriberFile:
+        def mutate(seq: CommentedSeq) -> None:
+            for email, name in rows:
+                entry = CommentedMap(email=email)
+                if name:
+                    entry["name"] = name
+                seq.append(entry)
+
+        return self._commit(mutate)
+
+    def remove(self, email: str) -> SubscriberFile:
+        lowered = email.strip().lower()
+        if not self.loaded.find(lowered):
+            raise SubscriberError(f"{email} is not on the list")
+
+        def mutate(seq: CommentedSeq) -> None:
+            for i, node in enumerate(seq):
+                value = node if isinstance(node, str) else node.get("email", "")
+                if str(value).strip().lower() == lowered:
+                    del seq[i]
+                    return
+
+        return self._commit(mutate)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    good: list[tuple[str, str | None]]
+    bad: list[tuple[int, str]]  # (row number, reason)
+    duplicates: list[str]
+
+
+def read_csv(text: str, existing: SubscriberFile) -> ImportReport:
+    """Read `email[,name]` rows (a header row is optional). Every bad row is reported with its number."""
+    good: list[tuple[str, str | None]] = []
+    bad: list[tuple[int, str]] = []
+    dups: list[str] = []
+    seen: set[str] = set()
+    for n, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if n == 1 and row[0].strip().lower() in ("email", "e-mail", "address"):
+            continue
+        raw = row[0].strip()
+        try:
+            email = normalise_email(raw)
+        except EmailNotValidError as exc:
+            bad.append((n, f"{raw!r}: {exc}"))
+            continue
+        if email.lower() in seen or existing.find(email):
+            dups.append(email)
+            continue
+        seen.add(email.lower())
+        good.append((email, row[1].strip() if len(row) > 1 and row[1].strip() else None))
+    return ImportReport(good=good, bad=bad, duplicates=dups)
+
+
+def to_csv(subscribers: list[Subscriber], status: dict[str, str]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["email", "name", "status"])
+    for s in subscribers:
+        w.writerow([s.email, s.name or "", status.get(s.email.lower(), "active")])
+    return buf.getvalue()

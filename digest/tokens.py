@@ -1,0 +1,42 @@
+"""Signed tokens for links in emails: one-click unsubscribe and subscription confirmation (itsdangerous).
+
+An unsubscribe token names one address and one list, so it cannot be forged or reused for another address.
+It does not expire: a link in a year-old email must still work. A confirmation token expires.
+"""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+CONFIRM_MAX_AGE = 3 * 24 * 3600
+
+
+class Tokens:
+    def __init__(self, secret: str, list_id: str) -> None:
+        self.list_id = list_id
+        self._unsub = URLSafeSerializer(secret, salt="unsubscribe")
+        self._confirm = URLSafeTimedSerializer(secret, salt="confirm-subscription")
+
+    def unsubscribe(self, email: str) -> str:
+        return self._unsub.dumps({"e": email.lower(), "l": self.list_id})
+
+    def read_unsubscribe(self, token: str) -> str | None:
+        try:
+            data = self._unsub.loads(token)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or data.get("l") != self.list_id or not isinstance(data.get("e"), str):
+            return None
+        return str(data["e"])
+
+    def confirm(self, email: str, name: str | None = None) -> str:
+        return self._confirm.dumps({"e": email, "n": name or "", "l": self.list_id})
+
+    def read_confirm(self, token: str, max_age: int = CONFIRM_MAX_AGE) -> tuple[str, str | None] | None:
+        try:
+            data = self._confirm.loads(token, max_age=max_age)
+        except (SignatureExpired, BadSignature):
+            return None
+        if not isinstance(data, dict) or data.get("l") != self.list_id:
+            return None
+        return str(data["e"]), (str(data["n"]) or None)
