@@ -352,8 +352,15 @@ def pdf_paragraphs(page: str) -> str:
             continue
         if re.match(r"^(?:[•▪●◦·*-]|\d{1,2}\.\d*|\d{1,2}[.)]|[a-z][.)])\s", s):
             flush()
+        elif (
+            cur
+            and cur[-1].endswith((".", ":", "?", "!"))
+            and (s.endswith("should:") or (len(s.split()) <= 8 and s[:1].isupper() and not re.search(r"[.,;:]$", s)))
+        ):
+            flush()  # an owner line ("The NPS should:") or a heading after a finished sentence
         cur.append(s)
-        if len(s) < 0.7 * width and (s.endswith((".", ":", "!", "?", '"', "”")) or not re.search(r"[a-z,]$", s)):
+        # In reflowed text only a paragraph's last line is short; contents lines stand alone.
+        if len(s) < 0.6 * width or re.search(r"\.{4,}\s*\d+$", s):
             flush()
     flush()
     return "\n\n".join(p for p in paras if p)

@@ -194,6 +194,11 @@ _CHIEF_TITLE = (
 _NAME = r"(?:(?:Dame|Sir|Dr|Professor|Mr|Mrs|Ms|Lord|Lady)\s+)?[A-Z][a-z]+(?:[ -][A-Z][a-z’'-]+){1,2}"
 _CHIEF_RX = [
     re.compile(rf"(?P<name>{_NAME}),\s+{_CHIEF_TITLE}"),
+    # A foreword's signature run into its last paragraph: "… overall. Dame Glenys Stacey HM Chief Inspector …"
+    re.compile(
+        rf"(?P<name>{_NAME})\s+(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)\s+Chief\s+"
+        r"Inspector\s+of\s+Probation"
+    ),
     re.compile(rf"{_CHIEF_TITLE},?\s+(?P<name>{_NAME})"),
 ]
 _CHIEF_SIGNATURE = re.compile(rf"^(?P<name>{_NAME})$")

@@ -1,0 +1,91 @@
+"""Settings files: every key documented in the example loads, and mistakes name file, line, key and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_settings
+from digest.errors import ConfigError
+
+from .conftest import REPO
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "digest.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_config_loads_with_every_key() -> None:
+    """digest.example.yml is valid and lists the real sources."""
+    s = load_settings(REPO / "digest.example.yml")
+    urls = [f.url for f in s.feeds]
+    assert "https://hmiprobation.justiceinspectorates.gov.uk/news/feed/" in urls
+    assert "https://hmiprobation.justiceinspectorates.gov.uk/document/feed/" in urls
+    assert "https://www.russellwebster.com/feed/" in urls
+    assert "https://probationmatters.blogspot.com/feeds/posts/default" in urls
+    assert "https://www.gov.uk/government/organisations/hm-prison-and-probation-service.atom" in urls
+    assert s.send_time.hour == 12 and s.timezone.key == "Europe/London"
+    assert s.smtp is not None and s.smtp.tls == "starttls"
+
+
+def test_typo_in_a_key_names_file_line_and_key(tmp_path: Path) -> None:
+    """A mistyped key is an error naming the file, the line, the key path and what was expected."""
+    path = write(tmp_path, "list_name: Digest\nschedule:\n  timezone: Europe/London\n  send_tme: '12:00'\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value) == (
+        f"{path}:4: schedule.send_tme: unknown key 'send_tme'; expected one of: "
+        "send_time, timezone, poll_interval, missed_cutoff, send_empty"
+    )
+
+
+def test_bad_url_is_named_with_its_value(tmp_path: Path) -> None:
+    """A feed URL that is not http(s) is refused with its value and position."""
+    path = write(tmp_path, "feeds:\n  - name: Blog\n    url: htp://example.org/feed\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert (
+        str(err.value)
+        == f"{path}:3: feeds[0].url: 'htp://example.org/feed' is not valid; expected an http or https URL"
+    )
+
+
+def test_bad_time_is_named_with_its_value(tmp_path: Path) -> None:
+    """A send time that is not HH:MM is refused with its value."""
+    path = write(tmp_path, "schedule:\n  send_time: '25:00'\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value) == f"{path}:2: schedule.send_time: '25:00' is not valid; expected HH:MM, 24-hour clock"
+
+
+def test_unquoted_time_is_read_as_a_time(tmp_path: Path) -> None:
+    """YAML reads 12:30 unquoted as a number (750); it still means half past twelve."""
+    s = load_settings(write(tmp_path, "schedule:\n  send_time: 12:30\n"))
+    assert (s.send_time.hour, s.send_time.minute) == (12, 30)
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    """database and subscribers_file resolve against the config file's folder, not the working directory."""
+    s = load_settings(write(tmp_path, "database: data/d.sqlite3\n"))
+    assert s.database == tmp_path / "data" / "d.sqlite3"
+    assert s.subscribers_file == tmp_path / "subscribers.yml"
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    """A missing file and broken YAML are errors that name the file (and the line)."""
+    with pytest.raises(ConfigError, match="file not found"):
+        load_settings(tmp_path / "nope.yml")
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, "feeds:\n  - name: [unclosed\n"))
+    assert str(err.value).startswith(f"{tmp_path / 'digest.yml'}:")
+
+
+def test_smtp_password_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SMTP password is never in the file: it is read from the named environment variable."""
+    s = load_settings(write(tmp_path, "delivery:\n  smtp:\n    host: smtp.example.org\n    password_env: MY_PW\n"))
+    assert s.smtp is not None and s.smtp.password is None
+    monkeypatch.setenv("MY_PW", "s3cret")
+    assert s.smtp.password == "s3cret"

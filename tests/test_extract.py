@@ -1,0 +1,88 @@
+"""Extraction: the main text of pages and reports, without the chrome around them."""
+
+from __future__ import annotations
+
+import io
+
+from fpdf import FPDF
+
+from digest.extract import extract, extract_html, extract_pdf
+
+from .conftest import WEB
+
+PDF = WEB / "hmiprobation.justiceinspectorates.gov.uk/wp-content/uploads/sites/5/2017/06/South-Yorkshire-QI-report.pdf"
+REPORT_PAGE = (
+    WEB / "hmiprobation.justiceinspectorates.gov.uk/document/quality-and-impact-inspection-south-yorkshire/index"
+)
+
+
+def test_blog_page_loses_its_chrome_and_keeps_the_post() -> None:
+    """Navigation, cookie banner, share bars, comments, related posts, sponsor, newsletter and licence go."""
+    page = WEB / "www.russellwebster.com/another-private-probation-service-under-performing/index"
+    doc = extract_html(
+        page.read_bytes(), url="https://www.russellwebster.com/another-private-probation-service-under-performing/"
+    )
+    assert doc.title == "Another private probation service under-performing"
+    for junk in (
+        "Are you OK with cookies",
+        "Share This Post",
+        "Share on twitter",
+        "Leave a Reply",
+        "Related posts",
+        "sponsored by Unilink",
+        "Get every blog post by email",
+        "Open Government Licence",
+        "Home",
+        "Your email address will not be published",
+    ):
+        assert junk not in doc.text, junk
+    assert "the CRC – which supervises 5,347 people – was found to deliver impressive services for women" in doc.text
+    assert "Reviewing of work was erratic" in doc.text  # list items are kept
+
+
+def test_report_page_links_to_its_pdf() -> None:
+    """An HTML report page (the inspectorate's site since 2025) is read and its PDF link found."""
+    doc = extract(
+        REPORT_PAGE.read_bytes(),
+        url="https://hmiprobation.justiceinspectorates.gov.uk/document/q/",
+        content_type="text/html",
+    )
+    assert doc.format == "html"
+    assert doc.pdf_url is not None and doc.pdf_url.endswith("South-Yorkshire-QI-report.pdf")
+    assert "Dame Glenys Stacey" in doc.text
+    assert len(doc.text.split()) > 15_000
+
+
+def test_pdf_report_without_running_headers() -> None:
+    """The report PDF gives its text with page headers like "52 Quality & Impact: South Yorkshire" removed."""
+    doc = extract_pdf(PDF.read_bytes(), url="https://example.org/r.pdf")
+    assert doc.pages > 50 and not doc.scanned
+    assert doc.title == "Quality & Impact inspection: The effectiveness of probation work in South Yorkshire"
+    assert "Quality & Impact: South Yorkshire" not in doc.text.replace(
+        "Quality & Impact inspection: The effectiveness", ""
+    )
+    # Wrapped lines are rejoined: a sentence that spans three PDF lines comes back whole.
+    assert "The CRC offers an impressive range of interventions, including high quality services for women." in doc.text
+    assert "\n\n3. reduce the number of absences judged as acceptable" in doc.text
+
+
+def test_scanned_pdf_is_marked_and_not_read() -> None:
+    """A PDF with no text layer is marked scanned, with no garbage text."""
+    pdf = FPDF()
+    for _ in range(3):
+        pdf.add_page()
+        pdf.rect(20, 20, 150, 200, style="F")  # an "image" of a page: no text at all
+    doc = extract(bytes(pdf.output()), url="https://example.org/scan.pdf")
+    assert doc.scanned and doc.text == "" and doc.pages == 3
+
+
+def test_plain_text_capture_of_a_web_page() -> None:
+    """Text captured from a page (one paragraph per line) keeps its headline and drops share lines."""
+    from digest.extract import extract_text
+
+    from .conftest import SEEDS
+
+    doc = extract_text((SEEDS / "blog_hlny_crc_2019.txt").read_text(), url="file:///x")
+    assert doc.title == "Another private probation service under-performing"
+    assert "Share on twitter" not in doc.text
+    assert io.StringIO(doc.text).read().count("\n\n") > 20

@@ -1,0 +1,157 @@
+"""Feed parsing: the formats we follow, normalisation, and the garbage the outside world sends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from digest.errors import FeedError
+from digest.feeds import canonical_url, parse_feed, sanitise_html
+from digest.models import Feed
+
+from .conftest import WEB
+
+NOW = datetime(2026, 11, 22, 11, 0, tzinfo=UTC)
+FEED = Feed(name="Test", url="https://example.org/feed/")
+
+
+def parse(data: bytes, headers: dict[str, str] | None = None, feed: Feed = FEED):  # type: ignore[no-untyped-def]
+    return parse_feed(data, headers or {"content-type": "application/xml"}, feed=feed, url=feed.url, fetched_at=NOW)
+
+
+def rss(items: str, encoding: str = "utf-8") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0" '
+        f'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>T</title>'
+        f"<link>https://example.org/</link>{items}</channel></rss>"
+    ).encode(encoding)
+
+
+def test_wordpress_feed_with_content_encoded() -> None:
+    """A WordPress feed gives full content, categories, authors and absolute links."""
+    parsed = parse((WEB / "www.russellwebster.com/feed/index").read_bytes())
+    assert parsed.version == "rss20"
+    assert len(parsed.items) == 3
+    first = parsed.items[0]
+    assert first.title == "Private probation in South Yorks “much better”"
+    assert first.published == datetime(2017, 6, 29, 7, 0, tzinfo=UTC)
+    assert first.authors == ("Russell Webster",)
+    assert first.categories == ("Probation", "Inspections")
+    assert "Highest performing area inspected" in first.content_html
+    assert any("/document/quality-and-impact-inspection-south-yorkshire/" in link for link in first.links)
+
+
+def test_govuk_atom_has_summaries_only() -> None:
+    """GOV.UK's Atom feed carries a summary and no content; both items are read."""
+    parsed = parse((WEB / "www.gov.uk/government/organisations/hm-prison-and-probation-service.atom").read_bytes())
+    assert parsed.version == "atom10"
+    assert [i.title for i in parsed.items] == [
+        "Record number of new probation officers join the service",
+        "Prison officer recruitment drive opens in the North West",
+    ]
+    assert parsed.items[0].content_html == ""
+    assert "1,000 trainee probation officers" in parsed.items[0].summary_html
+
+
+def test_blogger_feed() -> None:
+    """A Blogger feed: the alternate link, the local-time date in UTC, escaped HTML content."""
+    parsed = parse((WEB / "probationmatters.blogspot.com/feeds/posts/default").read_bytes())
+    item = parsed.items[0]
+    assert item.url == "https://probationmatters.blogspot.com/2017/06/caseloads-not-operating-models.html"
+    assert item.published == datetime(2017, 6, 27, 20, 14, tzinfo=UTC)
+    assert "<p>Three years into" in item.content_html
+
+
+def test_canonical_url_folds_spellings_of_one_page() -> None:
+    """http/https, www, tracking parameters, query order, fragments and trailing slashes do not make a new page."""
+    a = canonical_url("http://www.Example.org/post/?utm_source=x&b=2&a=1#comments")
+    b = canonical_url("https://example.org/post?a=1&b=2&fbclid=abc")
+    assert a == b == "https://example.org/post?a=1&b=2"
+
+
+def test_titles_are_decoded_and_folded() -> None:
+    """Entities (even double-encoded ones) are decoded and white space folded in titles."""
+    parsed = parse(
+        rss(
+            "<item><title>Probation &amp;amp; parole:\n   a  view</title><link>https://e.org/a</link>"
+            "<description>x</description></item>"
+        )
+    )
+    assert parsed.items[0].title == "Probation & parole: a view"
+
+
+def test_hostile_html_is_sanitised() -> None:
+    """Scripts, event handlers, javascript: and data: links, iframes, forms and remote images never survive."""
+    html, links = sanitise_html(
+        '<p onclick="steal()">Hi<script>alert(1)</script><a href="javascript:alert(1)">x</a>'
+        '<a href="data:text/html,evil">d</a><iframe src="https://evil.example"></iframe>'
+        '<img src="https://tracker.example/pixel.gif"><form action="/x"><input></form>'
+        '<span style="background:url(javascript:alert(1))">s</span><a href="/rel">ok</a></p>',
+        "https://blog.example/post/",
+    )
+    for bad in ("script", "onclick", "javascript:", "data:", "iframe", "<img", "tracker", "<form", "style="):
+        assert bad not in html
+    assert '<a href="https://blog.example/rel"' in html
+    assert links == ("https://blog.example/rel",)
+
+
+def test_duplicate_guids_in_one_feed_keep_the_first() -> None:
+    """Two entries with one guid are one item."""
+    item = "<item><guid>g1</guid><title>{}</title><link>https://e.org/{}</link><description>d</description></item>"
+    parsed = parse(rss(item.format("First", "a") + item.format("Second", "b")))
+    assert [i.title for i in parsed.items] == ["First"]
+
+
+def test_items_without_date_or_link() -> None:
+    """No date: the fetch time. No link: the feed's site, and a content-based identity."""
+    parsed = parse(rss("<item><title>Undated</title><description>Some text here</description></item>"))
+    item = parsed.items[0]
+    assert item.published == NOW
+    assert item.url == "https://example.org/"
+    assert item.canonical_url.startswith("urn:item:")
+
+
+def test_future_dates_are_clamped() -> None:
+    """An item dated next year is treated as published at fetch time."""
+    parsed = parse(
+        rss(
+            "<item><title>Soon</title><link>https://e.org/s</link>"
+            "<pubDate>Mon, 01 Jan 2035 00:00:00 +0000</pubDate></item>"
+        )
+    )
+    assert parsed.items[0].published == NOW
+
+
+def test_malformed_xml_with_entries_keeps_them() -> None:
+    """A feed with an XML error after its entries still yields them, with the problem noted."""
+    data = rss("<item><title>Kept</title><link>https://e.org/k</link></item>").replace(
+        b"</channel>", b"<bad></channel>"
+    )
+    parsed = parse(data)
+    assert [i.title for i in parsed.items] == ["Kept"]
+    assert parsed.problem
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "empty response body"),
+        (b"<!DOCTYPE html><html><head><title>Blog</title></head><body><p>Hello</p></body></html>", "HTML page"),
+        (b"\x00\x01garbage that is not xml at all", "not a feed"),
+    ],
+)
+def test_bodies_that_are_not_feeds_are_errors(body: bytes, message: str) -> None:
+    """An empty body, an HTML page and binary garbage are clear errors, not empty feeds."""
+    with pytest.raises(FeedError, match=message):
+        parse(body, {"content-type": "text/html"})
+
+
+def test_wrong_declared_charset_and_non_utf8() -> None:
+    """A Latin-1 feed is decoded correctly, and a feed that lies about its charset still parses."""
+    latin = rss("<item><title>Caf\u00e9 probation</title><link>https://e.org/c</link></item>", encoding="iso-8859-1")
+    assert parse(latin).items[0].title == "Café probation"
+    lying = rss("<item><title>Na\u00efve</title><link>https://e.org/n</link></item>").replace(
+        b'encoding="utf-8"', b'encoding="us-ascii"'
+    )
+    assert parse(lying, {"content-type": "application/xml; charset=us-ascii"}).items[0].title == "Naïve"

@@ -1,0 +1,187 @@
+"""Summaries and report cards: the facts the seeds state, and whole sentences within the word limit."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from digest.classify import classify
+from digest.extract import extract_pdf, extract_text
+from digest.models import Document
+from digest.summarise import Hints, find_rating, summarise
+from digest.text import split_sentences
+
+from .conftest import SEEDS, WEB
+
+PDF = WEB / "hmiprobation.justiceinspectorates.gov.uk/wp-content/uploads/sites/5/2017/06/South-Yorkshire-QI-report.pdf"
+
+
+def seed(name: str) -> Document:
+    return extract_text((SEEDS / name).read_text(encoding="utf-8"), url=f"file:///{name}")
+
+
+@pytest.fixture(scope="module")
+def report_card():  # type: ignore[no-untyped-def]
+    return summarise(extract_pdf(PDF.read_bytes(), url="https://x/r.pdf"), words=300)
+
+
+def test_south_yorkshire_report_card(report_card) -> None:  # type: ignore[no-untyped-def]
+    """The report: area, no four-point rating (and why), the chief inspector, 13 recommendations with owners."""
+    s = report_card
+    assert s.kind == "inspection" and s.about_probation
+    assert s.organisation == "South Yorkshire"
+    assert s.rating is None
+    assert s.rating_note is not None and "2018" in s.rating_note
+    assert s.chief_inspector == "Dame Glenys Stacey"
+    assert s.chief_inspector_quote is not None and "generally good" in s.chief_inspector_quote
+    assert len(s.recommendations) == 13
+    assert s.recommendations[2].text == "Reduce the number of absences judged as acceptable"
+    assert s.recommendations[2].owner == "The Community Rehabilitation Company"
+    assert s.recommendations[12].owner == "The Ministry of Justice"
+    assert s.recommendations[11].text.endswith("at the earliest opportunity")  # footnote mark dropped
+    assert any(f.startswith("CRC: ") and "acceptable" in f for f in s.key_findings)
+    assert s.published == date(2017, 6, 1)
+
+
+def test_report_summary_is_findings_in_whole_sentences(report_card) -> None:  # type: ignore[no-untyped-def]
+    """The report summary comes from the findings, whole sentences, within its word budget."""
+    text = report_card.summary
+    assert len(text.split()) <= 300
+    assert len(text.split()) >= 200
+    for sentence in split_sentences(text):
+        assert sentence[0].isupper() and sentence.endswith((".", "”", "’", '"')), sentence
+    assert "Crown copyright" not in text and "Contents" not in text
+
+
+def test_hlny_blog_rating_and_chief_inspector() -> None:
+    """“rated … as requiring improvement” is Requires improvement; a part's "rated as good" is ignored."""
+    s = summarise(seed("blog_hlny_crc_2019.txt"))
+    assert s.rating == "Requires improvement"
+    assert s.organisation == "Humberside, Lincolnshire and North Yorkshire CRC"
+    assert s.chief_inspector == "Dame Glenys Stacey"
+    assert s.chief_inspector_quote is not None
+    assert "5,347" in s.summary
+    assert s.published == date(2019, 2, 21)
+
+
+def test_press_release_northamptonshire() -> None:
+    """A press release gives the area, the chief inspector, and its prose recommendations with owners."""
+    s = summarise(seed("press_northamptonshire_2017.txt"))
+    assert s.organisation == "Northamptonshire"
+    assert s.chief_inspector == "Dame Glenys Stacey"
+    assert s.kind == "inspection"
+    assert [r.owner for r in s.recommendations] == [
+        "The CRC",
+        "The NPS",
+        "Her Majesty’s Prison and Probation Service (HMPPS)",
+    ]
+    assert s.summary.startswith("The National Probation Service (NPS) was supervising people")
+
+
+def test_staffordshire_blog() -> None:
+    """The Staffordshire post: its area, the chief inspector, and no rating before 2018."""
+    s = summarise(seed("blog_staffordshire_2017.txt"))
+    assert s.organisation == "Staffordshire"
+    assert s.chief_inspector == "Dame Glenys Stacey"
+    assert s.rating is None and s.rating_note is not None
+
+
+@pytest.mark.parametrize("words", [40, 80, 120])
+def test_summaries_respect_the_word_limit_and_never_cut_a_sentence(words: int) -> None:
+    """At any limit, a summary is whole sentences from the text, with no boilerplate."""
+    doc = seed("blog_south_yorkshire_2017.txt")
+    s = summarise(doc, words=words)
+    assert 0 < len(s.summary.split()) <= words
+    for sentence in split_sentences(s.summary):
+        assert sentence in doc.text.replace("\n\n", " "), sentence
+    assert not re.search(r"Share|sponsored|Leave a Reply|Click here", s.summary)
+
+
+def test_quotations_are_never_split() -> None:
+    """A quotation of several sentences is one unit for the splitter."""
+    parts = split_sentences(
+        "He said: “The CRC is better. Staff are engaged. More to do.” Then he left. Mr. Smith stayed."
+    )
+    assert parts == [
+        "He said: “The CRC is better. Staff are engaged. More to do.”",
+        "Then he left.",
+        "Mr. Smith stayed.",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "rating"),
+    [
+        ("Inspectors rated the service as 'Requires improvement'.", "Requires improvement"),
+        ("The PDU was given an overall rating of 'Inadequate'.", "Inadequate"),
+        ("West Kent PDU has been rated as Good by inspectors.", "Good"),
+        (
+            "Inspectors rate Cardiff YOS as requiring improvement. Unpaid work and resettlement were both rated as good.",
+            "Requires improvement",
+        ),
+        ("Overall rating: Outstanding", "Outstanding"),
+        ("Unpaid work and Through the Gate services were both rated as good.", None),
+    ],
+)
+def test_rating_wording_is_normalised(text: str, rating: str | None) -> None:
+    """Rating wording varies; the overall rating is normalised and a part's rating is not taken for it."""
+    assert find_rating(text) == rating
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "about"),
+    [
+        (
+            "Probation delivery unit inspection",
+            "HM Inspectorate of Probation inspected the PDU. Probation "
+            "practitioners supervise people on licence and community orders.",
+            True,
+        ),
+        (
+            "Report on an unannounced inspection of HMP Leeds",
+            "HM Chief Inspector of Prisons found that prisoners "
+            "spent too long locked in cells. The prison was rated poor for safety. Prison staff shortages.",
+            False,
+        ),
+        (
+            "Police force rated Requires improvement",
+            "HMICFRS rated the constabulary as requires improvement at "
+            "preventing crime. Police officers and the fire and rescue service were inspected.",
+            False,
+        ),
+        (
+            "County probation department hires officers",
+            "The Allegheny County Adult Probation Department in "
+            "Pennsylvania said probation officers will carry smaller caseloads, the sheriff said.",
+            False,
+        ),
+        (
+            "Youth offending team rated good",
+            "The youth offending team in Cardiff supervises children on "
+            "community sentences; the youth justice board welcomed the inspection by HM Inspectorate of Probation.",
+            True,
+        ),
+    ],
+)
+def test_classification_hard_cases(title: str, text: str, about: bool) -> None:
+    """Prisons, police and US county probation are not this sector; PDUs and youth offending teams are."""
+    assert classify(title=title, text=text).about_probation is about
+
+
+def test_scanned_report_is_never_summarised_from_garbage() -> None:
+    """A scanned PDF gives a card that says so, with no invented findings."""
+    s = summarise(
+        Document(url="x", title="Report", text="", format="pdf", scanned=True),
+        Hints(title="An inspection of probation services in: West Kent PDU", feed_kind="inspectorate"),
+    )
+    assert s.scanned and "scanned" in s.summary
+    assert s.key_findings == () and s.recommendations == ()
+
+
+def test_summary_is_fast_enough_for_a_post() -> None:
+    """Not a timing assertion: the summariser handles a 2,000-word post (its speed is measured in bench/)."""
+    doc = seed("blog_south_yorkshire_2017.txt")
+    long_doc = Document(url=doc.url, title=doc.title, text="\n\n".join([doc.text] * 2), format="text")
+    assert summarise(long_doc).summary
