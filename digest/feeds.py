@@ -177,6 +177,8 @@ def parse_feed(content: bytes, headers: Mapping[str, str], *, feed: Feed, url: s
             raise FeedError("got an HTML page, not a feed (is the URL the feed's, not the site's?)", url=url)
         if not parsed.get("version"):
             raise FeedError(f"not a feed: {problem or 'no RSS or Atom root element'}", url=url)
+        if problem:
+            raise FeedError(f"malformed feed with no readable entries: {problem}", url=url)
     info = parsed.get("feed", {})
     feed_link = info.get("link") or url
     items: list[Item] = []

@@ -1,0 +1,236 @@
+"""Polling: HTTP semantics and every kind of bad feed, each recorded and none stopping the others."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from digest import pipeline
+from digest.config import FetchSettings, load_settings
+from digest.errors import FetchError, UnsafeURLError
+from digest.fetch import Fetcher
+from digest.store import Store
+
+from .conftest import WEB, WebServer, free_port, respond, slow
+from .test_pipeline import NOON, clock
+
+FEED = (WEB / "www.russellwebster.com/feed/index").read_bytes()
+
+
+def poll(config: Path, *, force: bool = True) -> list[pipeline.PollResult]:
+    settings = load_settings(config)
+
+    async def run() -> list[pipeline.PollResult]:
+        with Store(settings.database) as store:
+            async with Fetcher(settings.fetch) as fetcher:
+                return await pipeline.poll(settings, store, fetcher, clock=clock, force=force)
+
+    return asyncio.run(run())
+
+
+def health(config: Path) -> dict[str, Any]:
+    settings = load_settings(config)
+    with Store(settings.database) as store:
+        return {h.name: h for h in store.feed_health()}
+
+
+def redirect(location: str, status: int = 302) -> Any:
+    def fn(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(status)
+        h.send_header("Location", location)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    return fn
+
+
+def test_every_bad_feed_is_recorded_and_the_good_one_still_polls(web: WebServer, make_config: Any) -> None:
+    """Each failure has its kind and message in the feed's health; the good feed is read regardless."""
+    closed = free_port()
+    bomb = gzip.compress(b"<rss>" + b" " * 30_000_000 + b"</rss>")
+    cases = {
+        "good": web.route("/good", respond(200, FEED)),
+        "timeout": web.route("/timeout", slow(3)),
+        "refused": f"http://127.0.0.1:{closed}/feed",
+        "dns": "http://no-such-host.invalid/feed",
+        "404": web.route("/404", respond(404)),
+        "500": web.route("/500", respond(500)),
+        "html": web.route(
+            "/html", respond(200, b"<!DOCTYPE html><html><body><p>A blog</p></body></html>", ctype="text/html")
+        ),
+        "empty": web.route("/empty", respond(200, b"")),
+        "huge": web.route("/huge", respond(200, b"<rss>" + b"x" * 2_000_000 + b"</rss>")),
+        "bomb": web.route("/bomb", lambda h: _raw_gzip(h, bomb)),
+        "loop": web.route("/loop-a", redirect("/loop-b")),
+        "private": web.route("/to-private", redirect("http://10.1.2.3/feed")),
+        "garbage": web.route("/garbage", respond(200, b"<rss><channel><title>x</title>")),
+    }
+    web.route("/loop-b", redirect("/loop-a"))
+    feeds = [{"name": n, "url": u, "kind": "blog"} for n, u in cases.items()]
+    config = make_config(feeds, extra="")
+    text = config.read_text().replace("  timeout: 5", "  timeout: 1\n  max_bytes: 1000000")
+    config.write_text(text)
+    results = {r.feed.name: r for r in poll(config)}
+    assert results["good"].status == "new" and results["good"].new == 3
+    expected = {
+        "timeout": "timeout",
+        "refused": "connect",
+        "dns": "dns",
+        "404": "http",
+        "500": "http",
+        "html": "parse",
+        "empty": "parse",
+        "huge": "too-large",
+        "bomb": "too-large",
+        "loop": "redirect-loop",
+        "private": "unsafe",
+        "garbage": "parse",
+    }
+    h = health(config)
+    for name, kind in expected.items():
+        assert results[name].status == "error", name
+        assert h[name].last_error_kind == kind, (name, h[name].last_error)
+        assert h[name].failures == 1
+    assert "HTML page" in h["html"].last_error
+    assert "10.1.2.3" in h["private"].last_error
+
+
+def _raw_gzip(h: BaseHTTPRequestHandler, data: bytes) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", "application/rss+xml")
+    h.send_header("Content-Encoding", "gzip")
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    try:
+        h.wfile.write(data)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def test_conditional_get_304_parses_nothing(web: WebServer, make_config: Any) -> None:
+    """The ETag is stored and sent back; a 304 means nothing to parse and nothing new."""
+    url = web.url("https://www.russellwebster.com/feed/")
+    config = make_config([{"name": "RW", "url": url, "kind": "blog"}])
+    assert poll(config)[0].status == "new"
+    assert poll(config)[0].status == "not-modified"
+    assert health(config)["RW"].last_success == NOON
+
+
+def test_429_retry_after_defers_the_next_poll(web: WebServer, make_config: Any) -> None:
+    """429 with Retry-After: the feed is not polled again before the server said."""
+    url = web.route("/busy", respond(429, b"", {"Retry-After": "7200"}))
+    config = make_config([{"name": "Busy", "url": url, "kind": "blog"}])
+    poll(config)
+    h = health(config)["Busy"]
+    assert h.next_poll == NOON + timedelta(hours=2)
+    assert poll(config, force=False)[0].status == "skipped"
+
+
+def test_cache_control_max_age_defers_the_next_poll(web: WebServer, make_config: Any) -> None:
+    """max-age longer than the poll interval pushes the next poll back."""
+    url = web.route("/cached", respond(200, FEED, {"Cache-Control": "public, max-age=10800"}))
+    config = make_config([{"name": "Cached", "url": url, "kind": "blog"}])
+    poll(config)
+    assert health(config)["Cached"].next_poll == NOON + timedelta(hours=3)
+
+
+def test_410_disables_the_feed_with_the_reason(web: WebServer, make_config: Any) -> None:
+    """410 Gone: the feed is disabled and not fetched again."""
+    url = web.route("/gone", respond(410))
+    config = make_config([{"name": "Gone", "url": url, "kind": "blog"}])
+    poll(config)
+    assert health(config)["Gone"].disabled == "HTTP 410"
+    hits = len(web.hits)
+    assert poll(config)[0].status == "disabled"
+    assert len(web.hits) == hits
+
+
+def test_permanent_redirect_is_followed_and_reported(web: WebServer, make_config: Any) -> None:
+    """301: the feed is read from its new address, which is stored and reported."""
+    new = web.route("/new-feed", respond(200, FEED))
+    old = web.route("/old-feed", redirect(new, 301))
+    config = make_config([{"name": "Moved", "url": old, "kind": "blog"}])
+    result = poll(config)[0]
+    assert result.status == "new" and result.moved_to == new
+    assert health(config)["Moved"].moved_to == new
+    poll(config)
+    assert web.hits.count("/old-feed") == 1  # the next poll goes straight to the new address
+
+
+def test_first_poll_only_backfills_the_window(web: WebServer, make_config: Any) -> None:
+    """Adding a feed never floods the next email: older items are recorded as seen, not new."""
+    url = web.route("/feed", respond(200, FEED))
+    config = make_config([{"name": "RW", "url": url, "kind": "blog"}])
+    config.write_text(config.read_text().replace("backfill_hours: 175200", "backfill_hours: 24"))
+    assert poll(config)[0].new == 0
+    assert health(config)["RW"].items == 3
+
+
+def test_reposted_items_are_deduplicated_across_feeds(web: WebServer, make_config: Any) -> None:
+    """The same post in two feeds (other guid, tracking parameters) is one item."""
+    repost = FEED.replace(b'<guid isPermaLink="false">', b'<guid isPermaLink="false">mirror-').replace(
+        b"much-better/</link>", b"much-better/?utm_source=rss</link>"
+    )
+    a = web.route("/a", respond(200, FEED))
+    b = web.route("/b", respond(200, repost))
+    config = make_config([{"name": "A", "url": a, "kind": "blog"}, {"name": "B", "url": b, "kind": "blog"}])
+    results = poll(config)
+    assert results[0].new + results[1].new == 3
+
+
+def test_links_from_feeds_are_checked_before_fetching() -> None:
+    """Pages named by feeds: only http(s), and never loopback, private, link-local or metadata addresses."""
+
+    async def run(url: str, allow: tuple[str, ...] = ()) -> None:
+        transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"ok"))
+        async with Fetcher(FetchSettings(allow_private=allow), transport=transport) as f:
+            await f.get(url)
+
+    for bad in (
+        "file:///etc/passwd",
+        "ftp://example.org/x",
+        "http://127.0.0.1/x",
+        "http://169.254.169.254/latest",
+        "http://10.0.0.1/",
+        "http://[::1]/",
+        "http://localhost/",
+    ):
+        with pytest.raises(UnsafeURLError):
+            asyncio.run(run(bad))
+    asyncio.run(run("http://127.0.0.1/x", allow=("127.0.0.1",)))
+
+
+def test_fetch_error_kinds_for_http_statuses() -> None:
+    """FetchError carries the status, the kind and Retry-After for callers to act on."""
+
+    async def run() -> FetchError:
+        transport = httpx.MockTransport(lambda r: httpx.Response(503, headers={"Retry-After": "120"}))
+        async with Fetcher(FetchSettings(allow_private=("example.org",)), transport=transport) as f:
+            try:
+                await f.get("http://example.org/feed")
+            except FetchError as exc:
+                return exc
+        raise AssertionError("no error")
+
+    exc = asyncio.run(run())
+    assert (exc.status, exc.kind, exc.retry_after) == (503, "http", 120.0)
+
+
+def test_feeds_check_changes_nothing(web: WebServer, make_config: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """`digest feeds check URL` shows what would be imported and writes no state."""
+    from digest.cli import main
+
+    url = web.url("https://www.russellwebster.com/feed/")
+    config = make_config([])
+    main(["--config", str(config), "feeds", "check", url])
+    out = capsys.readouterr().out
+    assert "Russell Webster (rss20): 3 items" in out
+    assert "2019-02-21  Another private probation service under-performing" in out
+    assert not (config.parent / "digest.sqlite3").exists()
