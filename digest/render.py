@@ -13,8 +13,7 @@ import textwrap
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
-from email.headerregistry import Address
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 import css_inline
@@ -144,12 +143,10 @@ def _header(name: str, value: str) -> bytes:
 
 
 def format_address(email: str, name: str | None) -> str:
+    """An address header value; a non-ASCII name becomes an encoded word, the address stays plain."""
     if not name:
         return email
-    try:
-        return str(Address(display_name=name, addr_spec=email))
-    except (ValueError, IndexError):
-        return email
+    return formataddr((name, email), charset="utf-8")
 
 
 class MessageFactory:

@@ -1,0 +1,48 @@
+"""The email HTML in a real browser at desktop and phone widths: nothing overflows, every link is absolute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from digest.render import RECIPIENT, UNSUBSCRIBE
+
+from .browser import ARTIFACTS, browser  # noqa: F401 - the fixture
+from .test_render import render
+
+
+@pytest.mark.parametrize("width", [600, 375])
+def test_email_fits_and_links_are_absolute(browser: Any, width: int) -> None:  # noqa: F811
+    """At 600 px and 375 px nothing is wider than the screen; every link is absolute; screenshots are kept."""
+    _, rendered = render()
+    html = rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/TOKEN").replace(
+        RECIPIENT, "reader@example.org"
+    )
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.set_content(html)
+    scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert scroll <= client, f"{scroll}px of content in a {client}px window"
+    wide = page.evaluate(
+        "Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > "
+        "document.documentElement.clientWidth + 1).map(e => e.tagName)"
+    )
+    assert wide == []
+    hrefs = page.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))")
+    assert hrefs and all(h.startswith(("https://", "http://", "mailto:")) for h in hrefs), hrefs
+    page.screenshot(path=str(ARTIFACTS / f"email-{width}px.png"), full_page=True)
+    page.close()
+
+
+def test_dark_mode_keeps_text_readable(browser: Any) -> None:  # noqa: F811
+    """With the reader's dark scheme, the body text is light on a dark background."""
+    _, rendered = render()
+    page = browser.new_page(viewport={"width": 600, "height": 900}, color_scheme="dark")
+    page.set_content(rendered.html)
+    color, background = page.evaluate(
+        "(() => { const p = document.querySelector('.entry p:not(.meta)'); const c = document.querySelector("
+        "'.container'); return [getComputedStyle(p).color, getComputedStyle(c).backgroundColor]; })()"
+    )
+    assert color == "rgb(232, 234, 237)" and background == "rgb(27, 31, 36)"
+    page.screenshot(path=str(ARTIFACTS / "email-dark.png"))
+    page.close()

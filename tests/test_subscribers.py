@@ -1,0 +1,138 @@
+"""The subscriber list: clear errors with lines, edits that keep the editor's comments, safe writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.errors import ConfigError, SubscriberError
+from digest.subscribers import Editor, load, read_csv
+
+from .conftest import REPO
+
+LIST = """# Probation Digest subscribers (kept by the editor)
+subscribers:
+  # the editor first
+  - email: editor@example.org
+    name: Digest Editor
+  - email: pdu@example.org   # West Kent
+    preferences:
+      kinds: [inspection]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "subscribers.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_example_list_loads() -> None:
+    """subscribers.example.yml is valid, preferences included."""
+    subs = load(REPO / "subscribers.example.yml").subscribers
+    assert [s.email for s in subs] == ["editor@example.org", "pdu.head@example.org", "research@charity.example.org"]
+    assert subs[1].kinds == frozenset({"inspection", "thematic"})
+
+
+def test_duplicate_addresses_name_both_lines(tmp_path: Path) -> None:
+    """The same address twice (in any case) is an error that names both lines."""
+    path = write(
+        tmp_path, "subscribers:\n  - email: a@example.org\n  - email: b@example.org\n  - email: A@Example.org\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert str(err.value) == (f"{path}:4: subscribers[2].email: 'A@example.org' is listed twice: at lines 2 and 4")
+
+
+def test_bad_address_names_file_line_and_field(tmp_path: Path) -> None:
+    """An invalid address is reported with its line and field."""
+    path = write(tmp_path, "subscribers:\n  - email: ok@example.org\n  - name: X\n    email: not-an-address\n")
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert str(err.value).startswith(f"{path}:4: subscribers[1].email: 'not-an-address' is not a valid address")
+
+
+def test_unknown_field_and_bad_kind(tmp_path: Path) -> None:
+    """Typos in fields and preference values are errors, not silently ignored."""
+    with pytest.raises(ConfigError, match=r":3: subscribers\[0\].nmae: unknown field 'nmae'"):
+        load(write(tmp_path, "subscribers:\n  - email: a@example.org\n    nmae: A\n"))
+    with pytest.raises(ConfigError, match=r"'blogs' is not a kind"):
+        load(write(tmp_path, "subscribers:\n  - email: a@example.org\n    preferences:\n      kinds: [blogs]\n"))
+
+
+def test_add_and_remove_keep_comments_and_order(tmp_path: Path) -> None:
+    """Edits through the CLI code keep the editor's comments and the order of entries."""
+    path = write(tmp_path, LIST)
+    Editor(load(path)).add("new@example.org", "New Person")
+    text = path.read_text()
+    assert text.startswith("# Probation Digest subscribers (kept by the editor)\n")
+    assert "  # the editor first\n" in text and "# West Kent" in text
+    assert text.rstrip().endswith("- email: new@example.org\n    name: New Person")
+    Editor(load(path)).remove("EDITOR@example.org")
+    after = load(path)
+    assert [s.email for s in after.subscribers] == ["pdu@example.org", "new@example.org"]
+    assert "# West Kent" in path.read_text()
+
+
+def test_edit_refused_when_the_file_changed_since_it_was_read(tmp_path: Path) -> None:
+    """Someone else's edit in between is never overwritten."""
+    path = write(tmp_path, LIST)
+    loaded = load(path)
+    path.write_text(LIST + "  - email: hand@example.org\n")
+    with pytest.raises(SubscriberError, match="changed since it was read"):
+        Editor(loaded).add("x@example.org")
+    assert "hand@example.org" in path.read_text()
+    assert "x@example.org" not in path.read_text()
+
+
+def test_adding_an_existing_address_is_refused(tmp_path: Path) -> None:
+    """No duplicates through the editor either."""
+    path = write(tmp_path, LIST)
+    with pytest.raises(SubscriberError, match="already subscribed"):
+        Editor(load(path)).add("Editor@Example.org")
+
+
+def test_csv_import_reports_every_bad_row(tmp_path: Path) -> None:
+    """Each bad row is reported by number; duplicates are skipped."""
+    loaded = load(write(tmp_path, LIST))
+    report = read_csv("email,name\nok@example.org,OK\nbad-address,X\neditor@example.org,dup\n\nalso bad,\n", loaded)
+    assert report.good == [("ok@example.org", "OK")]
+    assert [row for row, _ in report.bad] == [3, 6]
+    assert report.duplicates == ["editor@example.org"]
+
+
+def test_cli_import_is_all_or_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """With a bad row nothing is imported (exit 2) unless --skip-invalid."""
+    from digest.cli import main
+
+    write(tmp_path, LIST)
+    config = tmp_path / "digest.yml"
+    config.write_text("database: d.sqlite3\n")
+    csv = tmp_path / "in.csv"
+    csv.write_text("a@example.org\nnope\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--config", str(config), "subscribers", "import", str(csv)])
+    assert exit_.value.code == 2
+    assert f"{csv}:2: email:" in capsys.readouterr().err
+    assert "a@example.org" not in (tmp_path / "subscribers.yml").read_text()
+    main(["--config", str(config), "subscribers", "import", str(csv), "--skip-invalid"])
+    assert "a@example.org" in (tmp_path / "subscribers.yml").read_text()
+
+
+def test_list_shows_suppressed_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`digest subscribers list` shows why an address still in the file gets nothing."""
+    from datetime import UTC, datetime
+
+    from digest.cli import main
+    from digest.store import Store
+
+    write(tmp_path, LIST)
+    config = tmp_path / "digest.yml"
+    config.write_text("database: d.sqlite3\n")
+    with Store(tmp_path / "d.sqlite3") as store:
+        store.suppress("pdu@example.org", "unsubscribed", now=datetime(2026, 1, 1, tzinfo=UTC))
+    main(["--config", str(config), "subscribers", "list"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["editor@example.org", "active"]
+    assert lines[1].split()[:2] == ["pdu@example.org", "unsubscribed"]
