@@ -27,7 +27,8 @@ from digest.text import split_sentences
 ROOT = Path(__file__).resolve().parent.parent
 PDF = (
     ROOT
-    / "demo/web/hmiprobation.justiceinspectorates.gov.uk/wp-content/uploads/sites/5/2017/06/South-Yorkshire-QI-report.pdf"
+    / "demo/web/hmiprobation.justiceinspectorates.gov.uk/wp-content/uploads/sites/5/2017/06"
+    / ("South-Yorkshire-QI-report.pdf")
 )
 BLOG = ROOT / "tests/data/seeds/blog_south_yorkshire_2017.txt"
 WORDS = 300

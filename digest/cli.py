@@ -479,6 +479,15 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
     run_service(ctx.settings, host=host, port=port)
 
 
+@cli.command("hash-password")
+@click.password_option("--password", prompt="Admin password", help="Read from a prompt when not given.")
+def hash_password_cmd(password: str) -> None:
+    """Print the hash to put in $DIGEST_ADMIN_PASSWORD_HASH for the web admin."""
+    from .web import hash_password
+
+    click.echo(hash_password(password))
+
+
 def main(argv: list[str] | None = None) -> Any:
     try:
         return cli.main(args=argv, prog_name="digest", standalone_mode=False)

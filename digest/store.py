@@ -471,7 +471,7 @@ class Store:
 
         `recipients` are (email, name, message_id); suppressed addresses are recorded as suppressed.
         """
-        status = "sending" if item_ids else "empty"
+        status = "sending" if recipients else "empty"
         with self.transaction() as db:
             db.execute("DELETE FROM deliveries WHERE run_key=?", (key,))
             db.execute(

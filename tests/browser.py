@@ -22,7 +22,8 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope: the sync API keeps an event loop running while open, which asyncio.run elsewhere cannot share.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (make browser, as root, installs it)")

@@ -298,3 +298,34 @@ def demo_feeds(web: WebServer) -> list[dict[str, Any]]:
             "kind": "govuk",
         },
     ]
+
+
+# ---- a live web app
+
+
+@dataclass
+class LiveServer:
+    base: str
+    app: Any
+
+    def client(self) -> Any:
+        import httpx
+
+        return httpx.Client(base_url=self.base, follow_redirects=False, timeout=30)
+
+
+def serve_app(app: Any, port: int | None = None) -> Iterator[LiveServer]:
+    """Run a starlette app under uvicorn on 127.0.0.1 in a thread, as `digest serve` does."""
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    yield LiveServer(base=f"http://127.0.0.1:{port}", app=app)
+    server.should_exit = True
+    thread.join(10)

@@ -118,7 +118,8 @@ def test_quotations_are_never_split() -> None:
         ("The PDU was given an overall rating of 'Inadequate'.", "Inadequate"),
         ("West Kent PDU has been rated as Good by inspectors.", "Good"),
         (
-            "Inspectors rate Cardiff YOS as requiring improvement. Unpaid work and resettlement were both rated as good.",
+            "Inspectors rate Cardiff YOS as requiring improvement. "
+            "Unpaid work and resettlement were both rated as good.",
             "Requires improvement",
         ),
         ("Overall rating: Outstanding", "Outstanding"),

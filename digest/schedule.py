@@ -1,0 +1,65 @@
+"""When things run: the noon send, the polls, and the catch-up after downtime. APScheduler 3.x.
+
+The decisions are pure functions of the settings, the clock and the ledger's view of today, so tests cover
+the March and October clock changes with an injected clock.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import Settings
+
+PRE_SEND_POLL = timedelta(minutes=10)  # a poll shortly before the send catches the morning's items
+
+
+def send_trigger(settings: Settings) -> CronTrigger:
+    """Every day at send_time in the configured timezone, whatever the offset from UTC that day."""
+    t = settings.send_time
+    return CronTrigger(hour=t.hour, minute=t.minute, timezone=settings.timezone)
+
+
+def pre_send_poll_trigger(settings: Settings) -> CronTrigger:
+    at = (datetime.combine(date(2000, 1, 1), settings.send_time) - PRE_SEND_POLL).time()
+    return CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.timezone)
+
+
+def poll_trigger(settings: Settings) -> IntervalTrigger:
+    return IntervalTrigger(minutes=settings.poll_interval_minutes, timezone=settings.timezone)
+
+
+def next_send(settings: Settings, now: datetime) -> datetime:
+    fire = send_trigger(settings).get_next_fire_time(None, now)
+    assert fire is not None
+    return fire  # type: ignore[no-any-return]
+
+
+def _local(settings: Settings, now: datetime, at: time) -> datetime:
+    local = now.astimezone(settings.timezone)
+    return datetime.combine(local.date(), at, tzinfo=settings.timezone)
+
+
+def catch_up_due(settings: Settings, now: datetime, today_status: str | None) -> bool:
+    """After downtime: send today's digest if send time has passed, the cut-off has not, and today's run is
+    not finished. Never a stale digest on a later day; the ledger makes repeated restarts harmless."""
+    if today_status in ("done", "empty"):
+        return False
+    local_send = _local(settings, now, settings.send_time)
+    cutoff = _local(settings, now, settings.missed_cutoff)
+    return local_send <= now.astimezone(settings.timezone) < cutoff
+
+
+def overdue(settings: Settings, now: datetime, today_status: str | None, grace: timedelta = timedelta(hours=1)) -> bool:
+    """Today's digest should have gone out by now (send time plus grace) and has not."""
+    if today_status in ("done", "empty"):
+        return False
+    return now.astimezone(settings.timezone) >= _local(settings, now, settings.send_time) + grace
+
+
+def build_scheduler(settings: Settings) -> AsyncIOScheduler:
+    """A scheduler on the running event loop; jobs are added by the service."""
+    return AsyncIOScheduler(timezone=settings.timezone, job_defaults={"coalesce": True, "max_instances": 1})

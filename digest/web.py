@@ -1,0 +1,565 @@
+"""The web edge and the service: subscriber pages (double opt-in, one-click unsubscribe, web version),
+/health for the operator, the editor's admin, and the scheduler, all on one event loop (uvicorn + starlette).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+import uvicorn
+from jinja2 import Environment
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from . import pipeline, schedule
+from .config import Settings
+from .deliver import Sender
+from .errors import DigestError, LockedError, SubscriberError
+from .fetch import Fetcher, utcnow
+from .models import Message
+from .render import RECIPIENT, UNSUBSCRIBE, environment
+from .store import Store
+from .subscribers import Editor, normalise_email
+from .subscribers import load as load_subscribers
+
+log = logging.getLogger("digest")
+Clock = Callable[[], datetime]
+
+
+# ---- passwords
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """scrypt, stored as scrypt$N$r$p$salt$hash (base64). Put the result in the admin password variable."""
+    salt = salt or secrets.token_bytes(16)
+    n, r, p = 2**14, 8, 1
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    return f"scrypt${n}${r}${p}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        kind, n, r, p, salt, want = stored.split("$")
+        if kind != "scrypt":
+            return False
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, base64.b64decode(want))
+
+
+class Limiter:
+    """At most `limit` events per key in a sliding window (in memory: one process serves the site)."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._events: dict[str, deque[float]] = defaultdict(deque)
+
+    def hit(self, key: str, now: float | None = None) -> bool:
+        """Record an event; False when the key is over its limit."""
+        now = time.monotonic() if now is None else now
+        q = self._events[key]
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        if len(q) >= self.limit:
+            return False
+        q.append(now)
+        return True
+
+    def blocked(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        q = self._events[key]
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return len(q) >= self.limit
+
+
+# ---- the app
+
+
+class Service:
+    """What the handlers and jobs share: settings, the clock, a sender, and the in-flight send."""
+
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.sender = sender or pipeline.make_sender(settings)
+        self.env: Environment = environment(settings.templates_dir)
+        self.stop = threading.Event()
+        self.send_thread: threading.Thread | None = None
+        self.last_send: str = ""
+        self.subscribe_per_address = Limiter(3, 3600)
+        self.subscribe_per_client = Limiter(10, 3600)
+        self.login_failures = Limiter(5, 900)
+        self.scheduler: Any = None
+
+    def store(self) -> Store:
+        return Store(self.settings.database)
+
+    def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
+        for optional in ("link", "error", "email", "message", "csrf"):
+            context.setdefault(optional, None)
+        html = self.env.get_template(f"web/{name}.html.j2").render(
+            list_name=self.settings.list_name, contact=self.settings.contact, **context
+        )
+        return HTMLResponse(html, status_code=code)
+
+    def today_status(self, store: Store) -> str | None:
+        row = store.run(pipeline.run_key(self.settings, pipeline.digest_day(self.settings, self.clock())))
+        return None if row is None else str(row["status"])
+
+    # -- jobs
+
+    async def poll_job(self) -> None:
+        try:
+            with self.store() as store:
+                async with Fetcher(self.settings.fetch, contact=self.settings.public_url) as fetcher:
+                    await pipeline.poll(self.settings, store, fetcher, clock=self.clock)
+                    await pipeline.process(self.settings, store, fetcher, clock=self.clock)
+        except DigestError as exc:
+            log.error("poll failed: %s", exc)
+
+    def start_send(self, *, force: bool = False, resend_failed: bool = False) -> bool:
+        """Send in a thread; False when a send is already running here."""
+        if self.send_thread is not None and self.send_thread.is_alive():
+            return False
+        self.send_thread = threading.Thread(
+            target=self._send, kwargs={"force": force, "resend_failed": resend_failed}, name="digest-send", daemon=True
+        )
+        self.send_thread.start()
+        return True
+
+    def _send(self, *, force: bool, resend_failed: bool) -> None:
+        try:
+            with self.store() as store:
+                outcome = pipeline.send_digest(
+                    self.settings,
+                    store,
+                    self.sender,
+                    clock=self.clock,
+                    force=force,
+                    resend_failed=resend_failed,
+                    stop=self.stop,
+                )
+                self.last_send = outcome.message
+                report = pipeline.editor_report(self.settings, store, outcome, now=self.clock())
+                if report is not None:
+                    pipeline.send_report(self.settings, self.sender, report)
+            log.info("send: %s", outcome.message)
+        except LockedError as exc:
+            self.last_send = f"not sent: {exc}"
+            log.warning("send skipped: %s", exc)
+        except DigestError as exc:
+            self.last_send = f"failed: {exc}"
+            log.error("send failed: %s", exc)
+
+    async def send_job(self) -> None:
+        await self.poll_job()
+        if self.start_send():
+            assert self.send_thread is not None
+            await asyncio.to_thread(self.send_thread.join)
+
+    def confirmation(self, email: str, name: str | None) -> Message:
+        token = pipeline.tokens(self.settings).confirm(email, name)
+        link = f"{self.settings.public_url}/confirm/{token}"
+        msg = EmailMessage()
+        msg["From"] = f"{self.settings.list_name} <{self.settings.from_address}>"
+        msg["To"] = email
+        msg["Subject"] = f"Confirm your subscription to {self.settings.list_name}"
+        msg["Date"] = format_datetime(self.clock())
+        mid = make_msgid(domain=self.settings.domain)
+        msg["Message-ID"] = mid
+        msg.set_content(
+            f"Someone (we hope you) asked to receive {self.settings.list_name}, one email a day at noon with "
+            f"everything new from HM Inspectorate of Probation and the sector's blogs.\n\n"
+            f"To confirm, open this link within 3 days:\n\n{link}\n\n"
+            f"If you did not ask for this, ignore this email and nothing will happen.\n"
+        )
+        return Message(to=email, sender=self.settings.from_address, message_id=mid, data=msg.as_bytes())
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _csrf(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return str(token)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(v) for k, v in form.items()}
+
+
+def create_app(
+    settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
+) -> Starlette:
+    svc = Service(settings, clock=clock, sender=sender)
+    public_https = settings.public_url.startswith("https://")
+
+    # ---- subscriber pages
+
+    async def home(request: Request) -> Response:
+        return svc.page("home")
+
+    async def subscribe(request: Request) -> Response:
+        if request.method == "GET":
+            return svc.page("subscribe", csrf=_csrf(request))
+        form = await _form(request)
+        if not hmac.compare_digest(form.get("csrf", ""), _csrf(request)):
+            return svc.page("message", 403, title="Please try again", text="The form expired. Reload and resend.")
+        if form.get("website"):  # a honeypot field people never see
+            return svc.page("subscribe-sent")
+        try:
+            email = normalise_email(form.get("email", ""))
+        except Exception:
+            return svc.page(
+                "subscribe",
+                400,
+                csrf=_csrf(request),
+                error="That does not look like an email address.",
+                email=form.get("email", ""),
+            )
+        if not (svc.subscribe_per_client.hit(_client(request)) and svc.subscribe_per_address.hit(email.lower())):
+            return svc.page("message", 429, title="Too many requests", text="Please try again in an hour.")
+        name = form.get("name", "").strip() or None
+        try:
+            await asyncio.to_thread(svc.sender.send, svc.confirmation(email, name))
+        except DigestError as exc:
+            log.error("confirmation to %s failed: %s", email, exc)
+        # The same answer whether or not the address is already subscribed: no account enumeration.
+        return svc.page("subscribe-sent")
+
+    async def confirm(request: Request) -> Response:
+        token = request.path_params["token"]
+        found = pipeline.tokens(settings).read_confirm(token)
+        if found is None:
+            return svc.page(
+                "message",
+                400,
+                title="This link has expired or is not valid",
+                text="Subscribe again to get a fresh link.",
+            )
+        email, name = found
+        if request.method == "GET":
+            return svc.page("confirm", email=email, token=token)
+        with svc.store() as store:
+            store.unsuppress(email)
+        loaded = load_subscribers(settings.subscribers_file)
+        if loaded.find(email) is None:
+            try:
+                Editor(loaded).add(email, name)
+            except SubscriberError as exc:
+                log.error("confirm %s: %s", email, exc)
+                return svc.page("message", 409, title="Please try again", text="The list was busy; try the link again.")
+        return svc.page(
+            "message", title="You are subscribed", text=f"{email} will receive {settings.list_name} every day at noon."
+        )
+
+    async def unsubscribe(request: Request) -> Response:
+        token = request.path_params.get("token")
+        if token is None:
+            return svc.page(
+                "message", title="Unsubscribe", text="Use the unsubscribe link at the foot of any digest email."
+            )
+        email = pipeline.tokens(settings).read_unsubscribe(token)
+        if email is None:
+            return svc.page(
+                "message",
+                400,
+                title="This link is not valid",
+                text="Use the unsubscribe link at the foot of your latest digest email.",
+            )
+        if request.method == "GET":
+            return svc.page("unsubscribe", email=email, token=token)
+        # RFC 8058 one-click: a POST with List-Unsubscribe=One-Click, from the mail client, needs no page.
+        with svc.store() as store:
+            store.suppress(email, "unsubscribed", now=clock())
+        return svc.page(
+            "message",
+            title="You are unsubscribed",
+            text=f"{email} will not receive {settings.list_name} again. Changed your mind? "
+            f"Subscribe again at any time.",
+            link=f"{settings.public_url}/subscribe",
+        )
+
+    async def web_digest(request: Request) -> Response:
+        try:
+            day = date.fromisoformat(request.path_params["day"])
+        except ValueError:
+            return svc.page("message", 404, title="No such digest", text="Dates look like 2026-11-24.")
+        with svc.store() as store:
+            row = store.run(pipeline.run_key(settings, day))
+        if row is None or not row["html"]:
+            return svc.page("message", 404, title="No digest that day", text=f"Nothing was sent on {day}.")
+        html = str(row["html"]).replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe").replace(RECIPIENT, "")
+        return HTMLResponse(html)
+
+    async def health(request: Request) -> Response:
+        with svc.store() as store:
+            runs = store.recent_runs(1)
+            status = svc.today_status(store)
+            broken = [
+                {"name": h.name, "url": h.url, "error": h.disabled or h.last_error, "failures": h.failures}
+                for h in store.feed_health()
+                if h.last_error or h.disabled
+            ]
+            last_poll = store.last_poll()
+        late = schedule.overdue(settings, clock(), status)
+        body = {
+            "status": "overdue" if late else "ok",
+            "last_poll": last_poll.isoformat() if last_poll else None,
+            "last_digest": None
+            if not runs
+            else {"day": runs[0].day.isoformat(), "status": runs[0].status, "deliveries": runs[0].counts},
+            "today": status,
+            "next_send": schedule.next_send(settings, clock()).isoformat(),
+            "feeds_in_error": broken,
+        }
+        return JSONResponse(body, status_code=503 if late else 200)
+
+    # ---- admin
+
+    def admin(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def guarded(request: Request) -> Response:
+            if not request.session.get("admin"):
+                if request.method != "GET":
+                    return PlainTextResponse("login required", status_code=401)
+                return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)
+            if request.method == "POST":
+                form = await _form(request)
+                if not hmac.compare_digest(form.get("csrf", ""), str(request.session.get("csrf", ""))):
+                    return PlainTextResponse("missing or wrong CSRF token", status_code=403)
+                request.state.form = form
+            return await handler(request)
+
+        return guarded
+
+    async def login(request: Request) -> Response:
+        client = _client(request)
+        if request.method == "GET":
+            return svc.page("admin/login", csrf=_csrf(request))
+        form = await _form(request)
+        if svc.login_failures.blocked(client):
+            return svc.page("admin/login", 429, csrf=_csrf(request), error="Too many failed attempts; wait 15 minutes.")
+        if not hmac.compare_digest(form.get("csrf", ""), _csrf(request)):
+            return svc.page("admin/login", 403, csrf=_csrf(request), error="The form expired; try again.")
+        stored = os.environ.get(settings.admin_password_env, "")
+        if not stored or not check_password(form.get("password", ""), stored):
+            svc.login_failures.hit(client)
+            return svc.page(
+                "admin/login",
+                401,
+                csrf=_csrf(request),
+                error="Wrong password." if stored else f"No admin password is set (${settings.admin_password_env}).",
+            )
+        request.session.clear()
+        request.session["admin"] = True
+        request.session["csrf"] = secrets.token_urlsafe(24)
+        target = request.query_params.get("next", "/admin")
+        return RedirectResponse(target if target.startswith("/admin") else "/admin", status_code=303)
+
+    async def logout(request: Request) -> Response:
+        request.session.clear()
+        return RedirectResponse("/admin/login", status_code=303)
+
+    async def dashboard(request: Request) -> Response:
+        now = clock()
+        with svc.store() as store:
+            return svc.page(
+                "admin/dashboard",
+                csrf=_csrf(request),
+                feeds=store.feed_health(),
+                runs=store.recent_runs(7),
+                next_send=schedule.next_send(settings, now).astimezone(settings.timezone),
+                last_poll=store.last_poll(),
+                pending=len(store.pending_items()),
+                last_send=svc.last_send,
+            )
+
+    async def subscribers_page(request: Request) -> Response:
+        message = ""
+        if request.method == "POST":
+            form = request.state.form
+            action, email = form.get("action"), form.get("email", "").strip()
+            try:
+                loaded = load_subscribers(settings.subscribers_file)
+                if action == "add":
+                    Editor(loaded).add(email, form.get("name") or None)
+                    with svc.store() as store:
+                        store.unsuppress(email)
+                    message = f"Added {email}."
+                elif action == "remove":
+                    Editor(loaded).remove(email)
+                    message = f"Removed {email}."
+                elif action == "unsuppress":
+                    with svc.store() as store:
+                        store.unsuppress(email)
+                    message = f"{email} will receive the digest again."
+            except (DigestError, ValueError) as exc:
+                message = f"Not done: {exc}"
+        q = request.query_params.get("q", "").strip().lower()
+        subs = load_subscribers(settings.subscribers_file).subscribers
+        with svc.store() as store:
+            suppressed = store.suppressions()
+        rows = [
+            (s, suppressed.get(s.email.lower()))
+            for s in subs
+            if not q or q in s.email.lower() or q in (s.name or "").lower()
+        ]
+        return svc.page("admin/subscribers", csrf=_csrf(request), rows=rows, q=q, message=message, total=len(subs))
+
+    async def preview_page(request: Request) -> Response:
+        with svc.store() as store:
+            digest, html, text = pipeline.preview(settings, store, now=clock())
+        if request.query_params.get("format") == "html":
+            return HTMLResponse(html)
+        return svc.page(
+            "admin/preview", csrf=_csrf(request), digest=digest, text=text, editor=(settings.editors or ("",))[0]
+        )
+
+    async def test_send(request: Request) -> Response:
+        to = request.state.form.get("to", "").strip()
+        try:
+            with svc.store() as store:
+                message = pipeline.test_message(settings, store, normalise_email(to), now=clock())
+            reply = await asyncio.to_thread(svc.sender.send, message)
+            text = f"Test copy sent to {to}: {reply}"
+        except Exception as exc:
+            text = f"Test copy not sent: {exc}"
+        return svc.page("message", title="Send a test", text=text, link="/admin/preview")
+
+    async def send_page(request: Request) -> Response:
+        if request.method == "POST":
+            form = request.state.form
+            if form.get("confirm") != "yes":
+                return svc.page("message", 400, title="Not sent", text="Tick the box to confirm.", link="/admin/send")
+            started = svc.start_send(force=form.get("force") == "yes", resend_failed=form.get("resend") == "yes")
+            if not started:
+                svc.last_send = "a send is already running"
+            return RedirectResponse("/admin/log", status_code=303)
+        with svc.store() as store:
+            digest, _html, _text = pipeline.preview(settings, store, now=clock())
+            status = svc.today_status(store)
+        subs = load_subscribers(settings.subscribers_file).subscribers
+        return svc.page("admin/send", csrf=_csrf(request), digest=digest, subscribers=len(subs), status=status)
+
+    async def log_page(request: Request) -> Response:
+        running = svc.send_thread is not None and svc.send_thread.is_alive()
+        with svc.store() as store:
+            runs = store.recent_runs(14)
+            failures = {r.key: store.deliveries(r.key, ["failed"]) for r in runs}
+        return svc.page(
+            "admin/log", csrf=_csrf(request), runs=runs, failures=failures, running=running, last_send=svc.last_send
+        )
+
+    routes = [
+        Route("/", home),
+        Route("/subscribe", subscribe, methods=["GET", "POST"]),
+        Route("/confirm/{token}", confirm, methods=["GET", "POST"]),
+        Route("/unsubscribe", unsubscribe),
+        Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/digests/{day}", web_digest),
+        Route("/health", health),
+        Route("/admin/login", login, methods=["GET", "POST"]),
+        Route("/admin/logout", logout, methods=["POST", "GET"]),
+        Route("/admin", admin(dashboard)),
+        Route("/admin/subscribers", admin(subscribers_page), methods=["GET", "POST"]),
+        Route("/admin/preview", admin(preview_page)),
+        Route("/admin/test", admin(test_send), methods=["POST"]),
+        Route("/admin/send", admin(send_page), methods=["GET", "POST"]),
+        Route("/admin/log", admin(log_page)),
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if scheduler:
+            svc.scheduler = start_scheduler(svc)
+        try:
+            yield
+        finally:
+            # SIGTERM: the send thread finishes the message in flight, records it, and stops.
+            svc.stop.set()
+            if svc.send_thread is not None:
+                await asyncio.to_thread(svc.send_thread.join, 60)
+            if svc.scheduler is not None:
+                svc.scheduler.shutdown(wait=False)
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret,
+                session_cookie="digest_session",
+                max_age=8 * 3600,
+                same_site="strict",
+                https_only=public_https,
+            )
+        ],
+    )
+    app.state.service = svc
+    return app
+
+
+def start_scheduler(svc: Service) -> Any:
+    settings = svc.settings
+    sched = schedule.build_scheduler(settings)
+    sched.add_job(svc.poll_job, schedule.poll_trigger(settings), id="poll", next_run_time=svc.clock())
+    sched.add_job(svc.poll_job, schedule.pre_send_poll_trigger(settings), id="pre-send-poll")
+    sched.add_job(
+        svc.send_job,
+        schedule.send_trigger(settings),
+        id="send",
+        misfire_grace_time=int(
+            (
+                datetime.combine(date(2000, 1, 1), settings.missed_cutoff)
+                - datetime.combine(date(2000, 1, 1), settings.send_time)
+            ).total_seconds()
+        ),
+    )
+    with svc.store() as store:
+        status = svc.today_status(store)
+    if schedule.catch_up_due(settings, svc.clock(), status):
+        log.info("send time passed while the service was down; sending today's digest now")
+        sched.add_job(svc.send_job, id="catch-up", next_run_time=svc.clock())
+    sched.start()
+    log.info("next send at %s", schedule.next_send(settings, svc.clock()).isoformat())
+    return sched
+
+
+def run_service(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings, scheduler=True)
+    uvicorn.run(
+        app,
+        host=host or settings.web_host,
+        port=port or settings.web_port,
+        log_level="info",
+        proxy_headers=True,
+        timeout_graceful_shutdown=60,
+    )

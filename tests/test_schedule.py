@@ -1,0 +1,62 @@
+"""The schedule: noon in London across both clock changes, catch-up after downtime, overdue detection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+import pytest
+
+from digest.config import Settings
+from digest.schedule import catch_up_due, next_send, overdue, pre_send_poll_trigger
+
+S = Settings(path=Path("x"))
+
+
+@pytest.mark.parametrize(
+    ("now", "expected_utc"),
+    [
+        # The day before the March change (GMT): noon is 12:00 UTC.
+        (datetime(2026, 3, 28, 13, 0, tzinfo=UTC), datetime(2026, 3, 29, 11, 0, tzinfo=UTC)),
+        # 29 March 2026 the clocks go forward at 01:00 UTC: noon BST is 11:00 UTC that very day.
+        (datetime(2026, 3, 29, 0, 30, tzinfo=UTC), datetime(2026, 3, 29, 11, 0, tzinfo=UTC)),
+        # 25 October 2026 the clocks go back at 01:00 UTC: noon GMT is 12:00 UTC that day.
+        (datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 12, 0, tzinfo=UTC)),
+        (datetime(2026, 10, 24, 11, 30, tzinfo=UTC), datetime(2026, 10, 25, 12, 0, tzinfo=UTC)),
+    ],
+)
+def test_send_is_at_noon_london_across_clock_changes(now: datetime, expected_utc: datetime) -> None:
+    """Noon stays noon for the reader on the March and October change days."""
+    fire = next_send(S, now)
+    assert fire == expected_utc
+    assert fire.astimezone(S.timezone).time() == time(12, 0)
+
+
+def test_a_poll_runs_shortly_before_the_send() -> None:
+    """The pre-send poll fires at 11:50 London time."""
+    fire = pre_send_poll_trigger(S).get_next_fire_time(None, datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
+    assert fire.astimezone(S.timezone).time() == time(11, 50)
+
+
+@pytest.mark.parametrize(
+    ("now", "status", "due"),
+    [
+        (datetime(2026, 6, 1, 13, 0, tzinfo=UTC), None, True),  # 14:00 BST, nothing sent yet: send now
+        (datetime(2026, 6, 1, 13, 0, tzinfo=UTC), "sending", True),  # interrupted: continue
+        (datetime(2026, 6, 1, 13, 0, tzinfo=UTC), "done", False),  # restarts never send twice
+        (datetime(2026, 6, 1, 17, 30, tzinfo=UTC), None, False),  # 18:30 BST: past the cut-off
+        (datetime(2026, 6, 1, 10, 0, tzinfo=UTC), None, False),  # 11:00 BST: the normal send is still to come
+        (datetime(2026, 6, 2, 1, 0, tzinfo=UTC), None, False),  # the next day: never a stale digest
+    ],
+)
+def test_catch_up_after_downtime(now: datetime, status: str | None, due: bool) -> None:
+    """Back before the cut-off on the same day, the service sends once; otherwise it waits."""
+    assert catch_up_due(S, now, status) is due
+
+
+def test_overdue_after_an_hour_without_a_digest() -> None:
+    """/health reports overdue from an hour after send time until the day's run is done."""
+    assert not overdue(S, datetime(2026, 6, 1, 11, 30, tzinfo=UTC), None)  # 12:30 BST
+    assert overdue(S, datetime(2026, 6, 1, 12, 5, tzinfo=UTC), None)  # 13:05 BST
+    assert not overdue(S, datetime(2026, 6, 1, 12, 5, tzinfo=UTC), "done")
+    assert not overdue(S, datetime(2026, 6, 1, 12, 5, tzinfo=UTC), "empty")

@@ -1,0 +1,150 @@
+"""The web app over HTTP: guards on admin pages, CSRF, signed links, one-click unsubscribe, health."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import httpx
+
+from digest import pipeline
+from digest.config import load_settings
+from digest.deliver import OutboxSender
+from digest.store import Store
+from digest.web import create_app, hash_password
+
+from .conftest import serve_app
+
+NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[httpx.Client, Any]]:
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("correct horse"))
+    monkeypatch.setenv("DIGEST_SECRET", "test-secret")
+    port_holder: dict[str, int] = {}
+    config = make_config([], subscribers=["reader@example.org"])
+    settings = load_settings(config, overrides={"public_url": "http://127.0.0.1"})
+    del port_holder
+    application = create_app(settings, clock=lambda: NOW, sender=OutboxSender(tmp_path / "outbox"))
+    for live in serve_app(application):
+        with live.client() as client:
+            yield client, settings
+
+
+def login(client: httpx.Client) -> str:
+    page = client.get("/admin/login").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)[1]  # type: ignore[index]
+    r = client.post("/admin/login", data={"password": "correct horse", "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    return re.search(r'name="csrf" value="([^"]+)"', client.get("/admin").text)[1]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/subscribers", "/admin/preview", "/admin/send", "/admin/log"])
+def test_admin_pages_need_a_session(app: Any, path: str) -> None:
+    """Without a session every admin page redirects to the login, and every action is refused."""
+    client, _ = app
+    r = client.get(path, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/login")
+    assert client.post(path, data={"action": "add", "email": "x@example.org"}).status_code in (401, 405)
+
+
+def test_admin_actions_need_the_csrf_token(app: Any) -> None:
+    """A logged-in POST without the form's CSRF token is rejected and changes nothing."""
+    client, settings = app
+    csrf = login(client)
+    r = client.post("/admin/subscribers", data={"action": "add", "email": "evil@example.org"})
+    assert r.status_code == 403
+    assert "evil@example.org" not in settings.subscribers_file.read_text()
+    r = client.post("/admin/subscribers", data={"action": "add", "email": "new@example.org", "csrf": csrf})
+    assert r.status_code == 200 and "Added new@example.org." in r.text
+    assert "new@example.org" in settings.subscribers_file.read_text()
+
+
+def test_session_cookie_is_httponly_samesite_and_secure(make_config: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The admin session cookie cannot be read by scripts or sent cross-site, and with an https public URL
+    it is sent over https only."""
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("pw"))
+    settings = load_settings(make_config([]))  # public_url is https://digest.example.org
+    for live in serve_app(create_app(settings, clock=lambda: NOW)):
+        with live.client() as client:
+            raw = client.get("/admin/login").headers["set-cookie"].lower()
+    assert "httponly" in raw and "samesite=strict" in raw and "secure" in raw
+
+
+def test_login_locks_out_after_repeated_failures(app: Any) -> None:
+    """Five wrong passwords lock the client out, even with the right one next."""
+    client, _ = app
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)[1]  # type: ignore[index]
+    for _ in range(5):
+        assert client.post("/admin/login", data={"password": "wrong", "csrf": csrf}).status_code == 401
+    r = client.post("/admin/login", data={"password": "correct horse", "csrf": csrf})
+    assert r.status_code == 429
+
+
+def test_one_click_unsubscribe_and_forged_tokens(app: Any) -> None:
+    """RFC 8058 one-click works with no page; a forged or other-list token is refused."""
+    client, settings = app
+    url = pipeline.unsubscribe_url(settings, "reader@example.org").replace(settings.public_url, "")
+    page = client.get(url)
+    assert page.status_code == 200 and "reader@example.org" in page.text
+    r = client.post(url, content=b"List-Unsubscribe=One-Click",
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200
+    with Store(settings.database) as store:
+        assert store.suppressions() == {"reader@example.org": "unsubscribed"}
+    token = url.rsplit("/", 1)[1]
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    assert client.post(f"/unsubscribe/{forged}").status_code == 400
+    from digest.tokens import Tokens
+
+    other_list = Tokens("test-secret", "another-list.example").unsubscribe("reader@example.org")
+    assert client.post(f"/unsubscribe/{other_list}").status_code == 400
+
+
+def test_expired_confirmation_is_rejected(app: Any) -> None:
+    """A confirmation link past its age is refused and adds nobody."""
+    client, settings = app
+    token = pipeline.tokens(settings).confirm("late@example.org")
+    from digest.tokens import Tokens
+
+    assert Tokens(settings.secret, pipeline.list_id(settings)).read_confirm(token, max_age=-1) is None
+    assert client.post("/confirm/not-a-token").status_code == 400
+
+
+def test_subscribe_gives_one_answer_and_is_rate_limited(app: Any, tmp_path: Path) -> None:
+    """The same page whether or not the address exists; a confirmation email is written; limits apply."""
+    client, _ = app
+    page = client.get("/subscribe").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)[1]  # type: ignore[index]
+    answers = {client.post("/subscribe", data={"email": e, "csrf": csrf}).text
+               for e in ("reader@example.org", "stranger@example.org")}
+    assert len(answers) == 1 and "Check your inbox" in answers.pop()
+    assert sorted(p.name for p in (tmp_path / "outbox").rglob("*.eml")) == ["reader@example.org.eml",
+                                                                            "stranger@example.org.eml"]
+    codes = [client.post("/subscribe", data={"email": "stranger@example.org", "csrf": csrf}).status_code
+             for _ in range(3)]
+    assert codes[-1] == 429
+
+
+def test_health_is_503_when_todays_digest_is_overdue(app: Any) -> None:
+    """At 14:00 with no digest sent today, /health says overdue with 503; after an empty day, 200."""
+    client, settings = app
+    r = client.get("/health")
+    assert r.status_code == 503 and r.json()["status"] == "overdue"
+    with Store(settings.database) as store:
+        pipeline.send_digest(settings, store, OutboxSender(settings.outbox_dir), clock=lambda: NOW)
+    r = client.get("/health")
+    assert r.status_code == 200
+    assert r.json()["today"] == "empty" and r.json()["feeds_in_error"] == []
+
+
+def test_web_version_of_a_digest(app: Any) -> None:
+    """/digests/DATE shows what was sent that day; an unknown day is a 404 page."""
+    client, _ = app
+    assert client.get("/digests/2026-11-24").status_code == 404
+    assert client.get("/digests/not-a-date").status_code == 404

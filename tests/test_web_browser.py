@@ -1,0 +1,136 @@
+"""A subscriber and the editor in a real browser: double opt-in, the digest, one-click unsubscribe; the admin."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from digest import pipeline
+from digest.config import load_settings
+from digest.deliver import SmtpSender
+from digest.store import Store
+from digest.web import create_app, hash_password
+
+from .browser import ARTIFACTS, browser  # noqa: F401 - the fixture
+from .conftest import Mailbox, free_port, serve_app
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def site(make_config: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    box, smtp_port = smtp
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("editor pass"))
+    monkeypatch.setenv("DIGEST_SECRET", "browser-secret")
+    port = free_port()
+    config = make_config([], subscribers=["reader@example.org"], smtp_port=smtp_port,
+                         extra="schedule:\n  send_empty: true\n")
+    settings = load_settings(config, overrides={"public_url": f"http://127.0.0.1:{port}"})
+    clock = Clock()
+    assert settings.smtp is not None
+    app = create_app(settings, clock=clock, sender=SmtpSender(settings.smtp, backoff=0.01))
+    for live in serve_app(app, port):
+        yield live, settings, clock, box
+
+
+def send_day(settings: Any, clock: Clock, day: int) -> None:
+    assert settings.smtp is not None
+    clock.now = datetime(2026, 11, day, 12, 0, tzinfo=UTC)
+    with Store(settings.database) as store:
+        pipeline.send_digest(settings, store, SmtpSender(settings.smtp, backoff=0.01), clock=clock)
+
+
+def test_subscribe_confirm_receive_unsubscribe(browser: Any, site: Any) -> None:  # noqa: F811
+    """Double opt-in adds the address only after the link; one-click unsubscribe stops the next digest."""
+    live, settings, clock, box = site
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    page.goto(f"{live.base}/subscribe")
+    page.fill("#email", "new@example.org")
+    page.fill("#name", "New Reader")
+    page.screenshot(path=str(ARTIFACTS / "web-subscribe.png"))
+    page.click("button[type=submit]")
+    assert page.locator("h1").inner_text() == "Check your inbox"
+    assert "new@example.org" not in settings.subscribers_file.read_text()  # nothing added before confirming
+
+    confirmation = box.to("new@example.org")[0]
+    link = re.search(r"http://\S+/confirm/\S+", confirmation.get_content())[0]  # type: ignore[index]
+    page.goto(link)
+    page.click("text=Yes, subscribe me")
+    assert page.locator("h1").inner_text() == "You are subscribed"
+    page.screenshot(path=str(ARTIFACTS / "web-confirmed.png"))
+    assert "name: New Reader" in settings.subscribers_file.read_text()
+
+    send_day(settings, clock, 24)
+    digest = [m for m in box.to("new@example.org") if m["Subject"].startswith("Probation Digest")]
+    assert len(digest) == 1
+    # What Gmail does with List-Unsubscribe-Post: a POST with the one-click body, no page, no cookies.
+    one_click = re.search(r"<(http://[^>]+/unsubscribe/[^>]+)>", digest[0]["List-Unsubscribe"])[1]  # type: ignore[index]
+    r = httpx.post(one_click, content=b"List-Unsubscribe=One-Click",
+                   headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200
+
+    send_day(settings, clock, 25)
+    days = [m["Subject"] for m in box.to("new@example.org") if m["Subject"].startswith("Probation Digest")]
+    assert days == ["Probation Digest, Tue 24 Nov: nothing new"]
+    assert [m["Subject"] for m in box.to("reader@example.org")] == ["Probation Digest, Tue 24 Nov: nothing new",
+                                                                   "Probation Digest, Wed 25 Nov: nothing new"]
+    # Re-subscribing later works.
+    page.goto(f"{live.base}/subscribe")
+    page.fill("#email", "new@example.org")
+    page.click("button[type=submit]")
+    link = re.search(r"http://\S+/confirm/\S+", box.to("new@example.org")[-1].get_content())[0]  # type: ignore[index]
+    page.goto(link)
+    page.click("text=Yes, subscribe me")
+    send_day(settings, clock, 26)
+    assert box.to("new@example.org")[-1]["Subject"] == "Probation Digest, Thu 26 Nov: nothing new"
+    page.close()
+
+
+def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None:  # noqa: F811
+    """The editor adds a subscriber in the UI, previews today's digest, sends it and sees it in the log."""
+    live, settings, _clock, box = site
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(f"{live.base}/admin")
+    assert "/admin/login" in page.url
+    page.fill("#password", "wrong")
+    page.click("button[type=submit]")
+    assert "Wrong password." in page.content()
+    page.fill("#password", "editor pass")
+    page.click("button[type=submit]")
+    assert page.locator("h1").inner_text() == "Dashboard"
+    page.screenshot(path=str(ARTIFACTS / "admin-dashboard.png"))
+
+    page.click("text=Subscribers")
+    page.fill("#add-email", "added@example.org")
+    page.fill("#add-name", "Added In The UI")
+    page.click("form >> text=Add")
+    assert "Added added@example.org." in page.content()
+    assert "added@example.org" in settings.subscribers_file.read_text()
+    page.screenshot(path=str(ARTIFACTS / "admin-subscribers.png"))
+
+    page.click("nav >> text=Preview")
+    assert "Probation Digest, Tue 24 Nov: nothing new" in page.content()
+    frame = page.frame_locator("iframe[title='HTML preview']")
+    assert frame.locator("h1").inner_text() == "Probation Digest"
+    page.screenshot(path=str(ARTIFACTS / "admin-preview.png"), full_page=True)
+
+    page.click("nav >> text=Send")
+    page.check("input[name=confirm]")
+    page.click("button:has-text('Send now')")
+    page.wait_for_url(f"{live.base}/admin/log")
+    page.wait_for_function("!document.body.innerText.includes('Sending…')", timeout=20_000)
+    page.reload()
+    assert "2 sent" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "admin-log.png"))
+    assert sorted(box.recipients) == ["added@example.org", "reader@example.org"]
+    page.close()
