@@ -197,7 +197,9 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
                 click.echo(f"  failed {email}: {reply}", err=True)
             report = pipeline.editor_report(settings, store, outcome, now=now())
             if report is not None:
-                pipeline.send_report(settings, pipeline.make_sender(settings), report)
+                report_sender = pipeline.make_sender(settings)
+                pipeline.send_report(settings, report_sender, report)
+                report_sender.close()
             if outcome.report.failed:
                 sys.exit(1)
 

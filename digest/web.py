@@ -507,6 +507,7 @@ def create_app(
                 await asyncio.to_thread(svc.send_thread.join, 60)
             if svc.scheduler is not None:
                 svc.scheduler.shutdown(wait=False)
+            svc.sender.close()
 
     app = Starlette(
         routes=routes,
