@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import httpx
+import pytest
 
 from digest import pipeline
 from digest.config import load_settings
@@ -92,8 +92,9 @@ def test_one_click_unsubscribe_and_forged_tokens(app: Any) -> None:
     url = pipeline.unsubscribe_url(settings, "reader@example.org").replace(settings.public_url, "")
     page = client.get(url)
     assert page.status_code == 200 and "reader@example.org" in page.text
-    r = client.post(url, content=b"List-Unsubscribe=One-Click",
-                    headers={"content-type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        url, content=b"List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 200
     with Store(settings.database) as store:
         assert store.suppressions() == {"reader@example.org": "unsubscribed"}
@@ -121,13 +122,18 @@ def test_subscribe_gives_one_answer_and_is_rate_limited(app: Any, tmp_path: Path
     client, _ = app
     page = client.get("/subscribe").text
     csrf = re.search(r'name="csrf" value="([^"]+)"', page)[1]  # type: ignore[index]
-    answers = {client.post("/subscribe", data={"email": e, "csrf": csrf}).text
-               for e in ("reader@example.org", "stranger@example.org")}
+    answers = {
+        client.post("/subscribe", data={"email": e, "csrf": csrf}).text
+        for e in ("reader@example.org", "stranger@example.org")
+    }
     assert len(answers) == 1 and "Check your inbox" in answers.pop()
-    assert sorted(p.name for p in (tmp_path / "outbox").rglob("*.eml")) == ["reader@example.org.eml",
-                                                                            "stranger@example.org.eml"]
-    codes = [client.post("/subscribe", data={"email": "stranger@example.org", "csrf": csrf}).status_code
-             for _ in range(3)]
+    assert sorted(p.name for p in (tmp_path / "outbox").rglob("*.eml")) == [
+        "reader@example.org.eml",
+        "stranger@example.org.eml",
+    ]
+    codes = [
+        client.post("/subscribe", data={"email": "stranger@example.org", "csrf": csrf}).status_code for _ in range(3)
+    ]
     assert codes[-1] == 429
 
 

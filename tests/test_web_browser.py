@@ -33,8 +33,9 @@ def site(make_config: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.Monkey
     monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("editor pass"))
     monkeypatch.setenv("DIGEST_SECRET", "browser-secret")
     port = free_port()
-    config = make_config([], subscribers=["reader@example.org"], smtp_port=smtp_port,
-                         extra="schedule:\n  send_empty: true\n")
+    config = make_config(
+        [], subscribers=["reader@example.org"], smtp_port=smtp_port, extra="schedule:\n  send_empty: true\n"
+    )
     settings = load_settings(config, overrides={"public_url": f"http://127.0.0.1:{port}"})
     clock = Clock()
     assert settings.smtp is not None
@@ -75,15 +76,18 @@ def test_subscribe_confirm_receive_unsubscribe(browser: Any, site: Any) -> None:
     assert len(digest) == 1
     # What Gmail does with List-Unsubscribe-Post: a POST with the one-click body, no page, no cookies.
     one_click = re.search(r"<(http://[^>]+/unsubscribe/[^>]+)>", digest[0]["List-Unsubscribe"])[1]  # type: ignore[index]
-    r = httpx.post(one_click, content=b"List-Unsubscribe=One-Click",
-                   headers={"content-type": "application/x-www-form-urlencoded"})
+    r = httpx.post(
+        one_click, content=b"List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 200
 
     send_day(settings, clock, 25)
     days = [m["Subject"] for m in box.to("new@example.org") if m["Subject"].startswith("Probation Digest")]
     assert days == ["Probation Digest, Tue 24 Nov: nothing new"]
-    assert [m["Subject"] for m in box.to("reader@example.org")] == ["Probation Digest, Tue 24 Nov: nothing new",
-                                                                   "Probation Digest, Wed 25 Nov: nothing new"]
+    assert [m["Subject"] for m in box.to("reader@example.org")] == [
+        "Probation Digest, Tue 24 Nov: nothing new",
+        "Probation Digest, Wed 25 Nov: nothing new",
+    ]
     # Re-subscribing later works.
     page.goto(f"{live.base}/subscribe")
     page.fill("#email", "new@example.org")

@@ -1,0 +1,133 @@
+"""The command line as a user runs it: the JSON contract, status, preview, exit codes, documented commands."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from digest.cli import cli, main
+
+from .conftest import REPO, SEEDS, WebServer, demo_feeds
+from .test_extract import PDF
+
+KEYS = [
+    "title",
+    "kind",
+    "about_probation",
+    "organisation",
+    "rating",
+    "published",
+    "chief_inspector",
+    "summary",
+    "key_findings",
+    "recommendations",
+]
+
+
+def run(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "digest.cli", *(["--config", str(config)] if config else []), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_summarise_json_contract_for_a_pdf() -> None:
+    """`digest summarise report.pdf --json` prints one object with exactly the stable keys."""
+    r = run("summarise", str(PDF), "--json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert list(data) == KEYS
+    assert data["kind"] == "inspection" and data["about_probation"] is True
+    assert data["organisation"] == "South Yorkshire" and data["rating"] is None
+    assert data["chief_inspector"] == "Dame Glenys Stacey"
+    assert len(data["recommendations"]) == 13
+    assert len(data["summary"].split()) <= 120
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["published"])
+
+
+@pytest.mark.parametrize("name", ["blog_hlny_crc_2019.txt", "press_northamptonshire_2017.txt"])
+def test_summarise_json_for_text_files(name: str) -> None:
+    """Text files work too, with --words respected."""
+    r = run("summarise", str(SEEDS / name), "--json", "--words", "60")
+    data = json.loads(r.stdout)
+    assert list(data) == KEYS and len(data["summary"].split()) <= 60
+    assert data["chief_inspector"] == "Dame Glenys Stacey"
+
+
+def test_summarise_a_url(web: WebServer, make_config: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """An http(s) URL is fetched and summarised (HTML page)."""
+    config = make_config([])
+    main(
+        [
+            "--config",
+            str(config),
+            "summarise",
+            web.url("https://www.russellwebster.com/another-private-probation-service-under-performing/"),
+            "--json",
+        ]
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert data["rating"] == "Requires improvement"
+    assert data["title"] == "Another private probation service under-performing"
+
+
+def test_missing_file_and_bad_config_exit_codes(tmp_path: Path) -> None:
+    """Bad input: a clear message naming the file, and a non-zero exit code."""
+    r = run("summarise", str(tmp_path / "missing.pdf"))
+    assert r.returncode == 2 and "missing.pdf" in r.stderr
+    bad = tmp_path / "digest.yml"
+    bad.write_text("feeds:\n  - name: X\n    url: nope\n")
+    r = run("status", config=bad)
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"error: {bad}:3: feeds[0].url: 'nope' is not valid; expected an http or https URL"
+
+
+def test_status_and_preview(web: WebServer, make_config: Any, tmp_path: Path) -> None:
+    """`digest status` shows feed health and what waits; `digest preview` writes today's email."""
+    config = make_config(demo_feeds(web), subscribers=["a@example.org"])
+    assert run("poll", config=config).returncode == 0
+    status = run("status", config=config).stdout
+    assert "feeds: 4 (0 with errors)" in status
+    assert "waiting for the next digest: 7 items (1 filtered out as not about probation)" in status
+    out = tmp_path / "p.html"
+    r = run("preview", "--out", str(out), config=config)
+    assert r.returncode == 0 and "preview:" in r.stdout
+    assert "Probation work in South Yorkshire" in out.read_text()
+    text = run("preview", "--text", config=config).stdout
+    assert text.startswith("PROBATION DIGEST\n")
+    dry = run("send", "--dry-run", config=config).stdout
+    assert "would send to 1 of 1 subscribers" in dry
+    assert not (tmp_path / "outbox").exists()
+
+
+def test_demo_runs_twice_and_says_why_the_second_sends_nothing(tmp_path: Path) -> None:
+    """`make demo`'s job: one .eml per example subscriber; the second run sends nothing and says so."""
+    r = subprocess.run(
+        [sys.executable, "-m", "digest.demo", "--reset"], capture_output=True, text=True, timeout=300, cwd=REPO
+    )
+    assert r.returncode == 0, r.stderr
+    assert "3 sent, 0 failed" in r.stdout and "(3 .eml files)" in r.stdout
+    again = subprocess.run([sys.executable, "-m", "digest.demo"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert "already sent today to 3 subscribers; nothing to do" in again.stdout
+
+
+def _commands(group: click.Group, prefix: str = "digest") -> list[str]:
+    out = []
+    for name, cmd in group.commands.items():
+        full = f"{prefix} {name}"
+        out.append(full)
+        if isinstance(cmd, click.Group):
+            out += _commands(cmd, full)
+    return out
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    """The README's command reference names every command and subcommand `digest --help` lists."""
+    readme = (REPO / "README.md").read_text()
+    missing = [c for c in _commands(cli) if f"`{c}" not in readme]
+    assert missing == []
