@@ -133,23 +133,16 @@ def _assemble(
     )
 
 
-def for_subscriber(digest: Digest, subscriber: Subscriber) -> Digest:
-    """The digest narrowed to a subscriber's preferences (the same digest when they want everything)."""
+def for_subscriber(digest: Digest, subscriber: Subscriber, subject: str) -> Digest:
+    """The digest narrowed to a subscriber's preferences, its subject (from the `subject` pattern) counting
+    what they get; the same digest when they want everything."""
     if subscriber.kinds is None and subscriber.sources is None:
         return digest
     kept = [e for e in digest.entries if subscriber.wants(e)]
     main = [e for e in kept if e not in digest.overflow]
     over = [e for e in kept if e in digest.overflow]
-    return replace(
-        _assemble(
-            main,
-            list_name=digest.list_name,
-            day=digest.day,
-            subject=digest.subject,
-            item_ids=digest.item_ids,
-            overflow=over,
-        ),
-        subject=digest.subject,
+    return _assemble(
+        main, list_name=digest.list_name, day=digest.day, subject=subject, item_ids=digest.item_ids, overflow=over
     )
 
 

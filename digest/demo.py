@@ -19,28 +19,40 @@ STATE = ROOT / ".demo"
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
-    parser.add_argument("--reset", action="store_true", help="delete .demo/ first and start again")
+    parser.add_argument("--reset", action="store_true", help="delete the state folder first and start again")
+    parser.add_argument("--state", type=Path, default=STATE, help="where the demo keeps its state (default .demo)")
     args = parser.parse_args(argv)
-    if args.reset and STATE.exists():
-        shutil.rmtree(STATE)
-        print("reset: deleted .demo/ (database, outbox, preview); starting again")
-    STATE.mkdir(exist_ok=True)
-    config = STATE / "digest.yml"
-    shutil.copyfile(ROOT / "demo" / "digest.yml", config)
-    for command in (["poll"], ["send"], ["preview", "--out", str(STATE / "preview.html")]):
+    state: Path = args.state.resolve()
+    if args.reset and state.exists():
+        shutil.rmtree(state)
+        print(f"reset: deleted {_show(state)} (database, outbox, preview); starting again")
+    state.mkdir(parents=True, exist_ok=True)
+    config = state / "digest.yml"
+    # The demo config names the repository's files relative to .demo/; make them absolute for any state folder.
+    text = (ROOT / "demo" / "digest.yml").read_text(encoding="utf-8").replace(": ../", f": {ROOT}/")
+    config.write_text(text, encoding="utf-8")
+    for command in (["poll"], ["send"], ["preview", "--out", str(state / "preview.html")]):
         try:
             cli_main(["--config", str(config), *command])
         except SystemExit as exc:
             if exc.code:
                 raise
-    outbox = STATE / "outbox"
+    outbox = state / "outbox"
     emls = sorted(outbox.rglob("*.eml"))
-    print(f"outbox: {outbox.relative_to(ROOT)} ({len(emls)} .eml files)")
+    print(f"outbox: {_show(outbox)} ({len(emls)} .eml files)")
     for eml in emls:
-        print(f"  {eml.relative_to(ROOT)}")
-    print(f"preview: {(STATE / 'preview.html').relative_to(ROOT)}")
+        print(f"  {_show(eml)}")
+    print(f"preview: {_show(state / 'preview.html')}")
     if not emls:
         sys.exit(1)
+
+
+def _show(path: Path) -> str:
+    """A path relative to the repository when it is inside it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

@@ -379,6 +379,7 @@ class _Factories:
         self.digest = digest
         self.env = env
         self.test = test
+        self.prefix = "[TEST] " if test else ""
         self.renderer = renderer(settings)
         self._cache: dict[tuple[Any, Any], MessageFactory] = {}
 
@@ -386,9 +387,10 @@ class _Factories:
         key = (sub.kinds, sub.sources) if sub else (None, None)
         factory = self._cache.get(key)
         if factory is None:
-            d = for_subscriber(self.digest, sub) if sub else self.digest
+            d = for_subscriber(self.digest, sub, self.settings.subject) if sub else self.digest
             rendered = self.renderer.fit(d, self.settings.max_html_bytes, test=self.test)
-            factory = self._cache[key] = MessageFactory(rendered, self.env)
+            env = self.env if d is self.digest else replace(self.env, subject=self.prefix + d.subject)
+            factory = self._cache[key] = MessageFactory(rendered, env)
         return factory
 
 
@@ -563,7 +565,7 @@ def preview(
     item_ids = json.loads(row["item_ids"]) if row is not None and row["status"] != "empty" else None
     digest = build_digest(settings, store, day, item_ids=item_ids)
     if subscriber is not None:
-        digest = for_subscriber(digest, subscriber)
+        digest = for_subscriber(digest, subscriber, settings.subject)
         email = subscriber.email
     rendered = renderer(settings).fit(digest, settings.max_html_bytes)
     url = unsubscribe_url(settings, email)

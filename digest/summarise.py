@@ -284,9 +284,9 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, re
     if rating is None and kind == "inspection":
         older = (published and published.year < 2018) or re.search(r"Quality\s*&\s*Impact", doc.text[:5000])
         note = (
-            "No overall rating: this inspection predates the four-point rating scale introduced in 2018."
+            "This inspection predates the four-point rating scale introduced in 2018."
             if older
-            else "No overall rating is stated."
+            else "The report states no overall rating."
         )
     return Summary(
         title=title,

@@ -227,8 +227,11 @@ def test_forty_items_stay_under_gmails_clip() -> None:
 def test_subscriber_preferences_narrow_the_digest() -> None:
     """A subscriber who wants inspections only gets the report card and not the posts."""
     digest, _ = render()
-    mine = for_subscriber(digest, Subscriber(email="x@example.org", kinds=frozenset({"inspection"})))
+    mine = for_subscriber(
+        digest, Subscriber(email="x@example.org", kinds=frozenset({"inspection"})), "{list_name}: {counts}"
+    )
     assert [e.title for e in mine.entries] == ["An inspection of probation services in: West Kent PDU"]
+    assert mine.subject == "Probation Digest: 1 inspection report"
 
 
 @pytest.mark.parametrize("pattern", ["{list_name} {date:%d/%m}", "Digest: {count} new"])
