@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import re
 import textwrap
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,8 +150,28 @@ def format_address(email: str, name: str | None) -> str:
     return formataddr((name, email), charset="utf-8")
 
 
+_SLOT = re.compile(f"({UNSUBSCRIBE}|{RECIPIENT})")
+
+
+class _Encoded:
+    """A body quoted-printable encoded once, with slots for each subscriber's values. The pieces are joined by
+    soft line breaks (legal anywhere in quoted-printable), so a message costs a few small encodings and a join."""
+
+    def __init__(self, text: str) -> None:
+        parts = _SLOT.split(text)
+        self.static = [_qp(p) for p in parts[0::2]]
+        self.slots = parts[1::2]
+
+    def fill(self, values: dict[str, str]) -> list[bytes]:
+        out = [self.static[0]]
+        for slot, static in zip(self.slots, self.static[1:], strict=True):
+            out += (b"=\r\n", _qp(values[slot]), b"=\r\n", static)
+        return out
+
+
 class MessageFactory:
-    """Builds each subscriber's message from one rendering: substitution plus quoted-printable encoding."""
+    """Builds each subscriber's message from one rendering, encoded once: only their address and unsubscribe
+    link are encoded per message."""
 
     def __init__(self, rendered: Rendered, envelope: Envelope, *, unsubscribe_mailto: str | None = None) -> None:
         self.rendered = rendered
@@ -178,6 +199,8 @@ class MessageFactory:
             b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         )
         self._tail = b"\r\n--" + b + b"--\r\n"
+        self._text = _Encoded(rendered.text)
+        self._html = _Encoded(rendered.html)
 
     def build(
         self,
@@ -197,6 +220,15 @@ class MessageFactory:
         )
         for k, v in (extra_headers or {}).items():
             head += _header(k, v)
-        html = self.rendered.html.replace(UNSUBSCRIBE, unsubscribe_url).replace(RECIPIENT, to)
-        text = self.rendered.text.replace(UNSUBSCRIBE, unsubscribe_url).replace(RECIPIENT, to)
-        return head + b"\r\n" + self._text_head + _qp(text) + self._html_head + _qp(html) + self._tail
+        values = {UNSUBSCRIBE: unsubscribe_url, RECIPIENT: to}
+        return b"".join(
+            [
+                head,
+                b"\r\n",
+                self._text_head,
+                *self._text.fill(values),
+                self._html_head,
+                *self._html.fill(values),
+                self._tail,
+            ]
+        )

@@ -46,8 +46,13 @@ class SubscriberFile:
 
     path: Path
     subscribers: list[Subscriber]
-    tree: Any
+    data: bytes
     fingerprint: str
+
+    @property
+    def tree(self) -> Any:
+        """The round-trip tree (comments and all), parsed only when the list is edited."""
+        return _yaml().load(self.data.decode("utf-8")) if self.data else None
 
     def find(self, email: str) -> Subscriber | None:
         lowered = email.strip().lower()
@@ -59,35 +64,54 @@ def _fingerprint(data: bytes) -> str:
 
 
 def load(path: Path) -> SubscriberFile:
-    """Read and validate the list. A missing file is an empty list."""
+    """Read and validate the list. A missing file is an empty list.
+
+    The plain read uses ruamel's C loader (a 10,000-address list in a fraction of a second); only when
+    something is wrong is the file parsed again round-trip, for the line numbers in the message.
+    """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return SubscriberFile(path=path, subscribers=[], tree=None, fingerprint=_fingerprint(b""))
+        return SubscriberFile(path=path, subscribers=[], data=b"", fingerprint=_fingerprint(b""))
     try:
-        tree = _yaml().load(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        try:
+            subscribers = parse(YAML(typ="safe").load(text), path)
+        except ConfigError:
+            subscribers = parse(_yaml().load(text), path)  # the same error again, now with its line
     except (YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(
             f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
         ) from None
-    return SubscriberFile(path=path, subscribers=parse(tree, path), tree=tree, fingerprint=_fingerprint(data))
+    return SubscriberFile(path=path, subscribers=subscribers, data=data, fingerprint=_fingerprint(data))
 
 
-def _entries(tree: Any, path: Path) -> CommentedSeq:
+def _line(node: Any, how: str, key: Any) -> int | None:
+    """A 1-based file line from ruamel's round-trip position data; None for plain (fast-path) data."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return None
+    try:
+        return int(getattr(lc, how)(key)[0]) + 1
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _entries(tree: Any, path: Path) -> list[Any]:
     if tree is None:
-        return CommentedSeq()
-    if isinstance(tree, CommentedMap):
+        return []
+    if isinstance(tree, dict):
         unknown = [k for k in tree if k != "subscribers"]
         if unknown:
             raise ConfigError(
                 f"unknown key {unknown[0]!r}; expected 'subscribers'",
                 path=path,
-                line=tree.lc.key(unknown[0])[0] + 1,
+                line=_line(tree, "key", unknown[0]),
                 key=str(unknown[0]),
             )
-        tree = tree.get("subscribers") or CommentedSeq()
-    if not isinstance(tree, CommentedSeq):
+        tree = tree.get("subscribers") or []
+    if not isinstance(tree, list):
         raise ConfigError("expected a list of subscribers (each with an email)", path=path, line=1)
     return tree
 
@@ -95,13 +119,13 @@ def _entries(tree: Any, path: Path) -> CommentedSeq:
 def parse(tree: Any, path: Path) -> list[Subscriber]:
     seq = _entries(tree, path)
     out: list[Subscriber] = []
-    first_line: dict[str, int] = {}
+    first_line: dict[str, int | None] = {}
     for i, node in enumerate(seq):
-        line = seq.lc.item(i)[0] + 1
+        line = _line(seq, "item", i)
         if isinstance(node, str):
-            node = CommentedMap(email=node)
+            node = {"email": node}
             node_line = _LineOf(None, line)  # a bare address on its own line
-        elif isinstance(node, CommentedMap):
+        elif isinstance(node, dict):
             node_line = _LineOf(node, line)
         else:
             raise ConfigError(
@@ -160,14 +184,14 @@ def parse(tree: Any, path: Path) -> list[Subscriber]:
 class _LineOf:
     """The file line of a key in a subscriber entry (the entry's own line for a bare address)."""
 
-    def __init__(self, node: CommentedMap | None, line: int) -> None:
+    def __init__(self, node: dict[str, Any] | None, line: int | None) -> None:
         self.node = node
         self.line = line
 
-    def __call__(self, key: str) -> int:
+    def __call__(self, key: str) -> int | None:
         if self.node is None or key not in self.node:
             return self.line
-        return int(self.node.lc.value(key)[0]) + 1
+        return _line(self.node, "value", key) or self.line
 
 
 def _preferences(
@@ -176,13 +200,13 @@ def _preferences(
     if prefs is None:
         return None, None
     key = f"subscribers[{i}].preferences"
-    if not isinstance(prefs, CommentedMap):
+    if not isinstance(prefs, dict):
         raise ConfigError(
             "expected a mapping with kinds and/or sources", path=path, line=node_line("preferences"), key=key
         )
     out: dict[str, frozenset[str] | None] = {"kinds": None, "sources": None}
     for k, v in prefs.items():
-        line = prefs.lc.value(k)[0] + 1
+        line = _line(prefs, "value", k)
         if k not in _PREFS:
             raise ConfigError(
                 f"unknown key {k!r}; expected one of: kinds, sources", path=path, line=line, key=f"{key}.{k}"

@@ -11,7 +11,7 @@ import pytest
 
 from digest.compose import Candidate, compose, for_subscriber
 from digest.models import Document, Item, Recommendation, Subscriber, Summary
-from digest.render import Envelope, MessageFactory, Renderer
+from digest.render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer
 
 from .conftest import DATA
 
@@ -167,6 +167,16 @@ def test_golden_message() -> None:
         "<https://digest.example.org/unsubscribe/TOKEN>, <mailto:digest@probation-digest.example?subject=unsubscribe>"
     )
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # Encoded once with slots, decoded it is exactly the rendering with this subscriber's values.
+    unsub = "https://digest.example.org/unsubscribe/TOKEN"
+    crlf = "\r\n"  # canonical MIME line ends
+    assert html.replace(crlf, "\n") == rendered.html.replace(UNSUBSCRIBE, unsub).replace(
+        RECIPIENT, "reader@example.org"
+    )
+    assert text.replace(crlf, "\n") == rendered.text.replace(UNSUBSCRIBE, unsub).replace(
+        RECIPIENT, "reader@example.org"
+    )
     assert 'href="https://digest.example.org/unsubscribe/TOKEN"' in html
     assert "Desistance &amp; the probation &lt;relationship&gt;" in html
 

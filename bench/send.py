@@ -1,0 +1,137 @@
+"""Send the digest to 10,000 subscribers through an aiosmtpd sink running in a separate process.
+
+Measures `pipeline.send_digest` end to end (subscriber list, ledger rows, rendering, per-subscriber messages,
+SMTP over `pool` connections) and, in the same run, the sink's raw rate: pre-built messages of the same size
+sent with bare smtplib over the same number of connections, no ledger.
+
+Last line: RESULT rate=… raw_rate=… ratio=… client_cpu_ms_per_msg=… peak_rss_mb=…
+Targets (issue 6): ratio ≥ 0.8; client CPU ≤ 1.5 ms per message; peak memory < 300 MB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from digest import pipeline
+from digest.config import load_settings
+from digest.deliver import SmtpSender
+from digest.fetch import Fetcher
+from digest.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+N = 10_000
+POOL = 2
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("the sink did not start")
+
+
+def raw_rate(port: int, data: bytes, n: int) -> float:
+    """Pre-built messages over POOL connections with bare smtplib: what the sink can take."""
+    per = n // POOL
+
+    def worker() -> None:
+        conn = smtplib.SMTP("127.0.0.1", port)
+        for i in range(per):
+            conn.sendmail("digest@example.org", [f"raw{i}@example.org"], data)
+        conn.quit()
+
+    threads = [threading.Thread(target=worker) for _ in range(POOL)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return per * POOL / (time.perf_counter() - start)
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="digest-bench-send-"))
+    port = free_port()
+    sink = start_sink(port)
+    try:
+        (work / "subscribers.yml").write_text(
+            "subscribers:\n" + "".join(f"  - email: reader{i:05d}@example.org\n" for i in range(N))
+        )
+        (work / "digest.yml").write_text(
+            "from_address: digest@example.org\ndatabase: digest.sqlite3\nbackfill_hours: 175200\n"
+            f"fetch:\n  mirror_dir: {ROOT / 'demo' / 'web'}\n"
+            "feeds:\n"
+            "  - {name: HM Inspectorate of Probation, url: 'https://hmiprobation.justiceinspectorates.gov.uk/news/feed/',"
+            " kind: inspectorate, filter: false}\n"
+            "  - {name: Russell Webster, url: 'https://www.russellwebster.com/feed/', kind: blog}\n"
+            f"delivery:\n  method: smtp\n  smtp: {{host: 127.0.0.1, port: {port}, tls: none, pool: {POOL}, "
+            "rate: 10000}\n"
+        )
+        settings = load_settings(work / "digest.yml")
+
+        async def prepare() -> None:
+            with Store(settings.database) as store:
+                async with Fetcher(settings.fetch) as fetcher:
+                    await pipeline.poll(settings, store, fetcher, clock=lambda: NOW)
+                    await pipeline.process(settings, store, fetcher, clock=lambda: NOW)
+
+        asyncio.run(prepare())
+        assert settings.smtp is not None
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.perf_counter()
+        with Store(settings.database) as store:
+            outcome = pipeline.send_digest(settings, store, SmtpSender(settings.smtp), clock=lambda: NOW)
+        elapsed = time.perf_counter() - start
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        assert outcome.report is not None and outcome.report.sent == N, outcome.message
+        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+        rate = N / elapsed
+        peak = cpu1.ru_maxrss / 1024
+
+        with Store(settings.database) as store:
+            sample = pipeline.test_message(settings, store, "reader00000@example.org", now=NOW).data
+        raw = raw_rate(port, sample, N)
+    finally:
+        sink.terminate()
+        sink.wait()
+    print(f"{N:,} subscribers, {len(sample) / 1024:.1f} KB messages, {POOL} connections, sink in another process")
+    print(
+        f"digest send: {elapsed:.2f} s, {rate:.0f} messages/s; client CPU {cpu / N * 1000:.3f} ms a message; "
+        f"peak RSS {peak:.0f} MB"
+    )
+    print(f"raw smtplib, pre-built messages: {raw:.0f} messages/s; ratio {rate / raw:.2f} (target ≥ 0.8)")
+    print(
+        f"RESULT rate={rate:.0f} raw_rate={raw:.0f} ratio={rate / raw:.2f} client_cpu_ms_per_msg={cpu / N * 1000:.3f} "
+        f"peak_rss_mb={peak:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
