@@ -83,7 +83,9 @@ def cli(ctx: click.Context, config: str | None) -> None:
 # ---- poll
 
 
-async def _poll_and_process(settings: Settings, store: Store, *, force: bool, echo: Callable[[str], None]) -> None:
+async def _poll_and_process(
+    settings: Settings, store: Store, *, force: bool, read: bool, echo: Callable[[str], None]
+) -> None:
     with ProcessPoolExecutor(max_workers=2) as pool:
         async with Fetcher(settings.fetch, contact=settings.public_url) as fetcher:
             with _progress("polling feeds", len(settings.feeds)) as tick:
@@ -101,6 +103,8 @@ async def _poll_and_process(settings: Settings, store: Store, *, force: bool, ec
                     echo(f"poll {r.feed.name}: {detail}{moved}")
 
                 await pipeline.poll(settings, store, fetcher, clock=now, executor=pool, force=force, progress=report)
+            if not read:
+                return
             total = store.count_unsummarised()
             with _progress("reading and summarising", total) as tick:
                 n = await pipeline.process(
@@ -111,11 +115,12 @@ async def _poll_and_process(settings: Settings, store: Store, *, force: bool, ec
 
 @cli.command()
 @click.option("--all", "force", is_flag=True, help="Poll every feed now, even those not due yet.")
+@click.option("--no-read", is_flag=True, help="Only poll; read and summarise new items on the next run.")
 @pass_ctx
-def poll(ctx: Context, force: bool) -> None:
+def poll(ctx: Context, force: bool, no_read: bool) -> None:
     """Poll the feeds, then read and summarise new items."""
     with ctx.store() as store:
-        asyncio.run(_poll_and_process(ctx.settings, store, force=force, echo=click.echo))
+        asyncio.run(_poll_and_process(ctx.settings, store, force=force, read=not no_read, echo=click.echo))
 
 
 # ---- preview and send

@@ -177,7 +177,8 @@ class Fetcher:
         host = urlsplit(url).hostname or ""
         per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
         limit = self.settings.max_bytes
-        async with self._total, per_host:
+        # Host first: a request waiting for its host must not hold one of the global slots meanwhile.
+        async with per_host, self._total:
             try:
                 async with self.client.stream("GET", url, headers=headers) as r:
                     declared = r.headers.get("content-length")
