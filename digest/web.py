@@ -530,7 +530,10 @@ def create_app(
 def start_scheduler(svc: Service) -> Any:
     settings = svc.settings
     sched = schedule.build_scheduler(settings)
-    sched.add_job(svc.poll_job, schedule.poll_trigger(settings), id="poll", next_run_time=svc.clock())
+    # APScheduler keeps real time; the first poll runs as soon as the service starts.
+    sched.add_job(
+        svc.poll_job, schedule.poll_trigger(settings), id="poll", next_run_time=datetime.now(settings.timezone)
+    )
     sched.add_job(svc.poll_job, schedule.pre_send_poll_trigger(settings), id="pre-send-poll")
     sched.add_job(
         svc.send_job,
@@ -547,7 +550,7 @@ def start_scheduler(svc: Service) -> Any:
         status = svc.today_status(store)
     if schedule.catch_up_due(settings, svc.clock(), status):
         log.info("send time passed while the service was down; sending today's digest now")
-        sched.add_job(svc.send_job, id="catch-up", next_run_time=svc.clock())
+        sched.add_job(svc.send_job, id="catch-up")  # no trigger: once, now
     sched.start()
     log.info("next send at %s", schedule.next_send(settings, svc.clock()).isoformat())
     return sched

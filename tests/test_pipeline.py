@@ -167,7 +167,9 @@ def test_hostile_feed_html_never_reaches_the_message(web: WebServer, make_config
     assert "Evil &lt;b&gt;Blog&lt;/b&gt;" in html  # the feed's name is shown as text, not markup
 
 
-def test_empty_day_sends_nothing_and_is_recorded(make_config: Any, web: WebServer, tmp_path: Path) -> None:
+def test_empty_day_sends_nothing_and_is_recorded(
+    make_config: Any, web: WebServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """With nothing new, no email goes out by default, and `digest status` shows the empty day."""
     config = make_config([], subscribers=["a@example.org"])
     outcome = send(config)
@@ -177,6 +179,8 @@ def test_empty_day_sends_nothing_and_is_recorded(make_config: Any, web: WebServe
     with Store(settings.database) as store:
         runs = store.recent_runs()
     assert runs[0].status == "empty"
+    cli_main(["--config", str(config), "status"])
+    assert "2026-11-24  empty    empty day, nothing sent" in capsys.readouterr().out
 
 
 def test_test_copy_leaves_the_ledger_alone(

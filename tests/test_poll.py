@@ -234,3 +234,16 @@ def test_feeds_check_changes_nothing(web: WebServer, make_config: Any, capsys: p
     assert "Russell Webster (rss20): 3 items" in out
     assert "2019-02-21  Another private probation service under-performing" in out
     assert not (config.parent / "digest.sqlite3").exists()
+
+
+def test_an_item_edited_later_is_not_new_again(web: WebServer, make_config: Any) -> None:
+    """The same guid with a changed title and body is an edit, not a new item."""
+    url = web.route("/feed", respond(200, FEED))
+    config = make_config([{"name": "RW", "url": url, "kind": "blog"}])
+    assert poll(config)[0].new == 3
+    edited = FEED.replace(
+        b"<title>Another private probation service under-performing</title>",
+        b"<title>Another private probation service under-performing (updated)</title>",
+    ).replace(b"Casework must improve", b"Casework must improve, say inspectors")
+    web.route("/feed", respond(200, edited))
+    assert poll(config)[0].new == 0

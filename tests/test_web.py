@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -154,3 +155,64 @@ def test_web_version_of_a_digest(app: Any) -> None:
     client, _ = app
     assert client.get("/digests/2026-11-24").status_code == 404
     assert client.get("/digests/not-a-date").status_code == 404
+
+
+def test_service_catches_up_a_missed_send_on_start(
+    make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started at 14:00 with nothing sent today, the scheduler sends once; a restart does not send again."""
+    monkeypatch.setenv("DIGEST_SECRET", "s")
+    config = make_config([], subscribers=["reader@example.org"], extra="schedule:\n  send_empty: true\n")
+    settings = load_settings(config)
+    outbox = tmp_path / "outbox"
+    for _ in range(2):
+        app = create_app(settings, clock=lambda: NOW, sender=OutboxSender(outbox), scheduler=True)
+        for live in serve_app(app):
+            with live.client() as client:
+                deadline = time.monotonic() + 10
+                while client.get("/health").json()["today"] != "done":
+                    assert time.monotonic() < deadline, "the catch-up send did not run"
+                    time.sleep(0.05)
+    assert [p.name for p in outbox.rglob("*.eml")] == ["reader@example.org.eml"]
+    with Store(settings.database) as store:
+        assert store.delivery_counts(pipeline.run_key(settings, NOW.date())) == {"sent": 1}
+
+
+def test_digest_serve_stops_cleanly_on_sigterm(make_config: Any, tmp_path: Path) -> None:
+    """`digest serve` answers /health; SIGTERM shuts it down gracefully (uvicorn then exits by the signal,
+    which systemd and Docker count as a clean stop)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from .conftest import free_port
+
+    port = free_port()
+    config = make_config([])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "DIGEST_SECRET": "s"},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "digest serve did not start"
+                time.sleep(0.1)
+        assert "next_send" in r.json()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) in (0, -signal.SIGTERM)
+        assert proc.stdout is not None
+        log = proc.stdout.read().decode()
+        assert "Application shutdown complete." in log and "Finished server process" in log
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        assert proc.stdout is not None
+        proc.stdout.close()
