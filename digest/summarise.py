@@ -212,6 +212,14 @@ _ORG_RX = [
         r"\brated?\s+the\s+(?P<org>[A-Z][\w ,&’'-]{2,90}?(?:Community Rehabilitation Company|CRC|"
         r"Probation Delivery Unit|PDU|Youth Offending (?:Service|Team)|YOS|YOT|division|region))"
     ),
+    re.compile(
+        r"\bthe\s+(?P<org>[A-Z][\w&’'-]+(?: [A-Z][\w&’'-]+){0,3} (?:Probation Delivery Unit|PDU|"
+        r"Youth (?:Offending|Justice) (?:Service|Team)|YOS|YOT)s?)\b"
+    ),
+    re.compile(
+        r"\b(?:[Pp]robation|[Yy]outh (?:justice|offending)) (?:services?|work) in\s+(?P<org>[A-Z][\w&’'-]+"
+        r"(?: (?:and )?[A-Z][\w&’'-]+){0,4})\s+(?:ha(?:ve|s) been|(?:was|were|is|are)\s+(?:rated|found|judged))"
+    ),
     re.compile(r"\beffectiveness of probation work in\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n]))"),
     re.compile(r"\breport on\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n(]|\s(?:is|was|has|found)\b))"),
     re.compile(
@@ -225,8 +233,8 @@ _SECTION_FINDINGS = re.compile(
     re.I,
 )
 _OWNER = re.compile(
-    r"^(?:(?:[Tt]he|Her Majesty’s|Her Majesty's|His Majesty’s|HM)\s+)?[A-Z][\w’' ,&()-]{1,120}?"
-    r"\s+should(?: also)?:?$"
+    r"(?:^|(?<=[.!?] ))(?P<owner>(?:(?:[Tt]he|Her Majesty’s|Her Majesty's|His Majesty’s|HM)\s+)?"
+    r"[A-Z][\w’' ,&()-]{1,120}?)\s+should(?: also)?:?$"
 )
 
 
@@ -328,6 +336,7 @@ def _extractive(sents: list[Sentence], budget: int, *, report: bool) -> str:
         s
         for s in sents
         if 6 <= s.words <= 70
+        and not s.text.lstrip("“\"‘'(")[:1].islower()  # a fragment, such as a recommendation's list item
         and not _NOISE.search(s.text)
         and not s.text.endswith("?")
         and not s.text.rstrip().endswith(":")
@@ -427,6 +436,7 @@ def organisation(title: str, text: str) -> str | None:
 
 def _tidy_org(org: str) -> str:
     org = re.sub(r"\s+", " ", org).strip(" ,;–-")
+    org = re.sub(r"\bProbation Delivery Unit\b(?:\s*\(PDU\))?", "PDU", org)
     org = re.sub(r"\bCommunity Rehabilitation Company\b(?:\s*\(CRC\))?", "CRC", org)
     org = re.sub(r"\s*&\s*", " and ", org)
     org = re.sub(r"^the\s+", "", org, flags=re.I)
@@ -475,7 +485,7 @@ def _surname_forms(name: str) -> list[str]:
 def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str | None:
     forms = "|".join(re.escape(f) for f in _surname_forms(name))
     said = re.compile(
-        rf"(?:{forms}|[Cc]hief [Ii]nspector|she|he)\s+(?:said|says|added|commented|summarised"
+        rf"(?:{forms}|[Cc]hief [Ii]nspector|she|he)\b[^.“\"]{{0,80}}?\b(?:said|says|added|commented|summarised"
         rf"(?: the report)?|concluded)\b",
         re.I,
     )
@@ -525,7 +535,13 @@ def key_findings(sents: list[Sentence], *, report: bool, limit: int = 6) -> tupl
             out.append(f"{label}: {s.text}" if label else s.text)
     else:
         for s in sents:
-            if s.bullet and s.words <= 45 and s.text not in out and (s.index == 0 or not _NOISE.search(s.text)):
+            if (
+                s.bullet
+                and s.text[:1].isupper()
+                and s.words <= 45
+                and s.text not in out
+                and (s.index == 0 or not _NOISE.search(s.text))
+            ):
                 first_in_bullet = not out or not any(o.startswith(s.text[:30]) for o in out)
                 if first_in_bullet and _EVALUATIVE.search(s.text):
                     out.append(s.text)
@@ -556,16 +572,17 @@ def recommendations(text: str) -> tuple[Recommendation, ...]:
     i = 0
     while i < len(paras):
         p = paras[i]
-        if not (re.search(r"(?:^|\. )(?:our |key )?recommendations?:?$", p, re.I) or _OWNER.match(p)):
+        if not (re.search(r"(?:^|\. )(?:our |key )?recommendations?:?$", p, re.I) or _OWNER.search(p)):
             i += 1
             continue
         found: list[Recommendation] = []
         owner: str | None = None
-        j = i if _OWNER.match(p) else i + 1
+        j = i if _OWNER.search(p) else i + 1
         while j < len(paras):
             q = paras[j]
-            if _OWNER.match(q):
-                owner = re.sub(r"\s+should(?: also)?:?$", "", q).strip()
+            who = _OWNER.search(q)
+            if who:
+                owner = who.group("owner").strip()
             else:
                 m = re.match(r"^(?:\d{1,2}[.)]|[•▪●◦·*–-])\s+(.+)$", q)
                 if not m:

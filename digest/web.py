@@ -15,6 +15,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -112,6 +113,8 @@ class Service:
         self.subscribe_per_client = Limiter(10, 3600)
         self.login_failures = Limiter(5, 900)
         self.scheduler: Any = None
+        # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
+        self.pool: ProcessPoolExecutor | None = None
 
     def store(self) -> Store:
         return Store(self.settings.database)
@@ -134,8 +137,8 @@ class Service:
         try:
             with self.store() as store:
                 async with Fetcher(self.settings.fetch, contact=self.settings.public_url) as fetcher:
-                    await pipeline.poll(self.settings, store, fetcher, clock=self.clock)
-                    await pipeline.process(self.settings, store, fetcher, clock=self.clock)
+                    await pipeline.poll(self.settings, store, fetcher, clock=self.clock, executor=self.pool)
+                    await pipeline.process(self.settings, store, fetcher, clock=self.clock, executor=self.pool)
         except DigestError as exc:
             log.error("poll failed: %s", exc)
 
@@ -497,6 +500,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if scheduler:
+            svc.pool = ProcessPoolExecutor(max_workers=2)
             svc.scheduler = start_scheduler(svc)
         try:
             yield
@@ -508,6 +512,8 @@ def create_app(
             if svc.scheduler is not None:
                 svc.scheduler.shutdown(wait=False)
             svc.sender.close()
+            if svc.pool is not None:
+                svc.pool.shutdown(cancel_futures=True)
 
     app = Starlette(
         routes=routes,

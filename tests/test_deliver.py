@@ -169,3 +169,25 @@ def test_sigkill_mid_send_loses_nothing(ready: Any, smtp: tuple[Mailbox, int], t
     duplicates = sum(n - 1 for n in counts.values())
     assert duplicates <= 2  # pool of 2 connections: at most one accepted-but-unrecorded message each
     assert Counter(ledger(config, today).values()) == {"sent": 500}
+
+
+def test_editors_get_a_delivery_report(web: WebServer, smtp: tuple[Mailbox, int], make_config: Any) -> None:
+    """After a run the editors get a short report: sent, failed with the reason, feeds with errors."""
+    from digest.cli import main
+
+    box, port = smtp
+    box.unknown = {"gone@example.org"}
+    config = make_config(
+        demo_feeds(web)[1:2],
+        subscribers=["ok@example.org", "gone@example.org"],
+        smtp_port=port,
+        extra="editors: [editor@example.org]\n",
+    )
+    poll_all(config)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--config", str(config), "send"])
+    assert exit_.value.code == 1  # a delivery failed
+    report = box.to("editor@example.org")[0]
+    assert report["Subject"] == "Probation Digest delivery report: 1 sent, 1 failed"
+    body = report.get_content()
+    assert "gone@example.org: 550 5.1.1" in body

@@ -155,3 +155,24 @@ def test_wrong_declared_charset_and_non_utf8() -> None:
         b'encoding="utf-8"', b'encoding="us-ascii"'
     )
     assert parse(lying, {"content-type": "application/xml; charset=us-ascii"}).items[0].title == "Naïve"
+
+
+def test_rss_090_to_10_formats() -> None:
+    """RSS 0.91 (Netscape/Userland) and RSS 1.0 (RDF) feeds are read like RSS 2.0."""
+    rss091 = (
+        b'<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title><link>https://old.example/</link>'
+        b"<item><title>Probation news</title><link>https://old.example/1</link>"
+        b"<description>Probation officers met.</description></item></channel></rss>"
+    )
+    rdf = (
+        b'<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+        b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        b'<channel rdf:about="https://rdf.example/"><title>RDF</title><link>https://rdf.example/</link></channel>'
+        b'<item rdf:about="https://rdf.example/a"><title>Youth justice</title><link>https://rdf.example/a</link>'
+        b"<dc:date>2026-11-20T09:00:00Z</dc:date><description>YOT inspected.</description></item></rdf:RDF>"
+    )
+    old = parse(rss091)
+    assert old.version == "rss091u" and old.items[0].url == "https://old.example/1"
+    new = parse(rdf)
+    assert new.version == "rss10"
+    assert new.items[0].published == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

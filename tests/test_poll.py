@@ -247,3 +247,29 @@ def test_an_item_edited_later_is_not_new_again(web: WebServer, make_config: Any)
     ).replace(b"Casework must improve", b"Casework must improve, say inspectors")
     web.route("/feed", respond(200, edited))
     assert poll(config)[0].new == 0
+
+
+def test_a_50_mb_body_is_cut_off_while_streaming(web: WebServer, make_config: Any) -> None:
+    """A 50 MB response with no Content-Length is stopped at the limit, long before the server has sent it."""
+    sent = {"bytes": 0}
+
+    def endless(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/rss+xml")
+        h.send_header("Connection", "close")
+        h.end_headers()
+        chunk = b"<item><title>x</title></item>" * 2000
+        try:
+            while sent["bytes"] < 50_000_000:
+                h.wfile.write(chunk)
+                sent["bytes"] += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        h.close_connection = True
+
+    url = web.route("/fifty", endless)
+    config = make_config([{"name": "Fifty", "url": url, "kind": "blog"}])
+    config.write_text(config.read_text().replace("  timeout: 5", "  timeout: 10\n  max_bytes: 1000000"))
+    result = poll(config)[0]
+    assert result.status == "error" and result.error is not None and result.error.startswith("too-large")
+    assert sent["bytes"] < 20_000_000

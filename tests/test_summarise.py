@@ -186,3 +186,43 @@ def test_summary_is_fast_enough_for_a_post() -> None:
     doc = seed("blog_south_yorkshire_2017.txt")
     long_doc = Document(url=doc.url, title=doc.title, text="\n\n".join([doc.text] * 2), format="text")
     assert summarise(long_doc).summary
+
+
+def test_ratings_per_standard_are_listed_where_the_report_gives_them() -> None:
+    """A report's table of standards becomes (standard, rating) pairs; the overall rating is kept apart."""
+    text = (
+        "An inspection of probation services in: West Kent PDU\n\nOverall rating: Requires improvement\n\n"
+        "1.1 Leadership Good\n1.2 Staff Requires improvement\n1.3 Services Inadequate\n"
+        "2.1 Assessment Requires improvement\n"
+    )
+    s = summarise(Document(url="x", title="", text=text, format="html"), Hints(feed_kind="inspectorate"))
+    assert s.rating == "Requires improvement"
+    assert s.organisation == "West Kent PDU"
+    assert s.standard_ratings == (
+        ("1.1 Leadership", "Good"),
+        ("1.2 Staff", "Requires improvement"),
+        ("1.3 Services", "Inadequate"),
+        ("2.1 Assessment", "Requires improvement"),
+    )
+
+
+def test_modern_press_release_card() -> None:
+    """The current press-release shape: rated PDU, chief inspector after his title, bulleted recommendations."""
+    from digest.extract import extract_html
+
+    from .conftest import DATA
+
+    doc = extract_html((DATA / "press_cardiff_2025.html").read_bytes(), url="https://example.org/news/cardiff/")
+    s = summarise(doc, Hints(feed_kind="inspectorate", filtered=False))
+    assert (s.kind, s.rating, s.organisation) == ("inspection", "Requires improvement", "Cardiff PDU")
+    assert s.chief_inspector == "Martin Jones"
+    assert s.chief_inspector_quote is not None and s.chief_inspector_quote.startswith("Staff in Cardiff are dedicated")
+    assert [(r.owner, r.text) for r in s.recommendations] == [
+        ("The Cardiff PDU", "Improve the quality of risk of harm assessments"),
+        ("The Cardiff PDU", "Make sure home visits take place where there are safeguarding concerns"),
+        ("HM Prison and Probation Service", "Review staffing levels in the PDU"),
+    ]
+    assert "Unpaid work was well organised and delivered, and rated as ‘Good’." in s.key_findings
+    assert all(f[0].isupper() for f in s.key_findings)
+    assert "improve the quality" not in s.summary
+    assert s.published == date(2025, 5, 14)
