@@ -95,6 +95,7 @@ class Summary:
     about_probation: bool
     summary: str
     organisation: str | None = None
+    unit: str | None = None  # what was inspected: a probation delivery unit, a CRC, a youth justice service, …
     rating: str | None = None
     rating_note: str | None = None  # e.g. why there is no rating
     standard_ratings: tuple[tuple[str, str], ...] = ()

@@ -246,6 +246,7 @@ def _merge(news: Summary, report: Summary, *, short: bool) -> Summary:
         about_probation=news.about_probation or report.about_probation,
         summary=news.summary if short and news.summary else report.summary,
         organisation=news.organisation or report.organisation,
+        unit=news.unit or report.unit,
         rating=news.rating or report.rating,
         rating_note=None if (news.rating or report.rating) else report.rating_note,
         published=news.published or report.published,

@@ -417,6 +417,7 @@ class Store:
     def save_summary(self, item_id: int, summary: Summary, *, now: datetime) -> None:
         data = summary.to_json()
         data.update(
+            unit=summary.unit,
             rating_note=summary.rating_note,
             standard_ratings=[list(p) for p in summary.standard_ratings],
             chief_inspector_quote=summary.chief_inspector_quote,
@@ -440,6 +441,7 @@ class Store:
             summary=d["summary"],
             organisation=d["organisation"],
             rating=d["rating"],
+            unit=d.get("unit"),
             rating_note=d.get("rating_note"),
             standard_ratings=tuple((a, b) for a, b in d.get("standard_ratings", [])),
             published=date.fromisoformat(d["published"]) if d["published"] else None,

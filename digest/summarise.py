@@ -296,12 +296,14 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, re
             if older
             else "The report states no overall rating."
         )
+    org = organisation(title, doc.text)
     return Summary(
         title=title,
         kind=kind,
         about_probation=verdict.about_probation,
         summary=summary,
-        organisation=organisation(title, doc.text),
+        organisation=org,
+        unit=inspected_unit(title, org, doc.text) if kind in ("inspection", "thematic") else None,
         rating=rating,
         rating_note=note,
         standard_ratings=standard_ratings(doc.text),
@@ -311,6 +313,32 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, re
         key_findings=key_findings(sents, report=report),
         recommendations=recommendations(doc.text),
     )
+
+
+_UNITS = [
+    (r"\bthematic\b", "thematic inspection"),
+    (r"\b(?:probation delivery units?|PDUs?)\b", "probation delivery unit"),
+    (r"\b(?:youth (?:offending|justice) (?:services?|teams?)|YOS|YOT|youth justice)\b", "youth justice service"),
+    (r"\b(?:community rehabilitation compan(?:y|ies)|CRCs?)\b", "community rehabilitation company"),
+    (r"\bNPS\b[^.]{0,40}\bdivision\b|\bdivision of the National Probation Service\b", "NPS division"),
+    (r"\bprobation (?:service )?region\b|\bregional (?:probation|inspection)\b", "probation region"),
+    (r"\bQuality\s*&\s*Impact\b|\bprobation work in\b", "probation area (CRC and NPS)"),
+]
+
+
+def inspected_unit(title: str, organisation: str | None, text: str) -> str | None:
+    """What kind of body was inspected, from the title and organisation first, then the opening text."""
+    head = text[:3000]
+    both = re.search(r"\bCRC\b|Community Rehabilitation Company", head) and re.search(
+        r"\bNPS\b|National Probation Service", head
+    )
+    for source in (f"{title} {organisation or ''}", head):
+        if source is head and both:
+            return "probation area (CRC and NPS)"
+        for pattern, unit in _UNITS:
+            if re.search(pattern, source, re.I if "NPS" not in pattern and "PDU" not in pattern else 0):
+                return unit
+    return None
 
 
 def _clean_title(title: str) -> str:

@@ -32,6 +32,7 @@ def test_south_yorkshire_report_card(report_card) -> None:  # type: ignore[no-un
     s = report_card
     assert s.kind == "inspection" and s.about_probation
     assert s.organisation == "South Yorkshire"
+    assert s.unit == "probation area (CRC and NPS)"
     assert s.rating is None
     assert s.rating_note is not None and "2018" in s.rating_note
     assert s.chief_inspector == "Dame Glenys Stacey"
@@ -60,6 +61,7 @@ def test_hlny_blog_rating_and_chief_inspector() -> None:
     s = summarise(seed("blog_hlny_crc_2019.txt"))
     assert s.rating == "Requires improvement"
     assert s.organisation == "Humberside, Lincolnshire and North Yorkshire CRC"
+    assert s.unit == "community rehabilitation company"
     assert s.chief_inspector == "Dame Glenys Stacey"
     assert s.chief_inspector_quote is not None
     assert "5,347" in s.summary
@@ -215,6 +217,7 @@ def test_modern_press_release_card() -> None:
     doc = extract_html((DATA / "press_cardiff_2025.html").read_bytes(), url="https://example.org/news/cardiff/")
     s = summarise(doc, Hints(feed_kind="inspectorate", filtered=False))
     assert (s.kind, s.rating, s.organisation) == ("inspection", "Requires improvement", "Cardiff PDU")
+    assert s.unit == "probation delivery unit"
     assert s.chief_inspector == "Martin Jones"
     assert s.chief_inspector_quote is not None and s.chief_inspector_quote.startswith("Staff in Cardiff are dedicated")
     assert [(r.owner, r.text) for r in s.recommendations] == [
