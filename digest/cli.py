@@ -205,7 +205,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
                 report_sender = pipeline.make_sender(settings)
                 pipeline.send_report(settings, report_sender, report)
                 report_sender.close()
-            if outcome.report.failed:
+            if outcome.report.failed or outcome.report.aborted:
                 sys.exit(1)
 
 

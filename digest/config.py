@@ -37,6 +37,7 @@ class SmtpSettings:
     rate: float = 20.0  # messages per second, all connections together
     timeout: float = 30.0
     retries: int = 3
+    ca_file: Path | None = None  # trust this CA bundle (a relay with a private CA) instead of the system's
 
     @property
     def password(self) -> str | None:
@@ -245,6 +246,7 @@ _SMTP = {
     "rate": _float(0.1, 10_000),
     "timeout": _float(1, 600),
     "retries": _int(0, 10),
+    "ca_file": _str,
 }
 _EMAIL = {"subject": _subject, "max_html_bytes": _int(20_000, 102_000)}
 _SUMMARIES = {"words": _int(20, 1000), "report_words": _int(50, 2000)}
@@ -423,6 +425,8 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
         smtp = r.section(delivery.get("smtp"), _SMTP, "delivery.smtp.", delivery_node, "smtp")
         if "host" not in smtp:
             raise r.fail(delivery_node, "method", "delivery.smtp.host", "missing; method smtp needs delivery.smtp.host")
+        if "ca_file" in smtp:
+            smtp["ca_file"] = rel(smtp["ca_file"])
         kw["smtp"] = SmtpSettings(**smtp)
 
     editors = root.get("editors") or []

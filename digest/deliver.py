@@ -105,10 +105,11 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
         conn: smtplib.SMTP
         if s.tls == "tls":
             conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+            conn.ehlo()
         else:
             conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
             conn.ehlo()
@@ -139,24 +140,51 @@ class SmtpSender:
 
     def send(self, message: Message) -> str:
         last = ""
+        connected = False
         for attempt in range(self.settings.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             self.limiter.wait()
             try:
-                conn = self._conn()
+                conn = self._connection()
+            except DeliveryError as exc:
+                if exc.permanent:
+                    raise
+                last = exc.reply
+                continue
+            connected = True
+            try:
                 return self._transaction(conn, message)
             except DeliveryError as exc:
                 if exc.permanent:
                     raise
                 last = exc.reply
-            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 self._drop()
                 last = f"connection lost: {exc or type(exc).__name__}"
             except smtplib.SMTPException as exc:
                 self._drop()
                 last = f"{type(exc).__name__}: {exc}"
-        raise DeliveryError(f"gave up after {self.settings.retries + 1} attempts: {last}", reply=last)
+        raise DeliveryError(
+            f"gave up after {self.settings.retries + 1} attempts: {last}", reply=last, transport=not connected
+        )
+
+    def _connection(self) -> smtplib.SMTP:
+        """This thread's connection, opened if need be. Failing to open one is a transport error; a refused
+        certificate or login is one that retrying cannot mend."""
+        try:
+            return self._conn()
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryError(
+                f"the SMTP server's certificate is not trusted: {exc}", reply=str(exc), permanent=True, transport=True
+            ) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            reply = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+            raise DeliveryError(f"SMTP login refused: {reply}", reply=reply, permanent=True, transport=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            reply = f"cannot connect to {self.settings.host}:{self.settings.port}: {exc or type(exc).__name__}"
+            raise DeliveryError(reply, reply=reply, transport=True) from exc
 
     def _transaction(self, conn: smtplib.SMTP, message: Message) -> str:
         def check(code: int, resp: bytes | str, ok: tuple[int, ...]) -> None:
@@ -198,6 +226,7 @@ class SendReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     suppressed: list[str] = field(default_factory=list)
     stopped: bool = False
+    aborted: str | None = None  # why the run stopped with messages still pending (the server, TLS, login)
 
     @property
     def failed_count(self) -> int:
@@ -225,11 +254,14 @@ def send_run(
     lock = threading.Lock()
     queue = list(reversed(rows))
     total = len(rows)
+    halt = threading.Event()
     done = 0
 
     def worker() -> None:
         nonlocal done
         while True:
+            if halt.is_set():
+                return
             if stop is not None and stop.is_set():
                 report.stopped = True
                 return
@@ -242,6 +274,13 @@ def send_run(
             try:
                 reply = sender.send(message)
             except DeliveryError as exc:
+                if exc.transport:
+                    # Nothing can get through: stop, and leave this and the rest pending for the next run.
+                    with lock:
+                        store.mark(key, row.email, "pending", now=clock(), reply=exc.reply or str(exc))
+                        report.aborted = str(exc)
+                        halt.set()
+                    return
                 with lock:
                     store.mark(key, row.email, "failed", now=clock(), reply=exc.reply or str(exc))
                     report.failed.append((row.email, exc.reply or str(exc)))

@@ -94,12 +94,23 @@ class LockedError(StoreError):
 
 
 class DeliveryError(DigestError):
-    """A message could not be handed to the mail server. `permanent` is true for 5xx replies."""
+    """A message could not be handed to the mail server. `permanent` is true for 5xx replies; `transport` when
+    no message can get through at all (server unreachable, certificate or login refused): the run stops and the
+    rest stay pending, rather than every recipient failing in turn."""
 
-    def __init__(self, message: str, *, reply: str = "", permanent: bool = False, unknown_user: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reply: str = "",
+        permanent: bool = False,
+        unknown_user: bool = False,
+        transport: bool = False,
+    ) -> None:
         self.reply = reply
         self.permanent = permanent
         self.unknown_user = unknown_user
+        self.transport = transport
         super().__init__(message)
 
 

@@ -530,6 +530,8 @@ def _send_locked(
     msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {counts.get('suppressed', 0)} suppressed"
     if report.stopped:
         msg += " (stopped early; run again to continue)"
+    if report.aborted:
+        msg += f"; STOPPED with {counts.get('pending', 0)} still pending: {report.aborted}; run again when fixed"
     return SendOutcome(key, msg, report=report, digest=digest, recipients=len(pending), counts=counts)
 
 

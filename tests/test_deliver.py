@@ -191,3 +191,63 @@ def test_editors_get_a_delivery_report(web: WebServer, smtp: tuple[Mailbox, int]
     assert report["Subject"] == "Probation Digest delivery report: 1 sent, 1 failed"
     body = report.get_content()
     assert "gone@example.org: 550 5.1.1" in body
+
+
+@pytest.mark.parametrize("mode", ["starttls", "tls"])
+def test_tls_modes_deliver_and_verify_the_certificate(mode: str, tmp_path: Path) -> None:
+    """STARTTLS and implicit TLS both deliver; a server whose certificate is not trusted is refused."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    from digest.config import SmtpSettings
+    from digest.errors import DeliveryError
+    from digest.models import Message
+
+    from .conftest import DATA, _Handler, free_port
+
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(DATA / "smtp-test.crt", DATA / "smtp-test.key")
+    box = Mailbox()
+    port = free_port()
+    kwargs: dict[str, Any] = (
+        {"ssl_context": server_ctx} if mode == "tls" else {"tls_context": server_ctx, "require_starttls": True}
+    )
+    controller = Controller(_Handler(box), hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    try:
+        message = Message(
+            to="a@example.org", sender="digest@example.org", message_id="<1@x>", data=b"Subject: hi\r\n\r\nhello\r\n"
+        )
+        trusted = SmtpSender(SmtpSettings(host="127.0.0.1", port=port, tls=mode, ca_file=DATA / "smtp-test.crt"))
+        assert trusted.send(message).startswith("250")
+        trusted.close()
+        assert box.recipients == ["a@example.org"]
+        untrusted = SmtpSender(SmtpSettings(host="127.0.0.1", port=port, tls=mode))
+        with pytest.raises(DeliveryError, match="certificate is not trusted") as err:
+            untrusted.send(message)
+        assert err.value.transport and err.value.permanent  # no retries: they cannot help
+        untrusted.close()
+    finally:
+        controller.stop()
+
+
+def test_an_unreachable_server_stops_the_run_and_leaves_everyone_pending(
+    ready: Any, smtp: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    """With the server down nobody is marked failed: the run stops and the next one sends to everyone."""
+    from .conftest import free_port
+
+    box, port = smtp
+    config = ready(["a@example.org", "b@example.org", "c@example.org"])
+    closed = free_port()
+    config.write_text(config.read_text().replace(f"port: {port}", f"port: {closed}"))
+    down = send(config)
+    assert down.report is not None and down.report.aborted is not None
+    assert "cannot connect to 127.0.0.1" in down.report.aborted
+    assert down.report.failed == []
+    assert set(ledger(config).values()) == {"pending"}
+    config.write_text(config.read_text().replace(f"port: {closed}", f"port: {port}"))
+    up = send(config)
+    assert up.report is not None and up.report.sent == 3
+    assert sorted(box.recipients) == ["a@example.org", "b@example.org", "c@example.org"]
