@@ -179,7 +179,8 @@ class SmtpSender:
                 f"the SMTP server's certificate is not trusted: {exc}", reply=str(exc), permanent=True, transport=True
             ) from exc
         except smtplib.SMTPAuthenticationError as exc:
-            reply = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+            detail = exc.smtp_error
+            reply = f"{exc.smtp_code} {detail.decode(errors='replace') if isinstance(detail, bytes) else detail}"
             raise DeliveryError(f"SMTP login refused: {reply}", reply=reply, permanent=True, transport=True) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
