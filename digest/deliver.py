@@ -120,7 +120,13 @@ class SmtpSender:
             password = s.password
             if password is None:
                 raise DeliveryError(f"SMTP user {s.username} is set but ${s.password_env} is empty", permanent=True)
-            conn.login(s.username, password)
+            # One mechanism, once: login() would try each in turn after a refusal.
+            conn.user, conn.password = s.username, password
+            offered = conn.esmtp_features.get("auth", "").upper().split()
+            if "PLAIN" in offered or "LOGIN" not in offered:
+                conn.auth("PLAIN", conn.auth_plain)
+            else:
+                conn.auth("LOGIN", conn.auth_login)
         with self._lock:
             self._all.append(conn)
         return conn

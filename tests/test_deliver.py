@@ -251,3 +251,46 @@ def test_an_unreachable_server_stops_the_run_and_leaves_everyone_pending(
     up = send(config)
     assert up.report is not None and up.report.sent == 3
     assert sorted(box.recipients) == ["a@example.org", "b@example.org", "c@example.org"]
+
+
+def test_login_with_the_password_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SMTP AUTH uses the password from the named environment variable; a wrong one is refused outright."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from digest.config import SmtpSettings
+    from digest.errors import DeliveryError
+    from digest.models import Message
+
+    from .conftest import _Handler, free_port
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"digest", b"s3cret")
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535 itself
+
+    box = Mailbox()
+    port = free_port()
+    controller = Controller(
+        _Handler(box), hostname="127.0.0.1", port=port, authenticator=authenticator, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        settings = SmtpSettings(
+            host="127.0.0.1", port=port, tls="none", username="digest", password_env="PW", timeout=5
+        )
+        message = Message(
+            to="a@example.org", sender="digest@example.org", message_id="<1@x>", data=b"Subject: hi\r\n\r\nhello\r\n"
+        )
+        monkeypatch.setenv("PW", "s3cret")
+        sender = SmtpSender(settings)
+        assert sender.send(message).startswith("250")
+        sender.close()
+        monkeypatch.setenv("PW", "wrong")
+        sender = SmtpSender(settings)
+        with pytest.raises(DeliveryError, match="SMTP login refused: 535") as err:
+            sender.send(message)
+        assert err.value.transport
+        sender.close()
+        assert box.recipients == ["a@example.org"]
+    finally:
+        controller.stop()
