@@ -109,27 +109,36 @@ class SmtpSender:
         conn: smtplib.SMTP
         if s.tls == "tls":
             conn = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
-            conn.ehlo()
         else:
             conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        try:
             conn.ehlo()
             if s.tls == "starttls":
                 conn.starttls(context=context)
                 conn.ehlo()
-        if s.username:
-            password = s.password
-            if password is None:
-                raise DeliveryError(f"SMTP user {s.username} is set but ${s.password_env} is empty", permanent=True)
-            # One mechanism, once: login() would try each in turn after a refusal.
-            conn.user, conn.password = s.username, password
-            offered = conn.esmtp_features.get("auth", "").upper().split()
-            if "PLAIN" in offered or "LOGIN" not in offered:
-                conn.auth("PLAIN", conn.auth_plain)
-            else:
-                conn.auth("LOGIN", conn.auth_login)
+            if s.username:
+                self._login(conn)
+        except BaseException:
+            conn.close()  # a half-open connection is never kept, nor leaked
+            raise
         with self._lock:
             self._all.append(conn)
         return conn
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        s = self.settings
+        password = s.password
+        if password is None or s.username is None:
+            raise DeliveryError(
+                f"SMTP user {s.username} is set but ${s.password_env} is empty", permanent=True, transport=True
+            )
+        # One mechanism, once: login() would try each in turn after a refusal.
+        conn.user, conn.password = s.username, password
+        offered = conn.esmtp_features.get("auth", "").upper().split()
+        if "PLAIN" in offered or "LOGIN" not in offered:
+            conn.auth("PLAIN", conn.auth_plain)
+        else:
+            conn.auth("LOGIN", conn.auth_login)
 
     def _conn(self) -> smtplib.SMTP:
         conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
