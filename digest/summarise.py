@@ -322,7 +322,7 @@ _UNITS = [
     (r"\b(?:community rehabilitation compan(?:y|ies)|CRCs?)\b", "community rehabilitation company"),
     (r"\bNPS\b[^.]{0,40}\bdivision\b|\bdivision of the National Probation Service\b", "NPS division"),
     (r"\bprobation (?:service )?region\b|\bregional (?:probation|inspection)\b", "probation region"),
-    (r"\bQuality\s*&\s*Impact\b|\bprobation work in\b", "probation area (CRC and NPS)"),
+    (r"\bQuality\s*&\s*Impact\b|\bprobation work in\b", "CRC and NPS area inspection"),
 ]
 
 
@@ -334,7 +334,7 @@ def inspected_unit(title: str, organisation: str | None, text: str) -> str | Non
     )
     for source in (f"{title} {organisation or ''}", head):
         if source is head and both:
-            return "probation area (CRC and NPS)"
+            return "CRC and NPS area inspection"
         for pattern, unit in _UNITS:
             if re.search(pattern, source, re.I if "NPS" not in pattern and "PDU" not in pattern else 0):
                 return unit

@@ -32,7 +32,7 @@ def test_south_yorkshire_report_card(report_card) -> None:  # type: ignore[no-un
     s = report_card
     assert s.kind == "inspection" and s.about_probation
     assert s.organisation == "South Yorkshire"
-    assert s.unit == "probation area (CRC and NPS)"
+    assert s.unit == "CRC and NPS area inspection"
     assert s.rating is None
     assert s.rating_note is not None and "2018" in s.rating_note
     assert s.chief_inspector == "Dame Glenys Stacey"
