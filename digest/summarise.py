@@ -174,7 +174,7 @@ _NOISE = re.compile(
 )
 _RATING_WORD = r"(outstanding|good|requires?\s+improvement|requiring\s+improvement|inadequate)"
 _RATING_RX = [
-    re.compile(r"\boverall\s+rating\s+(?:of|was|is|:)\s*(?:an?\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
+    re.compile(r"\boverall\s+rating\s*(?:of|was|is|:|\|)\s*(?:an?\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
     re.compile(
         r"\brated\s+(?:overall\s+)?(?:as\s+)?(?:being\s+)?[‘'\"“]?"
         + _RATING_WORD
@@ -441,9 +441,10 @@ def find_rating(text: str) -> str | None:
 def standard_ratings(text: str) -> tuple[tuple[str, str], ...]:
     """Ratings per standard where a report lists them, e.g. "1.1 Leadership  Good"."""
     out: list[tuple[str, str]] = []
+    # A line of text ("1.1 Leadership  Good") or a table row as extracted ("| 1.1 Leadership | Good |").
     rx = re.compile(
-        r"^\s*(\d\.\d)\s+([A-Z][A-Za-z ,&’'-]{2,60}?)\s*[:–-]?\s+(Outstanding|Good|Requires improvement|"
-        r"Inadequate)\s*$",
+        r"^\s*\|?\s*(\d\.\d)\s+([A-Z][A-Za-z ,&’'-]{2,60}?)\s*(?:[:–|-]\s*)?\s+(Outstanding|Good|Requires improvement|"
+        r"Inadequate)\s*\|?\s*$",
         re.M,
     )
     for m in rx.finditer(text):

@@ -229,3 +229,28 @@ def test_modern_press_release_card() -> None:
     assert all(f[0].isupper() for f in s.key_findings)
     assert "improve the quality" not in s.summary
     assert s.published == date(2025, 5, 14)
+
+
+def test_ratings_table_on_an_html_report_page() -> None:
+    """A ratings table on the inspectorate's HTML report pages gives the overall and per-standard ratings."""
+    from digest.extract import extract_html
+
+    rows = "".join(
+        f"<tr><td>{a}</td><td>{b}</td></tr>"
+        for a, b in [
+            ("Overall rating", "Requires improvement"),
+            ("1.1 Leadership", "Good"),
+            ("2.1 Assessment", "Inadequate"),
+        ]
+    )
+    page = (
+        f"<html><body><main><h1>An inspection of probation services in: West Kent PDU</h1>"
+        f"<p>{'Inspectors found committed staff working with people on probation. ' * 8}</p>"
+        f"<table><thead><tr><th>Standard</th><th>Rating</th></tr></thead><tbody>{rows}</tbody></table>"
+        "</main></body></html>"
+    )
+    s = summarise(
+        extract_html(page.encode(), url="https://example.org/document/west-kent/"), Hints(feed_kind="inspectorate")
+    )
+    assert s.rating == "Requires improvement"
+    assert s.standard_ratings == (("1.1 Leadership", "Good"), ("2.1 Assessment", "Inadequate"))
