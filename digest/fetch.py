@@ -235,9 +235,17 @@ class Fetcher:
         except ValueError:
             loop = asyncio.get_running_loop()
             try:
-                infos = await loop.getaddrinfo(
-                    host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+                # Bounded like the request itself: a resolver that never answers must not stall a poll.
+                infos = await asyncio.wait_for(
+                    loop.getaddrinfo(
+                        host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+                    ),
+                    timeout=self.settings.timeout,
                 )
+            except TimeoutError as exc:
+                raise FetchError(
+                    f"cannot resolve {host}: no answer in {self.settings.timeout:g} s", url=url, kind="dns"
+                ) from exc
             except OSError as exc:
                 raise FetchError(f"cannot resolve {host}: {exc}", url=url, kind="dns") from exc
             addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
