@@ -262,8 +262,11 @@ def send_run(
     workers: int = 1,
     stop: threading.Event | None = None,
     progress: Callable[[int, int], None] | None = None,
+    heartbeat: Callable[[], None] | None = None,
+    heartbeat_every: float = 60.0,
 ) -> SendReport:
-    """Send every pending (and interrupted `sending`) row of a run; record each outcome as it happens."""
+    """Send every pending (and interrupted `sending`) row of a run; record each outcome as it happens.
+    `heartbeat` is called at most every `heartbeat_every` seconds while sending (to renew the send lock)."""
     rows = store.deliveries(key, ["sending", "pending"])
     names = store.delivery_names(key)
     report = SendReport(run_key=key)
@@ -271,6 +274,7 @@ def send_run(
     queue = list(reversed(rows))
     total = len(rows)
     halt = threading.Event()
+    beat = [time.monotonic()]
     done = 0
 
     def worker() -> None:
@@ -285,6 +289,9 @@ def send_run(
                 if not queue:
                     return
                 row = queue.pop()
+                if heartbeat is not None and time.monotonic() - beat[0] >= heartbeat_every:
+                    heartbeat()
+                    beat[0] = time.monotonic()
                 store.mark(key, row.email, "sending", now=clock(), attempt=True)
             message = build(row, names.get(row.email))
             try:

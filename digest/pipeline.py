@@ -425,6 +425,7 @@ def send_digest(
             workers=workers,
             stop=stop,
             progress=progress,
+            heartbeat=lambda: store.renew_lock("send", owner, now=clock()),
         )
     finally:
         store.release_lock("send", owner)
@@ -443,6 +444,7 @@ def _send_locked(
     workers: int | None,
     stop: threading.Event | None,
     progress: Callable[[int, int], None] | None,
+    heartbeat: Callable[[], None],
 ) -> SendOutcome:
     now = clock()
     subs = [s for s in load_subscribers(settings.subscribers_file).subscribers]
@@ -525,7 +527,9 @@ def _send_locked(
         return Message(to=d.email, sender=settings.from_address, message_id=d.message_id, data=data)
 
     pool = workers or (settings.smtp.pool if settings.smtp else 1)
-    report = send_run(store, key, build, sender, clock=clock, workers=pool, stop=stop, progress=progress)
+    report = send_run(
+        store, key, build, sender, clock=clock, workers=pool, stop=stop, progress=progress, heartbeat=heartbeat
+    )
     counts = store.delivery_counts(key)
     msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {counts.get('suppressed', 0)} suppressed"
     if report.stopped:

@@ -294,3 +294,46 @@ def test_login_with_the_password_from_the_environment(monkeypatch: pytest.Monkey
         assert box.recipients == ["a@example.org"]
     finally:
         controller.stop()
+
+
+def test_a_long_send_keeps_renewing_its_lock(tmp_path: Path) -> None:
+    """While a run sends, the lock's lease is renewed, so a slow list never lets a second sender in."""
+    from datetime import date
+
+    from digest.deliver import OutboxSender, send_run
+    from digest.models import Message
+
+    times = iter(NOON + timedelta(minutes=m) for m in range(100))
+
+    def ticking() -> datetime:
+        return next(times)
+
+    with Store(tmp_path / "d.sqlite3") as store:
+        owner = store.acquire_lock("send", now=NOON)
+        store.create_run(
+            "k",
+            day=date(2026, 11, 24),
+            now=NOON,
+            subject="s",
+            item_ids=[1],
+            html="",
+            text="",
+            recipients=[(f"r{i}@example.org", None, f"<{i}@x>") for i in range(3)],
+        )
+
+        def build(d: Any, name: str | None) -> Message:
+            return Message(to=d.email, sender="s@example.org", message_id=d.message_id, data=b"Subject: x\r\n\r\nx\r\n")
+
+        beats: list[datetime] = []
+
+        def heartbeat() -> None:
+            now = ticking()
+            beats.append(now)
+            store.renew_lock("send", owner, now=now)
+
+        report = send_run(
+            store, "k", build, OutboxSender(tmp_path / "out"), clock=ticking, heartbeat=heartbeat, heartbeat_every=0
+        )
+        assert report.sent == 3 and len(beats) == 3
+        expires = store.db.execute("SELECT expires FROM locks WHERE name='send'").fetchone()[0]
+        assert datetime.fromisoformat(expires) == beats[-1] + timedelta(minutes=10)
