@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from .compose import Candidate, compose, for_subscriber
 from .config import Settings
 from .deliver import OutboxSender, Sender, SendReport, SmtpSender, send_run
-from .errors import DigestError, ExtractError, FeedError, FetchError, LockedError
+from .errors import DigestError, ExtractError, FeedError, FetchError
 from .extract import extract, extract_html
 from .feeds import ParsedFeed, clean_text, parse_feed
 from .fetch import Fetcher, max_age
@@ -623,5 +623,3 @@ def send_report(settings: Settings, sender: Sender, message: Message) -> None:
         except DigestError:
             pass  # the report is a courtesy; the ledger already holds the truth
 
-
-__all__ = ["LockedError", "PollResult", "SendOutcome", "poll", "process", "send_digest"]
