@@ -104,6 +104,7 @@ class Summary:
     chief_inspector_quote: str | None = None
     key_findings: tuple[str, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
+    facts: tuple[str, ...] = ()  # context a reader wants: who owns the CRC, the NPS division, caseload size
     scanned: bool = False
 
     def to_json(self) -> dict[str, object]:

@@ -247,6 +247,7 @@ def _merge(news: Summary, report: Summary, *, short: bool) -> Summary:
         summary=news.summary if short and news.summary else report.summary,
         organisation=news.organisation or report.organisation,
         unit=news.unit or report.unit,
+        facts=tuple(dict.fromkeys(news.facts + report.facts))[:4],
         rating=news.rating or report.rating,
         rating_note=None if (news.rating or report.rating) else report.rating_note,
         published=news.published or report.published,
@@ -622,4 +623,3 @@ def send_report(settings: Settings, sender: Sender, message: Message) -> None:
             sender.send(replace(message, to=editor))
         except DigestError:
             pass  # the report is a courtesy; the ledger already holds the truth
-

@@ -418,6 +418,7 @@ class Store:
         data = summary.to_json()
         data.update(
             unit=summary.unit,
+            facts=list(summary.facts),
             rating_note=summary.rating_note,
             standard_ratings=[list(p) for p in summary.standard_ratings],
             chief_inspector_quote=summary.chief_inspector_quote,
@@ -442,6 +443,7 @@ class Store:
             organisation=d["organisation"],
             rating=d["rating"],
             unit=d.get("unit"),
+            facts=tuple(d.get("facts", [])),
             rating_note=d.get("rating_note"),
             standard_ratings=tuple((a, b) for a, b in d.get("standard_ratings", [])),
             published=date.fromisoformat(d["published"]) if d["published"] else None,

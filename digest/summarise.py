@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -304,6 +305,7 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, re
         summary=summary,
         organisation=org,
         unit=inspected_unit(title, org, doc.text) if kind in ("inspection", "thematic") else None,
+        facts=context_facts(doc.text),
         rating=rating,
         rating_note=note,
         standard_ratings=standard_ratings(doc.text),
@@ -324,6 +326,50 @@ _UNITS = [
     (r"\bprobation (?:service )?region\b|\bregional (?:probation|inspection)\b", "probation region"),
     (r"\bQuality\s*&\s*Impact\b|\bprobation work in\b", "CRC and NPS area inspection"),
 ]
+
+
+_CAP = r"[A-Z][\w’'&-]*(?:\s+(?:and\s+|&\s+)?[A-Z][\w’'&-]*)*"
+_FACTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(
+            rf"\bCRC\)?\s+(?:is\s+|was\s+)?owned by\s+(?P<a>(?:the\s+)?{_CAP})(?:\s*\([A-Z]+\))?"
+            rf"(?:,?\s+in partnership with\s+(?P<b>{_CAP}))?"
+        ),
+        lambda m: f"CRC owned by {m['a']}" + (f", with {m['b']}" if m["b"] else ""),
+    ),
+    (re.compile(r"\bNPS (?P<a>[A-Z][a-z]+(?: [A-Z][a-z]+)?) [Dd]ivision\b"), lambda m: f"NPS {m['a']} division"),
+    (
+        re.compile(r"\b(?P<a>[A-Z][a-z]+(?: [A-Z][a-z]+)?) [Dd]ivision of the (?:NPS|National Probation Service)\b"),
+        lambda m: f"NPS {m['a']} division",
+    ),
+    (
+        re.compile(
+            r"\b(?P<who>the (?:CRC|PDU|NPS|YOS|service))\W+which supervises (?P<n>\d[\d,]{2,}) (?P<what>people|"
+            r"offenders|individuals|children)"
+        ),
+        lambda m: f"{m['who'][4:]} supervises {m['n']} {m['what']}",
+    ),
+    (
+        re.compile(
+            r"\b(?P<n>\d[\d,]{2,}) The number of offenders supervised by the (?P<who>[A-Z][\w ]{2,40}?CRC)(?=\d|\b)"
+        ),
+        lambda m: f"{m['who']} supervises {m['n']} people",
+    ),
+]
+
+
+def context_facts(text: str, limit: int = 4) -> tuple[str, ...]:
+    """Short facts a probation reader wants on the card, each found once: CRC ownership, the NPS division,
+    how many people the inspected body supervises."""
+    flat = re.sub(r"\s+", " ", text[:40_000])
+    out: list[str] = []
+    for rx, phrase in _FACTS:
+        m = rx.search(flat)
+        if m:
+            fact = phrase(m).replace(" And ", " and ")
+            if fact not in out:
+                out.append(fact)
+    return tuple(out[:limit])
 
 
 def inspected_unit(title: str, organisation: str | None, text: str) -> str | None:

@@ -33,6 +33,11 @@ def test_south_yorkshire_report_card(report_card) -> None:  # type: ignore[no-un
     assert s.kind == "inspection" and s.about_probation
     assert s.organisation == "South Yorkshire"
     assert s.unit == "CRC and NPS area inspection"
+    assert s.facts == (
+        "CRC owned by Sodexo Justice Services, with Nacro",
+        "NPS North East division",
+        "South Yorkshire CRC supervises 4,590 people",
+    )
     assert s.rating is None
     assert s.rating_note is not None and "2018" in s.rating_note
     assert s.chief_inspector == "Dame Glenys Stacey"
@@ -62,6 +67,7 @@ def test_hlny_blog_rating_and_chief_inspector() -> None:
     assert s.rating == "Requires improvement"
     assert s.organisation == "Humberside, Lincolnshire and North Yorkshire CRC"
     assert s.unit == "community rehabilitation company"
+    assert s.facts == ("CRC supervises 5,347 people",)
     assert s.chief_inspector == "Dame Glenys Stacey"
     assert s.chief_inspector_quote is not None
     assert "5,347" in s.summary
@@ -72,6 +78,7 @@ def test_press_release_northamptonshire() -> None:
     """A press release gives the area, the chief inspector, and its prose recommendations with owners."""
     s = summarise(seed("press_northamptonshire_2017.txt"))
     assert s.organisation == "Northamptonshire"
+    assert s.facts == ("CRC owned by Sodexo Justice Services, with Nacro",)
     assert s.chief_inspector == "Dame Glenys Stacey"
     assert s.kind == "inspection"
     assert [r.owner for r in s.recommendations] == [
@@ -86,6 +93,7 @@ def test_staffordshire_blog() -> None:
     """The Staffordshire post: its area, the chief inspector, and no rating before 2018."""
     s = summarise(seed("blog_staffordshire_2017.txt"))
     assert s.organisation == "Staffordshire"
+    assert s.facts == ("CRC owned by the Reducing Reoffending Partnership", "NPS Midlands division")
     assert s.chief_inspector == "Dame Glenys Stacey"
     assert s.rating is None and s.rating_note is not None
 
