@@ -65,6 +65,7 @@ def test_poll_summarise_and_send_over_real_servers(web: WebServer, smtp: tuple[M
     assert "Recommendations (13):" in text
     assert "No overall rating" in html
     assert "Also discussed by Russell Webster" in text
+    assert max(len(line) for line in text.splitlines() if "http" not in line) <= 72
     assert "Prison officer recruitment drive" not in text  # the prisons item was filtered out
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "https://digest.example.org/unsubscribe/" in msg["List-Unsubscribe"]
