@@ -1,6 +1,6 @@
 """Send the digest to 10,000 subscribers through an aiosmtpd sink running in a separate process.
 
-Measures `pipeline.send_digest` end to end (subscriber list, ledger rows, rendering, per-subscriber messages,
+Measures `daily.send_digest` end to end (subscriber list, ledger rows, rendering, per-subscriber messages,
 SMTP over `pool` connections) and, in the same run, the sink's raw rate: pre-built messages of the same size
 sent with bare smtplib over the same number of connections, no ledger.
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digest import pipeline
+from digest import daily, pipeline
 from digest.config import load_settings
 from digest.deliver import SmtpSender
 from digest.fetch import Fetcher
@@ -107,7 +107,7 @@ def main() -> None:
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         start = time.perf_counter()
         with Store(settings.database) as store:
-            outcome = pipeline.send_digest(settings, store, SmtpSender(settings.smtp), clock=lambda: NOW)
+            outcome = daily.send_digest(settings, store, SmtpSender(settings.smtp), clock=lambda: NOW)
         elapsed = time.perf_counter() - start
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         assert outcome.report is not None and outcome.report.sent == N, outcome.message
@@ -116,7 +116,7 @@ def main() -> None:
         peak = cpu1.ru_maxrss / 1024
 
         with Store(settings.database) as store:
-            sample = pipeline.test_message(settings, store, "reader00000@example.org", now=NOW).data
+            sample = daily.test_message(settings, store, "reader00000@example.org", now=NOW).data
         raw = raw_rate(port, sample, N)
     finally:
         sink.terminate()

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
-from . import __version__, pipeline
+from . import __version__, daily, pipeline
 from .config import Settings, default_config_path, load_settings
 from .errors import ConfigError, DigestError, LockedError
 from .extract import extract
@@ -140,7 +140,7 @@ def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber:
         if sub is None:
             _fail(f"{subscriber} is not in {ctx.settings.subscribers_file}", 2)
     with ctx.store() as store:
-        digest, html, plain = pipeline.preview(ctx.settings, store, now=now(), subscriber=sub)
+        digest, html, plain = daily.preview(ctx.settings, store, now=now(), subscriber=sub)
     body = plain if text else html
     if out is None and not open_:
         click.echo(body, nl=False)
@@ -164,7 +164,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     settings = ctx.settings
     with ctx.store() as store:
         if dry_run:
-            digest, _html, _text = pipeline.preview(settings, store, now=now())
+            digest, _html, _text = daily.preview(settings, store, now=now())
             subs = load_subscribers(settings.subscribers_file).subscribers
             suppressed = store.suppressions()
             active = [s for s in subs if s.email.lower() not in suppressed]
@@ -176,16 +176,16 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
             for e in digest.entries:
                 click.echo(f"  - [{e.summary.kind}] {e.title} ({e.source})")
             return
-        sender = pipeline.make_sender(settings)
+        sender = daily.make_sender(settings)
         if to:
-            message = pipeline.test_message(settings, store, to, now=now())
+            message = daily.test_message(settings, store, to, now=now())
             reply = sender.send(message)
             sender.close()
             click.echo(f"test copy sent to {to}: {reply}")
             return
         subs = load_subscribers(settings.subscribers_file).subscribers
         with _progress("sending", len(subs)) as tick:
-            outcome = pipeline.send_digest(
+            outcome = daily.send_digest(
                 settings,
                 store,
                 sender,
@@ -200,10 +200,10 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
         if outcome.report is not None:
             for email, reply in outcome.report.failed:
                 click.echo(f"  failed {email}: {reply}", err=True)
-            report = pipeline.editor_report(settings, store, outcome, now=now())
+            report = daily.editor_report(settings, store, outcome, now=now())
             if report is not None:
-                report_sender = pipeline.make_sender(settings)
-                pipeline.send_report(settings, report_sender, report)
+                report_sender = daily.make_sender(settings)
+                daily.send_report(settings, report_sender, report)
                 report_sender.close()
             if outcome.report.failed or outcome.report.aborted:
                 sys.exit(1)

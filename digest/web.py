@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import pipeline, schedule
+from . import daily, pipeline, schedule
 from .config import Settings
 from .deliver import Sender
 from .errors import DigestError, LockedError, SubscriberError
@@ -104,7 +104,7 @@ class Service:
     def __init__(self, settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.sender = sender or pipeline.make_sender(settings)
+        self.sender = sender or daily.make_sender(settings)
         self.env: Environment = environment(settings.templates_dir)
         self.stop = threading.Event()
         self.send_thread: threading.Thread | None = None
@@ -128,7 +128,7 @@ class Service:
         return HTMLResponse(html, status_code=code)
 
     def today_status(self, store: Store) -> str | None:
-        row = store.run(pipeline.run_key(self.settings, pipeline.digest_day(self.settings, self.clock())))
+        row = store.run(daily.run_key(self.settings, daily.digest_day(self.settings, self.clock())))
         return None if row is None else str(row["status"])
 
     # -- jobs
@@ -155,7 +155,7 @@ class Service:
     def _send(self, *, force: bool, resend_failed: bool) -> None:
         try:
             with self.store() as store:
-                outcome = pipeline.send_digest(
+                outcome = daily.send_digest(
                     self.settings,
                     store,
                     self.sender,
@@ -165,9 +165,9 @@ class Service:
                     stop=self.stop,
                 )
                 self.last_send = outcome.message
-                report = pipeline.editor_report(self.settings, store, outcome, now=self.clock())
+                report = daily.editor_report(self.settings, store, outcome, now=self.clock())
                 if report is not None:
-                    pipeline.send_report(self.settings, self.sender, report)
+                    daily.send_report(self.settings, self.sender, report)
             log.info("send: %s", outcome.message)
         except LockedError as exc:
             self.last_send = f"not sent: {exc}"
@@ -183,7 +183,7 @@ class Service:
             await asyncio.to_thread(self.send_thread.join)
 
     def confirmation(self, email: str, name: str | None) -> Message:
-        token = pipeline.tokens(self.settings).confirm(email, name)
+        token = daily.tokens(self.settings).confirm(email, name)
         link = f"{self.settings.public_url}/confirm/{token}"
         msg = EmailMessage()
         msg["From"] = f"{self.settings.list_name} <{self.settings.from_address}>"
@@ -258,7 +258,7 @@ def create_app(
 
     async def confirm(request: Request) -> Response:
         token = request.path_params["token"]
-        found = pipeline.tokens(settings).read_confirm(token)
+        found = daily.tokens(settings).read_confirm(token)
         if found is None:
             return svc.page(
                 "message",
@@ -288,7 +288,7 @@ def create_app(
             return svc.page(
                 "message", title="Unsubscribe", text="Use the unsubscribe link at the foot of any digest email."
             )
-        email = pipeline.tokens(settings).read_unsubscribe(token)
+        email = daily.tokens(settings).read_unsubscribe(token)
         if email is None:
             return svc.page(
                 "message",
@@ -315,7 +315,7 @@ def create_app(
         except ValueError:
             return svc.page("message", 404, title="No such digest", text="Dates look like 2026-11-24.")
         with svc.store() as store:
-            row = store.run(pipeline.run_key(settings, day))
+            row = store.run(daily.run_key(settings, day))
         if row is None or not row["html"]:
             return svc.page("message", 404, title="No digest that day", text=f"Nothing was sent on {day}.")
         html = str(row["html"]).replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe").replace(RECIPIENT, "")
@@ -437,7 +437,7 @@ def create_app(
 
     async def preview_page(request: Request) -> Response:
         with svc.store() as store:
-            digest, html, text = pipeline.preview(settings, store, now=clock())
+            digest, html, text = daily.preview(settings, store, now=clock())
         if request.query_params.get("format") == "html":
             return HTMLResponse(html)
         return svc.page(
@@ -448,7 +448,7 @@ def create_app(
         to = request.state.form.get("to", "").strip()
         try:
             with svc.store() as store:
-                message = pipeline.test_message(settings, store, normalise_email(to), now=clock())
+                message = daily.test_message(settings, store, normalise_email(to), now=clock())
             reply = await asyncio.to_thread(svc.sender.send, message)
             text = f"Test copy sent to {to}: {reply}"
         except Exception as exc:
@@ -465,7 +465,7 @@ def create_app(
                 svc.last_send = "a send is already running"
             return RedirectResponse("/admin/log", status_code=303)
         with svc.store() as store:
-            digest, _html, _text = pipeline.preview(settings, store, now=clock())
+            digest, _html, _text = daily.preview(settings, store, now=clock())
             status = svc.today_status(store)
         subs = load_subscribers(settings.subscribers_file).subscribers
         return svc.page("admin/send", csrf=_csrf(request), digest=digest, subscribers=len(subs), status=status)

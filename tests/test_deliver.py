@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from digest import pipeline
+from digest import daily
 from digest.config import load_settings
 from digest.deliver import SmtpSender
 from digest.errors import LockedError
@@ -24,18 +24,18 @@ from .conftest import Mailbox, WebServer, demo_feeds
 from .test_pipeline import NOON, clock, poll_all
 
 
-def send(config: Path, **kw: Any) -> pipeline.SendOutcome:
+def send(config: Path, **kw: Any) -> daily.SendOutcome:
     settings = load_settings(config)
     assert settings.smtp is not None
     with Store(settings.database) as store:
-        return pipeline.send_digest(settings, store, SmtpSender(settings.smtp, backoff=0.01), clock=clock, **kw)
+        return daily.send_digest(settings, store, SmtpSender(settings.smtp, backoff=0.01), clock=clock, **kw)
 
 
 def ledger(config: Path, when: datetime = NOON) -> dict[str, str]:
     settings = load_settings(config)
     with Store(settings.database) as store:
-        day = pipeline.digest_day(settings, when)
-        return {d.email: d.state for d in store.deliveries(pipeline.run_key(settings, day))}
+        day = daily.digest_day(settings, when)
+        return {d.email: d.state for d in store.deliveries(daily.run_key(settings, day))}
 
 
 @pytest.fixture

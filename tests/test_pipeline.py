@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from digest import pipeline
+from digest import daily, pipeline
 from digest.cli import main as cli_main
 from digest.config import load_settings
 from digest.deliver import OutboxSender, SmtpSender
@@ -38,11 +38,11 @@ def poll_all(config: Path) -> tuple[list[pipeline.PollResult], int]:
     return asyncio.run(run())
 
 
-def send(config: Path, **kw: Any) -> pipeline.SendOutcome:
+def send(config: Path, **kw: Any) -> daily.SendOutcome:
     settings = load_settings(config)
     with Store(settings.database) as store:
         sender = SmtpSender(settings.smtp, backoff=0.01) if settings.smtp else OutboxSender(settings.outbox_dir)
-        return pipeline.send_digest(settings, store, sender, clock=clock, **kw)
+        return daily.send_digest(settings, store, sender, clock=clock, **kw)
 
 
 def test_poll_summarise_and_send_over_real_servers(web: WebServer, smtp: tuple[Mailbox, int], make_config: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from digest import pipeline
+from digest import daily
 from digest.config import load_settings
 from digest.deliver import OutboxSender
 from digest.store import Store
@@ -90,7 +90,7 @@ def test_login_locks_out_after_repeated_failures(app: Any) -> None:
 def test_one_click_unsubscribe_and_forged_tokens(app: Any) -> None:
     """RFC 8058 one-click works with no page; a forged or other-list token is refused."""
     client, settings = app
-    url = pipeline.unsubscribe_url(settings, "reader@example.org").replace(settings.public_url, "")
+    url = daily.unsubscribe_url(settings, "reader@example.org").replace(settings.public_url, "")
     page = client.get(url)
     assert page.status_code == 200 and "reader@example.org" in page.text
     r = client.post(
@@ -111,10 +111,10 @@ def test_one_click_unsubscribe_and_forged_tokens(app: Any) -> None:
 def test_expired_confirmation_is_rejected(app: Any) -> None:
     """A confirmation link past its age is refused and adds nobody."""
     client, settings = app
-    token = pipeline.tokens(settings).confirm("late@example.org")
+    token = daily.tokens(settings).confirm("late@example.org")
     from digest.tokens import Tokens
 
-    assert Tokens(settings.secret, pipeline.list_id(settings)).read_confirm(token, max_age=-1) is None
+    assert Tokens(settings.secret, daily.list_id(settings)).read_confirm(token, max_age=-1) is None
     assert client.post("/confirm/not-a-token").status_code == 400
 
 
@@ -144,7 +144,7 @@ def test_health_is_503_when_todays_digest_is_overdue(app: Any) -> None:
     r = client.get("/health")
     assert r.status_code == 503 and r.json()["status"] == "overdue"
     with Store(settings.database) as store:
-        pipeline.send_digest(settings, store, OutboxSender(settings.outbox_dir), clock=lambda: NOW)
+        daily.send_digest(settings, store, OutboxSender(settings.outbox_dir), clock=lambda: NOW)
     r = client.get("/health")
     assert r.status_code == 200
     assert r.json()["today"] == "empty" and r.json()["feeds_in_error"] == []
@@ -175,7 +175,7 @@ def test_service_catches_up_a_missed_send_on_start(
                     time.sleep(0.05)
     assert [p.name for p in outbox.rglob("*.eml")] == ["reader@example.org.eml"]
     with Store(settings.database) as store:
-        assert store.delivery_counts(pipeline.run_key(settings, NOW.date())) == {"sent": 1}
+        assert store.delivery_counts(daily.run_key(settings, NOW.date())) == {"sent": 1}
 
 
 def test_digest_serve_stops_cleanly_on_sigterm(make_config: Any, tmp_path: Path) -> None:

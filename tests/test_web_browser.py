@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from digest import pipeline
+from digest import daily
 from digest.config import load_settings
 from digest.deliver import SmtpSender
 from digest.store import Store
@@ -48,7 +48,7 @@ def send_day(settings: Any, clock: Clock, day: int) -> None:
     assert settings.smtp is not None
     clock.now = datetime(2026, 11, day, 12, 0, tzinfo=UTC)
     with Store(settings.database) as store:
-        pipeline.send_digest(settings, store, SmtpSender(settings.smtp, backoff=0.01), clock=clock)
+        daily.send_digest(settings, store, SmtpSender(settings.smtp, backoff=0.01), clock=clock)
 
 
 def test_subscribe_confirm_receive_unsubscribe(browser: Any, site: Any) -> None:  # noqa: F811

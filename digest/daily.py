@@ -1,0 +1,352 @@
+"""A day's digest run: compose it from what is waiting, render it once per set of preferences, and deliver
+it to every subscriber through the ledger (pending → sending → sent | failed), under the send lock. Also the
+preview, the test copy and the editors' report. Callers pass the clock and the sender in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from .compose import Candidate, compose, for_subscriber
+from .config import Settings
+from .deliver import OutboxSender, Sender, SendReport, SmtpSender, send_run
+from .errors import DigestError
+from .models import Delivery, Digest, Message, Subscriber
+from .render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, message_id
+from .store import Store
+from .subscribers import load as load_subscribers
+from .tokens import Tokens
+
+Clock = Callable[[], datetime]
+
+
+def list_slug(settings: Settings) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", settings.list_name.lower()).strip("-") or "digest"
+
+
+def run_key(settings: Settings, day: date) -> str:
+    return f"{list_slug(settings)}:{day.isoformat()}"
+
+
+def digest_day(settings: Settings, now: datetime) -> date:
+    return now.astimezone(settings.timezone).date()
+
+
+def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence[int] | None = None) -> Digest:
+    """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
+    if item_ids is None:
+        rows = store.pending_items()
+    else:
+        rows = []
+        for item in store.items(item_ids):
+            assert item.id is not None
+            summary = store.summary(item.id)
+            if summary is not None:
+                rows.append((item, summary, store.document(item.id)))
+    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
+    return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
+
+
+def renderer(settings: Settings) -> Renderer:
+    return Renderer(public_url=settings.public_url, contact=settings.contact, templates=settings.templates_dir)
+
+
+def tokens(settings: Settings) -> Tokens:
+    return Tokens(settings.secret, list_id(settings))
+
+
+def list_id(settings: Settings) -> str:
+    return f"{list_slug(settings)}.{settings.domain}"
+
+
+def unsubscribe_url(settings: Settings, email: str) -> str:
+    return f"{settings.public_url}/unsubscribe/{tokens(settings).unsubscribe(email)}"
+
+
+def envelope(settings: Settings, subject: str, now: datetime, key: str) -> Envelope:
+    return Envelope(
+        from_name=settings.list_name,
+        from_address=settings.from_address,
+        list_id=list_id(settings),
+        subject=subject,
+        date=now,
+        reply_to=settings.reply_to,
+        run_key=key,
+    )
+
+
+def make_sender(settings: Settings) -> Sender:
+    if settings.smtp is not None:
+        return SmtpSender(settings.smtp)
+    return OutboxSender(settings.outbox_dir)
+
+
+@dataclass
+class SendOutcome:
+    key: str
+    message: str
+    report: SendReport | None = None
+    digest: Digest | None = None
+    recipients: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class _Factories:
+    """One rendering per distinct set of preferences; everyone who wants everything shares the first."""
+
+    def __init__(self, settings: Settings, digest: Digest, env: Envelope, *, test: bool = False) -> None:
+        self.settings = settings
+        self.digest = digest
+        self.env = env
+        self.test = test
+        self.prefix = "[TEST] " if test else ""
+        self.renderer = renderer(settings)
+        self._cache: dict[tuple[Any, Any], MessageFactory] = {}
+
+    def get(self, sub: Subscriber | None) -> MessageFactory:
+        key = (sub.kinds, sub.sources) if sub else (None, None)
+        factory = self._cache.get(key)
+        if factory is None:
+            d = for_subscriber(self.digest, sub, self.settings.subject) if sub else self.digest
+            rendered = self.renderer.fit(d, self.settings.max_html_bytes, test=self.test)
+            env = self.env if d is self.digest else replace(self.env, subject=self.prefix + d.subject)
+            factory = self._cache[key] = MessageFactory(rendered, env)
+        return factory
+
+
+def send_digest(
+    settings: Settings,
+    store: Store,
+    sender: Sender,
+    *,
+    clock: Clock,
+    force: bool = False,
+    resend_failed: bool = False,
+    workers: int | None = None,
+    stop: threading.Event | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SendOutcome:
+    """Send today's digest to everyone not yet sent it. Safe to run again at any time: the ledger decides."""
+    now = clock()
+    day = digest_day(settings, now)
+    key = run_key(settings, day)
+    owner = store.acquire_lock("send", now=now)
+    try:
+        return _send_locked(
+            settings,
+            store,
+            sender,
+            key=key,
+            day=day,
+            clock=clock,
+            force=force,
+            resend_failed=resend_failed,
+            workers=workers,
+            stop=stop,
+            progress=progress,
+            heartbeat=lambda: store.renew_lock("send", owner, now=clock()),
+        )
+    finally:
+        store.release_lock("send", owner)
+
+
+def _send_locked(
+    settings: Settings,
+    store: Store,
+    sender: Sender,
+    *,
+    key: str,
+    day: date,
+    clock: Clock,
+    force: bool,
+    resend_failed: bool,
+    workers: int | None,
+    stop: threading.Event | None,
+    progress: Callable[[int, int], None] | None,
+    heartbeat: Callable[[], None],
+) -> SendOutcome:
+    now = clock()
+    subs = [s for s in load_subscribers(settings.subscribers_file).subscribers]
+    by_email = {s.email.lower(): s for s in subs}
+    row = store.run(key)
+    if row is not None and force:
+        store.release_items(key)
+        carried = [int(i) for i in json.loads(row["item_ids"])]
+        digest = build_digest(
+            settings,
+            store,
+            day,
+            item_ids=sorted(set(carried) | {i.id for i, _, _ in store.pending_items() if i.id is not None}),
+        )
+        row = None
+    elif row is None:
+        digest = build_digest(settings, store, day)
+    if row is None:
+        if digest.count == 0 and not settings.send_empty:
+            store.create_run(
+                key, day=day, now=now, subject=digest.subject, item_ids=[], html="", text="", recipients=[]
+            )
+            return SendOutcome(key, "nothing new today; no digest sent (recorded as an empty day)", digest=digest)
+        base = renderer(settings).fit(digest, settings.max_html_bytes)
+        recipients = [(s.email, s.name, message_id(key, s.email, settings.domain)) for s in subs]
+        store.create_run(
+            key,
+            day=day,
+            now=now,
+            subject=digest.subject,
+            item_ids=list(digest.item_ids),
+            html=base.html,
+            text=base.text,
+            recipients=recipients,
+        )
+        row = store.run(key)
+        assert row is not None
+    else:
+        if row["status"] == "empty" and not force:
+            return SendOutcome(key, "today was an empty day and nothing was sent (use --force to send anyway)")
+        digest = build_digest(settings, store, day, item_ids=json.loads(row["item_ids"]))
+        digest = replace(digest, subject=row["subject"])
+        if resend_failed:
+            n = store.reset_failed(key, now=now)
+            if not n:
+                return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
+        # Someone who joined since the run began gets today's digest too; someone who left does not.
+        for s in subs:
+            store.add_recipient(key, s.email, s.name, message_id(key, s.email, settings.domain), now=now)
+    suppressed = store.suppressions()
+    for d in store.deliveries(key, ["pending"]):
+        if d.email.lower() not in by_email or d.email.lower() in suppressed:
+            store.mark(
+                key,
+                d.email,
+                "suppressed",
+                now=now,
+                reply=suppressed.get(d.email.lower(), "no longer on the subscriber list"),
+            )
+    pending = store.deliveries(key, ["pending", "sending"])
+    if not pending:
+        counts = store.delivery_counts(key)
+        store.finish_run(key, now=now)
+        return SendOutcome(
+            key,
+            f"already sent today to {counts.get('sent', 0)} subscribers; nothing to do"
+            + (" (use --resend-failed to retry failures)" if counts.get("failed") else ""),
+            digest=digest,
+            counts=counts,
+        )
+    factories = _Factories(
+        settings, digest, envelope(settings, row["subject"], datetime.fromisoformat(row["created"]), key)
+    )
+
+    def build(d: Delivery, name: str | None) -> Message:
+        sub = by_email.get(d.email.lower())
+        data = factories.get(sub).build(
+            to=d.email, name=name, message_id=d.message_id, unsubscribe_url=unsubscribe_url(settings, d.email)
+        )
+        return Message(to=d.email, sender=settings.from_address, message_id=d.message_id, data=data)
+
+    pool = workers or (settings.smtp.pool if settings.smtp else 1)
+    report = send_run(
+        store, key, build, sender, clock=clock, workers=pool, stop=stop, progress=progress, heartbeat=heartbeat
+    )
+    counts = store.delivery_counts(key)
+    msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {counts.get('suppressed', 0)} suppressed"
+    if report.stopped:
+        msg += " (stopped early; run again to continue)"
+    if report.aborted:
+        msg += f"; STOPPED with {counts.get('pending', 0)} still pending: {report.aborted}; run again when fixed"
+    return SendOutcome(key, msg, report=report, digest=digest, recipients=len(pending), counts=counts)
+
+
+def test_message(settings: Settings, store: Store, to: str, *, now: datetime) -> Message:
+    """A test copy of today's digest for one address, marked as a test; the ledger is not touched."""
+    day = digest_day(settings, now)
+    key = run_key(settings, day)
+    row = store.run(key)
+    digest = build_digest(settings, store, day, item_ids=json.loads(row["item_ids"]) if row is not None else None)
+    env = envelope(settings, f"[TEST] {digest.subject}", now, f"test-{uuid.uuid4().hex[:8]}:{day}")
+    factory = _Factories(settings, digest, env, test=True).get(None)
+    mid = make_msgid(domain=settings.domain)
+    data = factory.build(
+        to=to,
+        name=None,
+        message_id=mid,
+        unsubscribe_url=unsubscribe_url(settings, to),
+        extra_headers={"X-Digest-Test": "yes"},
+    )
+    return Message(to=to, sender=settings.from_address, message_id=mid, data=data)
+
+
+def preview(
+    settings: Settings,
+    store: Store,
+    *,
+    now: datetime,
+    subscriber: Subscriber | None = None,
+    email: str = "preview@example.invalid",
+) -> tuple[Digest, str, str]:
+    """Today's digest exactly as it would be sent: the run's items if it exists, else what is pending."""
+    day = digest_day(settings, now)
+    row = store.run(run_key(settings, day))
+    item_ids = json.loads(row["item_ids"]) if row is not None and row["status"] != "empty" else None
+    digest = build_digest(settings, store, day, item_ids=item_ids)
+    if subscriber is not None:
+        digest = for_subscriber(digest, subscriber, settings.subject)
+        email = subscriber.email
+    rendered = renderer(settings).fit(digest, settings.max_html_bytes)
+    url = unsubscribe_url(settings, email)
+    html = rendered.html.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email)
+    text = rendered.text.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email)
+    return rendered.digest, html, text
+
+
+def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now: datetime) -> Message | None:
+    """A short report for the editors: sent, failed with reasons, suppressed, feeds in error."""
+    if not settings.editors or outcome.report is None:
+        return None
+    counts = store.delivery_counts(outcome.key)
+    lines = [
+        f"Digest run {outcome.key}",
+        "",
+        f"Sent: {counts.get('sent', 0)}",
+        f"Failed: {counts.get('failed', 0)}",
+        f"Suppressed: {counts.get('suppressed', 0)}",
+        "",
+    ]
+    failures = store.deliveries(outcome.key, ["failed"])
+    if failures:
+        lines.append("Failures:")
+        lines += [f"  {d.email}: {d.reply}" for d in failures[:50]]
+        lines.append("")
+    broken = [h for h in store.feed_health() if h.last_error or h.disabled]
+    if broken:
+        lines.append("Feeds with errors:")
+        lines += [f"  {h.name} ({h.url}): {h.disabled or h.last_error}" for h in broken]
+    msg = EmailMessage()
+    msg["From"] = settings.from_address
+    msg["To"] = ", ".join(settings.editors)
+    msg["Subject"] = (
+        f"{settings.list_name} delivery report: {counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed"
+    )
+    msg["Date"] = format_datetime(now)
+    mid = make_msgid(domain=settings.domain)
+    msg["Message-ID"] = mid
+    msg.set_content("\n".join(lines) + "\n")
+    return Message(to=settings.editors[0], sender=settings.from_address, message_id=mid, data=msg.as_bytes())
+
+
+def send_report(settings: Settings, sender: Sender, message: Message) -> None:
+    for editor in settings.editors:
+        try:
+            sender.send(replace(message, to=editor))
+        except DigestError:
+            pass  # the report is a courtesy; the ledger already holds the truth
