@@ -68,8 +68,9 @@ def list_id(settings: Settings) -> str:
     return f"{list_slug(settings)}.{settings.domain}"
 
 
-def unsubscribe_url(settings: Settings, email: str) -> str:
-    return f"{settings.public_url}/unsubscribe/{tokens(settings).unsubscribe(email)}"
+def unsubscribe_url(settings: Settings, email: str, signer: Tokens | None = None) -> str:
+    """The one-click link for an address; pass `signer` when making many (it is built once per run)."""
+    return f"{settings.public_url}/unsubscribe/{(signer or tokens(settings)).unsubscribe(email)}"
 
 
 def envelope(settings: Settings, subject: str, now: datetime, key: str) -> Envelope:
@@ -246,11 +247,12 @@ def _send_locked(
     factories = _Factories(
         settings, digest, envelope(settings, row["subject"], datetime.fromisoformat(row["created"]), key)
     )
+    signer = tokens(settings)
 
     def build(d: Delivery, name: str | None) -> Message:
         sub = by_email.get(d.email.lower())
         data = factories.get(sub).build(
-            to=d.email, name=name, message_id=d.message_id, unsubscribe_url=unsubscribe_url(settings, d.email)
+            to=d.email, name=name, message_id=d.message_id, unsubscribe_url=unsubscribe_url(settings, d.email, signer)
         )
         return Message(to=d.email, sender=settings.from_address, message_id=d.message_id, data=data)
 
