@@ -8,7 +8,19 @@ import pytest
 
 from .conftest import REPO
 
-PURE = ["feeds", "extract", "classify", "summarise", "text", "compose", "render", "models", "tokens", "schedule"]
+PURE = [
+    "feeds",
+    "extract",
+    "classify",
+    "summarise",
+    "card",
+    "text",
+    "compose",
+    "render",
+    "models",
+    "tokens",
+    "schedule",
+]
 IO = {"httpx", "smtplib", "sqlite3", "socket", "urllib.request", "requests", "aiosmtpd", "uvicorn", "starlette"}
 
 

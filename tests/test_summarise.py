@@ -7,10 +7,11 @@ from datetime import date
 
 import pytest
 
+from digest.card import find_rating
 from digest.classify import classify
 from digest.extract import extract_pdf, extract_text
 from digest.models import Document
-from digest.summarise import Hints, find_rating, summarise
+from digest.summarise import Hints, summarise
 from digest.text import split_sentences
 
 from .conftest import SEEDS, WEB

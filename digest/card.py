@@ -1,0 +1,393 @@
+"""The report card of an inspection: who was inspected, the rating (or why there is none), ratings per
+standard, the chief inspector and their words, key findings, recommendations with whom they are for, and the
+context a probation reader wants (who owns the CRC, the NPS division, how many people it supervises).
+
+Pure: text in, facts out. Each extractor works on the wording inspectorate reports, press releases and the
+sector's blogs use, old (2016–2018 "Quality & Impact") and new (PDU inspections since 2021) alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from .models import RATINGS, Recommendation
+from .text import Sentence, split_sentences, word_count
+
+# The language of findings, shared with the summariser.
+EVALUATIVE = re.compile(
+    r"\b(?:found|finds|concluded|rated|inspectors?|quality|good|outstanding|inadequate|acceptable|poor|"
+    r"improvement|improve|effective(?:ly)?|ineffective|strong|weak|well|not good enough|concern(?:s|ed)?|"
+    r"should|must|needs? to|recommend\w*|overall|generally|insufficient|impressive|too (?:many|few|little)|"
+    r"lack(?:ed|ing)?|positive|failed|failing)\b",
+    re.I,
+)
+JUDGEMENT = re.compile(
+    r"\b(?:was|were|is|are|remained|been)\b[^.]{0,60}?\b(?:good|outstanding|acceptable|inadequate|poor|"
+    r"inconsistent|effective|strong|weak|sound|impressive|insufficient|required improvement|requires? "
+    r"improvement|not good enough|mixed|erratic|better|worse)\b",
+    re.I,
+)
+NOISE = re.compile(
+    r"\b(?:click here|cookies?|subscribe|sign up|newsletter|sponsored|copyright|all rights "
+    r"reserved|licence to|this licence|view this licence|©)\b",
+    re.I,
+)
+_RATING_WORD = r"(outstanding|good|requires?\s+improvement|requiring\s+improvement|inadequate)"
+_RATING_RX = [
+    re.compile(r"\boverall\s+rating\s*(?:of|was|is|:|\|)\s*(?:an?\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
+    re.compile(
+        r"\brated\s+(?:overall\s+)?(?:as\s+)?(?:being\s+)?[‘'\"“]?"
+        + _RATING_WORD
+        + r"\b[’'\"”]?(?!\s+(?:in|at|for)\b)",
+        re.I,
+    ),
+    re.compile(r"\brated?\s+(?:the\s+)?[A-Z][^.]{0,140}?\bas\s+(?:being\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
+    re.compile(r"\brating\s*:\s*[‘'\"“]?" + _RATING_WORD, re.I),
+]
+_PART_RATING = re.compile(
+    r"\b(?:both|were|each|all)\s+rated\b|\b(?:standards?|domains?)\s+(?:was|were)\s+rated\b", re.I
+)
+_CHIEF_TITLE = (
+    r"(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)?\s*"
+    r"Chief\s+(?:Probation\s+)?Inspector(?:\s+of\s+Probation)?"
+)
+_NAME = r"(?:(?:Dame|Sir|Dr|Professor|Mr|Mrs|Ms|Lord|Lady)\s+)?[A-Z][a-z]+(?:[ -][A-Z][a-z’'-]+){1,2}"
+_CHIEF_RX = [
+    re.compile(rf"(?P<name>{_NAME}),\s+{_CHIEF_TITLE}"),
+    # A foreword's signature run into its last paragraph: "… overall. Dame Glenys Stacey HM Chief Inspector …"
+    re.compile(
+        rf"(?P<name>{_NAME})\s+(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)\s+Chief\s+"
+        r"Inspector\s+of\s+Probation"
+    ),
+    re.compile(rf"{_CHIEF_TITLE},?\s+(?P<name>{_NAME})"),
+]
+_CHIEF_SIGNATURE = re.compile(rf"^(?P<name>{_NAME})$")
+_ORG_RX = [
+    re.compile(
+        r"\b[Ii]nspection of (?i:probation services in|probation work in|youth (?:offending|justice) "
+        r"(?:services|work) in|the work of|the)?:?\s*(?P<org>[A-Z][^.()\n:]{2,80}?)"
+        r"(?=\s*(?:$|[.(\n:]|\s[–-]\s|\sby\s|\spublished\b|\sfound\b|\shas\b|\swas\b))"
+    ),
+    re.compile(
+        r"\brated?\s+the\s+(?P<org>[A-Z][\w ,&’'-]{2,90}?(?:Community Rehabilitation Company|CRC|"
+        r"Probation Delivery Unit|PDU|Youth Offending (?:Service|Team)|YOS|YOT|division|region))"
+    ),
+    re.compile(
+        r"\bthe\s+(?P<org>[A-Z][\w&’'-]+(?: [A-Z][\w&’'-]+){0,3} (?:Probation Delivery Unit|PDU|"
+        r"Youth (?:Offending|Justice) (?:Service|Team)|YOS|YOT)s?)\b"
+    ),
+    re.compile(
+        r"\b(?:[Pp]robation|[Yy]outh (?:justice|offending)) (?:services?|work) in\s+(?P<org>[A-Z][\w&’'-]+"
+        r"(?: (?:and )?[A-Z][\w&’'-]+){0,4})\s+(?:ha(?:ve|s) been|(?:was|were|is|are)\s+(?:rated|found|judged))"
+    ),
+    re.compile(r"\beffectiveness of probation work in\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n]))"),
+    re.compile(r"\breport on\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n(]|\s(?:is|was|has|found)\b))"),
+    re.compile(
+        r"\binspection of (?:adult )?probation work (?:in|undertaken by)\s+(?P<org>[A-Z][\w&’' -]{2,60}?)"
+        r"(?=\s*(?:$|[.,\n]))"
+    ),
+]
+SECTION_FINDINGS = re.compile(
+    r"overall judgements|overall findings|executive summary|^summary|key findings|"
+    r"main findings|findings|conclusions?|overview",
+    re.I,
+)
+_OWNER = re.compile(
+    r"(?:^|(?<=[.!?] ))(?P<owner>(?:(?:[Tt]he|Her Majesty’s|Her Majesty's|His Majesty’s|HM)\s+)?"
+    r"[A-Z][\w’' ,&()-]{1,120}?)\s+should(?: also)?:?$"
+)
+
+
+def in_findings(s: Sentence) -> bool:
+    """In a report's findings chapter, and not in its recommendations or foreword."""
+    return bool(SECTION_FINDINGS.search(s.chapter)) and not re.fullmatch(
+        r"(?:our |key )?recommendations?|foreword", s.heading.strip(), re.I
+    )
+
+
+_UNITS = [
+    (r"\bthematic\b", "thematic inspection"),
+    (r"\b(?:probation delivery units?|PDUs?)\b", "probation delivery unit"),
+    (r"\b(?:youth (?:offending|justice) (?:services?|teams?)|YOS|YOT|youth justice)\b", "youth justice service"),
+    (r"\b(?:community rehabilitation compan(?:y|ies)|CRCs?)\b", "community rehabilitation company"),
+    (r"\bNPS\b[^.]{0,40}\bdivision\b|\bdivision of the National Probation Service\b", "NPS division"),
+    (r"\bprobation (?:service )?region\b|\bregional (?:probation|inspection)\b", "probation region"),
+    (r"\bQuality\s*&\s*Impact\b|\bprobation work in\b", "CRC and NPS area inspection"),
+]
+
+
+_CAP = r"[A-Z][\w’'&-]*(?:\s+(?:and\s+|&\s+)?[A-Z][\w’'&-]*)*"
+_FACTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(
+            rf"\bCRC\)?\s+(?:is\s+|was\s+)?owned by\s+(?P<a>(?:the\s+)?{_CAP})(?:\s*\([A-Z]+\))?"
+            rf"(?:,?\s+in partnership with\s+(?P<b>{_CAP}))?"
+        ),
+        lambda m: f"CRC owned by {m['a']}" + (f", with {m['b']}" if m["b"] else ""),
+    ),
+    (re.compile(r"\bNPS (?P<a>[A-Z][a-z]+(?: [A-Z][a-z]+)?) [Dd]ivision\b"), lambda m: f"NPS {m['a']} division"),
+    (
+        re.compile(r"\b(?P<a>[A-Z][a-z]+(?: [A-Z][a-z]+)?) [Dd]ivision of the (?:NPS|National Probation Service)\b"),
+        lambda m: f"NPS {m['a']} division",
+    ),
+    (
+        re.compile(
+            r"\b(?P<who>the (?:CRC|PDU|NPS|YOS|service))\W+which supervises (?P<n>\d[\d,]{2,}) (?P<what>people|"
+            r"offenders|individuals|children)"
+        ),
+        lambda m: f"{m['who'][4:]} supervises {m['n']} {m['what']}",
+    ),
+    (
+        re.compile(
+            r"\b(?P<n>\d[\d,]{2,}) The number of offenders supervised by the (?P<who>[A-Z][\w ]{2,40}?CRC)(?=\d|\b)"
+        ),
+        lambda m: f"{m['who']} supervises {m['n']} people",
+    ),
+]
+
+
+def context_facts(text: str, limit: int = 4) -> tuple[str, ...]:
+    """Short facts a probation reader wants on the card, each found once: CRC ownership, the NPS division,
+    how many people the inspected body supervises."""
+    flat = re.sub(r"\s+", " ", text[:40_000])
+    out: list[str] = []
+    for rx, phrase in _FACTS:
+        m = rx.search(flat)
+        if m:
+            fact = phrase(m).replace(" And ", " and ")
+            if fact not in out:
+                out.append(fact)
+    return tuple(out[:limit])
+
+
+def inspected_unit(title: str, organisation: str | None, text: str) -> str | None:
+    """What kind of body was inspected, from the title and organisation first, then the opening text."""
+    head = text[:3000]
+    both = re.search(r"\bCRC\b|Community Rehabilitation Company", head) and re.search(
+        r"\bNPS\b|National Probation Service", head
+    )
+    for source in (f"{title} {organisation or ''}", head):
+        if source is head and both:
+            return "CRC and NPS area inspection"
+        for pattern, unit in _UNITS:
+            if re.search(pattern, source, re.I if "NPS" not in pattern and "PDU" not in pattern else 0):
+                return unit
+    return None
+
+
+# ---- the card's parts
+
+
+def find_rating(text: str) -> str | None:
+    """The overall rating, normalised; the earliest overall statement wins and a part's rating is ignored."""
+    best: tuple[int, str] | None = None
+    for rx in _RATING_RX:
+        for m in rx.finditer(text):
+            start = max(0, m.start() - 40)
+            if _PART_RATING.search(text[start : m.end()]):
+                continue
+            word = re.sub(r"\s+", " ", m.group(1).lower())
+            norm = "Requires improvement" if "improvement" in word else word.capitalize()
+            if norm in RATINGS and (best is None or m.start() < best[0]):
+                best = (m.start(), norm)
+            break
+    return best[1] if best else None
+
+
+def standard_ratings(text: str) -> tuple[tuple[str, str], ...]:
+    """Ratings per standard where a report lists them, e.g. "1.1 Leadership  Good"."""
+    out: list[tuple[str, str]] = []
+    # A line of text ("1.1 Leadership  Good") or a table row as extracted ("| 1.1 Leadership | Good |").
+    rx = re.compile(
+        r"^\s*\|?\s*(\d\.\d)\s+([A-Z][A-Za-z ,&’'-]{2,60}?)\s*(?:[:–|-]\s*)?\s+(Outstanding|Good|Requires improvement|"
+        r"Inadequate)\s*\|?\s*$",
+        re.M,
+    )
+    for m in rx.finditer(text):
+        item = (f"{m[1]} {m[2].strip()}", m[3])
+        if item not in out:
+            out.append(item)
+    return tuple(out[:20])
+
+
+def organisation(title: str, text: str) -> str | None:
+    for source in (title, text[:8000]):
+        for rx in _ORG_RX:
+            m = rx.search(source)
+            if m:
+                return _tidy_org(m.group("org"))
+    return None
+
+
+def _tidy_org(org: str) -> str:
+    org = re.sub(r"\s+", " ", org).strip(" ,;–-")
+    org = re.sub(r"\bProbation Delivery Unit\b(?:\s*\(PDU\))?", "PDU", org)
+    org = re.sub(r"\bCommunity Rehabilitation Company\b(?:\s*\(CRC\))?", "CRC", org)
+    org = re.sub(r"\s*&\s*", " and ", org)
+    org = re.sub(r"^the\s+", "", org, flags=re.I)
+    return org
+
+
+def chief_inspector(text: str, sents: list[Sentence], *, about: bool = True) -> tuple[str | None, str | None]:
+    """The chief inspector's name and words: a quotation near their name, or their foreword."""
+    name: str | None = None
+    where = -1
+    for rx in _CHIEF_RX:
+        for m in rx.finditer(text):
+            context = text[m.start() : m.end() + 30]
+            if re.search(r"of\s+(?:Prisons|Constabulary|Fire)", context):
+                continue
+            candidate = m.group("name")
+            if candidate.split()[0] in ("The", "This", "Chief", "Inspector", "HM", "Her", "His"):
+                continue
+            if where < 0 or m.start() < where:
+                name, where = candidate, m.start()
+            break
+    paras = [p.strip() for p in text.split("\n\n") if p.strip()]
+    if name is None:
+        for i, p in enumerate(paras[:-1]):
+            if re.match(rf"{_CHIEF_TITLE}\b", paras[i + 1]) and _CHIEF_SIGNATURE.match(p):
+                name = p
+                break
+    if name is None:
+        return None, None
+    return _short_name(name), _quote(text, paras, sents, name)
+
+
+def _short_name(name: str) -> str:
+    return re.sub(r"\s+", " ", name).strip()
+
+
+def _surname_forms(name: str) -> list[str]:
+    parts = name.split()
+    forms = [name]
+    if parts[0] in ("Dame", "Sir", "Lord", "Lady") and len(parts) >= 2:
+        forms.append(f"{parts[0]} {parts[1]}")
+    forms.append(parts[-1])
+    return forms
+
+
+def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str | None:
+    forms = "|".join(re.escape(f) for f in _surname_forms(name))
+    said = re.compile(
+        rf"(?:{forms}|[Cc]hief [Ii]nspector|she|he)\b[^.“\"]{{0,80}}?\b(?:said|says|added|commented|summarised"
+        rf"(?: the report)?|concluded)\b",
+        re.I,
+    )
+    quoted = re.compile(r"“([^”]{40,900})”|\"([^\"]{40,900})\"")
+    # 1. A quotation in the paragraph that names them speaking, or in the next one.
+    for i, p in enumerate(paras):
+        if said.search(p):
+            for candidate in (p, *(paras[i + 1 : i + 3])):
+                m = quoted.search(candidate)
+                if m:
+                    return _limit_words(m.group(1) or m.group(2), 80)
+            if p.rstrip().endswith(":") and i + 1 < len(paras):
+                # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
+                return _limit_words(" ".join(paras[i + 1 : i + 3]), 80)
+    # 2. Their foreword: the judgement sentences.
+    foreword = [s for s in sents if s.chapter.lower() == "foreword"]
+    if foreword:
+        judged = [s for s in foreword if JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
+        picked = (judged or foreword)[:2]
+        return _limit_words(" ".join(s.text for s in picked), 80)
+    return None
+
+
+def _limit_words(text: str, limit: int) -> str:
+    text = re.sub(r"\s+", " ", text).strip().strip('“”"')
+    out: list[str] = []
+    for s in split_sentences(text):
+        if word_count(" ".join([*out, s])) > limit:
+            break
+        out.append(s)
+    return " ".join(out) if out else " ".join(text.split()[:limit])
+
+
+def key_findings(sents: list[Sentence], *, report: bool, limit: int = 6) -> tuple[str, ...]:
+    """Short bullets: judgement sentences from a report's findings, or a post's own bullet points."""
+    out: list[str] = []
+    if report:
+        limit = 9
+        by_section: dict[int, Sentence] = {}
+        for s in sents:
+            if not in_findings(s):
+                continue
+            if JUDGEMENT.search(s.text) and s.words <= 40 and s.section not in by_section:
+                by_section[s.section] = s
+        for s in by_section.values():
+            label = _unit_label(s.heading, s.text)
+            out.append(f"{label}: {s.text}" if label else s.text)
+    else:
+        for s in sents:
+            if (
+                s.bullet
+                and s.text[:1].isupper()
+                and s.words <= 45
+                and s.text not in out
+                and (s.index == 0 or not NOISE.search(s.text))
+            ):
+                first_in_bullet = not out or not any(o.startswith(s.text[:30]) for o in out)
+                if first_in_bullet and EVALUATIVE.search(s.text):
+                    out.append(s.text)
+                    sents_para = s.para
+                    sents = [x for x in sents if x.para != sents_para or x.index <= s.index]
+        if not out:
+            out = [s.text for s in sents if JUDGEMENT.search(s.text) and s.words <= 40][:limit]
+    return tuple(out[:limit])
+
+
+def _unit_label(heading: str, sentence: str) -> str:
+    if re.search(r"\bCRC\b", heading) and re.search(r"\bNPS\b", heading):
+        return "" if re.search(r"\b(?:CRC|NPS)\b", sentence) else "CRC and NPS"
+    for unit in ("CRC", "NPS", "PDU", "YOS", "YOT"):
+        if re.search(rf"\b{unit}\b", heading) and not re.search(rf"\b{unit}\b", sentence):
+            return unit
+    return ""
+
+
+def recommendations(text: str) -> tuple[Recommendation, ...]:
+    """Numbered or bulleted recommendations, each with whom it is for ("The CRC should:").
+
+    A block starts at a Recommendations heading or at an owner line, and runs while items and owner lines
+    follow; the longest block wins, so a table of contents never does.
+    """
+    paras = [re.sub(r"\s+", " ", p).strip() for p in text.split("\n\n") if p.strip()]
+    best: list[Recommendation] = []
+    i = 0
+    while i < len(paras):
+        p = paras[i]
+        if not (re.search(r"(?:^|\. )(?:our |key )?recommendations?:?$", p, re.I) or _OWNER.search(p)):
+            i += 1
+            continue
+        found: list[Recommendation] = []
+        owner: str | None = None
+        j = i if _OWNER.search(p) else i + 1
+        while j < len(paras):
+            q = paras[j]
+            who = _OWNER.search(q)
+            if who:
+                owner = who.group("owner").strip()
+            else:
+                m = re.match(r"^(?:\d{1,2}[.)]|[•▪●◦·*–-])\s+(.+)$", q)
+                if not m:
+                    break
+                body = re.sub(r"(?<=[a-z.])\d{1,2}$", "", m.group(1)).strip()  # a trailing footnote mark
+                body = body[0].upper() + body[1:] if body else body
+                found.append(Recommendation(text=body.rstrip(";"), owner=owner))
+            j += 1
+        if len(found) > len(best):
+            best = found
+        i = max(j, i + 1)
+    if best:
+        return tuple(best)
+    # Prose: "Inspectors made recommendations … The CRC should …"
+    prose: list[Recommendation] = []
+    for p in paras:
+        if re.search(r"\brecommend", p, re.I):
+            for s in split_sentences(p):
+                m = re.match(r"^((?:The |Her Majesty’s |HM )?[A-Z][\w’' ()&-]{1,80}?)\s+should\s+(.+)$", s)
+                if m:
+                    prose.append(Recommendation(text=m.group(2)[0].upper() + m.group(2)[1:], owner=m.group(1)))
+    return tuple(prose)
