@@ -183,6 +183,13 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
             sender.close()
             click.echo(f"test copy sent to {to}: {reply}")
             return
+        waiting = store.count_unsummarised()
+        if waiting and store.run(daily.run_key(settings, daily.digest_day(settings, now()))) is None:
+            click.echo(
+                f"note: {waiting} new item{'s are' if waiting != 1 else ' is'} not summarised yet and will "
+                "wait for tomorrow's digest (run `digest poll` first to include them)",
+                err=True,
+            )
         subs = load_subscribers(settings.subscribers_file).subscribers
         with _progress("sending", len(subs)) as tick:
             outcome = daily.send_digest(

@@ -131,3 +131,12 @@ def test_every_command_is_documented_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
     missing = [c for c in _commands(cli) if f"`{c}" not in readme]
     assert missing == []
+
+
+def test_send_says_when_new_items_are_not_summarised_yet(web: WebServer, make_config: Any) -> None:
+    """Items polled but not yet read would miss today's email: `digest send` says so."""
+    config = make_config(demo_feeds(web)[1:2], subscribers=["a@example.org"])
+    assert run("poll", "--no-read", config=config).returncode == 0
+    r = run("send", config=config)
+    assert "3 new items are not summarised yet" in r.stderr
+    assert "nothing new today" in r.stdout
