@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -182,7 +182,7 @@ def _choice(*options: str) -> Callable[[Any], str]:
 def _subject(v: Any) -> str:
     s = _str(v)
     try:
-        s.format(list_name="x", date=__import__("datetime").date(2026, 1, 1), counts="x", count=1)
+        s.format(list_name="x", date=date(2026, 1, 1), counts="x", count=1)  # a trial run of the pattern
     except (KeyError, IndexError, ValueError) as exc:
         raise ValueError(
             f"expected a pattern using {{list_name}}, {{date:%a %-d %b}}, {{counts}}, {{count}} ({exc})"

@@ -89,3 +89,12 @@ def test_smtp_password_comes_from_the_environment(tmp_path: Path, monkeypatch: p
     assert s.smtp is not None and s.smtp.password is None
     monkeypatch.setenv("MY_PW", "s3cret")
     assert s.smtp.password == "s3cret"
+
+
+def test_a_subject_pattern_with_an_unknown_field_is_refused(tmp_path: Path) -> None:
+    """A typo in the subject pattern is caught when the settings load, not at noon."""
+    path = write(tmp_path, "email:\n  subject: '{list_name}: {cuonts}'\n")
+    with pytest.raises(
+        ConfigError, match=r":2: email.subject: '\{list_name\}: \{cuonts\}' is not valid; expected a pattern"
+    ):
+        load_settings(path)
