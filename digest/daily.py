@@ -176,63 +176,20 @@ def _send_locked(
     heartbeat: Callable[[], None],
 ) -> SendOutcome:
     now = clock()
-    subs = [s for s in load_subscribers(settings.subscribers_file).subscribers]
+    subs = load_subscribers(settings.subscribers_file).subscribers
     by_email = {s.email.lower(): s for s in subs}
     row = store.run(key)
-    if row is not None and force:
-        store.release_items(key)
-        carried = [int(i) for i in json.loads(row["item_ids"])]
-        digest = build_digest(
-            settings,
-            store,
-            day,
-            item_ids=sorted(set(carried) | {i.id for i, _, _ in store.pending_items() if i.id is not None}),
-        )
-        row = None
-    elif row is None:
-        digest = build_digest(settings, store, day)
-    if row is None:
-        if digest.count == 0 and not settings.send_empty:
-            store.create_run(
-                key, day=day, now=now, subject=digest.subject, item_ids=[], html="", text="", recipients=[]
-            )
-            return SendOutcome(key, "nothing new today; no digest sent (recorded as an empty day)", digest=digest)
-        base = renderer(settings).fit(digest, settings.max_html_bytes)
-        recipients = [(s.email, s.name, message_id(key, s.email, settings.domain)) for s in subs]
-        store.create_run(
-            key,
-            day=day,
-            now=now,
-            subject=digest.subject,
-            item_ids=list(digest.item_ids),
-            html=base.html,
-            text=base.text,
-            recipients=recipients,
-        )
-        row = store.run(key)
-        assert row is not None
+    if row is None or force:
+        started = _start_run(settings, store, key=key, day=day, now=now, subs=subs, previous=row)
+        if isinstance(started, SendOutcome):
+            return started
+        digest, row = started
     else:
-        if row["status"] == "empty" and not force:
-            return SendOutcome(key, "today was an empty day and nothing was sent (use --force to send anyway)")
-        digest = build_digest(settings, store, day, item_ids=json.loads(row["item_ids"]))
-        digest = replace(digest, subject=row["subject"])
-        if resend_failed:
-            n = store.reset_failed(key, now=now)
-            if not n:
-                return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
-        # Someone who joined since the run began gets today's digest too; someone who left does not.
-        for s in subs:
-            store.add_recipient(key, s.email, s.name, message_id(key, s.email, settings.domain), now=now)
-    suppressed = store.suppressions()
-    for d in store.deliveries(key, ["pending"]):
-        if d.email.lower() not in by_email or d.email.lower() in suppressed:
-            store.mark(
-                key,
-                d.email,
-                "suppressed",
-                now=now,
-                reply=suppressed.get(d.email.lower(), "no longer on the subscriber list"),
-            )
+        resumed = _resume_run(settings, store, row, key=key, day=day, now=now, subs=subs, resend_failed=resend_failed)
+        if isinstance(resumed, SendOutcome):
+            return resumed
+        digest = resumed
+    _skip_departed(store, key, by_email, now=now)
     pending = store.deliveries(key, ["pending", "sending"])
     if not pending:
         counts = store.delivery_counts(key)
@@ -267,6 +224,75 @@ def _send_locked(
     if report.aborted:
         msg += f"; STOPPED with {counts.get('pending', 0)} still pending: {report.aborted}; run again when fixed"
     return SendOutcome(key, msg, report=report, digest=digest, recipients=len(pending), counts=counts)
+
+
+def _start_run(
+    settings: Settings,
+    store: Store,
+    *,
+    key: str,
+    day: date,
+    now: datetime,
+    subs: Sequence[Subscriber],
+    previous: Any,
+) -> tuple[Digest, Any] | SendOutcome:
+    """Compose the day's digest and record the run with one pending row per subscriber. With a `previous` run
+    (--force) its items are carried again, with anything new since."""
+    if previous is not None:
+        store.release_items(key)
+        carried = {int(i) for i in json.loads(previous["item_ids"])}
+        waiting = {i.id for i, _, _ in store.pending_items() if i.id is not None}
+        digest = build_digest(settings, store, day, item_ids=sorted(carried | waiting))
+    else:
+        digest = build_digest(settings, store, day)
+    if digest.count == 0 and not settings.send_empty:
+        store.create_run(key, day=day, now=now, subject=digest.subject, item_ids=[], html="", text="", recipients=[])
+        return SendOutcome(key, "nothing new today; no digest sent (recorded as an empty day)", digest=digest)
+    base = renderer(settings).fit(digest, settings.max_html_bytes)  # kept for the web version
+    store.create_run(
+        key,
+        day=day,
+        now=now,
+        subject=digest.subject,
+        item_ids=list(digest.item_ids),
+        html=base.html,
+        text=base.text,
+        recipients=[(s.email, s.name, message_id(key, s.email, settings.domain)) for s in subs],
+    )
+    return digest, store.run(key)
+
+
+def _resume_run(
+    settings: Settings,
+    store: Store,
+    row: Any,
+    *,
+    key: str,
+    day: date,
+    now: datetime,
+    subs: Sequence[Subscriber],
+    resend_failed: bool,
+) -> Digest | SendOutcome:
+    """Carry on with today's run: the same digest, to whoever has not had it yet."""
+    if row["status"] == "empty":
+        return SendOutcome(key, "today was an empty day and nothing was sent (use --force to send anyway)")
+    digest = replace(build_digest(settings, store, day, item_ids=json.loads(row["item_ids"])), subject=row["subject"])
+    if resend_failed and not store.reset_failed(key, now=now):
+        return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
+    # Someone who joined since the run began gets today's digest too.
+    for s in subs:
+        store.add_recipient(key, s.email, s.name, message_id(key, s.email, settings.domain), now=now)
+    return digest
+
+
+def _skip_departed(store: Store, key: str, by_email: dict[str, Subscriber], *, now: datetime) -> None:
+    """Whoever left the list or was suppressed since the run began is not sent to (interrupted rows included)."""
+    suppressed = store.suppressions()
+    for d in store.deliveries(key, ["pending", "sending"]):
+        address = d.email.lower()
+        if address not in by_email or address in suppressed:
+            reason = suppressed.get(address, "no longer on the subscriber list")
+            store.mark(key, d.email, "suppressed", now=now, reply=reason)
 
 
 def test_message(settings: Settings, store: Store, to: str, *, now: datetime) -> Message:

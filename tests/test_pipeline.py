@@ -196,3 +196,29 @@ def test_test_copy_leaves_the_ledger_alone(
     assert "Subject: [TEST] Probation Digest" in test_file
     outcome = send(config)
     assert outcome.report is not None and outcome.report.sent == 1
+
+
+def test_no_send_after_unsubscribing_even_for_an_interrupted_row(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """A row left `sending` by a crash is not sent if its address unsubscribed before the rerun."""
+    config = make_config(demo_feeds(web)[1:2], subscribers=["a@example.org", "b@example.org"])
+    poll_all(config)
+    settings = load_settings(config)
+    with Store(settings.database) as store:
+        sender = OutboxSender(settings.outbox_dir)
+        # Start the run, then fake a crash: both rows back to "sending", nothing delivered yet.
+        daily.send_digest(settings, store, sender, clock=clock)
+        key = daily.run_key(settings, NOON.date())
+        for email in ("a@example.org", "b@example.org"):
+            store.mark(key, email, "sending", now=NOON)
+        for eml in (tmp_path / "outbox").rglob("*.eml"):
+            eml.unlink()
+        store.suppress("b@example.org", "unsubscribed", now=NOON)
+        outcome = daily.send_digest(settings, store, sender, clock=clock)
+        assert outcome.report is not None and outcome.report.sent == 1
+        assert {d.email: d.state for d in store.deliveries(key)} == {
+            "a@example.org": "sent",
+            "b@example.org": "suppressed",
+        }
+    assert [p.name for p in (tmp_path / "outbox").rglob("*.eml")] == ["a@example.org.eml"]
