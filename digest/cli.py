@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
+import threading
 import webbrowser
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -56,6 +58,22 @@ pass_ctx = click.make_pass_decorator(Context)
 def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM or Ctrl-C during a send: finish the messages in flight, record them, then stop."""
+
+    def handler(signum: int, frame: object) -> None:
+        click.echo("stopping after the messages in flight; run `digest send` again to continue", err=True)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextmanager
@@ -191,7 +209,8 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
                 err=True,
             )
         subs = load_subscribers(settings.subscribers_file).subscribers
-        with _progress("sending", len(subs)) as tick:
+        stop = threading.Event()
+        with _progress("sending", len(subs)) as tick, _stop_on_signals(stop):
             outcome = daily.send_digest(
                 settings,
                 store,
@@ -199,6 +218,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
                 clock=now,
                 force=force,
                 resend_failed=resend_failed,
+                stop=stop,
                 progress=lambda _d, _t: tick(),
             )
         click.echo(outcome.message)
@@ -212,7 +232,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
                 report_sender = daily.make_sender(settings)
                 daily.send_report(settings, report_sender, report)
                 report_sender.close()
-            if outcome.report.failed or outcome.report.aborted:
+            if outcome.report.failed or outcome.report.aborted or outcome.report.stopped:
                 sys.exit(1)
 
 

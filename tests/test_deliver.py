@@ -337,3 +337,27 @@ def test_a_long_send_keeps_renewing_its_lock(tmp_path: Path) -> None:
         assert report.sent == 3 and len(beats) == 3
         expires = store.db.execute("SELECT expires FROM locks WHERE name='send'").fetchone()[0]
         assert datetime.fromisoformat(expires) == beats[-1] + timedelta(minutes=10)
+
+
+def test_sigterm_stops_a_send_cleanly_with_no_duplicates(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """SIGTERM mid-send: the messages in flight finish and are recorded; the rerun sends the rest, once each."""
+    box, _ = smtp
+    box.delay = 0.02
+    subs = [f"user{i:03d}@example.org" for i in range(120)]
+    config = ready(subs)
+    env = {**os.environ, "DIGEST_CONFIG": str(config)}
+    cmd = [sys.executable, "-m", "digest.cli", "send"]
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(box.messages) < 20 and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 1, err
+    assert "stopping after the messages in flight" in err and "stopped early" in out
+    today = datetime.now(UTC)
+    states = Counter(ledger(config, today).values())
+    assert set(states) <= {"sent", "pending"} and states["sent"] == len(box.messages) < 120
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert Counter(box.recipients) == dict.fromkeys(subs, 1)
