@@ -85,6 +85,7 @@ def _same_publication(c: Candidate, links: set[str], other: Candidate) -> bool:
 
 def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subject: str) -> Digest:
     """Build the digest: relevant items only, grouped per publication, in sections, newest first."""
+    candidates = list(candidates)
     relevant = [c for c in candidates if c.summary.about_probation]
     entries: list[Entry] = []
     for lead, others in group(relevant):
@@ -105,7 +106,8 @@ def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subje
             )
         )
     ids = tuple(sorted(c.item.id for c in relevant if c.item.id is not None))
-    return _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids)
+    digest = _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids)
+    return replace(digest, considered=tuple(sorted(c.item.id for c in candidates if c.item.id is not None)))
 
 
 def _assemble(

@@ -246,7 +246,17 @@ def _start_run(
     else:
         digest = build_digest(settings, store, day)
     if digest.count == 0 and not settings.send_empty:
-        store.create_run(key, day=day, now=now, subject=digest.subject, item_ids=[], html="", text="", recipients=[])
+        store.create_run(
+            key,
+            day=day,
+            now=now,
+            subject=digest.subject,
+            item_ids=[],
+            html="",
+            text="",
+            recipients=[],
+            considered=digest.considered,
+        )
         return SendOutcome(key, "nothing new today; no digest sent (recorded as an empty day)", digest=digest)
     base = renderer(settings).fit(digest, settings.max_html_bytes)  # kept for the web version
     store.create_run(
@@ -258,6 +268,7 @@ def _start_run(
         html=base.html,
         text=base.text,
         recipients=[(s.email, s.name, message_id(key, s.email, settings.domain)) for s in subs],
+        considered=digest.considered,
     )
     return digest, store.run(key)
 

@@ -162,6 +162,7 @@ class Digest:
     sections: tuple[Section, ...]
     overflow: tuple[Entry, ...] = ()  # listed as headlines only, past the size budget
     item_ids: tuple[int, ...] = ()
+    considered: tuple[int, ...] = ()  # every item looked at, relevant or not
 
     @property
     def entries(self) -> tuple[Entry, ...]:

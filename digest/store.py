@@ -470,10 +470,13 @@ class Store:
         html: str,
         text: str,
         recipients: Sequence[tuple[str, str | None, str]],
+        considered: Sequence[int] = (),
     ) -> None:
         """Record a run and its ledger in one transaction: the items it carries and one pending row each.
 
         `recipients` are (email, name, message_id); suppressed addresses are recorded as suppressed.
+        `considered` items (those filtered out as not about probation) are claimed by the run too, so they do
+        not wait for ever.
         """
         status = "sending" if recipients else "empty"
         with self.transaction() as db:
@@ -483,9 +486,10 @@ class Store:
                 "VALUES (?,?,?,?,?,?,?,?)",
                 (key, day.isoformat(), _ts(now), subject, status, json.dumps(list(item_ids)), html, text),
             )
-            if item_ids:
-                marks = ",".join("?" * len(item_ids))
-                db.execute(f"UPDATE items SET run_key=? WHERE id IN ({marks})", (key, *item_ids))
+            claimed = sorted(set(item_ids) | set(considered))
+            if claimed:
+                marks = ",".join("?" * len(claimed))
+                db.execute(f"UPDATE items SET run_key=? WHERE id IN ({marks})", (key, *claimed))
             suppressed = {r[0] for r in db.execute("SELECT email FROM suppressions")}
             db.executemany(
                 "INSERT INTO deliveries (run_key, email, name, state, message_id, updated) VALUES (?,?,?,?,?,?)",

@@ -222,3 +222,14 @@ def test_no_send_after_unsubscribing_even_for_an_interrupted_row(
             "b@example.org": "suppressed",
         }
     assert [p.name for p in (tmp_path / "outbox").rglob("*.eml")] == ["a@example.org.eml"]
+
+
+def test_items_filtered_out_do_not_wait_for_ever(web: WebServer, make_config: Any) -> None:
+    """The prisons item is left out of today's digest and is not considered again tomorrow."""
+    config = make_config(demo_feeds(web)[3:], subscribers=["a@example.org"])  # GOV.UK: one probation, one prisons
+    poll_all(config)
+    settings = load_settings(config)
+    with Store(settings.database) as store:
+        assert len(store.pending_items()) == 2
+        daily.send_digest(settings, store, OutboxSender(settings.outbox_dir), clock=clock)
+        assert store.pending_items() == []
