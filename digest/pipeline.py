@@ -6,6 +6,7 @@ objects in. Composing and sending the day's digest is in `run`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -19,12 +20,13 @@ from .errors import DigestError, ExtractError, FeedError, FetchError
 from .extract import extract, extract_html
 from .feeds import ParsedFeed, clean_text, parse_feed
 from .fetch import Fetcher, max_age
-from .models import Document, Feed, Item, Summary
+from .models import Document, Feed, Item, Kind, Summary
 from .store import Store
 from .summarise import Hints, summarise
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
+log = logging.getLogger("digest")
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 _MIN_FEED_WORDS = 150  # below this the feed carries an excerpt, and the page is fetched
 
@@ -249,6 +251,21 @@ def _merge(news: Summary, report: Summary, *, short: bool) -> Summary:
     )
 
 
+def _from_feed_only(settings: Settings, item: Item) -> tuple[Summary, Document | None]:
+    """The fallback when an item's page or report cannot be read: summarise what the feed gave; failing even
+    that, the title alone (kept only from feeds that need no relevance filter)."""
+    hints = Hints(title=item.title, published=item.published.date(), feed_kind=item.feed_kind, filtered=item.filter)
+    try:
+        doc = _feed_document(item)
+        return summarise(doc, hints, words=settings.summary_words), doc
+    except Exception:
+        log.exception("summarising %s from its feed text failed", item.url)
+        kind: Kind = "blog" if item.feed_kind == "blog" else "news"
+        return Summary(
+            title=item.title, kind=kind, about_probation=not item.filter, summary="", published=hints.published
+        ), None
+
+
 async def process(
     settings: Settings,
     store: Store,
@@ -267,21 +284,12 @@ async def process(
         async with limit:
             try:
                 summary, doc = await read_item(settings, fetcher, item, executor=executor)
-            except DigestError as exc:
-                doc = _feed_document(item)
-                summary = summarise(
-                    doc,
-                    Hints(
-                        title=item.title,
-                        published=item.published.date(),
-                        feed_kind=item.feed_kind,
-                        filtered=item.filter,
-                    ),
-                    words=settings.summary_words,
-                )
-                store.save_document(item.id, doc, error=str(exc))
-            else:
                 store.save_document(item.id, doc)
+            except Exception as exc:
+                if not isinstance(exc, DigestError):
+                    log.exception("reading %s failed; using the feed's own text", item.url)
+                summary, doc = _from_feed_only(settings, item)
+                store.save_document(item.id, doc, error=f"{type(exc).__name__}: {exc}")
             store.save_summary(item.id, summary, now=clock())
             if progress:
                 progress(item)
