@@ -283,13 +283,13 @@ async def process(
         assert item.id is not None
         async with limit:
             try:
-                summary, doc = await read_item(settings, fetcher, item, executor=executor)
-                store.save_document(item.id, doc)
-            except Exception as exc:
+                summary, read = await read_item(settings, fetcher, item, executor=executor)
+                store.save_document(item.id, read)
+            except Exception as exc:  # one odd page, or a parser's bug, must not stop the others
                 if not isinstance(exc, DigestError):
                     log.exception("reading %s failed; using the feed's own text", item.url)
-                summary, doc = _from_feed_only(settings, item)
-                store.save_document(item.id, doc, error=f"{type(exc).__name__}: {exc}")
+                summary, fallback = _from_feed_only(settings, item)
+                store.save_document(item.id, fallback, error=f"{type(exc).__name__}: {exc}")
             store.save_summary(item.id, summary, now=clock())
             if progress:
                 progress(item)
