@@ -21,13 +21,13 @@ import click
 
 from . import __version__, daily, pipeline
 from .config import Settings, default_config_path, load_settings
-from .errors import ConfigError, DigestError, LockedError
+from .errors import ConfigError, DigestError, InputError, LockedError
 from .extract import extract
 from .feeds import parse_feed
 from .fetch import Fetcher
 from .models import Feed
 from .store import Store
-from .subscribers import Editor, read_csv, to_csv
+from .subscribers import Editor, normalise_email, read_csv, to_csv
 from .subscribers import load as load_subscribers
 from .summarise import Hints
 from .summarise import summarise as summarise_doc
@@ -196,7 +196,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
             return
         sender = daily.make_sender(settings)
         if to:
-            message = daily.test_message(settings, store, to, now=now())
+            message = daily.test_message(settings, store, normalise_email(to), now=now())
             reply = sender.send(message)
             sender.close()
             click.echo(f"test copy sent to {to}: {reply}")
@@ -530,7 +530,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except ConfigError as exc:
+    except (ConfigError, InputError) as exc:
         _fail(str(exc), 2)
     except LockedError as exc:
         _fail(f"{exc}; another send is running (if its process died, the lock is recovered automatically)", 3)

@@ -2,6 +2,7 @@
 
 DigestError
  ├── ConfigError          a settings or subscribers file is wrong (.path, .line, .key)
+ ├── InputError           a value given on the command line or in a form is not valid
  ├── FetchError           a URL could not be fetched (.url, .kind)
  │    └── UnsafeURLError  a URL points somewhere we refuse to go
  ├── FeedError            bytes that are not a usable feed (.url)
@@ -38,6 +39,10 @@ class ConfigError(DigestError):
             where = f"{self.path}:{line}: " if line else f"{self.path}: "
         prefix = f"{key}: " if key else ""
         super().__init__(f"{where}{prefix}{message}")
+
+
+class InputError(DigestError):
+    """A value given on the command line or in a form is not valid (an email address, say)."""
 
 
 class FetchError(DigestError):

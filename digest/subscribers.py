@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from .errors import ConfigError, SubscriberError
+from .errors import ConfigError, InputError, SubscriberError
 from .models import KINDS, Subscriber
 
 _FIELDS = ("email", "name", "preferences")
@@ -36,8 +36,17 @@ def _yaml() -> YAML:
     return y
 
 
-def normalise_email(value: str) -> str:
+def _normal(value: str) -> str:
+    """The address in its normal form (syntax only, no DNS); raises EmailNotValidError."""
     return validate_email(value.strip(), check_deliverability=False).normalized
+
+
+def normalise_email(value: str) -> str:
+    """The address in its normal form; InputError when it is not an email address."""
+    try:
+        return _normal(value)
+    except EmailNotValidError as exc:
+        raise InputError(f"{value!r} is not a valid email address: {exc}") from None
 
 
 @dataclass
@@ -151,7 +160,7 @@ def parse(tree: Any, path: Path) -> list[Subscriber]:
                 key=f"subscribers[{i}].email",
             )
         try:
-            email = normalise_email(raw)
+            email = _normal(raw)
         except EmailNotValidError as exc:
             raise ConfigError(
                 f"{raw!r} is not a valid address: {exc}",
@@ -339,7 +348,7 @@ def read_csv(text: str, existing: SubscriberFile) -> ImportReport:
             continue
         raw = row[0].strip()
         try:
-            email = normalise_email(raw)
+            email = _normal(raw)
         except EmailNotValidError as exc:
             bad.append((n, f"{raw!r}: {exc}"))
             continue

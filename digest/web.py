@@ -34,7 +34,7 @@ from starlette.routing import Route
 from . import daily, pipeline, schedule
 from .config import Settings
 from .deliver import Sender
-from .errors import DigestError, LockedError, SubscriberError
+from .errors import DigestError, InputError, LockedError, SubscriberError
 from .fetch import Fetcher, utcnow
 from .models import Message
 from .render import RECIPIENT, UNSUBSCRIBE, environment
@@ -238,7 +238,7 @@ def create_app(
             return svc.page("subscribe-sent")
         try:
             email = normalise_email(form.get("email", ""))
-        except Exception:
+        except InputError:
             return svc.page(
                 "subscribe",
                 400,

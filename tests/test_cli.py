@@ -140,3 +140,14 @@ def test_send_says_when_new_items_are_not_summarised_yet(web: WebServer, make_co
     r = run("send", config=config)
     assert "3 new items are not summarised yet" in r.stderr
     assert "nothing new today" in r.stdout
+
+
+@pytest.mark.parametrize("args", [["subscribers", "add", "not-an-address"], ["send", "--to", "nobody"]])
+def test_an_invalid_address_is_a_clear_error(tmp_path: Path, args: list[str]) -> None:
+    """An address that is not one gets a one-line error and exit code 2, never a traceback."""
+    config = tmp_path / "digest.yml"
+    config.write_text("database: d.sqlite3\n")
+    r = run(*args, config=config)
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: '") and "is not a valid email address" in r.stderr
+    assert "Traceback" not in r.stderr
