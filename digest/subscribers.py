@@ -126,6 +126,7 @@ def _entries(tree: Any, path: Path) -> list[Any]:
 
 
 def parse(tree: Any, path: Path) -> list[Subscriber]:
+    """Validate the list: every problem is a ConfigError naming the file, the line and the field."""
     seq = _entries(tree, path)
     out: list[Subscriber] = []
     first_line: dict[str, int | None] = {}
@@ -138,53 +139,31 @@ def parse(tree: Any, path: Path) -> list[Subscriber]:
             node_line = _LineOf(node, line)
         else:
             raise ConfigError(
-                "expected an address or a mapping with an email",
-                path=path,
-                line=line,
-                key=f"subscribers[{i}]",
+                "expected an address or a mapping with an email", path=path, line=line, key=f"subscribers[{i}]"
             )
+
+        def error(
+            field: str, message: str, at: int | None = None, i: int = i, where: _LineOf = node_line
+        ) -> ConfigError:
+            return ConfigError(message, path=path, line=at or where(field), key=f"subscribers[{i}].{field}")
+
         for key in node:
             if key not in _FIELDS:
-                raise ConfigError(
-                    f"unknown field {key!r}; expected one of: {', '.join(_FIELDS)}",
-                    path=path,
-                    line=node_line(key),
-                    key=f"subscribers[{i}].{key}",
-                )
+                raise error(key, f"unknown field {key!r}; expected one of: {', '.join(_FIELDS)}")
         raw = node.get("email")
         if not isinstance(raw, str) or not raw.strip():
-            raise ConfigError(
-                "missing; every subscriber needs an email",
-                path=path,
-                line=line,
-                key=f"subscribers[{i}].email",
-            )
+            raise error("email", "missing; every subscriber needs an email", at=line)
         try:
             email = _normal(raw)
         except EmailNotValidError as exc:
-            raise ConfigError(
-                f"{raw!r} is not a valid address: {exc}",
-                path=path,
-                line=node_line("email"),
-                key=f"subscribers[{i}].email",
-            ) from None
+            raise error("email", f"{raw!r} is not a valid address: {exc}") from None
         lowered = email.lower()
         if lowered in first_line:
-            raise ConfigError(
-                f"{email!r} is listed twice: at lines {first_line[lowered]} and {node_line('email')}",
-                path=path,
-                line=node_line("email"),
-                key=f"subscribers[{i}].email",
-            )
+            raise error("email", f"{email!r} is listed twice: at lines {first_line[lowered]} and {node_line('email')}")
         first_line[lowered] = node_line("email")
         name = node.get("name")
         if name is not None and not isinstance(name, str):
-            raise ConfigError(
-                f"{name!r} is not valid; expected text",
-                path=path,
-                line=node_line("name"),
-                key=f"subscribers[{i}].name",
-            )
+            raise error("name", f"{name!r} is not valid; expected text")
         kinds, sources = _preferences(node.get("preferences"), path, i, node_line)
         out.append(Subscriber(email=email, name=name or None, kinds=kinds, sources=sources, line=line))
     return out
