@@ -56,6 +56,21 @@ def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence
     return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
 
 
+def _run_digest(settings: Settings, store: Store, row: Any, day: date) -> Digest:
+    """The digest a started run carries: its items, under the subject it went out with."""
+    digest = build_digest(settings, store, day, item_ids=json.loads(row["item_ids"]))
+    return replace(digest, subject=row["subject"])
+
+
+def todays_digest(settings: Settings, store: Store, now: datetime) -> Digest:
+    """Today's digest as it goes (or went) out: the run's items once it has started, else what is waiting."""
+    day = digest_day(settings, now)
+    row = store.run(run_key(settings, day))
+    if row is None or row["status"] == "empty":
+        return build_digest(settings, store, day)
+    return _run_digest(settings, store, row, day)
+
+
 def renderer(settings: Settings) -> Renderer:
     return Renderer(public_url=settings.public_url, contact=settings.contact, templates=settings.templates_dir)
 
@@ -287,7 +302,7 @@ def _resume_run(
     """Carry on with today's run: the same digest, to whoever has not had it yet."""
     if row["status"] == "empty":
         return SendOutcome(key, "today was an empty day and nothing was sent (use --force to send anyway)")
-    digest = replace(build_digest(settings, store, day, item_ids=json.loads(row["item_ids"])), subject=row["subject"])
+    digest = _run_digest(settings, store, row, day)
     if resend_failed and not store.reset_failed(key, now=now):
         return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
     # Someone who joined since the run began gets today's digest too.
@@ -308,11 +323,8 @@ def _skip_departed(store: Store, key: str, by_email: dict[str, Subscriber], *, n
 
 def test_message(settings: Settings, store: Store, to: str, *, now: datetime) -> Message:
     """A test copy of today's digest for one address, marked as a test; the ledger is not touched."""
-    day = digest_day(settings, now)
-    key = run_key(settings, day)
-    row = store.run(key)
-    digest = build_digest(settings, store, day, item_ids=json.loads(row["item_ids"]) if row is not None else None)
-    env = envelope(settings, f"[TEST] {digest.subject}", now, f"test-{uuid.uuid4().hex[:8]}:{day}")
+    digest = todays_digest(settings, store, now)
+    env = envelope(settings, f"[TEST] {digest.subject}", now, f"test-{uuid.uuid4().hex[:8]}:{digest.day}")
     factory = _Factories(settings, digest, env, test=True).get(None)
     mid = make_msgid(domain=settings.domain)
     data = factory.build(
@@ -334,10 +346,7 @@ def preview(
     email: str = "preview@example.invalid",
 ) -> tuple[Digest, str, str]:
     """Today's digest exactly as it would be sent: the run's items if it exists, else what is pending."""
-    day = digest_day(settings, now)
-    row = store.run(run_key(settings, day))
-    item_ids = json.loads(row["item_ids"]) if row is not None and row["status"] != "empty" else None
-    digest = build_digest(settings, store, day, item_ids=item_ids)
+    digest = todays_digest(settings, store, now)
     if subscriber is not None:
         digest = for_subscriber(digest, subscriber, settings.subject)
         email = subscriber.email

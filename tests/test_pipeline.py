@@ -233,3 +233,17 @@ def test_items_filtered_out_do_not_wait_for_ever(web: WebServer, make_config: An
         assert len(store.pending_items()) == 2
         daily.send_digest(settings, store, OutboxSender(settings.outbox_dir), clock=clock)
         assert store.pending_items() == []
+
+
+def test_preview_and_test_copy_agree_after_an_empty_day(web: WebServer, make_config: Any) -> None:
+    """Once today was recorded as empty, preview and `send --to` both show what has arrived since."""
+    config = make_config([demo_feeds(web)[1]], subscribers=["a@example.org"])
+    settings = load_settings(config)
+    with Store(settings.database) as store:
+        daily.send_digest(settings, store, OutboxSender(settings.outbox_dir), clock=clock)  # nothing yet: empty
+    poll_all(config)
+    with Store(settings.database) as store:
+        previewed, _html, _text = daily.preview(settings, store, now=NOON)
+        test_copy = daily.test_message(settings, store, "editor@example.org", now=NOON)
+    assert previewed.count == 3
+    assert f"Subject: [TEST] {previewed.subject}" in test_copy.data.decode("ascii")
