@@ -308,6 +308,14 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+def yaml_error(exc: Exception, path: Path) -> ConfigError:
+    """A YAML parser's complaint as a ConfigError with the file and line it points at."""
+    mark = getattr(exc, "problem_mark", None)
+    return ConfigError(
+        f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
+    )
+
+
 def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) -> Settings:
     """Read and validate a settings file. Relative paths in it are relative to the file's folder."""
     path = Path(path)
@@ -321,10 +329,7 @@ def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) 
     try:
         root = yaml.load(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
-        ) from None
+        raise yaml_error(exc, path) from None
     return settings_from_yaml(root, path, overrides)
 
 

@@ -179,7 +179,6 @@ class Subscriber:
     name: str | None = None
     kinds: frozenset[str] | None = None  # None: every kind
     sources: frozenset[str] | None = None  # None: every source
-    line: int | None = None
 
     def wants(self, entry: Entry) -> bool:
         if self.kinds is not None and entry.summary.kind not in self.kinds:

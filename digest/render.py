@@ -174,8 +174,6 @@ class MessageFactory:
     link are encoded per message."""
 
     def __init__(self, rendered: Rendered, envelope: Envelope, *, unsubscribe_mailto: str | None = None) -> None:
-        self.rendered = rendered
-        self.envelope = envelope
         self.boundary = _boundary(f"{envelope.run_key}{envelope.subject}")
         self.mailto = unsubscribe_mailto or f"mailto:{envelope.from_address}?subject=unsubscribe"
         e = envelope

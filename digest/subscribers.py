@@ -22,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from .config import yaml_error
 from .errors import ConfigError, InputError, SubscriberError
 from .models import KINDS, Subscriber
 
@@ -89,10 +90,7 @@ def load(path: Path) -> SubscriberFile:
         except ConfigError:
             subscribers = parse(_yaml().load(text), path)  # the same error again, now with its line
     except (YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
-        ) from None
+        raise yaml_error(exc, path) from None
     return SubscriberFile(path=path, subscribers=subscribers, data=data, fingerprint=_fingerprint(data))
 
 
@@ -165,7 +163,7 @@ def parse(tree: Any, path: Path) -> list[Subscriber]:
         if name is not None and not isinstance(name, str):
             raise error("name", f"{name!r} is not valid; expected text")
         kinds, sources = _preferences(node.get("preferences"), path, i, node_line)
-        out.append(Subscriber(email=email, name=name or None, kinds=kinds, sources=sources, line=line))
+        out.append(Subscriber(email=email, name=name or None, kinds=kinds, sources=sources))
     return out
 
 

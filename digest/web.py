@@ -76,23 +76,23 @@ class Limiter:
         self.window = window
         self._events: dict[str, deque[float]] = defaultdict(deque)
 
-    def hit(self, key: str, now: float | None = None) -> bool:
-        """Record an event; False when the key is over its limit."""
-        now = time.monotonic() if now is None else now
+    def _recent(self, key: str, now: float) -> deque[float]:
         q = self._events[key]
         while q and q[0] <= now - self.window:
             q.popleft()
+        return q
+
+    def hit(self, key: str, now: float | None = None) -> bool:
+        """Record an event; False when the key is over its limit."""
+        now = time.monotonic() if now is None else now
+        q = self._recent(key, now)
         if len(q) >= self.limit:
             return False
         q.append(now)
         return True
 
     def blocked(self, key: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        q = self._events[key]
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return len(q) >= self.limit
+        return len(self._recent(key, time.monotonic() if now is None else now)) >= self.limit
 
 
 # ---- the app
@@ -529,7 +529,6 @@ def create_app(
             )
         ],
     )
-    app.state.service = svc
     return app
 
 

@@ -36,7 +36,6 @@ class WebServer:
     port: int = 0
     routes: dict[str, Route] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
-    etags: bool = True
 
     @property
     def base(self) -> str:
@@ -91,7 +90,7 @@ def _handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
                 return
             data, ctype = found
             etag = f'"{len(data):x}-{hash(data) & 0xFFFFFF:x}"'
-            if server.etags and self.headers.get("If-None-Match") == etag:
+            if self.headers.get("If-None-Match") == etag:
                 self.send_response(304)
                 self.send_header("ETag", etag)
                 self.send_header("Content-Length", "0")
@@ -100,8 +99,7 @@ def _handler(server: WebServer) -> type[BaseHTTPRequestHandler]:
             self.send_response(200)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data)))
-            if server.etags:
-                self.send_header("ETag", etag)
+            self.send_header("ETag", etag)
             self.end_headers()
             self.wfile.write(data)
 
@@ -306,7 +304,6 @@ def demo_feeds(web: WebServer) -> list[dict[str, Any]]:
 @dataclass
 class LiveServer:
     base: str
-    app: Any
 
     def client(self) -> Any:
         import httpx
@@ -326,6 +323,6 @@ def serve_app(app: Any, port: int | None = None) -> Iterator[LiveServer]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.started, "uvicorn did not start"
-    yield LiveServer(base=f"http://127.0.0.1:{port}", app=app)
+    yield LiveServer(base=f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(10)
