@@ -70,7 +70,7 @@ def main() -> None:
 
     start = time.perf_counter()
     doc = extract_pdf(PDF.read_bytes(), url=PDF.as_uri())
-    ours = summarise(doc, words=WORDS, report_words=WORDS).summary
+    ours = summarise(doc, words=WORDS).summary
     seconds = time.perf_counter() - start
 
     cli_start = time.perf_counter()

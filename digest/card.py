@@ -229,7 +229,7 @@ def _tidy_org(org: str) -> str:
     return org
 
 
-def chief_inspector(text: str, sents: list[Sentence], *, about: bool = True) -> tuple[str | None, str | None]:
+def chief_inspector(text: str, sents: list[Sentence]) -> tuple[str | None, str | None]:
     """The chief inspector's name and words: a quotation near their name, or their foreword."""
     name: str | None = None
     where = -1

@@ -277,7 +277,7 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, kind: str | 
         doc = extract_text(content.decode("utf-8", errors="replace"), url=url)
     else:
         doc = extract(content, url=url, content_type=ctype)
-    result = summarise_doc(doc, Hints(feed_kind=kind, filtered=True), words=words, report_words=words)
+    result = summarise_doc(doc, Hints(feed_kind=kind, filtered=True), words=words)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return

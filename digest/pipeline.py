@@ -176,7 +176,7 @@ async def read_item(
     settings: Settings, fetcher: Fetcher, item: Item, *, executor: Executor | None = None
 ) -> tuple[Summary, Document]:
     """Get the fullest text of an item (feed content, its page, the report it announces) and summarise it."""
-    doc = _feed_document(item)
+    doc = await _run(executor, _feed_document, item)  # trafilatura: CPU work, off the event loop
     if len(doc.text.split()) < _MIN_FEED_WORDS and not item.url.startswith("urn:"):
         try:
             page = await _fetch_document(fetcher, item.url, executor)
@@ -191,20 +191,11 @@ async def read_item(
         feed_kind=item.feed_kind,
         filtered=item.filter,
     )
-    summary = await _run(
-        executor, summarise, doc, hints, words=settings.summary_words, report_words=settings.report_words
-    )
+    summary = await _run(executor, summarise, doc, hints, words=settings.summary_words)
     if item.feed_kind == "inspectorate" and summary.kind in ("inspection", "thematic") and doc.format != "pdf":
         report = await _read_report(fetcher, doc, executor)
         if report is not None:
-            full = await _run(
-                executor,
-                summarise,
-                report,
-                hints,
-                words=settings.report_words,
-                report_words=settings.report_words,
-            )
+            full = await _run(executor, summarise, report, hints, words=settings.report_words)
             summary = _merge(summary, full, short=len(doc.text.split()) >= 80)
             doc = replace(
                 doc,

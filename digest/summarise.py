@@ -183,7 +183,7 @@ class Hints:
     filtered: bool = True
 
 
-def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, report_words: int = 300) -> Summary:
+def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) -> Summary:
     hints = hints or Hints()
     title = _clean_title(hints.title or doc.title or "Untitled")
     published = hints.published or doc.published
@@ -210,8 +210,7 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, re
     if report and kind in ("other", "blog", "news"):
         kind = "inspection" if re.search(r"\binspect", doc.text[:5000], re.I) else kind
     card = kind in ("inspection", "thematic") or report
-    budget = words
-    summary = _extractive(sents, budget, report=report)
+    summary = _extractive(sents, words, report=report)
     if not card:
         return Summary(
             title=title,
@@ -220,7 +219,7 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120, re
             summary=summary,
             published=published,
         )
-    chief, quote = chief_inspector(doc.text, sents, about=verdict.about_probation)
+    chief, quote = chief_inspector(doc.text, sents)
     rating = find_rating(f"{title}.\n{doc.text}")
     note = None
     if rating is None and kind == "inspection":
