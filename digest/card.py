@@ -276,13 +276,15 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
         re.I,
     )
     quoted = re.compile(r"“([^”]{40,900})”|\"([^\"]{40,900})\"")
-    # 1. A quotation in the paragraph that names them speaking, or in the next one.
+    # 1. A quotation in the paragraph that names them speaking or just after. Searched as one run: a quotation
+    #    of several paragraphs opens each with “ and closes only the last.
+    named = re.compile(rf"\b(?:{forms})\b")
     for i, p in enumerate(paras):
-        if said.search(p):
-            for candidate in (p, *(paras[i + 1 : i + 3])):
-                m = quoted.search(candidate)
-                if m:
-                    return _limit_words(m.group(1) or m.group(2), 80)
+        introduces = p.rstrip().endswith(":") and named.search(p)  # "… to Chief Inspector Dame Glenys Stacey:"
+        if said.search(p) or introduces:
+            m = quoted.search(" ".join(paras[i : i + 3]))
+            if m:
+                return _limit_words((m.group(1) or m.group(2)).replace("“", ""), 80)
             if p.rstrip().endswith(":") and i + 1 < len(paras):
                 # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
                 return _limit_words(" ".join(paras[i + 1 : i + 3]), 80)
