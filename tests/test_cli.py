@@ -106,13 +106,14 @@ def test_status_and_preview(web: WebServer, make_config: Any, tmp_path: Path) ->
 
 
 def test_demo_runs_twice_and_says_why_the_second_sends_nothing(tmp_path: Path) -> None:
-    """`make demo`'s job: one .eml per example subscriber; the second run sends nothing and says so."""
-    r = subprocess.run(
-        [sys.executable, "-m", "digest.demo", "--reset"], capture_output=True, text=True, timeout=300, cwd=REPO
-    )
+    """`make demo`'s job: one .eml per example subscriber; the second run sends nothing and says so. (Its state
+    goes to a temporary folder: the test never touches a checkout's own .demo/.)"""
+    demo = [sys.executable, "-m", "digest.demo", "--state", str(tmp_path / "demo")]
+    r = subprocess.run([*demo, "--reset"], capture_output=True, text=True, timeout=300, cwd=REPO)
     assert r.returncode == 0, r.stderr
     assert "3 sent, 0 failed" in r.stdout and "(3 .eml files)" in r.stdout
-    again = subprocess.run([sys.executable, "-m", "digest.demo"], capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert len(list((tmp_path / "demo" / "outbox").rglob("*.eml"))) == 3
+    again = subprocess.run(demo, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert "already sent today to 3 subscribers; nothing to do" in again.stdout
 
 
