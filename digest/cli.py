@@ -11,7 +11,6 @@ import sys
 import threading
 import webbrowser
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from .subscribers import Editor, normalise_email, read_csv, to_csv
 from .subscribers import load as load_subscribers
 from .summarise import Hints
 from .summarise import summarise as summarise_doc
+from .workers import WorkerPool
 
 
 def now() -> datetime:
@@ -104,7 +104,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
 async def _poll_and_process(
     settings: Settings, store: Store, *, force: bool, read: bool, echo: Callable[[str], None]
 ) -> None:
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with WorkerPool(workers=2) as pool:
         async with Fetcher(settings.fetch, contact=settings.public_url) as fetcher:
             with _progress("polling feeds", len(settings.feeds)) as tick:
 
@@ -120,13 +120,13 @@ async def _poll_and_process(
                     moved = f" (moved permanently to {r.moved_to}; update the config)" if r.moved_to else ""
                     echo(f"poll {r.feed.name}: {detail}{moved}")
 
-                await pipeline.poll(settings, store, fetcher, clock=now, executor=pool, force=force, progress=report)
+                await pipeline.poll(settings, store, fetcher, clock=now, runner=pool, force=force, progress=report)
             if not read:
                 return
             total = store.count_unsummarised()
             with _progress("reading and summarising", total) as tick:
                 n = await pipeline.process(
-                    settings, store, fetcher, clock=now, executor=pool, progress=lambda _item: tick()
+                    settings, store, fetcher, clock=now, runner=pool, progress=lambda _item: tick()
                 )
             echo(f"summarised {n} new item{'s' if n != 1 else ''}")
 

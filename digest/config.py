@@ -47,7 +47,8 @@ class SmtpSettings:
 @dataclass(frozen=True)
 class FetchSettings:
     user_agent: str = "ProbationDigest/0.1"
-    timeout: float = 20.0
+    timeout: float = 20.0  # between bytes (connect, read)
+    deadline: float = 60.0  # for a whole request, however slowly the bytes come
     max_bytes: int = 10_000_000
     concurrency: int = 20
     per_host: int = 4
@@ -228,6 +229,7 @@ _FEED = {
 _FETCH = {
     "user_agent": _str,
     "timeout": _float(1, 600),
+    "deadline": _float(1, 3600),
     "max_bytes": _int(10_000, 1_000_000_000),
     "concurrency": _int(1, 200),
     "per_host": _int(1, 50),

@@ -20,8 +20,20 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def _rebuild(cls: type[DigestError], args: tuple[object, ...], state: dict[str, object]) -> DigestError:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class DigestError(Exception):
     """Root of every error this package raises on purpose."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # The default re-calls __init__ with `args`, which fails for keyword-only context (FeedError's url):
+        # the unpickling error then breaks the whole process pool. Restore the attributes instead.
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
 
 class ConfigError(DigestError):
@@ -121,3 +133,7 @@ class DeliveryError(DigestError):
 
 class SubscriberError(DigestError):
     """A subscriber list edit was refused."""
+
+
+class WorkerError(DigestError):
+    """A worker process died running a task, or raised an exception that could not be sent back."""

@@ -177,10 +177,12 @@ class Fetcher:
         host = urlsplit(url).hostname or ""
         per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
         limit = self.settings.max_bytes
+        deadline = self.settings.deadline
         # Host first: a request waiting for its host must not hold one of the global slots meanwhile.
         async with per_host, self._total:
             try:
-                async with self.client.stream("GET", url, headers=headers) as r:
+                # The deadline starts once the request has its slot; a trickling server cannot hold it longer.
+                async with asyncio.timeout(deadline), self.client.stream("GET", url, headers=headers) as r:
                     declared = r.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > limit and r.status_code == 200:
                         raise FetchError(
@@ -202,6 +204,10 @@ class Fetcher:
                     status = r.status_code
             except FetchError:
                 raise
+            except TimeoutError as exc:
+                raise FetchError(
+                    f"no complete answer within the {deadline:g}-second deadline", url=url, kind="timeout"
+                ) from exc
             except httpx.TimeoutException as exc:
                 raise FetchError(f"timed out ({type(exc).__name__})", url=url, kind="timeout") from exc
             except httpx.ConnectError as exc:

@@ -9,33 +9,24 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import partial
-from typing import Any, TypeVar
 
 from .config import Settings
-from .errors import DigestError, ExtractError, FeedError, FetchError
+from .errors import DigestError, ExtractError, FeedError, FetchError, WorkerError
 from .extract import extract, extract_html
 from .feeds import ParsedFeed, clean_text, parse_feed
 from .fetch import Fetcher, max_age
 from .models import Document, Feed, Item, Kind, Summary
 from .store import Store
 from .summarise import Hints, summarise
+from .workers import InlineRunner, Runner
 
 Clock = Callable[[], datetime]
-T = TypeVar("T")
 log = logging.getLogger("digest")
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+_INLINE = InlineRunner()
 _MIN_FEED_WORDS = 150  # below this the feed carries an excerpt, and the page is fetched
-
-
-async def _run(executor: Executor | None, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    if executor is None:
-        return fn(*args, **kwargs)
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(executor, partial(fn, *args, **kwargs))
 
 
 # ---- poll
@@ -57,7 +48,7 @@ async def poll(
     fetcher: Fetcher,
     *,
     clock: Clock,
-    executor: Executor | None = None,
+    runner: Runner = _INLINE,
     force: bool = False,
     progress: Callable[[PollResult], None] | None = None,
 ) -> list[PollResult]:
@@ -65,7 +56,7 @@ async def poll(
     store.sync_feeds(settings.feeds)
 
     async def one(feed: Feed) -> PollResult:
-        result = await _poll_feed(settings, store, fetcher, feed, clock=clock, executor=executor, force=force)
+        result = await _poll_feed(settings, store, fetcher, feed, clock=clock, runner=runner, force=force)
         if progress:
             progress(result)
         return result
@@ -80,7 +71,7 @@ async def _poll_feed(
     feed: Feed,
     *,
     clock: Clock,
-    executor: Executor | None,
+    runner: Runner,
     force: bool,
 ) -> PollResult:
     state = store.feed_state(feed.url)
@@ -98,8 +89,7 @@ async def _poll_feed(
         if response.not_modified:
             store.feed_polled(feed.url, now=now, etag=None, last_modified=None, next_poll=next_poll)
             return PollResult(feed, "not-modified")
-        parsed: ParsedFeed = await _run(
-            executor,
+        parsed: ParsedFeed = await runner.run(
             parse_feed,
             response.content,
             response.headers,
@@ -124,6 +114,12 @@ async def _poll_feed(
             feed.url, now=now, kind="parse", message=str(exc).split(": ", 1)[-1], next_poll=now + interval
         )
         return PollResult(feed, "error", error=f"parse: {exc}")
+    except Exception as exc:  # a worker that died, or a parser's bug: this feed fails, the others go on
+        if not isinstance(exc, WorkerError):
+            log.exception("polling %s failed", feed.url)
+        message = f"{type(exc).__name__}: {exc}"
+        store.feed_failed(feed.url, now=now, kind="internal", message=message, next_poll=now + interval)
+        return PollResult(feed, "error", error=f"internal: {message}")
     window = feed.backfill_hours if feed.backfill_hours is not None else settings.backfill_hours
     since = None if state["first_polled"] else now - timedelta(hours=window)
     new = store.add_items(feed.url, parsed.items, now=now, backfill_since=since)
@@ -167,19 +163,19 @@ def _feed_document(item: Item) -> Document:
     )
 
 
-async def _fetch_document(fetcher: Fetcher, url: str, executor: Executor | None) -> Document:
+async def _fetch_document(fetcher: Fetcher, url: str, runner: Runner) -> Document:
     response = await fetcher.get(url, accept="text/html, application/pdf;q=0.9, */*;q=0.5")
-    return await _run(executor, extract, response.content, url=response.url, content_type=response.content_type)
+    return await runner.run(extract, response.content, url=response.url, content_type=response.content_type)
 
 
 async def read_item(
-    settings: Settings, fetcher: Fetcher, item: Item, *, executor: Executor | None = None
+    settings: Settings, fetcher: Fetcher, item: Item, *, runner: Runner = _INLINE
 ) -> tuple[Summary, Document]:
     """Get the fullest text of an item (feed content, its page, the report it announces) and summarise it."""
-    doc = await _run(executor, _feed_document, item)  # trafilatura: CPU work, off the event loop
+    doc = await runner.run(_feed_document, item)  # trafilatura: CPU work, off the event loop
     if len(doc.text.split()) < _MIN_FEED_WORDS and not item.url.startswith("urn:"):
         try:
-            page = await _fetch_document(fetcher, item.url, executor)
+            page = await _fetch_document(fetcher, item.url, runner)
             if len(page.text.split()) > len(doc.text.split()) or page.scanned:
                 doc = replace(page, report_url=page.report_url or doc.report_url, pdf_url=page.pdf_url or doc.pdf_url)
         except (FetchError, ExtractError):
@@ -191,11 +187,11 @@ async def read_item(
         feed_kind=item.feed_kind,
         filtered=item.filter,
     )
-    summary = await _run(executor, summarise, doc, hints, words=settings.summary_words)
+    summary = await runner.run(summarise, doc, hints, words=settings.summary_words)
     if item.feed_kind == "inspectorate" and summary.kind in ("inspection", "thematic") and doc.format != "pdf":
-        report = await _read_report(fetcher, doc, executor)
+        report = await _read_report(fetcher, doc, runner)
         if report is not None:
-            full = await _run(executor, summarise, report, hints, words=settings.report_words)
+            full = await runner.run(summarise, report, hints, words=settings.report_words)
             summary = _merge(summary, full, short=len(doc.text.split()) >= 80)
             doc = replace(
                 doc,
@@ -205,13 +201,13 @@ async def read_item(
     return summary, doc
 
 
-async def _read_report(fetcher: Fetcher, doc: Document, executor: Executor | None) -> Document | None:
+async def _read_report(fetcher: Fetcher, doc: Document, runner: Runner) -> Document | None:
     """The report a news item announces: its HTML report page (new site) or else its PDF (old site)."""
     for url in (doc.report_url, doc.pdf_url):
         if not url or url == doc.url:
             continue
         try:
-            report = await _fetch_document(fetcher, url, executor)
+            report = await _fetch_document(fetcher, url, runner)
         except (FetchError, ExtractError):
             continue
         if report.scanned or len(report.text.split()) > 300:
@@ -263,7 +259,7 @@ async def process(
     fetcher: Fetcher,
     *,
     clock: Clock,
-    executor: Executor | None = None,
+    runner: Runner = _INLINE,
     progress: Callable[[Item], None] | None = None,
 ) -> int:
     """Read and summarise every new item that has no summary yet. One failure never stops the others."""
@@ -274,7 +270,7 @@ async def process(
         assert item.id is not None
         async with limit:
             try:
-                summary, read = await read_item(settings, fetcher, item, executor=executor)
+                summary, read = await read_item(settings, fetcher, item, runner=runner)
                 store.save_document(item.id, read)
             except Exception as exc:  # one odd page, or a parser's bug, must not stop the others
                 if not isinstance(exc, DigestError):

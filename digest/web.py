@@ -15,7 +15,6 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -41,6 +40,7 @@ from .render import RECIPIENT, UNSUBSCRIBE, environment
 from .store import Store
 from .subscribers import Editor, normalise_email
 from .subscribers import load as load_subscribers
+from .workers import InlineRunner, Runner, WorkerPool
 
 log = logging.getLogger("digest")
 Clock = Callable[[], datetime]
@@ -114,7 +114,7 @@ class Service:
         self.login_failures = Limiter(5, 900)
         self.scheduler: Any = None
         # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: Runner = InlineRunner()
 
     def store(self) -> Store:
         return Store(self.settings.database)
@@ -137,8 +137,8 @@ class Service:
         try:
             with self.store() as store:
                 async with Fetcher(self.settings.fetch, contact=self.settings.public_url) as fetcher:
-                    await pipeline.poll(self.settings, store, fetcher, clock=self.clock, executor=self.pool)
-                    await pipeline.process(self.settings, store, fetcher, clock=self.clock, executor=self.pool)
+                    await pipeline.poll(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
+                    await pipeline.process(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
         except DigestError as exc:
             log.error("poll failed: %s", exc)
 
@@ -500,7 +500,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if scheduler:
-            svc.pool = ProcessPoolExecutor(max_workers=2)
+            svc.pool = WorkerPool(workers=2)
             svc.scheduler = start_scheduler(svc)
         try:
             yield
@@ -512,8 +512,8 @@ def create_app(
             if svc.scheduler is not None:
                 svc.scheduler.shutdown(wait=False)
             svc.sender.close()
-            if svc.pool is not None:
-                svc.pool.shutdown(cancel_futures=True)
+            if isinstance(svc.pool, WorkerPool):
+                svc.pool.close()
 
     app = Starlette(
         routes=routes,

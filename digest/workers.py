@@ -1,0 +1,126 @@
+"""The process-pool edge: CPU work (parsing feeds, extracting pages, summarising) runs in worker processes so
+the event loop stays responsive. The pool is an edge that can fail, and a failure costs one feed or one item:
+
+- an exception that cannot cross back to the parent is turned into a `WorkerError` inside the worker;
+- a worker that dies (the OOM killer, a segfault in a parser) breaks the pool: it is rebuilt, and each call
+  caught in the break is tried once more, one at a time, so only the call that kills a worker again fails;
+- workers are spawned, not forked, so they inherit no listening socket, and each watches its parent and exits
+  when the parent is gone (a SIGKILLed `digest serve` leaves no worker holding its port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from .errors import WorkerError
+
+T = TypeVar("T")
+log = logging.getLogger("digest")
+
+
+class Runner(Protocol):
+    """Runs a picklable function somewhere: in this process, or in a worker."""
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T: ...
+
+
+class InlineRunner:
+    """Runs the function here, on the event loop: for tests and one-off commands."""
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return fn(*args, **kwargs)
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.2)
+        if os.getppid() != parent:
+            os._exit(0)  # the parent is gone: no orphan keeps working, or holds anything
+
+
+def _init_worker(parent: int) -> None:
+    # Ctrl-C goes to the whole process group; the parent decides how to stop, the workers just go with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
+
+
+def _guarded(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    """Run in the worker: any exception that would not survive the trip back becomes a WorkerError."""
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            raise WorkerError(f"{type(exc).__name__}: {exc}") from None
+        raise
+
+
+class WorkerPool:
+    """A process pool that survives what its workers do. Use as a context manager, or call `close()`."""
+
+    def __init__(self, workers: int = 2) -> None:
+        self.workers = workers
+        self._context = multiprocessing.get_context("spawn")
+        self._pool: ProcessPoolExecutor | None = None
+        self._generation = 0
+        self._alone = asyncio.Lock()  # calls caught in a break are retried one at a time
+        self.rebuilds = 0
+
+    def _current(self) -> tuple[ProcessPoolExecutor, int]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=self._context,
+                initializer=_init_worker,
+                initargs=(os.getpid(),),
+            )
+        return self._pool, self._generation
+
+    def _replace(self, generation: int) -> None:
+        if generation != self._generation or self._pool is None:
+            return  # another call already rebuilt it
+        log.warning("a worker process died; starting a new pool")
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        self._generation += 1
+        self.rebuilds += 1
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        call = partial(_guarded, fn, args, kwargs)
+        pool, generation = self._current()
+        try:
+            return await loop.run_in_executor(pool, call)
+        except BrokenProcessPool:
+            self._replace(generation)
+        async with self._alone:
+            pool, generation = self._current()
+            try:
+                return await loop.run_in_executor(pool, call)
+            except BrokenProcessPool as exc:
+                self._replace(generation)
+                raise WorkerError(f"a worker process died running {getattr(fn, '__name__', fn)}") from exc
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

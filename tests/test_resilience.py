@@ -1,0 +1,312 @@
+"""One source never stops the day's email: bad feeds, dying workers and slow servers, through the real processes."""
+
+from __future__ import annotations
+
+import email
+import os
+import signal
+import subprocess
+import sys
+import time
+from email import policy
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import WEB, WebServer, respond
+
+FEED = (WEB / "www.russellwebster.com/feed/index").read_bytes()
+
+
+def digest(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=config.parent)
+
+
+def trickle(seconds: int) -> Any:
+    """A server that answers 200 and then sends one byte a second, for at most `seconds`."""
+
+    def fn(h: BaseHTTPRequestHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/rss+xml")
+        h.send_header("Content-Length", str(10_000))
+        h.end_headers()
+        for _ in range(seconds):
+            try:
+                h.wfile.write(b" ")
+                h.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client gave up: the point of the test
+            time.sleep(1)
+
+    return fn
+
+
+def _titles(outbox: Path) -> str:
+    messages = sorted(outbox.rglob("*.eml"))
+    assert messages, "no email was written"
+    msg = email.message_from_bytes(messages[0].read_bytes(), policy=policy.default)
+    body = msg.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def test_bad_feeds_fail_alone_and_the_good_feed_reaches_the_email(web: WebServer, make_config: Any) -> None:
+    """An HTML page, an empty body, malformed XML and a trickling server each fail their own feed only: `digest
+    poll` finishes within the fetch deadline, `digest feeds` shows each failure, and the email carries the good
+    feed's items."""
+    feeds = [
+        {"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "kind": "blog"},
+        {
+            "name": "Maintenance page",
+            "url": web.route(
+                "/html",
+                respond(
+                    200, b"<!DOCTYPE html><html><body><h1>Down for maintenance</h1></body></html>", ctype="text/html"
+                ),
+            ),
+            "kind": "blog",
+        },
+        {"name": "Empty body", "url": web.route("/empty", respond(200, b"")), "kind": "blog"},
+        {
+            "name": "Broken XML",
+            "url": web.route("/garbage", respond(200, b"<rss><channel><title>x</ti")),
+            "kind": "blog",
+        },
+        {"name": "Trickle", "url": web.route("/trickle", trickle(60)), "kind": "blog"},
+    ]
+    config = make_config(feeds)
+    config.write_text(config.read_text().replace("  timeout: 5", "  timeout: 5\n  deadline: 4"))
+
+    started = time.monotonic()
+    r = digest(config, "poll", "--all")
+    elapsed = time.monotonic() - started
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert elapsed < 40, f"the trickling feed held the poll for {elapsed:.0f} s"
+    lines = {line.split(":")[0]: line for line in r.stdout.splitlines() if line.startswith("poll ")}
+    assert "new of" in lines["poll Good blog"]
+    for name in ("Maintenance page", "Empty body", "Broken XML", "Trickle"):
+        assert "ERROR" in lines[f"poll {name}"], r.stdout
+
+    shown = digest(config, "feeds").stdout
+    assert "got an HTML page, not a feed" in shown
+    assert "empty response body" in shown
+    assert "malformed feed" in shown or "not a feed" in shown
+    assert "deadline" in shown
+
+    sent = digest(config, "send")
+    assert sent.returncode == 0, sent.stderr + sent.stdout
+    text = _titles(config.parent / "outbox")
+    assert "Probation Digest" in text
+    assert "Russell Webster" in text or "Good blog" in text
+
+
+def test_poll_after_a_bad_feed_still_reads_items_in_workers(web: WebServer, make_config: Any) -> None:
+    """A failed parse in a worker does not break the pool for the reading that follows in the same run."""
+    feeds = [
+        {"name": "Broken", "url": web.route("/html", respond(200, b"<html><body>x</body></html>", ctype="text/html"))},
+        {"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "kind": "blog"},
+    ]
+    config = make_config(feeds)
+    r = digest(config, "poll", "--all")
+    assert r.returncode == 0, r.stderr
+    assert "BrokenProcessPool" not in r.stderr
+    n = int(r.stdout.rsplit("summarised ", 1)[1].split()[0])
+    assert n > 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc to find the workers")
+def test_workers_die_with_a_killed_serve_and_the_port_is_free(web: WebServer, make_config: Any, tmp_path: Path) -> None:
+    """SIGKILL of `digest serve` leaves no worker process behind, and a restart on the same port comes up."""
+    from .conftest import free_port
+
+    config = make_config([{"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "kind": "blog"}])
+    port = free_port()
+    cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)]
+    env = {**os.environ, "DIGEST_SECRET": "s" * 40}
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        children = _wait_for_children(proc.pid, want=1, seconds=60)
+        assert children, "the first poll started no worker processes"
+        _wait_for_port(port)
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(c) for c in children):
+            time.sleep(0.1)
+        assert not [c for c in children if _alive(c)], "worker processes outlived their parent"
+        again = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_for_port(port)
+            assert again.poll() is None, (tmp_path / "serve.log").read_text()
+        finally:
+            again.terminate()
+            again.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    out = []
+    for child in _children(pid):
+        out += [child, *_descendants(child)]
+    return out
+
+
+def _wait_for_children(pid: int, *, want: int, seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = _descendants(pid)
+        if len(found) >= want:
+            time.sleep(1)  # let the pool start all its workers
+            return _descendants(pid)
+        time.sleep(0.1)
+    return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _wait_for_port(port: int, seconds: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing answered on port {port}")
+
+
+def test_a_killed_worker_fails_one_call_and_the_pool_recovers() -> None:
+    """A worker killed mid-task (the OOM killer, a segfault) fails that call alone; the calls caught in the same
+    break are retried and succeed, and the pool keeps working."""
+    import asyncio
+
+    from digest.errors import WorkerError
+    from digest.workers import WorkerPool
+
+    async def run() -> tuple[list[Any], int]:
+        with WorkerPool(workers=2) as pool:
+            calls = [pool.run(_square_or_die, n) for n in (1, 2, 13, 4, 5)]
+            results = await asyncio.gather(*calls, return_exceptions=True)
+            after = await pool.run(_square_or_die, 6)
+            return list(results), after
+
+    results, after = asyncio.run(run())
+    assert results[:2] == [1, 4] and results[3:] == [16, 25]
+    assert isinstance(results[2], WorkerError)
+    assert after == 36
+
+
+def test_an_exception_that_cannot_cross_back_is_reported_not_fatal() -> None:
+    """An exception that cannot be unpickled in the parent arrives as a WorkerError; the pool is not broken."""
+    import asyncio
+
+    from digest.errors import WorkerError
+    from digest.workers import WorkerPool
+
+    async def run() -> tuple[BaseException | None, int]:
+        with WorkerPool(workers=1) as pool:
+            try:
+                await pool.run(_raise_unpicklable)
+                caught: BaseException | None = None
+            except WorkerError as exc:
+                caught = exc
+            return caught, await pool.run(_square_or_die, 3)
+
+    caught, after = asyncio.run(run())
+    assert isinstance(caught, WorkerError) and "Unpicklable" in str(caught)
+    assert after == 9
+
+
+def _square_or_die(n: int) -> int:
+    if n == 13:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.2)
+    return n * n
+
+
+class Unpicklable(Exception):
+    def __init__(self, message: str, *, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+def _raise_unpicklable() -> None:
+    raise Unpicklable("bad", where="here")
+
+
+def _hostile_feed() -> bytes:
+    long_title = "Probation " + "very " * 40_000 + "long title"
+    items = [
+        ("javascript:alert(document.cookie)", "Probation officers and javascript links"),
+        ("data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "Probation data links"),
+        ("https://example.org/long", long_title),
+        ("https://example.org/bidi", "Probation \u202egnp.exe\u202c and \x85C1\x9b controls"),
+    ]
+    body = "".join(
+        f"<item><title>{t}</title><link>{link}</link><guid isPermaLink='false'>g{n}</guid>"
+        f"<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate>"
+        f"<description>Probation supervision in England and Wales: a community order, unpaid work and licence "
+        f"conditions, discussed by the probation service. \u202eReversed\u202c text \x9b here.</description></item>"
+        for n, (link, t) in enumerate(items)
+    )
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Hostile</title>"
+        f"<link>javascript:void(0)</link>{body}</channel></rss>"
+    ).encode()
+
+
+def test_feed_links_and_text_are_made_safe_before_they_reach_the_email(web: WebServer, make_config: Any) -> None:
+    """javascript: and data: item links never become links; a 200,000-character title is cut to fit the email's
+    budget; bidi overrides and C1 controls never reach the message or the preview."""
+    config = make_config(
+        [{"name": "Hostile", "url": web.route("/hostile", respond(200, _hostile_feed())), "kind": "blog"}]
+    )
+    assert digest(config, "poll", "--all").returncode == 0
+    preview = digest(config, "preview")
+    assert preview.returncode == 0, preview.stderr
+    sent = digest(config, "send")
+    assert sent.returncode == 0, sent.stderr
+    (eml,) = sorted((config.parent / "outbox").rglob("*.eml"))
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    html_part = msg.get_body(("html",))
+    text_part = msg.get_body(("plain",))
+    assert html_part is not None and text_part is not None
+    html = str(html_part.get_content())
+    text = str(text_part.get_content())
+    assert "Probation officers and javascript links" in html  # the item is kept, its link is not
+    for page in (html, text, preview.stdout):
+        lowered = page.lower()
+        assert "javascript:" not in lowered and "data:text" not in lowered
+        assert not any(c in page for c in "\u202e\u202c\x85\x9b")
+    assert len(html.encode()) < 90_000
+    assert "very very" in html and "long title" not in html  # cut, not dropped
