@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from .feeds import canonical_url
-from .models import Digest, Document, Entry, Item, Link, Section, Subscriber, Summary
+from .models import Digest, Document, Entry, Item, Link, Recommendation, Section, Subscriber, Summary
+from .text import TITLE_LIMIT, safe_text, web_link
 
 SECTIONS = (
     ("inspections", "Inspection reports", ("inspection",)),
@@ -83,6 +84,32 @@ def _same_publication(c: Candidate, links: set[str], other: Candidate) -> bool:
     return close and (a.kind in inspection or b.kind in inspection)
 
 
+def _link(item: Item) -> str:
+    """Only http(s) becomes a link; anything else (an item stored before that rule) points at its feed."""
+    return web_link(item.url) or item.feed_url
+
+
+def _safe_summary(s: Summary) -> Summary:
+    """Every text a reader sees, without control or bidi-override characters and within a sane length."""
+    return replace(
+        s,
+        title=safe_text(s.title, TITLE_LIMIT),
+        summary=safe_text(s.summary),
+        organisation=safe_text(s.organisation, TITLE_LIMIT) if s.organisation else None,
+        unit=safe_text(s.unit, TITLE_LIMIT) if s.unit else None,
+        rating_note=safe_text(s.rating_note, 600) if s.rating_note else None,
+        chief_inspector=safe_text(s.chief_inspector, 200) if s.chief_inspector else None,
+        chief_inspector_quote=safe_text(s.chief_inspector_quote, 1500) if s.chief_inspector_quote else None,
+        key_findings=tuple(safe_text(f, 1000) for f in s.key_findings[:12]),
+        recommendations=tuple(
+            Recommendation(safe_text(r.text, 1000), safe_text(r.owner, 200) if r.owner else None)
+            for r in s.recommendations[:20]
+        ),
+        facts=tuple(safe_text(f, 600) for f in s.facts),
+        standard_ratings=tuple((safe_text(n, 200), safe_text(r, 60)) for n, r in s.standard_ratings),
+    )
+
+
 def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subject: str) -> Digest:
     """Build the digest: relevant items only, grouped per publication, in sections, newest first."""
     candidates = list(candidates)
@@ -91,17 +118,26 @@ def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subje
     for lead, others in group(relevant):
         item_id = lead.item.id or 0
         doc = lead.document
+        url = _link(lead.item)
+        report_url = web_link(doc.report_url) if doc else None
         entries.append(
             Entry(
                 item_id=item_id,
-                title=lead.summary.title or lead.item.title,
-                url=lead.item.url,
-                source=lead.item.source,
+                title=safe_text(lead.summary.title or lead.item.title, TITLE_LIMIT),
+                url=url,
+                source=safe_text(lead.item.source, 200),
                 published=lead.item.published,
-                summary=lead.summary,
-                report_url=doc.report_url if doc and doc.report_url != lead.item.url else None,
-                pdf_url=doc.pdf_url if doc else None,
-                also=tuple(Link(title=o.item.title, url=o.item.url, source=o.item.source) for o in others),
+                summary=_safe_summary(lead.summary),
+                report_url=report_url if report_url != url else None,
+                pdf_url=web_link(doc.pdf_url) if doc else None,
+                also=tuple(
+                    Link(
+                        title=safe_text(o.item.title, TITLE_LIMIT),
+                        url=_link(o.item),
+                        source=safe_text(o.item.source, 200),
+                    )
+                    for o in others
+                ),
                 anchor=f"item-{item_id}",
             )
         )

@@ -21,6 +21,7 @@ import nh3
 
 from .errors import FeedError
 from .models import Feed, Item
+from .text import TITLE_LIMIT, safe_text, web_link
 
 _TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|dclid|mc_cid|mc_eid|_ga|_gl|igshid|yclid|msclkid|ref|cmpid)$", re.I)
 _ALLOWED_TAGS = {
@@ -180,7 +181,7 @@ def parse_feed(content: bytes, headers: Mapping[str, str], *, feed: Feed, url: s
         if problem:
             raise FeedError(f"malformed feed with no readable entries: {problem}", url=url)
     info = parsed.get("feed", {})
-    feed_link = info.get("link") or url
+    feed_link = web_link(urljoin(url, info.get("link") or "")) or url
     items: list[Item] = []
     seen: set[str] = set()
     for entry in entries:
@@ -190,7 +191,7 @@ def parse_feed(content: bytes, headers: Mapping[str, str], *, feed: Feed, url: s
         seen.add(item.guid)
         items.append(item)
     return ParsedFeed(
-        title=clean_text(info.get("title", "")) or feed.name,
+        title=safe_text(clean_text(info.get("title", "")), TITLE_LIMIT) or feed.name,
         link=feed_link,
         items=tuple(items),
         version=parsed.get("version", ""),
@@ -199,7 +200,7 @@ def parse_feed(content: bytes, headers: Mapping[str, str], *, feed: Feed, url: s
 
 
 def _item(entry: Mapping[str, Any], *, feed: Feed, url: str, feed_link: str, fetched_at: datetime) -> Item | None:
-    title = clean_text(entry.get("title", ""))
+    title = safe_text(clean_text(entry.get("title", "")), TITLE_LIMIT)
     link = (entry.get("link") or "").strip()
     if not link:
         for candidate in entry.get("links", []):
@@ -207,10 +208,11 @@ def _item(entry: Mapping[str, Any], *, feed: Feed, url: str, feed_link: str, fet
                 link = candidate["href"]
                 break
     guid = (entry.get("id") or "").strip()
+    # Only http(s) becomes a link: a feed's javascript: or data: URL is dropped here, where it enters.
     if link:
-        link = urljoin(feed_link, link)
-    elif guid.startswith(("http://", "https://")):
-        link = guid
+        link = web_link(urljoin(feed_link, link)) or ""
+    if not link:
+        link = web_link(guid) or ""
     content_html = ""
     if entry.get("content"):
         content_html = max((c.get("value", "") for c in entry["content"]), key=len)
@@ -218,7 +220,7 @@ def _item(entry: Mapping[str, Any], *, feed: Feed, url: str, feed_link: str, fet
     base = link or feed_link
     content_clean, links = sanitise_html(content_html, base) if content_html else ("", ())
     summary_clean, summary_links = sanitise_html(summary_html, base) if summary_html else ("", ())
-    text = clean_text(content_clean or summary_clean)
+    text = safe_text(clean_text(content_clean or summary_clean), 200_000)
     if not title and not text:
         return None
     if not title:
@@ -231,10 +233,14 @@ def _item(entry: Mapping[str, Any], *, feed: Feed, url: str, feed_link: str, fet
         canonical = f"urn:item:{digest}"
     else:
         canonical = canonical_url(link)
-    authors = tuple(a.get("name", "").strip() for a in entry.get("authors", []) if a.get("name", "").strip())
+    authors = tuple(
+        safe_text(clean_text(a.get("name", "")), 200) for a in entry.get("authors", []) if a.get("name", "").strip()
+    )
     if not authors and entry.get("author"):
-        authors = (clean_text(entry["author"]),)
-    categories = tuple(dict.fromkeys(clean_text(t.get("term", "")) for t in entry.get("tags", []) if t.get("term")))
+        authors = (safe_text(clean_text(entry["author"]), 200),)
+    categories = tuple(
+        dict.fromkeys(safe_text(clean_text(t.get("term", "")), 200) for t in entry.get("tags", []) if t.get("term"))
+    )
     return Item(
         feed_url=url,
         source=feed.name,

@@ -147,3 +147,36 @@ def sentences(text: str) -> list[Sentence]:
 
 def word_count(s: str) -> int:
     return len(s.split())
+
+
+# ---- what may reach an email: no control characters, no bidi overrides, bounded length
+
+# C0 and C1 controls (but tab and newline), DEL, bidi embeddings/overrides/isolates, and the line and paragraph
+# separators: they can reorder what a reader sees (a "right-to-left override" makes exe.pdf look like fdp.exe).
+_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
+TITLE_LIMIT = 300
+TEXT_LIMIT = 4000
+
+
+def safe_text(s: str, limit: int = TEXT_LIMIT) -> str:
+    """Drop control and bidi-override characters; cut at a word boundary past `limit` characters, with '…'."""
+    s = _UNSAFE_CHARS.sub("", s)
+    if len(s) <= limit:
+        return s
+    cut = s[:limit]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(None, 1)[0]  # a whole word, unless that would lose more than half
+    return cut.rstrip(" ,;:-–") + "…"
+
+
+def web_link(url: str | None) -> str | None:
+    """The URL if it may become a link in an email or page (absolute http or https), else None."""
+    if not url:
+        return None
+    url = url.strip()
+    scheme, sep, rest = url.partition(":")
+    if not sep or scheme.lower() not in ("http", "https") or not rest.startswith("//") or len(rest) < 3:
+        return None
+    if _UNSAFE_CHARS.search(url) or any(c.isspace() for c in url):
+        return None
+    return url
