@@ -625,6 +625,13 @@ class Store:
             )
         return owner
 
+    def lock_held(self, name: str, *, now: datetime) -> bool:
+        """Whether a live holder has the named lock (a lapsed lease or a dead holder does not count)."""
+        row = self.db.execute("SELECT * FROM locks WHERE name=?", (name,)).fetchone()
+        if row is None or datetime.fromisoformat(row["expires"]) <= now:
+            return False
+        return not (row["host"] == socket.gethostname() and not _pid_alive(row["pid"]))
+
     def renew_lock(self, name: str, owner: str, *, now: datetime, ttl: timedelta = timedelta(minutes=10)) -> None:
         self.db.execute("UPDATE locks SET expires=? WHERE name=? AND owner=?", (_ts(now + ttl), name, owner))
 

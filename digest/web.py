@@ -16,7 +16,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -35,6 +35,7 @@ from .config import Settings
 from .deliver import Sender
 from .errors import DigestError, InputError, LockedError, SubscriberError
 from .fetch import Fetcher, utcnow
+from .health import JobState, Verdict, assess
 from .models import Message
 from .render import RECIPIENT, UNSUBSCRIBE, environment
 from .store import Store
@@ -113,6 +114,9 @@ class Service:
         self.subscribe_per_client = Limiter(10, 3600)
         self.login_failures = Limiter(5, 900)
         self.scheduler: Any = None
+        self.started = clock()
+        self.poll_state: JobState | None = None
+        self.send_state: JobState | None = None
         # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
         self.pool: Runner = InlineRunner()
 
@@ -131,16 +135,45 @@ class Service:
         row = store.run(daily.run_key(self.settings, daily.digest_day(self.settings, self.clock())))
         return None if row is None else str(row["status"])
 
+    def verdict(self, store: Store) -> Verdict:
+        now = self.clock()
+        key = daily.run_key(self.settings, daily.digest_day(self.settings, now))
+        running = self.send_thread is not None and self.send_thread.is_alive()
+        return assess(
+            now=now,
+            overdue=schedule.overdue(self.settings, now, self.today_status(store)),
+            today_counts=store.delivery_counts(key),
+            sending=running or store.lock_held("send", now=now),
+            send_job=self.send_state,
+            poll_job=self.poll_state,
+            feeds=store.feed_health(),
+            poll_interval=timedelta(minutes=self.settings.poll_interval_minutes),
+            up_since=self.started,
+        )
+
     # -- jobs
 
-    async def poll_job(self) -> None:
+    async def poll_job(self, *, until: datetime | None = None) -> None:
+        """Poll and read; with `until`, stop there (what was not read waits for the next poll)."""
+        budget = None if until is None else (until - self.clock()).total_seconds()
+        if budget is not None and budget <= 0:
+            return
+        error = None
         try:
-            with self.store() as store:
-                async with Fetcher(self.settings.fetch, contact=self.settings.public_url) as fetcher:
-                    await pipeline.poll(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
-                    await pipeline.process(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
-        except DigestError as exc:
-            log.error("poll failed: %s", exc)
+            async with asyncio.timeout(budget):
+                with self.store() as store:
+                    async with Fetcher(self.settings.fetch, contact=self.settings.public_url) as fetcher:
+                        await pipeline.poll(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
+                        await pipeline.process(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
+        except TimeoutError:
+            log.warning("poll stopped at the send time; what it had not read waits for the next poll")
+        except Exception as exc:  # the job must report, never die silently: /health shows it
+            error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, DigestError):
+                log.error("poll failed: %s", exc)
+            else:
+                log.exception("poll failed")
+        self.poll_state = JobState(finished=self.clock(), error=error)
 
     def start_send(self, *, force: bool = False, resend_failed: bool = False) -> bool:
         """Send in a thread; False when a send is already running here."""
@@ -165,6 +198,7 @@ class Service:
                     stop=self.stop,
                 )
                 self.last_send = outcome.message
+                self.send_state = JobState(finished=self.clock())
                 report = daily.editor_report(self.settings, store, outcome, now=self.clock())
                 if report is not None:
                     daily.send_report(self.settings, self.sender, report)
@@ -172,12 +206,20 @@ class Service:
         except LockedError as exc:
             self.last_send = f"not sent: {exc}"
             log.warning("send skipped: %s", exc)
-        except DigestError as exc:
+        except Exception as exc:
             self.last_send = f"failed: {exc}"
-            log.error("send failed: %s", exc)
+            self.send_state = JobState(finished=self.clock(), error=str(exc))
+            if isinstance(exc, DigestError):
+                log.error("send failed: %s", exc)
+            else:
+                log.exception("send failed")
+
+    async def pre_send_poll_job(self) -> None:
+        """The poll before the send, cut short at the send time so the send never waits for it."""
+        await self.poll_job(until=schedule.next_send(self.settings, self.clock()))
 
     async def send_job(self) -> None:
-        await self.poll_job()
+        # No poll here: the send goes at the send time with what the polls have read by then.
         if self.start_send():
             assert self.send_thread is not None
             await asyncio.to_thread(self.send_thread.join)
@@ -331,9 +373,11 @@ def create_app(
                 if h.last_error or h.disabled
             ]
             last_poll = store.last_poll()
+            verdict = svc.verdict(store)
         late = schedule.overdue(settings, clock(), status)
         body = {
-            "status": "overdue" if late else "ok",
+            "status": "ok" if verdict.ok else ("overdue" if late else "failing"),
+            "problems": list(verdict.problems),
             "last_poll": last_poll.isoformat() if last_poll else None,
             "last_digest": None
             if not runs
@@ -342,7 +386,7 @@ def create_app(
             "next_send": schedule.next_send(settings, clock()).isoformat(),
             "feeds_in_error": broken,
         }
-        return JSONResponse(body, status_code=503 if late else 200)
+        return JSONResponse(body, status_code=200 if verdict.ok else 503)
 
     # ---- admin
 
@@ -401,6 +445,7 @@ def create_app(
                 last_poll=store.last_poll(),
                 pending=len(store.pending_items()),
                 last_send=svc.last_send,
+                problems=svc.verdict(store).problems,
             )
 
     async def subscribers_page(request: Request) -> Response:
@@ -539,7 +584,7 @@ def start_scheduler(svc: Service) -> Any:
     sched.add_job(
         svc.poll_job, schedule.poll_trigger(settings), id="poll", next_run_time=datetime.now(settings.timezone)
     )
-    sched.add_job(svc.poll_job, schedule.pre_send_poll_trigger(settings), id="pre-send-poll")
+    sched.add_job(svc.pre_send_poll_job, schedule.pre_send_poll_trigger(settings), id="pre-send-poll")
     sched.add_job(
         svc.send_job,
         schedule.send_trigger(settings),

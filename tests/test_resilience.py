@@ -310,3 +310,125 @@ def test_feed_links_and_text_are_made_safe_before_they_reach_the_email(web: WebS
         assert not any(c in page for c in "\u202e\u202c\x85\x9b")
     assert len(html.encode()) < 90_000
     assert "very very" in html and "long title" not in html  # cut, not dropped
+
+
+def _future_send_time() -> str:
+    """A send time later today in London, so a real `digest serve` neither catches up nor counts as overdue."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Europe/London"))
+    later = now + timedelta(hours=2)
+    return later.strftime("%H:%M") if later.date() == now.date() else "23:59"
+
+
+def _serve(config: Path, tmp_path: Path, port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)]
+    log = (tmp_path / f"serve-{port}.log").open("wb")
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env={**os.environ, "DIGEST_SECRET": "s" * 40, **(env or {})}, stdout=log, stderr=log
+    )
+    log.close()
+    return proc
+
+
+def test_health_says_polling_is_broken_when_no_feed_can_be_read(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """With every feed answering an HTML page, `digest serve`'s /health turns 503 after its first poll, names the
+    problem and lists each failing feed; the admin dashboard says the same."""
+    import httpx
+
+    from digest.web import hash_password
+
+    from .conftest import free_port
+
+    html = respond(200, b"<!doctype html><html><body>Maintenance</body></html>", ctype="text/html")
+    config = make_config(
+        [{"name": "Down A", "url": web.route("/a", html)}, {"name": "Down B", "url": web.route("/b", html)}],
+        extra=f'schedule:\n  send_time: "{_future_send_time()}"\n',
+    )
+    # Served over plain http here, so the session cookie must not be marked Secure.
+    config.write_text(config.read_text().replace("https://digest.example.org", "http://127.0.0.1"))
+    port = free_port()
+    proc = _serve(config, tmp_path, port, {"DIGEST_ADMIN_PASSWORD_HASH": hash_password("pw")})
+    try:
+        _wait_for_port(port)
+        deadline = time.monotonic() + 60
+        while True:
+            r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+            if r.status_code == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        body = r.json()
+        assert r.status_code == 503, body
+        assert body["status"] == "failing"
+        assert any("no feed has been read successfully" in p for p in body["problems"])
+        assert {f["name"] for f in body["feeds_in_error"]} == {"Down A", "Down B"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            import re
+
+            csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)[1]  # type: ignore[index]
+            client.post("/admin/login", data={"password": "pw", "csrf": csrf})
+            page = client.get("/admin").text
+        assert "Needs attention" in page and "no feed has been read successfully" in page
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_health_reports_a_send_that_stopped_part_way(web: WebServer, make_config: Any, tmp_path: Path) -> None:
+    """A `digest send` that could not reach the mail server leaves recipients pending; the running service's
+    /health then says the send stopped, with 503, instead of "ok"."""
+    import httpx
+
+    from .conftest import free_port
+
+    closed = free_port()
+    config = make_config(
+        [{"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "kind": "blog"}],
+        smtp_port=closed,
+        extra=f'schedule:\n  send_time: "{_future_send_time()}"\n',
+    )
+    assert digest(config, "poll", "--all").returncode == 0
+    sent = digest(config, "send")
+    assert sent.returncode != 0 and "pending" in sent.stdout + sent.stderr
+    port = free_port()
+    proc = _serve(config, tmp_path, port)
+    try:
+        _wait_for_port(port)
+        r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        assert r.status_code == 503
+        assert any("send stopped with 1 recipients not yet sent" in p for p in r.json()["problems"])
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_the_pre_send_poll_stops_at_the_send_time_and_the_send_does_not_poll(
+    web: WebServer, make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed trickling for a minute cannot hold the pre-send poll past the send time (two seconds away here),
+    and the send job itself fetches nothing: it goes with what has been read."""
+    import asyncio
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from digest.config import load_settings
+    from digest.web import Service
+
+    monkeypatch.setenv("DIGEST_SECRET", "s" * 40)
+    config = make_config(
+        [{"name": "Trickle", "url": web.route("/trickle", trickle(60)), "kind": "blog"}],
+        extra='schedule:\n  send_time: "12:00"\n  send_empty: true\n',
+    )
+    just_before = datetime(2026, 11, 24, 11, 59, 58, tzinfo=ZoneInfo("Europe/London"))
+    svc = Service(load_settings(config), clock=lambda: just_before)
+    started = time.monotonic()
+    asyncio.run(svc.pre_send_poll_job())
+    assert time.monotonic() - started < 6
+    assert svc.poll_state is not None and svc.poll_state.error is None
+    hits = len(web.hits)
+    asyncio.run(svc.send_job())
+    assert len(web.hits) == hits
+    assert "1 sent" in svc.last_send

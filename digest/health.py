@@ -1,0 +1,64 @@
+"""Is the service healthy? A pure judgement over what the store and the running service know, so /health, the
+dashboard and `digest status` say the same thing. Not ok when today's send is overdue, failed or stopped part
+way, or when polling is broken (the poll job itself failing, or no feed read successfully for a long while).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .models import FeedHealth
+
+STALE_POLLS = 3  # no feed read in this many poll intervals: polling is broken
+
+
+@dataclass(frozen=True)
+class JobState:
+    """The outcome of the service's last run of a job."""
+
+    finished: datetime
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    problems: tuple[str, ...]
+
+
+def assess(
+    *,
+    now: datetime,
+    overdue: bool,
+    today_counts: Mapping[str, int],
+    sending: bool,
+    send_job: JobState | None,
+    poll_job: JobState | None,
+    feeds: Sequence[FeedHealth],
+    poll_interval: timedelta,
+    up_since: datetime | None = None,
+) -> Verdict:
+    problems: list[str] = []
+    if overdue:
+        problems.append("today's digest is overdue")
+    if today_counts.get("failed"):
+        problems.append(f"{today_counts['failed']} deliveries failed today")
+    waiting = today_counts.get("pending", 0) + today_counts.get("sending", 0)
+    if waiting and not sending:
+        problems.append(f"today's send stopped with {waiting} recipients not yet sent")
+    if send_job is not None and send_job.error and send_job.finished.date() == now.date():
+        problems.append(f"the last send failed: {send_job.error}")
+    if poll_job is not None and poll_job.error:
+        problems.append(f"the last poll failed: {poll_job.error}")
+    if feeds:
+        successes = [f.last_success for f in feeds if f.last_success is not None]
+        polled = any(f.last_success or f.last_error for f in feeds)
+        stale_after = now - poll_interval * STALE_POLLS
+        started_long_ago = up_since is None or up_since <= stale_after
+        if polled and (not successes or max(successes) < stale_after) and started_long_ago:
+            problems.append(f"no feed has been read successfully in {STALE_POLLS} poll intervals")
+        elif polled and not successes:
+            problems.append("no feed has been read successfully yet")
+    return Verdict(ok=not problems, problems=tuple(problems))
