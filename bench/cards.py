@@ -1,0 +1,50 @@
+"""Report cards against the labelled corpus: per-field accuracy on each half of the fixed split, and every miss.
+
+    make eval                          # both halves, then every miss
+    python -m bench.cards --half tune  # only the half rules may be written from
+
+The figures that count are the holdout half's: nobody read those documents while writing the rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+
+from tests.corpus import FIELDS, evaluate, load
+
+TARGETS = {"relevance": 0.98, "kind": 0.95, "rating": 1.0, "organisation": 0.95, "chief_inspector": 1.0, "published": 1.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--half", choices=("tune", "holdout", "both"), default="both")
+    parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
+    args = parser.parse_args()
+    halves = ("tune", "holdout") if args.half == "both" else (args.half,)
+    all_cases = load()
+    counts = Counter(c.half for c in all_cases)
+    negatives = Counter(c.half for c in all_cases if not c.labels["about_probation"])
+    print(f"corpus: {len(all_cases)} documents; " + ", ".join(f"{h} {counts[h]} ({negatives[h]} hard negatives)" for h in ("tune", "holdout")))
+    results = {}
+    for half in halves:
+        started = time.perf_counter()
+        results[half] = evaluate(c for c in all_cases if c.half == half)
+        elapsed = time.perf_counter() - started
+        print(f"\n{half} half ({counts[half]} documents, {elapsed:.1f} s)")
+        for f in FIELDS:
+            s = results[half][f]
+            mark = "ok " if s.rate >= TARGETS[f] else "LOW"
+            print(f"  {mark} {f:<16} {s.right:>3}/{s.total:<3} {s.rate:6.1%}   target {TARGETS[f]:.0%}")
+    if not args.quiet:
+        for half in halves:
+            for f in FIELDS:
+                for miss in results[half][f].misses:
+                    print(f"MISS {half} {f}: {miss}")
+    line = " ".join(f"{h}_{f}={results[h][f].rate:.3f}" for h in halves for f in FIELDS)
+    print(f"RESULT {line}")
+
+
+if __name__ == "__main__":
+    main()

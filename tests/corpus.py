@@ -1,0 +1,166 @@
+"""The labelled corpus (tests/data/corpus): loading, the fixed tune/holdout split, and scoring cards against the
+labels. Shared by the golden tests (tests/test_corpus.py) and the evaluation (`make eval`, bench/cards.py).
+
+The split is fixed by a hash of each document's pair key (a report page and its press release stay together)
+or else its URL: half the corpus was read while writing rules ("tune"), the other half was not ("holdout").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from digest.models import Document, Summary
+from digest.summarise import Hints, summarise
+
+CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
+FIELDS = ("relevance", "kind", "rating", "organisation", "chief_inspector", "published")
+
+
+@dataclass(frozen=True)
+class Case:
+    slug: str
+    text: str
+    labels: dict[str, Any]
+
+    @property
+    def half(self) -> str:
+        key = self.labels.get("pair") or self.labels["source_url"]
+        return "tune" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "holdout"
+
+    @property
+    def feed_kind(self) -> str | None:
+        """The kind of feed this publication arrives through, as an operator would configure it."""
+        publisher = self.labels["publisher"].lower()
+        if "inspectorate of probation" in publisher:
+            return "inspectorate"
+        if "gov.uk" in self.labels["source_url"] and "justiceinspectorates" not in self.labels["source_url"]:
+            return "govuk"
+        return None
+
+    def document(self) -> Document:
+        return Document(url=self.labels["source_url"], title=self.labels["title"], text=self.text, format="text")
+
+
+def load(half: str | None = None) -> list[Case]:
+    cases = []
+    for path in sorted(CORPUS.glob("*.json")):
+        labels = json.loads(path.read_text(encoding="utf-8"))
+        text = path.with_suffix(".txt").read_text(encoding="utf-8")
+        case = Case(slug=path.stem, text=text, labels=labels)
+        if half is None or case.half == half:
+            cases.append(case)
+    return cases
+
+
+def card(case: Case) -> Summary:
+    """The card as the pipeline makes it: the title and the feed's kind as hints, the text as the document."""
+    hints = Hints(title=case.labels["title"], feed_kind=case.feed_kind, filtered=case.feed_kind != "inspectorate")
+    return summarise(case.document(), hints)
+
+
+def relevant(case: Case) -> bool:
+    """Relevance as a filtered feed with no hint judges it: the strict test every hard negative must fail."""
+    return summarise(case.document(), Hints(title=case.labels["title"], filtered=True)).about_probation
+
+
+# ---- comparing names
+
+_TITLES = re.compile(r"\b(?:dame|sir|mr|mrs|ms|dr|professor|prof|lord|lady|cbe|obe|mbe|kc|qc)\b\.?", re.I)
+_UNIT_WORDS = [
+    (r"\bprobation delivery units?\b", "pdu"),
+    (r"\byouth justice services?\b", "yjs"),
+    (r"\byouth offending services?\b", "yos"),
+    (r"\byouth offending teams?\b", "yot"),
+    (r"\bcommunity rehabilitation company\b", "crc"),
+    (r"\bhis majesty[’']?s\b|\bher majesty[’']?s\b", "hm"),
+    (r"\bnational probation service\b", "nps"),
+]
+_GENERIC = re.compile(
+    r"\b(?:pdu|yjs|yos|yot|crc|nps|region|division|service|probation|of the probation service|area)\b", re.I
+)
+
+
+def norm_name(name: str | None) -> str:
+    if not name:
+        return ""
+    name = _TITLES.sub(" ", name)
+    return re.sub(r"[^a-z]+", " ", name.lower()).strip()
+
+
+def norm_org(org: str | None) -> str:
+    if not org:
+        return ""
+    s = org.lower().replace("&", " and ")
+    for pattern, short in _UNIT_WORDS:
+        s = re.sub(pattern, short, s)
+    s = re.sub(r"\(([a-z]+)\)", " ", s)
+    s = re.sub(r"^the\s+", "", s)
+    return re.sub(r"[^a-z]+", " ", s).strip()
+
+
+def _core(org: str) -> str:
+    return re.sub(r"\s+", " ", _GENERIC.sub(" ", org)).strip()
+
+
+def same_org(predicted: str | None, label: str | None) -> bool:
+    """The same body: equal once spelt alike, or the same place named with or without the kind of body."""
+    p, lab = norm_org(predicted), norm_org(label)
+    if not p or not lab:
+        return p == lab
+    return p == lab or (_core(p) == _core(lab) and bool(_core(p)))
+
+
+# ---- scoring
+
+
+@dataclass
+class Score:
+    right: int = 0
+    total: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.right / self.total if self.total else 1.0
+
+
+def _check(score: Score, ok: bool, slug: str, got: object, want: object) -> None:
+    score.total += 1
+    if ok:
+        score.right += 1
+    else:
+        score.misses.append(f"{slug}: got {got!r}, want {want!r}")
+
+
+def evaluate(cases: Iterable[Case]) -> dict[str, Score]:
+    scores = {f: Score() for f in FIELDS}
+    for case in cases:
+        lab = case.labels
+        about = relevant(case)
+        _check(scores["relevance"], about == lab["about_probation"], case.slug, about, lab["about_probation"])
+        if not lab["about_probation"]:
+            continue
+        got = card(case)
+        _check(scores["kind"], got.kind == lab["kind"], case.slug, got.kind, lab["kind"])
+        _check(scores["rating"], got.rating == lab["rating"], case.slug, got.rating, lab["rating"])
+        org = got.organisation if got.kind == "inspection" else None
+        want_org = lab["organisation"] if lab["kind"] == "inspection" else None
+        _check(scores["organisation"], same_org(org, want_org), case.slug, org, want_org)
+        _check(
+            scores["chief_inspector"],
+            norm_name(got.chief_inspector) == norm_name(lab["chief_inspector"]),
+            case.slug,
+            got.chief_inspector,
+            lab["chief_inspector"],
+        )
+        want_date = date.fromisoformat(lab["published"]) if lab["published"] else None
+        # A date is never wrong: none is allowed where the label has one, a different one is not.
+        _check(scores["published"], got.published in (None, want_date), case.slug, got.published, want_date)
+    return scores
