@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench browser format lock clean
+.PHONY: demo test lint bench eval browser format lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/send.py
+
+## eval: report cards against the labelled corpus, both halves of the fixed split, with every miss
+eval: $(STAMP)
+	$(BIN)/python -m bench.cards
 
 ## browser: Debian's chromium for the browser tests (needs root; skipped with a note otherwise)
 browser:

@@ -14,7 +14,14 @@ from collections import Counter
 
 from tests.corpus import FIELDS, evaluate, load
 
-TARGETS = {"relevance": 0.98, "kind": 0.95, "rating": 1.0, "organisation": 0.95, "chief_inspector": 1.0, "published": 1.0}
+TARGETS = {
+    "relevance": 0.98,
+    "kind": 0.95,
+    "rating": 1.0,
+    "organisation": 0.95,
+    "chief_inspector": 1.0,
+    "published": 1.0,
+}
 
 
 def main() -> None:
@@ -26,7 +33,10 @@ def main() -> None:
     all_cases = load()
     counts = Counter(c.half for c in all_cases)
     negatives = Counter(c.half for c in all_cases if not c.labels["about_probation"])
-    print(f"corpus: {len(all_cases)} documents; " + ", ".join(f"{h} {counts[h]} ({negatives[h]} hard negatives)" for h in ("tune", "holdout")))
+    print(
+        f"corpus: {len(all_cases)} documents; "
+        + ", ".join(f"{h} {counts[h]} ({negatives[h]} hard negatives)" for h in ("tune", "holdout"))
+    )
     results = {}
     for half in halves:
         started = time.perf_counter()

@@ -49,18 +49,23 @@ _PART_RATING = re.compile(
     r"\b(?:both|were|each|all)\s+rated\b|\b(?:standards?|domains?)\s+(?:was|were)\s+rated\b", re.I
 )
 _CHIEF_TITLE = (
+    r"(?:(?:[Tt]he\s+)?(?:[Ii]nterim|[Aa]cting|[Oo]utgoing|[Nn]ew|[Ff]ormer)\s+)?"
     r"(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)?\s*"
     r"Chief\s+(?:Probation\s+)?Inspector(?:\s+of\s+Probation)?"
 )
-_NAME = r"(?:(?:Dame|Sir|Dr|Professor|Mr|Mrs|Ms|Lord|Lady)\s+)?[A-Z][a-z]+(?:[ -][A-Z][a-z’'-]+){1,2}"
+# A name as printed: "Sue McAllister", "Dame Glenys Stacey", "Justin Russell CBE" (post-nominals are dropped).
+_NAME_WORD = r"(?:Mc|Mac|O[’']|D[’'])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+_NAME = rf"(?:(?:Dame|Sir|Dr|Professor|Mr|Mrs|Ms|Lord|Lady)\s+)?{_NAME_WORD}(?:[ -]{_NAME_WORD}){{1,2}}"
+_POST = r"(?:\s+(?:CBE|OBE|MBE|KC|QC|DBE))*"
 _CHIEF_RX = [
-    re.compile(rf"(?P<name>{_NAME}),\s+{_CHIEF_TITLE}"),
+    re.compile(rf"(?P<name>{_NAME}){_POST},\s+{_CHIEF_TITLE}"),
     # A foreword's signature run into its last paragraph: "… overall. Dame Glenys Stacey HM Chief Inspector …"
     re.compile(
-        rf"(?P<name>{_NAME})\s+(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)\s+Chief\s+"
+        rf"(?P<name>{_NAME}){_POST}\s+(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)\s+Chief\s+"
         r"Inspector\s+of\s+Probation"
     ),
     re.compile(rf"{_CHIEF_TITLE},?\s+(?P<name>{_NAME})"),
+    re.compile(rf"(?P<name>{_NAME}){_POST}\s+as\s+{_CHIEF_TITLE}"),  # "the appointment of X as Chief Inspector"
 ]
 _CHIEF_SIGNATURE = re.compile(rf"^(?P<name>{_NAME})$")
 _ORG_RX = [
@@ -229,22 +234,46 @@ def _tidy_org(org: str) -> str:
     return org
 
 
-def chief_inspector(text: str, sents: list[Sentence]) -> tuple[str | None, str | None]:
-    """The chief inspector's name and words: a quotation near their name, or their foreword."""
-    name: str | None = None
-    where = -1
+_SPEAKS = re.compile(
+    r"\b(?:said|says|say|added|adds|commented|noted|notes|recalled|concluded|concludes|warned|warns|published|"
+    r"publishes|stated|states|explained|urged|urges|called|calls|highlighted|welcomed|wrote|writes|praised|"
+    r"described|summarised|reported|told|continued|acknowledged)\b|[“”\"]",
+    re.I,
+)
+
+
+def _speaks(text: str, start: int, end: int, name: str) -> bool:
+    """The name is the speaker or the author (a quote, "said", a byline), here or later by surname ("Mr Russell
+    said: …"), not a mention in passing."""
+    para_start = text.rfind("\n", 0, start) + 1
+    para_end = text.find("\n", end)
+    para = text[para_start : para_end if para_end >= 0 else len(text)]
+    if len(para.split()) <= 16 or _SPEAKS.search(para):
+        return True
+    surname = re.escape(name.split()[-1])
+    return (
+        re.search(rf"\b{surname}\b[^.“\"\n]{{0,40}}?\b(?:said|says|added|commented|concluded|explained)\b", text)
+        is not None
+    )
+
+
+def chief_inspector(text: str, sents: list[Sentence], title: str = "") -> tuple[str | None, str | None]:
+    """The chief inspector's name and words: a quotation near their name, or their foreword. A chief inspector
+    named in passing ("the current Chief Inspector, X, will stay until May") is not given."""
+    found: list[tuple[int, str]] = []
+    within = f"{title}\n\n{text}" if title else text
     for rx in _CHIEF_RX:
-        for m in rx.finditer(text):
-            context = text[m.start() : m.end() + 30]
+        for m in rx.finditer(within):
+            context = within[m.start() : m.end() + 30]
             if re.search(r"of\s+(?:Prisons|Constabulary|Fire)", context):
                 continue
             candidate = m.group("name")
             if candidate.split()[0] in ("The", "This", "Chief", "Inspector", "HM", "Her", "His"):
                 continue
-            if where < 0 or m.start() < where:
-                name, where = candidate, m.start()
-            break
+            if _speaks(within, m.start(), m.end(), candidate):
+                found.append((m.start(), candidate))
     paras = [p.strip() for p in text.split("\n\n") if p.strip()]
+    name = min(found)[1] if found else None
     if name is None:
         for i, p in enumerate(paras[:-1]):
             if re.match(rf"{_CHIEF_TITLE}\b", paras[i + 1]) and _CHIEF_SIGNATURE.match(p):

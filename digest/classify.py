@@ -1,8 +1,13 @@
 """Is an item about probation in England and Wales, and what kind of publication is it? Pure and offline.
 
-Signals: the feed (the inspectorate's own feeds need no filter), feed categories, the title and the text.
-The hard cases: the prisons inspectorate shares the domain and the "Chief Inspector" wording; police and fire
-inspections give the same four ratings; US "county probation" is another country's sector.
+Relevance weighs the probation sector's language against other sectors' (prisons, police and fire, the CPS)
+and other jurisdictions' (Scotland's justice social work, Northern Ireland's probation board, US federal and
+county probation), and a court report's language (a defendant sentenced to a community order is news about
+a case, not about probation). The inspectorate's own feeds need no filter.
+
+The kind comes from evidence in order of strength: how the source files it (a blog feed, a blog's address,
+a dated headline), what the title says it is (research, an annual report, a thematic), and whether it names a
+body that was inspected.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .bodies import inspected_body
 from .models import Kind
 
 _PROBATION = [
@@ -17,7 +23,7 @@ _PROBATION = [
     (r"\bcommunity rehabilitation compan(?:y|ies)\b|\bCRCs?\b", 3),
     (r"\bnational probation service\b|\bNPS\b", 2),
     (r"\bprobation delivery units?\b|\bPDUs?\b", 3),
-    (r"\byouth (?:justice|offending) (?:services?|teams?|board)\b|\bYOTs?\b", 3),
+    (r"\byouth (?:justice|offending) (?:services?|teams?|board)\b|\bYOTs?\b|\bYJS\b", 3),
     (r"\byouth justice\b", 2),
     (r"\bunpaid work\b|\bcommunity payback\b", 2),
     (r"\bcommunity (?:orders?|sentences?)\b", 2),
@@ -27,38 +33,71 @@ _PROBATION = [
     (r"\bresponsible officers?\b|\bcase ?loads?\b|\bsupervis(?:ion|ed|ing)\b", 1),
     (r"\breoffending\b|\brehabilitation\b", 1),
     (r"\bHMPPS\b|\bHM Prison and Probation Service\b", 1),
-    (r"\bHM Inspectorate of Probation\b|\bHMI Probation\b|\bChief Inspector of Probation\b", 5),
+    (r"\bHM Inspectorate of Probation\b|\bHMI Probation\b|\bChief Inspector of Probation\b|\bhmiprobation\b", 5),
     (r"\bsentence plans?\b|\brisk of (?:serious )?harm\b|\bOASys\b", 1),
 ]
 _ELSEWHERE = [
-    (r"\bHM Inspectorate of Prisons\b|\bChief Inspector of Prisons\b|\bHMI Prisons\b", 6),
+    (r"\bHM Inspectorate of Prisons\b|\bChief Inspector of Prisons\b|\bHMI Prisons\b|\bhmiprisons\b", 6),
     (r"\bHMP\s+[A-Z]\w+|\b(?:prison|prisoners|jail|gaol|young offender institution|YOI|inmates?)\b", 1),
     (r"\bpolice(?: force| service)?\b|\bconstabular(?:y|ies)\b|\bHMICFRS\b|\bpolicing\b", 1),
     (r"\bfire and rescue\b|\bfire service\b", 3),
-    (r"\bcounty (?:adult )?probation (?:department|office)\b|\bparole board of [A-Z]\w+\b", 6),
-    (
-        r"\b(?:Pennsylvania|California|Texas|Ohio|Michigan|Florida|Georgia|Illinois|Arizona|U\.S\.|USA|sheriff)\b",
-        2,
-    ),
-    (r"\bCrown Prosecution Service\b|\bHMCPSI\b", 3),
+    (r"\bCrown Prosecution Service\b|\bHMCPSI\b|\bCPS\b", 3),
+    # A court report: a case, its defendant and sentence.
+    (r"\bdefendants?\b|\bpleaded guilty\b|\bwas (?:convicted|sentenced|jailed)\b|\bsentenced to\b", 2),
 ]
-_PROBATION_RX = [(re.compile(p, re.I if "CRC" not in p and "NPS" not in p else 0), w) for p, w in _PROBATION]
-_ELSEWHERE_RX = [(re.compile(p), w) if p.startswith(r"\bHMP") else (re.compile(p, re.I), w) for p, w in _ELSEWHERE]
+# Another jurisdiction's probation: the same words, another country's service.
+_ABROAD = [
+    r"\bScotland\b|\bScottish\b|\bcommunity payback orders?\b|\bjustice social work\b|\bCare Inspectorate\b",
+    r"\bNorthern Ireland\b|\bPBNI\b|\bProbation Board for Northern Ireland\b|\bCriminal Justice Inspection\b|\bCJI\b",
+    r"\bU\.S\.|\bUnited States\b|\bfederal (?:courts?|judiciary|probation|system|offenders?)\b|\bdistrict courts?\b|"
+    r"\bpretrial services\b|\bsupervised release\b|\bcounty (?:adult )?probation\b|\bparole board of [A-Z]\w+\b|"
+    r"\b(?:Pennsylvania|California|Texas|Ohio|Michigan|Florida|Georgia|Illinois|Arizona|Tennessee|sheriff)\b",
+    r"\bAustralia\b|\bNew South Wales\b|\bVictoria(?:n)? (?:Government|corrections)\b|\bQueensland\b|"
+    r"\bNew Zealand\b|\bIreland's Probation Service\b|\bRepublic of Ireland\b",
+]
+_HOME = re.compile(
+    r"\bEngland\b|\bEnglish\b|\bWales\b|\bWelsh\b|\bHM Inspectorate of Probation\b|\bhmiprobation\b|"
+    r"\bHMPPS\b|\bPDUs?\b|\bprobation delivery units?\b|\bgov\.uk\b|\bMinistry of Justice\b|\bLondon\b",
+    re.I,
+)
+_HOME_SITE = re.compile(
+    r"^https?://(?:[\w.-]*\.)?(?:hmiprobation\.justiceinspectorates\.gov\.uk|justiceinspectorates\.gov\.uk/hmiprobation)\b",
+    re.I,
+)
+_AWAY_SITE = re.compile(
+    r"^https?://(?:[\w.-]*\.)?(?:hmiprisons\.justiceinspectorates\.gov\.uk|justiceinspectorates\.gov\.uk/(?:hmiprisons|hmicfrs|hmcpsi)|"
+    r"hmicfrs\.justiceinspectorates\.gov\.uk|cjini\.org|gov\.scot|careinspectorate\.com|uscourts\.gov|justice\.gov|pbni\.org\.uk|"
+    r"cps\.gov\.uk)\b",
+    re.I,
+)
+_PROBATION_RX = [(re.compile(p, 0 if re.search(r"CRC|NPS|PDU|YJS|CPS|MAPPA", p) else re.I), w) for p, w in _PROBATION]
+_ELSEWHERE_RX = [(re.compile(p, 0 if re.search(r"HMP|CPS", p) else re.I), w) for p, w in _ELSEWHERE]
+_ABROAD_RX = [re.compile(p) for p in _ABROAD]
 
-_THEMATIC = re.compile(r"\bthematic\b", re.I)
+_BLOG_URL = re.compile(
+    r"/blogs?/|\bblog\.|\.blogspot\.|/hmiprobation/\d{4}/\d{2}/(?!.*\bpress-releases?\b)|/\d{4}/\d{2}/\d{2}/", re.I
+)
+_DATED_TITLE = re.compile(r"^\d{1,2}\s+[A-Z][a-z]+\s+20\d\d\s*[–—-]\s*\S")
 _RESEARCH = re.compile(
-    r"\b(?:research|academic insights?|bulletin|evidence review|effective practice guide|"
-    r"literature review|annual report)\b",
+    r"\b(?:research|academic insights?|bulletins?|evidence review|effective practice|literature review|"
+    r"annual report|management information|statistics|statistical|transparency data|data tables)\b",
     re.I,
 )
-_INSPECTION_TITLE = re.compile(
-    r"\b(?:inspection of|inspection:|quality (?:&|and) impact|an inspection by|inspection report|"
-    r"core inspection|inspect(?:ed|ion) (?:of )?(?:probation|youth))\b",
+_OTHER = re.compile(
+    r"\b(?:factsheet|guidance manual|manual|inspection standards|terms of reference|vacanc(?:y|ies)|"
+    r"job (?:advert|description)|privacy notice|about us)\b",
     re.I,
 )
-_INSPECTION_TEXT = re.compile(
-    r"\b(?:we inspected|inspectors (?:found|visited|rated|concluded)|(?:was|were|is) rated(?: as)?|"
-    r"overall rating|published (?:a |the )?(?:report|inspection)|inspection (?:report|of))\b",
+_THEMATIC = re.compile(r"\bthematic\b", re.I)
+# The lead says this publication is a thematic ("A new thematic inspection …"), not that some were published.
+_THIS_THEMATIC = re.compile(
+    r"\b(?:a|an|this|the|our|new|latest|joint)\s+(?:new\s+|joint\s+|\d{4}\s+)?thematic\b(?!\s+\w+s\b)", re.I
+)
+_INSPECTION_WORDS = re.compile(r"\binspect(?:ion|ions|ed|ors?|orate)\b|\brat(?:ed|ing)\b", re.I)
+_REPORT_OF_TOPIC = re.compile(
+    r"\b(?:review|report|inspection)\b[^.]{0,80}\b(?:by|from)\s+(?:His Majesty’s |HM |Her Majesty’s )?"
+    r"Inspectorate of Probation\b|\bInspectorate of Probation (?:has )?(?:published|revisited|reported|examined|"
+    r"found|reviewed|looked)\b|\baccording to (?:the )?(?:inspectors|a new report|the report)\b",
     re.I,
 )
 
@@ -74,6 +113,12 @@ def _score(text: str, patterns: list[tuple[re.Pattern[str], int]], cap: int = 6)
     return sum(min(len(rx.findall(text)), cap) * w for rx, w in patterns)
 
 
+def _abroad(text: str) -> bool:
+    """Written about another jurisdiction: its names outnumber England and Wales's."""
+    away = sum(min(len(rx.findall(text)), 6) for rx in _ABROAD_RX)
+    return away >= 2 and away > len(_HOME.findall(text))
+
+
 def classify(
     *,
     title: str,
@@ -81,33 +126,49 @@ def classify(
     categories: tuple[str, ...] = (),
     feed_kind: str | None = None,
     filtered: bool = True,
+    url: str = "",
 ) -> Classification:
     """Decide relevance and kind from what the item says and where it comes from."""
     head = f"{title}\n{' '.join(categories)}\n{text[:6000]}"
     title_cats = f"{title} {' '.join(categories)}"
     pro = _score(head, _PROBATION_RX) + 2 * _score(title_cats, _PROBATION_RX, cap=2)
     other = _score(head, _ELSEWHERE_RX) + 2 * _score(title_cats, _ELSEWHERE_RX, cap=2)
+    # Who published it says much: the probation inspectorate's own site, or another body's.
+    if _HOME_SITE.search(url):
+        pro += 6
+    elif _AWAY_SITE.search(url):
+        other += 6
     if not filtered or feed_kind == "inspectorate":
         about = True
     else:
-        # Relevant when probation language is present and outweighs the other sectors'.
-        about = pro >= 4 and pro >= 1.2 * other
-    return Classification(about_probation=about, kind=_kind(title, head, feed_kind), score=pro - other)
+        # Relevant when probation language is present, outweighs the other sectors', and is about here.
+        about = pro >= 4 and pro >= 1.2 * other and not _abroad(head)
+    return Classification(
+        about_probation=about, kind=kind_of(title, text, categories, feed_kind, url), score=pro - other
+    )
 
 
-def _kind(title: str, head: str, feed_kind: str | None) -> Kind:
-    if _THEMATIC.search(title) or (feed_kind == "inspectorate" and _THEMATIC.search(head[:1500])):
-        return "thematic"
-    if _RESEARCH.search(title):
-        return "research"
-    if _INSPECTION_TITLE.search(title):
-        return "inspection"
-    if feed_kind in ("inspectorate", "news", "govuk"):
-        if _INSPECTION_TEXT.search(head[:3000]):
-            return "inspection"
-        return "news"
-    if feed_kind == "blog":
+def kind_of(
+    title: str, text: str, categories: tuple[str, ...] = (), feed_kind: str | None = None, url: str = ""
+) -> Kind:
+    """What kind of publication it is: blog, research, other, thematic, inspection or news."""
+    lead = text[:1500]
+    cats = " ".join(categories).lower()
+    if feed_kind == "blog" or "blog" in cats or _BLOG_URL.search(url) or _DATED_TITLE.match(title):
         return "blog"
-    if _INSPECTION_TEXT.search(head[:3000]) and re.search(r"\binspect", head[:600], re.I):
+    if _RESEARCH.search(title) or re.search(r"\bannual report\b", lead[:400], re.I):
+        return "research"
+    if _OTHER.search(title):
+        return "other"
+    if _THEMATIC.search(title) or _THIS_THEMATIC.search(lead[:800]):
+        return "thematic"
+    inspection_words = _INSPECTION_WORDS.search(f"{title}\n{lead}")
+    if inspection_words and inspected_body(title, text) is not None:
         return "inspection"
+    if inspection_words and _REPORT_OF_TOPIC.search(lead):
+        return "thematic"  # the inspectorate reports on a topic, naming no single body
+    if feed_kind in ("inspectorate", "news", "govuk") or "justiceinspectorates" in url or "gov.uk" in url:
+        return "news"
+    if _RESEARCH.search(lead[:300]):
+        return "research"
     return "other"

@@ -36,6 +36,10 @@ _BOILERPLATE = re.compile(
     |(?:get|receive)\ every\ (?:blog\ )?post\ by\ email.*|one\ email\ every\ day\ at\ noon.*
     |subscribe\ (?:to\ (?:our|the)\ newsletter|now|by\ email).*|sign\ up\ (?:to|for)\ (?:our\ )?newsletter.*
     |all\ content\ is\ available\ under\ the\ open\ government\ licence.*|©\ crown\ copyright.*
+    |we\ use\ small\ files\ called\ .cookies.*|which\ cookies\ are\ you\ happy.*|you\ can\ choose\ to\ turn\ off.*
+    |to\ view\ this\ licence,?\ visit.*|or\ write\ to:?\ information\ policy\ team.*|information\ policy\ team,?
+    |the\ national\ archives,?|kew,?|london\ tw9\ 4du|or\ email:?\ psi@nationalarchives.*
+    |this\ publication\ is\ available\ at:?.*|https?://\S*nationalarchives\.gov\.uk\S*
     |keep\ up-to-date\ with\ drugs\ and\ crime|thanks\ to\ \S+\ for\ the\ (?:photo|image).*
     |photo\ (?:by|credit).*|filed\ under.*|tagged\ (?:with)?.*|posted\ in\ .*|previous\ post.*|next\ post.*
     )$""",
@@ -132,7 +136,7 @@ def _text_title(paragraphs: list[str], *, web: bool) -> str:
             2 <= n <= 16
             and not p.endswith(".")
             and not _BOILERPLATE.match(p)
-            and not find_date(p)
+            and not _has_date(p)
             and not re.match(r"^(?:menu|home|search)\b", p, re.I)
         )
 
@@ -252,16 +256,43 @@ def find_report_links(soup: BeautifulSoup, base: str) -> tuple[str | None, str |
     return report_url, pdf_url
 
 
-def find_date(text: str) -> date | None:
-    m = _DATE_DMY.search(text)
+_PUBLISHED = re.compile(
+    r"\b(?:first\s+)?(?:published|date\s+published|publication\s+date|posted)(?:\s+(?:on|today))?\s*[:(]?\s*",
+    re.I,
+)
+
+
+def _date_at(text: str, pos: int = 0) -> date | None:
+    """A date starting at `pos`: "3 September 2025", or a month and year ("June 2017": its first day)."""
+    m = _DATE_DMY.match(text, pos)
     if m:
         try:
             return date(int(m[3]), _MONTHS.index(m[2]) + 1, int(m[1]))
         except ValueError:
-            pass
-    m = _DATE_MY.search(text)
-    if m:
-        return date(int(m[2]), _MONTHS.index(m[1]) + 1, 1)
+            return None
+    m = _DATE_MY.match(text, pos)
+    return date(int(m[2]), _MONTHS.index(m[1]) + 1, 1) if m else None
+
+
+def _has_date(text: str) -> bool:
+    return bool(_DATE_DMY.search(text) or _DATE_MY.search(text))
+
+
+def find_date(text: str) -> date | None:
+    """The publication date, only where the text gives it as such: after "Published", as a line of its own
+    near the top (a report's cover, a post's dateline), or heading the title ("01 July 2020 – …"). A date
+    inside a sentence is about something else (a previous inspection, a deadline) and is never taken."""
+    for m in _PUBLISHED.finditer(text):
+        found = _date_at(text, m.end())
+        if found:
+            return found
+    lines = [ln.strip(" \t|–-") for ln in text.split("\n") if ln.strip()][:15]
+    for ln in lines:
+        found = _date_at(ln)
+        if found and len(ln.split()) <= 4:
+            return found
+        if found and re.match(r"^\d{1,2}\s+\w+\s+20\d\d\s+[–-]\s+\S", ln) and len(ln.split()) <= 20:
+            return found  # a dated headline
     return None
 
 

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+from .bodies import inspected_body
 from .card import (
     EVALUATIVE,
     JUDGEMENT,
@@ -23,16 +24,15 @@ from .card import (
     SECTION_FINDINGS,
     chief_inspector,
     context_facts,
-    find_rating,
     in_findings,
     inspected_unit,
     key_findings,
-    organisation,
     recommendations,
     standard_ratings,
 )
 from .classify import classify
 from .models import Document, Kind, Summary
+from .ratings import find_rating
 from .text import Sentence, sentences
 
 _STOP = set(
@@ -193,6 +193,7 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
         categories=hints.categories,
         feed_kind=hints.feed_kind,
         filtered=hints.filtered,
+        url=doc.url,
     )
     kind: Kind = verdict.kind
     if doc.scanned:
@@ -209,18 +210,21 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
     report = _is_report(doc, sents)
     if report and kind in ("other", "blog", "news"):
         kind = "inspection" if re.search(r"\binspect", doc.text[:5000], re.I) else kind
-    card = kind in ("inspection", "thematic") or report
     summary = _extractive(sents, words, report=report)
-    if not card:
+    chief, quote = chief_inspector(doc.text, sents, title)
+    if kind not in ("inspection", "thematic"):
         return Summary(
             title=title,
             kind=kind,
             about_probation=verdict.about_probation,
             summary=summary,
             published=published,
+            chief_inspector=chief,
+            chief_inspector_quote=quote,
         )
-    chief, quote = chief_inspector(doc.text, sents)
-    rating = find_rating(f"{title}.\n{doc.text}")
+    # Only an inspection names a body and rates it; a thematic reports on a topic across many.
+    org = inspected_body(title, doc.text) if kind == "inspection" else None
+    rating = find_rating(doc.text, title=title, body=org) if kind == "inspection" else None
     note = None
     if rating is None and kind == "inspection":
         older = (published and published.year < 2018) or re.search(r"Quality\s*&\s*Impact", doc.text[:5000])
@@ -229,14 +233,13 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
             if older
             else "The report states no overall rating."
         )
-    org = organisation(title, doc.text)
     return Summary(
         title=title,
         kind=kind,
         about_probation=verdict.about_probation,
         summary=summary,
         organisation=org,
-        unit=inspected_unit(title, org, doc.text) if kind in ("inspection", "thematic") else None,
+        unit=inspected_unit(title, org, doc.text),
         facts=context_facts(doc.text),
         rating=rating,
         rating_note=note,

@@ -11,11 +11,12 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from digest.extract import extract_text
 from digest.models import Document, Summary
 from digest.summarise import Hints, summarise
 
@@ -45,7 +46,9 @@ class Case:
         return None
 
     def document(self) -> Document:
-        return Document(url=self.labels["source_url"], title=self.labels["title"], text=self.text, format="text")
+        """The text as `digest summarise page.txt` reads it (boilerplate dropped, paragraphs kept)."""
+        doc = extract_text(self.text, url=self.labels["source_url"], title=self.labels["title"])
+        return replace(doc, title=self.labels["title"])
 
 
 def load(half: str | None = None) -> list[Case]:
@@ -106,7 +109,7 @@ def norm_org(org: str | None) -> str:
 
 
 def _core(org: str) -> str:
-    return re.sub(r"\s+", " ", _GENERIC.sub(" ", org)).strip()
+    return re.sub(r"\s+", " ", re.sub(r"\b(?:of|the|in)\b", " ", _GENERIC.sub(" ", org))).strip()
 
 
 def same_org(predicted: str | None, label: str | None) -> bool:

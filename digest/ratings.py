@@ -1,0 +1,113 @@
+"""The overall rating an inspection gives: Outstanding, Good, Requires improvement or Inadequate. Pure.
+
+Reports and press releases state many ratings: the overall one, one per standard or domain, a previous
+inspection's, another service's. Each statement is a sentence that names a rating; it is scored on whether it
+gives this inspection's overall judgement ("has received an overall rating of", "Overall, X was rated as",
+"the overall rating for Wales was", a headline "X rated 'Good'") or something else (a standard, an earlier
+inspection, a part of the work). The best-scoring statement wins; where none is clearly overall, there is none.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .bodies import candidates, place_of
+from .models import RATINGS
+from .text import split_sentences
+
+_Q = "‘'\"“"
+_QC = "’'\"”"
+_WORD = r"(Outstanding|Good|Requires?\s+[Ii]mprovement|Requiring\s+[Ii]mprovement|Inadequate)"
+# A rating as a rating, not as an adjective: in quotes, or straight after "rated (as)", "rating of", "as".
+_STATED = re.compile(
+    rf"[{_Q}]\s*{_WORD}\s*\.?[{_QC}]"
+    rf"|\b(?:rated|rating\s+(?:of|was|is)|rating\s*[:|]|rated\s+as|judged(?:\s+to\s+be)?|assessed\s+as|as)\s+(?:being\s+)?"
+    rf"{_WORD}\b",
+    re.I,
+)
+_OVERALL = re.compile(
+    r"(?i:\boverall\b|\brating\s+for\s+(?:this|the)\b|\bha(?:s|ve)\s+been\s+(?:rated|given|assessed|judged)\b|"
+    r"\b(?:given|awarded|received)\b[^.]{0,80}\brating\b)"
+    r"|\b(?i:rate[ds]?)\s+(?:the\s+|this\s+|it\s+)?(?:[A-Z]\w*|service|organisation|region|unit|partnership)\b",
+)
+_VERDICT = re.compile(
+    r"\b(?:rate[ds]?|rating|received|given|awarded|assessed|judged|found\s+to\s+be|as\s+a\s+consequence)\b", re.I
+)
+# The statement is about a part: a standard, a domain, an area of work, or several of them at once.
+_PART = re.compile(
+    r"\b(?:standards?|domains?|areas?|aspects?|each|both|all\s+(?:four|three|two|of)|also|separately|"
+    r"leadership|staffing|partnerships?|services\s+(?:and|were)|resettlement|victim|court\s+work|unpaid\s+work|"
+    r"out-of-court|casework|case\s+work|implementation|assessment|planning|reviewing|quality\s+of|provision|"
+    r"arrangements\s+for\s+the\s+provision|information\s+and\s+facilities|one\s+of|two\s+of|three\s+of|sub-?)\b",
+    re.I,
+)
+_BEFORE = re.compile(
+    r"\b(?:previous(?:ly)?|last\s+inspect\w*|earlier|formerly|had\s+been\s+rated|was\s+rated\s+.{0,40}\s+in\s+20\d\d|"
+    r"in\s+20\d\d|since\s+20\d\d|other\s+(?:PDUs?|services|regions)|compared|nationally|every\s+PDU|"
+    r"all\s+(?:PDUs|services|regions)|more\s+than\s+half|majority\s+of|per\s+cent|%)",
+    re.I,
+)
+_RAISED = re.compile(rf"\bfrom\s+[{_Q}]?{_WORD}[{_QC}]?\s+to\s+[{_Q}]?{_WORD}", re.I)
+
+
+def _norm(word: str) -> str:
+    w = re.sub(r"\s+", " ", word.lower())
+    return "Requires improvement" if "improvement" in w else w.capitalize()
+
+
+_SUBJECT = re.compile(
+    r"^(?:It|The\s+(?:CRC|PDU|YOS|YOT|YJS|NPS|service|organisation|region|division|partnership|unit))\b"
+)
+
+
+def _names_own(sentence: str, body: str | None) -> bool:
+    own = place_of(body).split() if body else []
+    return bool(own) and re.search(rf"\b{re.escape(own[0])}\b", sentence) is not None
+
+
+def _names_another(sentence: str, body: str | None) -> bool:
+    """The sentence is about another body than the one inspected ("The second is X PDU, which …")."""
+    if not body:
+        return False
+    named = [place_of(b.name).lower().split() for b in candidates("", sentence)]
+    own = place_of(body).lower().split()
+    return bool(named) and bool(own) and not any(n and n[0] == own[0] for n in named)
+
+
+def find_rating(text: str, *, title: str = "", body: str | None = None) -> str | None:
+    """The overall rating of this inspection (of `body`, when known), normalised; None when the text does not
+    clearly state one."""
+    best: tuple[float, int, str] | None = None
+    statements = [(title, True)] if title else []
+    flat = re.sub(r"[ \t]+", " ", text[:20_000])
+    statements += [(s, False) for p in flat.split("\n") if p.strip() for s in split_sentences(p.strip())]
+    for order, (sentence, is_title) in enumerate(statements):
+        raised = _RAISED.search(sentence)
+        if raised:
+            rating, score = _norm(raised.group(2)), 4.0
+        else:
+            m = _STATED.search(sentence)
+            if not m:
+                continue
+            rating = _norm(next(g for g in m.groups() if g))
+            before = sentence[: m.start()]
+            score = 0.0
+            if is_title:
+                score += 4  # a headline "X rated 'Good'" gives the overall rating
+            if _OVERALL.search(sentence):
+                score += 3
+            if _VERDICT.search(sentence):
+                score += 1
+            if _SUBJECT.match(sentence) or _names_own(sentence, body):
+                score += 1  # the inspected body, or "It" / "The PDU", is what was rated
+            if _PART.search(before[-90:]) and not re.search(r"\boverall\b", sentence, re.I):
+                score -= 4
+            if _BEFORE.search(sentence) or _names_another(sentence, body):
+                score -= 4
+            if not is_title and not _OVERALL.search(sentence) and len(_STATED.findall(sentence)) > 1:
+                score -= 2  # "rated 'Good' for X and 'Inadequate' for Y": parts
+        if rating not in RATINGS or score < 2:
+            continue
+        if best is None or score > best[0]:
+            best = (score, order, rating)
+    return best[2] if best else None
