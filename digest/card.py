@@ -1,6 +1,6 @@
-"""The report card of an inspection: who was inspected, the rating (or why there is none), ratings per
-standard, the chief inspector and their words, key findings, recommendations with whom they are for, and the
-context a probation reader wants (who owns the CRC, the NPS division, how many people it supervises).
+"""The report card of an inspection: ratings per standard, the chief inspector and their words, key findings,
+recommendations with whom they are for, and the context a probation reader wants (who owns the CRC, the NPS
+division, how many people it supervises). Who was inspected is `bodies`; the overall rating is `ratings`.
 
 Pure: text in, facts out. Each extractor works on the wording inspectorate reports, press releases and the
 sector's blogs use, old (2016–2018 "Quality & Impact") and new (PDU inspections since 2021) alike.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .models import RATINGS, Recommendation
+from .models import Recommendation
 from .text import Sentence, split_sentences, word_count
 
 # The language of findings, shared with the summariser.
@@ -33,21 +33,6 @@ NOISE = re.compile(
     r"reserved|licence to|this licence|view this licence|©)\b",
     re.I,
 )
-_RATING_WORD = r"(outstanding|good|requires?\s+improvement|requiring\s+improvement|inadequate)"
-_RATING_RX = [
-    re.compile(r"\boverall\s+rating\s*(?:of|was|is|:|\|)\s*(?:an?\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
-    re.compile(
-        r"\brated\s+(?:overall\s+)?(?:as\s+)?(?:being\s+)?[‘'\"“]?"
-        + _RATING_WORD
-        + r"\b[’'\"”]?(?!\s+(?:in|at|for)\b)",
-        re.I,
-    ),
-    re.compile(r"\brated?\s+(?:the\s+)?[A-Z][^.]{0,140}?\bas\s+(?:being\s+)?[‘'\"“]?" + _RATING_WORD, re.I),
-    re.compile(r"\brating\s*:\s*[‘'\"“]?" + _RATING_WORD, re.I),
-]
-_PART_RATING = re.compile(
-    r"\b(?:both|were|each|all)\s+rated\b|\b(?:standards?|domains?)\s+(?:was|were)\s+rated\b", re.I
-)
 _CHIEF_TITLE = (
     r"(?:(?:[Tt]he\s+)?(?:[Ii]nterim|[Aa]cting|[Oo]utgoing|[Nn]ew|[Ff]ormer)\s+)?"
     r"(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)?\s*"
@@ -68,31 +53,6 @@ _CHIEF_RX = [
     re.compile(rf"(?P<name>{_NAME}){_POST}\s+as\s+{_CHIEF_TITLE}"),  # "the appointment of X as Chief Inspector"
 ]
 _CHIEF_SIGNATURE = re.compile(rf"^(?P<name>{_NAME})$")
-_ORG_RX = [
-    re.compile(
-        r"\b[Ii]nspection of (?i:probation services in|probation work in|youth (?:offending|justice) "
-        r"(?:services|work) in|the work of|the)?:?\s*(?P<org>[A-Z][^.()\n:]{2,80}?)"
-        r"(?=\s*(?:$|[.(\n:]|\s[–-]\s|\sby\s|\spublished\b|\sfound\b|\shas\b|\swas\b))"
-    ),
-    re.compile(
-        r"\brated?\s+the\s+(?P<org>[A-Z][\w ,&’'-]{2,90}?(?:Community Rehabilitation Company|CRC|"
-        r"Probation Delivery Unit|PDU|Youth Offending (?:Service|Team)|YOS|YOT|division|region))"
-    ),
-    re.compile(
-        r"\bthe\s+(?P<org>[A-Z][\w&’'-]+(?: [A-Z][\w&’'-]+){0,3} (?:Probation Delivery Unit|PDU|"
-        r"Youth (?:Offending|Justice) (?:Service|Team)|YOS|YOT)s?)\b"
-    ),
-    re.compile(
-        r"\b(?:[Pp]robation|[Yy]outh (?:justice|offending)) (?:services?|work) in\s+(?P<org>[A-Z][\w&’'-]+"
-        r"(?: (?:and )?[A-Z][\w&’'-]+){0,4})\s+(?:ha(?:ve|s) been|(?:was|were|is|are)\s+(?:rated|found|judged))"
-    ),
-    re.compile(r"\beffectiveness of probation work in\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n]))"),
-    re.compile(r"\breport on\s+(?P<org>[A-Z][\w&’' -]{2,60}?)(?=\s*(?:$|[.,\n(]|\s(?:is|was|has|found)\b))"),
-    re.compile(
-        r"\binspection of (?:adult )?probation work (?:in|undertaken by)\s+(?P<org>[A-Z][\w&’' -]{2,60}?)"
-        r"(?=\s*(?:$|[.,\n]))"
-    ),
-]
 SECTION_FINDINGS = re.compile(
     r"overall judgements|overall findings|executive summary|^summary|key findings|"
     r"main findings|findings|conclusions?|overview",
@@ -184,22 +144,6 @@ def inspected_unit(title: str, organisation: str | None, text: str) -> str | Non
 # ---- the card's parts
 
 
-def find_rating(text: str) -> str | None:
-    """The overall rating, normalised; the earliest overall statement wins and a part's rating is ignored."""
-    best: tuple[int, str] | None = None
-    for rx in _RATING_RX:
-        for m in rx.finditer(text):
-            start = max(0, m.start() - 40)
-            if _PART_RATING.search(text[start : m.end()]):
-                continue
-            word = re.sub(r"\s+", " ", m.group(1).lower())
-            norm = "Requires improvement" if "improvement" in word else word.capitalize()
-            if norm in RATINGS and (best is None or m.start() < best[0]):
-                best = (m.start(), norm)
-            break
-    return best[1] if best else None
-
-
 def standard_ratings(text: str) -> tuple[tuple[str, str], ...]:
     """Ratings per standard where a report lists them, e.g. "1.1 Leadership  Good"."""
     out: list[tuple[str, str]] = []
@@ -214,24 +158,6 @@ def standard_ratings(text: str) -> tuple[tuple[str, str], ...]:
         if item not in out:
             out.append(item)
     return tuple(out[:20])
-
-
-def organisation(title: str, text: str) -> str | None:
-    for source in (title, text[:8000]):
-        for rx in _ORG_RX:
-            m = rx.search(source)
-            if m:
-                return _tidy_org(m.group("org"))
-    return None
-
-
-def _tidy_org(org: str) -> str:
-    org = re.sub(r"\s+", " ", org).strip(" ,;–-")
-    org = re.sub(r"\bProbation Delivery Unit\b(?:\s*\(PDU\))?", "PDU", org)
-    org = re.sub(r"\bCommunity Rehabilitation Company\b(?:\s*\(CRC\))?", "CRC", org)
-    org = re.sub(r"\s*&\s*", " and ", org)
-    org = re.sub(r"^the\s+", "", org, flags=re.I)
-    return org
 
 
 _SPEAKS = re.compile(
