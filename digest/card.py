@@ -30,7 +30,7 @@ JUDGEMENT = re.compile(
 )
 NOISE = re.compile(
     r"\b(?:click here|cookies?|subscribe|sign up|newsletter|sponsored|copyright|all rights "
-    r"reserved|licence to|this licence|view this licence|©)\b",
+    r"reserved|licence to|this licence|view this licence|©|continue reading|read more|appeared first on)\b",
     re.I,
 )
 _CHIEF_TITLE = (
@@ -244,7 +244,7 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
                 # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
                 return _limit_words(" ".join(paras[i + 1 : i + 3]), 80)
     # 2. Their foreword: the judgement sentences.
-    foreword = [s for s in sents if s.chapter.lower() == "foreword"]
+    foreword = [s for s in sents if re.match(r"foreword\b", s.chapter, re.I)]
     if foreword:
         judged = [s for s in foreword if JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
         picked = (judged or foreword)[:2]

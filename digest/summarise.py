@@ -210,8 +210,8 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
     report = _is_report(doc, sents)
     if report and kind in ("other", "blog", "news"):
         kind = "inspection" if re.search(r"\binspect", doc.text[:5000], re.I) else kind
-    summary = _extractive(sents, words, report=report)
     chief, quote = chief_inspector(doc.text, sents, title)
+    summary = _extractive(sents, words, report=report, avoid=(quote or "",), title=title)
     if kind not in ("inspection", "thematic"):
         return Summary(
             title=title,
@@ -270,7 +270,53 @@ def _content_words(s: str) -> list[str]:
     return [w for w in re.findall(r"[a-z][a-z’'-]+", s.lower()) if w not in _STOP and len(w) > 2]
 
 
-def _extractive(sents: list[Sentence], budget: int, *, report: bool) -> str:
+# A sentence that leans on the one before it: never shown without it.
+_DEPENDENT = re.compile(
+    r"^(?:(?:This|These|That|Those)(?=\s+(?:is|was|are|were|has|had|have|will|would|can|could|may|might|must|"
+    r"should|means?|meant|contrasts?|shows?|showed|reflects?|reflected|led|leads?|made|makes|includes?|included|"
+    r"also|not|in|on|at|resulted|results|suggests?|suggested|indicates?|indicated|came|comes|did|does|"
+    r"one|ones|kind|approach|figure|number|work)\b|,)|"  # a pronoun ("This was …"), not "This inspection …"
+    r"Such|It|They|He|She|Here|There|Instead|However|But|And|Also|Meanwhile|"
+    r"Nevertheless|Nonetheless|Similarly|Likewise|Conversely|Moreover|Furthermore|Therefore|Thus|Hence|Yet|"
+    r"Still|Otherwise|In (?:addition|contrast|turn|response)|As a (?:result|consequence)|Despite (?:this|that)|"
+    r"On the other hand|At the same time|Even so|Again|Both|Neither|The (?:latter|former|same))\b"
+)
+_VERDICT = re.compile(
+    r"\boverall\b[^.]{0,80}[‘'“\"](?:Outstanding|Good|Requires improvement|Inadequate)[’'”\"]"
+    r"|[‘'“\"](?:Outstanding|Good|Requires improvement|Inadequate)[’'”\"][^.]{0,20}\boverall\b",
+    re.I,
+)
+_PROCEDURE = re.compile(
+    r"\b(?:programme of (?:\w+ )?inspections?|part of our (?:\w+ )?programme|fieldwork|methodology|"
+    r"(?:we|have) (?:have )?inspected and rated|broad areas|this report (?:sets out|presents|describes)|"
+    r"case sample|were (?:interviewed|surveyed)|focus groups?|we would like to thank|inspection was led by)\b",
+    re.I,
+)
+_WHOLE = re.compile(r"""[.!?…][”"’')\]]*(?:\[\d{1,3}\])?$""")
+_TRUNCATED = re.compile(r"(?:\[(?:…|\.\.\.|&hellip;)\]|\.\.\.|…)\s*$")
+_ATTRIBUTED = re.compile(r"\b(?:said|says|added|told|according to|commented|explained|warned)\b", re.I)
+_FOOTNOTE = re.compile(r"(?<=[.!?”’\w])\[\d{1,3}\]")
+
+
+def _whole(s: Sentence) -> bool:
+    """A finished sentence: ends in a full stop (or ! ? …), not cut off by an excerpt ("[…]", mid-word)."""
+    text = s.text.rstrip()
+    return bool(_WHOLE.search(text)) and not _TRUNCATED.search(text)
+
+
+def _quote_ok(s: Sentence) -> bool:
+    """Quotation marks balanced, and a quotation says who is speaking."""
+    t = s.text
+    if t.count("“") != t.count("”") or t.count('"') % 2:
+        return False
+    quoted = t.lstrip()[:1] in '“"' or "“" in t
+    return not quoted or bool(_ATTRIBUTED.search(t))
+
+
+def _extractive(
+    sents: list[Sentence], budget: int, *, report: bool, avoid: tuple[str, ...] = (), title: str = ""
+) -> str:
+    heading = re.sub(r"\W+", " ", title).strip().lower()
     pool = [
         s
         for s in sents
@@ -279,13 +325,15 @@ def _extractive(sents: list[Sentence], budget: int, *, report: bool) -> str:
         and not NOISE.search(s.text)
         and not s.text.endswith("?")
         and not s.text.rstrip().endswith(":")
+        and _whole(s)
+        and _quote_ok(s)
+        and not (heading and re.sub(r"\W+", " ", s.text).strip().lower().startswith(heading))
+        and not any(s.text in a or a in s.text for a in avoid if a)
     ]
     if report:
         findings = [s for s in pool if in_findings(s)]
         if len(findings) >= 5:
             pool = findings
-    if not pool:
-        pool = [s for s in sents if s.words <= budget]
     if not pool:
         return ""
     freq: Counter[str] = Counter()
@@ -293,6 +341,7 @@ def _extractive(sents: list[Sentence], budget: int, *, report: bool) -> str:
         freq.update(set(_content_words(s.text)))
     n = len(pool)
     first = pool[0].index
+    by_index = {s.index: s for s in pool}
 
     def score(s: Sentence) -> float:
         cw = _content_words(s.text)
@@ -303,21 +352,30 @@ def _extractive(sents: list[Sentence], budget: int, *, report: bool) -> str:
         judgement = 0.8 if JUDGEMENT.search(s.text) else 0
         length = -0.4 if s.words < 9 else 0
         bullet = 0.2 if s.bullet else 0
-        return centrality + lead + cues + judgement + length + bullet
+        verdict = 1.2 if _VERDICT.search(s.text) else 0  # the overall rating is the first thing a reader wants
+        procedure = -1.2 if _PROCEDURE.search(s.text) else 0  # how the inspection was done says little
+        return centrality + lead + cues + judgement + length + bullet + verdict + procedure
 
     ranked = sorted(pool, key=lambda s: (-score(s), s.index))
-    chosen: list[Sentence] = []
+    chosen: dict[int, Sentence] = {}
     used = 0
     seen: set[str] = set()
     for s in ranked[: max(40, n)]:
         key = " ".join(_content_words(s.text))
-        if key in seen:
+        if key in seen or s.index in chosen:
             continue
-        if used + s.words <= budget:
-            chosen.append(s)
-            seen.add(key)
-            used += s.words
+        group = [s]
+        if _DEPENDENT.match(s.text) and s.index - 1 not in chosen:
+            before = by_index.get(s.index - 1)
+            if before is None or before.para != s.para or _DEPENDENT.match(before.text):
+                continue  # it would point back at a sentence the reader does not see
+            group = [before, s]
+        cost = sum(g.words for g in group)
+        if used + cost <= budget:
+            for g in group:
+                chosen[g.index] = g
+                seen.add(" ".join(_content_words(g.text)))
+            used += cost
         if used >= budget - 5:
             break
-    chosen.sort(key=lambda s: s.index)
-    return " ".join(s.text for s in chosen)
+    return " ".join(_FOOTNOTE.sub("", s.text) for s in sorted(chosen.values(), key=lambda s: s.index))

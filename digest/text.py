@@ -36,7 +36,7 @@ _ABBREV = {
     "ch",
     "sec",
 }
-_END = re.compile(r"""([.!?…]+)(["”’')\]]*)(\s+)(?=["“‘'(\[]?[A-Z0-9£])""")
+_END = re.compile(r"""([.!?…]+)(["”’')\]]*(?:\[\d{1,3}\])?)(\s+)(?=["“‘'(\[]?[A-Z0-9£])""")
 _BULLET = re.compile(r"^(?:[•▪●◦·*–-]|\d{1,2}[.)]|[a-z][.)])\s+")
 _HEADING_SKIP = re.compile(r"\.{4,}")  # table-of-contents leaders
 
@@ -100,6 +100,7 @@ def is_heading(para: str) -> bool:
 
 def is_chapter(para: str) -> bool:
     """A top-level heading: a numbered chapter, or one of the sections reports are built of."""
+    para = re.sub(r"\s*\(back to top\)\s*$", "", para, flags=re.I)  # the inspectorate's HTML report pages
     return bool(
         re.match(r"^\d{1,2}\.\s+[A-Z][^.]*$", para) and len(para.split()) <= 14 and not _HEADING_SKIP.search(para)
     ) or bool(

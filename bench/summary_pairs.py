@@ -1,0 +1,94 @@
+"""The inspectorate's own summaries: each report page in the corpus against the press release that announced it
+(both OGL, both in tests/data/corpus with the same `pair` key). ROUGE-2 of `digest` and of sumy's LexRank at the
+same word budget, in the same run, with the first sentences as a floor.
+
+Prints a line per pair, the means per half of the corpus split and overall; last line:
+RESULT pairs=… ours_rouge2=… lexrank_rouge2=… lead_rouge2=… ratio_lexrank=…
+Aim (issue 11): ours ≥ 1.15× LexRank.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from rouge_score import rouge_scorer
+from sumy.nlp.stemmers import Stemmer
+from sumy.parsers.plaintext import PlaintextParser
+from sumy.summarizers.lex_rank import LexRankSummarizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.summaries import OfflineTokenizer, first_words  # noqa: E402
+from digest.summarise import Hints, summarise  # noqa: E402
+from digest.text import split_sentences  # noqa: E402
+from tests.corpus import Case, load  # noqa: E402
+
+WORDS = 120
+
+
+def pairs() -> list[tuple[Case, Case]]:
+    by_key: dict[str, list[Case]] = defaultdict(list)
+    for c in load():
+        if c.labels.get("pair"):
+            by_key[c.labels["pair"]].append(c)
+    out = []
+    for cases in by_key.values():
+        reports = [c for c in cases if "/document/" in c.labels["source_url"] or "report" in c.slug]
+        releases = [c for c in cases if c not in reports]
+        if len(cases) == 2 and reports and releases and cases[0].labels["about_probation"]:
+            out.append((reports[0], releases[0]))
+    return sorted(out, key=lambda p: p[0].slug)
+
+
+def lexrank_at(text: str, budget: int) -> str:
+    """LexRank's best sentences, as many as fit the word budget, in document order (sumy picks the top k)."""
+    parser = PlaintextParser.from_string(text.replace("\n\n", "\n"), OfflineTokenizer())
+    summarizer = LexRankSummarizer(Stemmer("english"))
+    best = ""
+    for k in range(1, 30):
+        chosen = " ".join(str(s) for s in summarizer(parser.document, k))
+        if len(chosen.split()) > budget:
+            break
+        best = chosen
+    return best
+
+
+def main() -> None:
+    scorer = rouge_scorer.RougeScorer(["rouge2"], use_stemmer=True)
+    rows = []
+    for report, release in pairs():
+        doc = report.document()
+        ref = release.document().text
+        ours = summarise(doc, Hints(title=report.labels["title"], feed_kind=report.feed_kind), words=WORDS).summary
+        lexrank = lexrank_at(doc.text, WORDS)
+        lead = first_words(split_sentences(doc.text.replace("\n\n", " ")), WORDS)
+        r = {
+            name: scorer.score(ref, text)["rouge2"].fmeasure
+            for name, text in (("ours", ours), ("lexrank", lexrank), ("lead", lead))
+        }
+        rows.append((report.half, report.slug, r))
+        print(
+            f"{report.slug[:50]:<50} {report.half:<8} ours {r['ours']:.3f}  LexRank {r['lexrank']:.3f}  lead {r['lead']:.3f}"
+        )
+    for half in ("tune", "holdout", None):
+        sel = [r for h, _, r in rows if half is None or h == half]
+        if not sel:
+            continue
+        means = {k: statistics.mean(r[k] for r in sel) for k in ("ours", "lexrank", "lead")}
+        label = half or "all"
+        print(
+            f"{label:<8} {len(sel):>2} pairs: ours {means['ours']:.3f}  LexRank {means['lexrank']:.3f}  "
+            f"lead {means['lead']:.3f}  ratio {means['ours'] / means['lexrank']:.2f}x LexRank (aim 1.15x)"
+        )
+    means = {k: statistics.mean(r[k] for _, _, r in rows) for k in ("ours", "lexrank", "lead")}
+    print(
+        f"RESULT pairs={len(rows)} ours_rouge2={means['ours']:.3f} lexrank_rouge2={means['lexrank']:.3f} "
+        f"lead_rouge2={means['lead']:.3f} ratio_lexrank={means['ours'] / means['lexrank']:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
