@@ -259,6 +259,11 @@ def create_app(
     async def confirm(request: Request) -> Response:
         token = request.path_params["token"]
         found = daily.tokens(settings).read_confirm(token)
+        try:
+            # Only a token we signed gets here, but it was signed by an older version, perhaps: check it again.
+            email, name = (normalise_email(found[0]), found[1]) if found else ("", None)
+        except InputError:
+            found = None
         if found is None:
             return svc.page(
                 "message",
@@ -266,7 +271,6 @@ def create_app(
                 title="This link has expired or is not valid",
                 text="Subscribe again to get a fresh link.",
             )
-        email, name = found
         if request.method == "GET":
             return svc.page("confirm", email=email, token=token)
         with svc.store() as store:

@@ -123,6 +123,53 @@ def test_expired_confirmation_is_rejected(app: Any) -> None:
     assert client.post("/confirm/not-a-token").status_code == 400
 
 
+def _signed_for_another_purpose(settings: Any) -> dict[str, list[str]]:
+    """Tokens signed with the site's secret that are not this route's: the other kind of link, or a payload that
+    is not what the route expects."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    lid = daily.list_id(settings)
+    ours = daily.tokens(settings)
+    confirm = URLSafeTimedSerializer(settings.secret, salt="confirm-subscription")
+    unsub = URLSafeTimedSerializer(settings.secret, salt="unsubscribe")
+    return {
+        "confirm": [
+            ours.unsubscribe("reader@example.org"),
+            confirm.dumps({"e": "x@example.org", "l": lid}),  # no name field
+            confirm.dumps({"e": ["x@example.org"], "n": "", "l": lid}),  # not an address
+            confirm.dumps({"e": "not an address", "n": "", "l": lid}),
+            confirm.dumps(["x@example.org"]),
+            confirm.make_signer(confirm.salt).sign(b"not-json").decode(),
+        ],
+        "unsubscribe": [
+            ours.confirm("reader@example.org"),
+            unsub.make_signer(unsub.salt).sign(b"not-json").decode(),
+        ],
+    }
+
+
+GARBAGE = ["%ff%fe", "garbage", "a.b.c", "%00", "..a", "%C3%A9.%C3%A9.x", "x" * 3000, "eyJlIjoiYSJ9.AAAA.BBBB"]
+
+
+def test_malformed_links_give_the_not_valid_page(app: Any) -> None:
+    """Garbled links, and links signed for another purpose, get the 400 "not valid" page (never a 500) and
+    change nothing."""
+    client, settings = app
+    before = settings.subscribers_file.read_text()
+    other = _signed_for_another_purpose(settings)
+    for route, title in (
+        ("confirm", "This link has expired or is not valid"),
+        ("unsubscribe", "This link is not valid"),
+    ):
+        for token in GARBAGE + other[route]:
+            for method in ("GET", "POST"):
+                r = client.request(method, f"/{route}/{token}")
+                assert (r.status_code, title in r.text) == (400, True), (method, route, token)
+    assert settings.subscribers_file.read_text() == before
+    with Store(settings.database) as store:
+        assert store.suppressions() == {}
+
+
 def test_subscribe_gives_one_answer_and_is_rate_limited(app: Any, tmp_path: Path) -> None:
     """The same page whether or not the address exists; a confirmation email is written; limits apply."""
     client, _ = app
