@@ -22,6 +22,7 @@ from ruamel.yaml.error import YAMLError
 
 from .errors import ConfigError
 from .models import Feed
+from .names import check_name
 
 DEFAULT_SUBJECT = "{list_name}, {date:%a %-d %b}: {counts}"
 
@@ -109,6 +110,10 @@ def _str(v: Any) -> str:
     return v.strip()
 
 
+def _name(v: Any) -> str:
+    return check_name(_str(v))  # it goes into the From: and Subject: headers
+
+
 def _opt_str(v: Any) -> str | None:
     return None if v is None else _str(v)
 
@@ -191,7 +196,7 @@ def _subject(v: Any) -> str:
 
 
 _TOP: dict[str, Callable[[Any], Any]] = {
-    "list_name": _str,
+    "list_name": _name,
     "from_address": _email,
     "reply_to": _email,
     "contact": _str,

@@ -39,7 +39,7 @@ from .fetch import Fetcher, utcnow
 from .models import Message
 from .render import RECIPIENT, UNSUBSCRIBE, environment
 from .store import Store
-from .subscribers import Editor, normalise_email
+from .subscribers import Editor, normalise_email, normalise_name
 from .subscribers import load as load_subscribers
 
 log = logging.getLogger("digest")
@@ -205,6 +205,18 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _read_confirm(settings: Settings, token: str) -> tuple[str, str | None] | None:
+    """The address and name a confirmation link carries; None unless the link is ours and in date, and both still
+    pass the checks a subscribe form gets (an older version may have signed it)."""
+    found = daily.tokens(settings).read_confirm(token)
+    if found is None:
+        return None
+    try:
+        return normalise_email(found[0]), normalise_name(found[1])
+    except InputError:
+        return None
+
+
 def _csrf(request: Request) -> str:
     token = request.session.get("csrf")
     if not token:
@@ -246,9 +258,14 @@ def create_app(
                 error="That does not look like an email address.",
                 email=form.get("email", ""),
             )
+        try:
+            name = normalise_name(form.get("name"))
+        except InputError as exc:
+            return svc.page(
+                "subscribe", 400, csrf=_csrf(request), error=f"That name cannot be used: {exc}.", email=email
+            )
         if not (svc.subscribe_per_client.hit(_client(request)) and svc.subscribe_per_address.hit(email.lower())):
             return svc.page("message", 429, title="Too many requests", text="Please try again in an hour.")
-        name = form.get("name", "").strip() or None
         try:
             await asyncio.to_thread(svc.sender.send, svc.confirmation(email, name))
         except DigestError as exc:
@@ -258,12 +275,7 @@ def create_app(
 
     async def confirm(request: Request) -> Response:
         token = request.path_params["token"]
-        found = daily.tokens(settings).read_confirm(token)
-        try:
-            # Only a token we signed gets here, but it was signed by an older version, perhaps: check it again.
-            email, name = (normalise_email(found[0]), found[1]) if found else ("", None)
-        except InputError:
-            found = None
+        found = _read_confirm(settings, token)
         if found is None:
             return svc.page(
                 "message",
@@ -271,6 +283,7 @@ def create_app(
                 title="This link has expired or is not valid",
                 text="Subscribe again to get a fresh link.",
             )
+        email, name = found
         if request.method == "GET":
             return svc.page("confirm", email=email, token=token)
         with svc.store() as store:
@@ -408,7 +421,7 @@ def create_app(
             )
 
     async def subscribers_page(request: Request) -> Response:
-        message = ""
+        message, code = "", 200
         if request.method == "POST":
             form = request.state.form
             action, email = form.get("action"), form.get("email", "").strip()
@@ -427,7 +440,7 @@ def create_app(
                         store.unsuppress(email)
                     message = f"{email} will receive the digest again."
             except (DigestError, ValueError) as exc:
-                message = f"Not done: {exc}"
+                message, code = f"Not done: {exc}", 400
         q = request.query_params.get("q", "").strip().lower()
         subs = load_subscribers(settings.subscribers_file).subscribers
         with svc.store() as store:
@@ -437,7 +450,9 @@ def create_app(
             for s in subs
             if not q or q in s.email.lower() or q in (s.name or "").lower()
         ]
-        return svc.page("admin/subscribers", csrf=_csrf(request), rows=rows, q=q, message=message, total=len(subs))
+        return svc.page(
+            "admin/subscribers", code, csrf=_csrf(request), rows=rows, q=q, message=message, total=len(subs)
+        )
 
     async def preview_page(request: Request) -> Response:
         with svc.store() as store:

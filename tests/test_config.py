@@ -98,3 +98,14 @@ def test_a_subject_pattern_with_an_unknown_field_is_refused(tmp_path: Path) -> N
         ConfigError, match=r":2: email.subject: '\{list_name\}: \{cuonts\}' is not valid; expected a pattern"
     ):
         load_settings(path)
+
+
+def test_list_name_with_a_line_break_is_refused(tmp_path: Path) -> None:
+    """The list name goes into the From: and Subject: headers, so a line break in it is an error at load time."""
+    path = write(tmp_path, 'from_address: d@example.org\nlist_name: "Digest\\r\\nBcc: x@evil.example"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value) == (
+        f"{path}:2: list_name: 'Digest\\r\\nBcc: x@evil.example' is not valid; a name cannot contain line breaks, "
+        "control characters or text-direction overrides (it has U+000D)"
+    )

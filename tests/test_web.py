@@ -190,6 +190,36 @@ def test_subscribe_gives_one_answer_and_is_rate_limited(app: Any, tmp_path: Path
     assert codes[-1] == 429
 
 
+INJECTION = "Eve\r\nBcc: x@evil.example"
+
+
+def test_subscribe_refuses_a_name_that_would_add_a_mail_header(app: Any, tmp_path: Path) -> None:
+    """A name with a line break (a Bcc: header in waiting) is refused with a 400 that says why; no confirmation
+    is sent and nothing is stored."""
+    client, settings = app
+    before = settings.subscribers_file.read_text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/subscribe").text)[1]  # type: ignore[index]
+    for name in (INJECTION, "Eve\nBcc: x@evil.example", "Eve\x00", "Eve \u202eevil"):
+        r = client.post("/subscribe", data={"email": "eve@example.org", "name": name, "csrf": csrf})
+        assert r.status_code == 400
+        assert "a name cannot contain line breaks, control characters or text-direction overrides" in r.text
+    assert list((tmp_path / "outbox").rglob("*.eml")) == []
+    assert settings.subscribers_file.read_text() == before
+
+
+def test_admin_add_refuses_a_name_with_control_characters(app: Any) -> None:
+    """The editor's add form refuses a name with a line break, says why, and leaves the list as it was."""
+    client, settings = app
+    csrf = login(client)
+    before = settings.subscribers_file.read_text()
+    r = client.post(
+        "/admin/subscribers", data={"action": "add", "email": "eve@example.org", "name": INJECTION, "csrf": csrf}
+    )
+    assert r.status_code == 400
+    assert "Not done: a name cannot contain line breaks" in r.text
+    assert settings.subscribers_file.read_text() == before
+
+
 def test_health_is_503_when_todays_digest_is_overdue(app: Any) -> None:
     """At 14:00 with no digest sent today, /health says overdue with 503; after an empty day, 200."""
     client, settings = app
