@@ -17,7 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
@@ -44,6 +44,7 @@ from .subscribers import load as load_subscribers
 
 log = logging.getLogger("digest")
 Clock = Callable[[], datetime]
+SESSION_TTL = timedelta(hours=8)  # an editor's session, from logging in; the cookie lives as long
 
 
 # ---- passwords
@@ -363,9 +364,18 @@ def create_app(
 
     # ---- admin
 
+    def signed_in(request: Request) -> bool:
+        """The cookie is signed, but only the database says whether its session is still open (not logged out)."""
+        sid = request.session.get("sid")
+        if not isinstance(sid, str):
+            return False
+        with svc.store() as store:
+            return store.session_open(sid, now=clock())
+
     def admin(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
-            if not request.session.get("admin"):
+            if not signed_in(request):
+                request.session.pop("sid", None)
                 if request.method != "GET":
                     return PlainTextResponse("login required", status_code=401)
                 return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)
@@ -396,13 +406,23 @@ def create_app(
                 csrf=_csrf(request),
                 error="Wrong password." if stored else f"No admin password is set (${settings.admin_password_env}).",
             )
+        # A new session id at every login; the one this browser had before (if any) is closed.
+        sid = secrets.token_urlsafe(32)
+        with svc.store() as store:
+            if isinstance(request.session.get("sid"), str):
+                store.close_session(request.session["sid"])
+            store.open_session(sid, now=clock(), ttl=SESSION_TTL)
         request.session.clear()
-        request.session["admin"] = True
+        request.session["sid"] = sid
         request.session["csrf"] = secrets.token_urlsafe(24)
         target = request.query_params.get("next", "/admin")
         return RedirectResponse(target if target.startswith("/admin") else "/admin", status_code=303)
 
     async def logout(request: Request) -> Response:
+        sid = request.session.get("sid")
+        if isinstance(sid, str):
+            with svc.store() as store:
+                store.close_session(sid)
         request.session.clear()
         return RedirectResponse("/admin/login", status_code=303)
 
@@ -542,7 +562,7 @@ def create_app(
                 SessionMiddleware,
                 secret_key=settings.secret,
                 session_cookie="digest_session",
-                max_age=8 * 3600,
+                max_age=int(SESSION_TTL.total_seconds()),
                 same_site="strict",
                 https_only=public_https,
             )

@@ -45,6 +45,37 @@ def login(client: httpx.Client) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', client.get("/admin").text)[1]  # type: ignore[index]
 
 
+def _opens_admin(base: str, cookie: str) -> bool:
+    """Whether a request carrying only this session cookie gets the dashboard (not the login redirect)."""
+    with httpx.Client(base_url=base, cookies={"digest_session": cookie}) as other:
+        r = other.get("/admin", follow_redirects=False)
+    assert r.status_code == 200 or (r.status_code, r.headers["location"]) == (303, "/admin/login?next=/admin")
+    return r.status_code == 200
+
+
+def test_logout_ends_the_session_for_good(app: Any) -> None:
+    """A session cookie copied before logging out no longer opens the admin afterwards."""
+    client, _ = app
+    csrf = login(client)
+    copied = client.cookies["digest_session"]
+    assert _opens_admin(str(client.base_url), copied)
+    assert client.post("/admin/logout", data={"csrf": csrf}).status_code == 303
+    assert client.get("/admin").status_code == 303
+    assert not _opens_admin(str(client.base_url), copied)
+
+
+def test_logging_in_again_starts_a_new_session(app: Any) -> None:
+    """Logging in anew rotates the session: the cookie from before it no longer opens the admin."""
+    client, _ = app
+    login(client)
+    first = client.cookies["digest_session"]
+    login(client)
+    second = client.cookies["digest_session"]
+    assert second != first
+    assert _opens_admin(str(client.base_url), second)
+    assert not _opens_admin(str(client.base_url), first)
+
+
 @pytest.mark.parametrize(
     ("path", "post_status"),
     [("/admin", 405), ("/admin/subscribers", 401), ("/admin/preview", 405), ("/admin/send", 401), ("/admin/log", 405)],
