@@ -203,6 +203,9 @@ class Service:
 
 
 def _client(request: Request) -> str:
+    """Who is asking, for the rate limits and the lock-out: the peer's address, or the address a trusted proxy
+    forwarded. uvicorn decides which (run_service: forwarded headers count only from web.trusted_proxies), so
+    this and its access log always agree."""
     return request.client.host if request.client else "unknown"
 
 
@@ -608,6 +611,9 @@ def run_service(settings: Settings, *, host: str | None = None, port: int | None
         host=host or settings.web_host,
         port=port or settings.web_port,
         log_level="info",
-        proxy_headers=True,
+        # X-Forwarded-For names the client only when the peer is a proxy the settings trust; otherwise anyone
+        # could claim any address and dodge the rate limits and the lock-out.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         timeout_graceful_shutdown=60,
     )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ from digest.deliver import OutboxSender
 from digest.store import Store
 from digest.web import create_app, hash_password
 
-from .conftest import serve_app
+from .conftest import free_port, serve_app
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 
@@ -329,3 +333,61 @@ def test_digest_serve_stops_cleanly_on_sigterm(make_config: Any, tmp_path: Path)
             proc.kill()
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+@contextmanager
+def digest_serve(config: Path) -> Iterator[httpx.Client]:
+    """A real `digest serve` process on a free port (the editor's password: correct horse), and a client for it."""
+    port = free_port()
+    # Over plain http here: with the https public URL the session cookie would be Secure and never sent back.
+    config.write_text(config.read_text().replace("https://digest.example.org", f"http://127.0.0.1:{port}"))
+    env = {**os.environ, "DIGEST_SECRET": "s", "DIGEST_ADMIN_PASSWORD_HASH": hash_password("correct horse")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    client.get("/health")
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                    assert time.monotonic() < deadline, "digest serve did not start"
+                    time.sleep(0.1)
+            yield client
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _login_as(client: httpx.Client, forwarded_for: str, password: str) -> int:
+    """One login attempt in a fresh session, claiming to come from `forwarded_for`; the status code."""
+    client.cookies.clear()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)[1]  # type: ignore[index]
+    data = {"password": password, "csrf": csrf}
+    return client.post("/admin/login", data=data, headers={"X-Forwarded-For": forwarded_for}).status_code
+
+
+def test_forwarded_for_does_not_reset_the_login_lockout(make_config: Any) -> None:
+    """With no trusted proxies, `digest serve` ignores X-Forwarded-For: a new address in it on every try neither
+    resets the lock-out nor lets the right password in during it."""
+    with digest_serve(make_config([])) as client:
+        assert [_login_as(client, f"203.0.113.{i}", "wrong") for i in range(5)] == [401] * 5
+        assert _login_as(client, "198.51.100.99", "correct horse") == 429
+
+
+def test_forwarded_for_counts_from_a_trusted_proxy(make_config: Any) -> None:
+    """With web.trusted_proxies: [127.0.0.1], the address the proxy forwards is the client's: it is the one
+    locked out, and another address behind the same proxy can still log in."""
+    config = make_config([], extra="web:\n  trusted_proxies: [127.0.0.1]\n")
+    with digest_serve(config) as client:
+        assert [_login_as(client, "203.0.113.7", "wrong") for _ in range(5)] == [401] * 5
+        assert _login_as(client, "203.0.113.7", "correct horse") == 429
+        assert _login_as(client, "198.51.100.2", "correct horse") == 303
