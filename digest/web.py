@@ -29,15 +29,18 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from . import daily, pipeline, schedule
 from .config import Settings
+from .csp import SecurityHeaders, email_policy
 from .deliver import Sender
 from .errors import DigestError, InputError, LockedError, SubscriberError
 from .fetch import Fetcher, utcnow
 from .models import Message
-from .render import RECIPIENT, UNSUBSCRIBE, environment
+from .render import RECIPIENT, UNSUBSCRIBE, environment, templates_dir
 from .store import Store
 from .subscribers import Editor, normalise_email, normalise_name
 from .subscribers import load as load_subscribers
@@ -235,7 +238,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 def create_app(
     settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
-) -> Starlette:
+) -> ASGIApp:
     svc = Service(settings, clock=clock, sender=sender)
     public_https = settings.public_url.startswith("https://")
 
@@ -340,7 +343,7 @@ def create_app(
         if row is None or not row["html"]:
             return svc.page("message", 404, title="No digest that day", text=f"Nothing was sent on {day}.")
         html = str(row["html"]).replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe").replace(RECIPIENT, "")
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html)})
 
     async def health(request: Request) -> Response:
         with svc.store() as store:
@@ -480,8 +483,8 @@ def create_app(
     async def preview_page(request: Request) -> Response:
         with svc.store() as store:
             digest, html, text = daily.preview(settings, store, now=clock())
-        if request.query_params.get("format") == "html":
-            return HTMLResponse(html)
+        if request.query_params.get("format") == "html":  # shown in the preview page's frame
+            return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html, framed_by_self=True)})
         return svc.page(
             "admin/preview", csrf=_csrf(request), digest=digest, text=text, editor=(settings.editors or ("",))[0]
         )
@@ -537,6 +540,10 @@ def create_app(
         Route("/admin/test", admin(test_send), methods=["POST"]),
         Route("/admin/send", admin(send_page), methods=["GET", "POST"]),
         Route("/admin/log", admin(log_page)),
+        # The pages' stylesheet lives with their templates, so a restyled copy (templates_dir) brings its own.
+        Mount(
+            "/static", StaticFiles(directory=templates_dir(settings.templates_dir) / "web" / "static", check_dir=False)
+        ),
     ]
 
     @asynccontextmanager
@@ -571,7 +578,8 @@ def create_app(
             )
         ],
     )
-    return app
+    # Outermost, around Starlette's own error handling, so that 404s and 500s carry the headers too.
+    return SecurityHeaders(app)
 
 
 def start_scheduler(svc: Service) -> Any:

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -272,6 +273,57 @@ def test_web_version_of_a_digest(app: Any) -> None:
     client, _ = app
     assert client.get("/digests/2026-11-24").status_code == 404
     assert client.get("/digests/not-a-date").status_code == 404
+
+
+def _policy(response: httpx.Response) -> dict[str, str]:
+    """The response's Content-Security-Policy as {directive: sources}."""
+    directives = (d.strip().split(" ", 1) for d in response.headers["content-security-policy"].split(";"))
+    return {d[0]: d[1] if len(d) > 1 else "" for d in directives if d[0]}
+
+
+def test_every_response_carries_the_security_headers(app: Any) -> None:
+    """Subscriber pages, the web version of a digest, the admin, /health, 404s and even a 500 send a strict
+    Content-Security-Policy (nothing may run a script), nosniff, no Referer, and may not be framed by other
+    sites; only the admin's own preview frame may show the email, and only inside the admin."""
+    client, settings = app
+    responses = [client.get("/health")]  # 503: today's digest is overdue
+    with Store(settings.database) as store:  # a digest sent today, for its web version
+        daily.send_digest(
+            replace(settings, send_empty=True), store, OutboxSender(settings.outbox_dir), clock=lambda: NOW
+        )
+    pages = ["/", "/subscribe", "/unsubscribe", "/confirm/garbage", "/unsubscribe/garbage", "/digests/2026-11-24"]
+    pages += ["/digests/2020-01-01", "/no-such-page", "/admin/login", "/static/site.css"]
+    responses += [client.get(path) for path in pages] + [client.post("/health"), client.post("/admin/send")]
+    login(client)
+    responses += [client.get(p) for p in ("/admin", "/admin/subscribers", "/admin/preview", "/admin/send")]
+    responses += [client.get("/admin/log"), client.get("/admin/preview?format=html")]
+    settings.subscribers_file.write_text("subscribers: [\n")  # the editor broke the file by hand
+    responses.append(client.get("/admin/subscribers"))
+    assert sorted({r.status_code for r in responses}) == [200, 400, 401, 404, 405, 500, 503]
+
+    for r in responses:
+        where = f"{r.request.method} {r.request.url.path}?{r.request.url.query.decode()}"
+        policy = _policy(r)
+        framed_by_admin = r.request.url.path == "/admin/preview" and r.request.url.query == b"format=html"
+        assert policy["default-src"] == "'none'", where
+        assert not any(d.startswith("script-src") for d in policy), where  # so no script: default-src 'none'
+        assert all("'unsafe-inline'" not in v for d, v in policy.items() if d != "style-src-attr"), where
+        assert "'unsafe-eval'" not in r.headers["content-security-policy"], where
+        assert policy["base-uri"] == "'none'", where
+        assert policy["frame-ancestors"] == ("'self'" if framed_by_admin else "'none'"), where
+        assert r.headers["x-frame-options"] == ("SAMEORIGIN" if framed_by_admin else "DENY"), where
+        assert r.headers["x-content-type-options"] == "nosniff", where
+        assert r.headers["referrer-policy"] == "no-referrer", where
+
+    # The site's pages keep their CSS in one stylesheet from the site itself: nothing inline for the policy to block.
+    site = [r for r in responses if r.headers["content-type"].startswith("text/html") and "/digests/" not in str(r.url)]
+    site = [r for r in site if "format=html" not in str(r.url)]
+    for r in site:
+        assert '<link rel="stylesheet" href="/static/site.css">' in r.text, r.url
+        assert not re.search(r"<style|<script|\sstyle=|\son[a-z]+=", r.text), r.url
+        assert _policy(r)["style-src"] == "'self'", r.url
+    (css,) = [r for r in responses if r.url.path == "/static/site.css"]
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 
 
 def test_service_catches_up_a_missed_send_on_start(
