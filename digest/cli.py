@@ -474,7 +474,7 @@ def subscribers_import(ctx: Context, csv_file: Path, skip_invalid: bool) -> None
     loaded = load_subscribers(ctx.settings.subscribers_file)
     report = read_csv(csv_file.read_text(encoding="utf-8-sig"), loaded)
     for row, reason in report.bad:
-        click.echo(f"{csv_file}:{row}: email: {reason}", err=True)
+        click.echo(f"{csv_file}:{row}: {reason}", err=True)
     if report.bad and not skip_invalid:
         _fail(f"{len(report.bad)} bad rows; nothing imported (use --skip-invalid to import the rest)", 2)
     if report.good:

@@ -5,6 +5,7 @@ Every error names the file, the line, the key path, the bad value and what was e
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from ruamel.yaml.error import YAMLError
 
 from .errors import ConfigError
 from .models import Feed
+from .names import check_name
 
 DEFAULT_SUBJECT = "{list_name}, {date:%a %-d %b}: {counts}"
 
@@ -87,6 +89,7 @@ class Settings:
     admin_password_env: str = "DIGEST_ADMIN_PASSWORD_HASH"
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For names the client (IPs or networks)
 
     @property
     def secret(self) -> str:
@@ -108,6 +111,10 @@ def _str(v: Any) -> str:
     if not isinstance(v, str) or not v.strip():
         raise ValueError("expected a non-empty string")
     return v.strip()
+
+
+def _name(v: Any) -> str:
+    return check_name(_str(v))  # it goes into the From: and Subject: headers
 
 
 def _opt_str(v: Any) -> str | None:
@@ -171,6 +178,14 @@ def _email(v: Any) -> str:
         raise ValueError(f"expected an email address ({exc})") from None
 
 
+def _network(v: Any) -> str:
+    try:
+        ipaddress.ip_network(_str(v), strict=False)
+    except ValueError:
+        raise ValueError("expected an IP address or network, such as 10.0.0.0/8") from None
+    return str(v).strip()
+
+
 def _choice(*options: str) -> Callable[[Any], str]:
     def parse(v: Any) -> str:
         if v not in options:
@@ -192,7 +207,7 @@ def _subject(v: Any) -> str:
 
 
 _TOP: dict[str, Callable[[Any], Any]] = {
-    "list_name": _str,
+    "list_name": _name,
     "from_address": _email,
     "reply_to": _email,
     "contact": _str,
@@ -252,7 +267,7 @@ _SMTP = {
 }
 _EMAIL = {"subject": _subject, "max_html_bytes": _int(20_000, 102_000)}
 _SUMMARIES = {"words": _int(20, 1000), "report_words": _int(50, 2000)}
-_WEB = {"host": _str, "port": _int(1, 65535), "admin_password_env": _str}
+_WEB = {"host": _str, "port": _int(1, 65535), "admin_password_env": _str, "trusted_proxies": lambda v: v}
 
 
 class _Reader:
@@ -465,6 +480,16 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
     ):
         if src in web:
             kw[dst] = web[src]
+    proxies = web.get("trusted_proxies") or []
+    if not isinstance(proxies, list):
+        raise r.fail(root.get("web"), "trusted_proxies", "web.trusted_proxies", "expected a list of IP addresses")
+    trusted = []
+    for i, p in enumerate(proxies):
+        try:
+            trusted.append(_network(p))
+        except ValueError as exc:
+            raise r.fail(proxies, i, f"web.trusted_proxies[{i}]", f"{_show(p)} is not valid; {exc}") from None
+    kw["trusted_proxies"] = tuple(trusted)
     if overrides:
         kw.update(overrides)
     return Settings(**kw)

@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .compose import trim
 from .models import Digest
+from .names import header_safe
 
 RECIPIENT = "__DIGEST_RECIPIENT__"
 UNSUBSCRIBE = "__DIGEST_UNSUBSCRIBE_URL__"
@@ -138,13 +139,17 @@ def _qp(text: str) -> bytes:
 
 
 def _header(name: str, value: str) -> bytes:
+    value = header_safe(value)  # no value, whatever it came from, can end its line and start another header
     if value.isascii() and len(value) < 900:
         return f"{name}: {value}\r\n".encode()
     return f"{name}: {Header(value, 'utf-8', header_name=name).encode()}\r\n".encode()
 
 
 def format_address(email: str, name: str | None) -> str:
-    """An address header value; a non-ASCII name becomes an encoded word, the address stays plain."""
+    """An address header value: the name quoted as it needs, or a non-ASCII name as an encoded word; the address
+    stays plain. Names are checked where they come in; one that was not (an older ledger row) has its control
+    characters replaced, so it can only ever be a name."""
+    name = header_safe(name or "").strip()
     if not name:
         return email
     return formataddr((name, email), charset="utf-8")

@@ -7,6 +7,7 @@ clock.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -127,6 +128,14 @@ _MIGRATIONS: tuple[str, ...] = (
         owner TEXT NOT NULL,
         pid INTEGER NOT NULL,
         host TEXT NOT NULL,
+        expires TEXT NOT NULL
+    );
+    """,
+    # 2: the editor's admin sessions; the signed cookie carries an id, and only an id with a row here is signed in
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,           -- sha256 of the id in the cookie: this file alone signs nobody in
+        created TEXT NOT NULL,
         expires TEXT NOT NULL
     );
     """,
@@ -606,6 +615,23 @@ class Store:
     def suppressions(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT email, reason FROM suppressions")}
 
+    # ---- admin sessions
+
+    def open_session(self, sid: str, *, now: datetime, ttl: timedelta) -> None:
+        """Sign a session id in until now + ttl (and forget the sessions that have run out)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE expires <= ?", (_ts(now),))
+            db.execute(
+                "INSERT INTO sessions (id, created, expires) VALUES (?,?,?)", (_sid(sid), _ts(now), _ts(now + ttl))
+            )
+
+    def session_open(self, sid: str, *, now: datetime) -> bool:
+        row = self.db.execute("SELECT expires FROM sessions WHERE id=?", (_sid(sid),)).fetchone()
+        return row is not None and datetime.fromisoformat(row[0]) > now
+
+    def close_session(self, sid: str) -> None:
+        self.db.execute("DELETE FROM sessions WHERE id=?", (_sid(sid),))
+
     # ---- locks
 
     def acquire_lock(self, name: str, *, now: datetime, ttl: timedelta = timedelta(minutes=10)) -> str:
@@ -637,6 +663,10 @@ class Store:
 
     def release_lock(self, name: str, owner: str) -> None:
         self.db.execute("DELETE FROM locks WHERE name=? AND owner=?", (name, owner))
+
+
+def _sid(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def _pid_alive(pid: int) -> bool:

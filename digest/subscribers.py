@@ -25,6 +25,7 @@ from ruamel.yaml.error import YAMLError
 from .config import yaml_error
 from .errors import ConfigError, InputError, SubscriberError
 from .models import KINDS, Subscriber
+from .names import check_name
 
 _FIELDS = ("email", "name", "preferences")
 _PREFS = ("kinds", "sources")
@@ -48,6 +49,15 @@ def normalise_email(value: str) -> str:
         return _normal(value)
     except EmailNotValidError as exc:
         raise InputError(f"{value!r} is not a valid email address: {exc}") from None
+
+
+def normalise_name(value: str | None) -> str | None:
+    """A subscriber's name as given (None when blank); InputError when it could not go in a To: line."""
+    name = (value or "").strip()
+    try:
+        return check_name(name) or None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 @dataclass
@@ -162,6 +172,10 @@ def parse(tree: Any, path: Path) -> list[Subscriber]:
         name = node.get("name")
         if name is not None and not isinstance(name, str):
             raise error("name", f"{name!r} is not valid; expected text")
+        try:
+            check_name(name or "")
+        except ValueError as exc:
+            raise error("name", f"{name!r} is not valid; {exc}") from None
         kinds, sources = _preferences(node.get("preferences"), path, i, node_line)
         out.append(Subscriber(email=email, name=name or None, kinds=kinds, sources=sources))
     return out
@@ -269,6 +283,7 @@ class Editor:
 
     def add(self, email: str, name: str | None = None) -> SubscriberFile:
         address = normalise_email(email)
+        name = normalise_name(name)
         if self.loaded.find(address):
             raise SubscriberError(f"{address} is already subscribed")
 
@@ -308,7 +323,7 @@ class Editor:
 @dataclass(frozen=True)
 class ImportReport:
     good: list[tuple[str, str | None]]
-    bad: list[tuple[int, str]]  # (row number, reason)
+    bad: list[tuple[int, str]]  # (row number, 'field: reason')
     duplicates: list[str]
 
 
@@ -327,13 +342,18 @@ def read_csv(text: str, existing: SubscriberFile) -> ImportReport:
         try:
             email = _normal(raw)
         except EmailNotValidError as exc:
-            bad.append((n, f"{raw!r}: {exc}"))
+            bad.append((n, f"email: {raw!r}: {exc}"))
+            continue
+        try:
+            name = normalise_name(row[1] if len(row) > 1 else None)
+        except InputError as exc:
+            bad.append((n, f"name: {row[1]!r}: {exc}"))
             continue
         if email.lower() in seen or existing.find(email):
             dups.append(email)
             continue
         seen.add(email.lower())
-        good.append((email, row[1].strip() if len(row) > 1 and row[1].strip() else None))
+        good.append((email, name))
     return ImportReport(good=good, bad=bad, duplicates=dups)
 
 

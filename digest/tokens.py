@@ -2,11 +2,12 @@
 
 An unsubscribe token names one address and one list, so it cannot be forged or reused for another address.
 It does not expire: a link in a year-old email must still work. A confirmation token expires.
+Reading a token never raises: anything but a well-formed token of the right kind, for this list, is None.
 """
 
 from __future__ import annotations
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 
 CONFIRM_MAX_AGE = 3 * 24 * 3600
 
@@ -23,7 +24,7 @@ class Tokens:
     def read_unsubscribe(self, token: str) -> str | None:
         try:
             data = self._unsub.loads(token)
-        except BadSignature:
+        except BadData:  # a bad signature, or a good one over a payload that is not ours (BadPayload)
             return None
         if not isinstance(data, dict) or data.get("l") != self.list_id or not isinstance(data.get("e"), str):
             return None
@@ -35,8 +36,11 @@ class Tokens:
     def read_confirm(self, token: str, max_age: int = CONFIRM_MAX_AGE) -> tuple[str, str | None] | None:
         try:
             data = self._confirm.loads(token, max_age=max_age)
-        except (SignatureExpired, BadSignature):
+        except BadData:  # expired, forged, or a payload that is not ours
             return None
         if not isinstance(data, dict) or data.get("l") != self.list_id:
             return None
-        return str(data["e"]), (str(data["n"]) or None)
+        email, name = data.get("e"), data.get("n")
+        if not isinstance(email, str) or not isinstance(name, str):
+            return None
+        return email, name or None

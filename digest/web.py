@@ -28,23 +28,27 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from . import daily, pipeline, schedule
 from .config import Settings
+from .csp import SecurityHeaders, email_policy
 from .deliver import Sender
 from .errors import DigestError, InputError, LockedError, SubscriberError
 from .fetch import Fetcher, utcnow
 from .health import JobState, Verdict, assess
 from .models import Message
-from .render import RECIPIENT, UNSUBSCRIBE, environment
+from .render import RECIPIENT, UNSUBSCRIBE, environment, templates_dir
 from .store import Store
-from .subscribers import Editor, normalise_email
+from .subscribers import Editor, normalise_email, normalise_name
 from .subscribers import load as load_subscribers
 from .workers import InlineRunner, Runner, WorkerPool
 
 log = logging.getLogger("digest")
 Clock = Callable[[], datetime]
+SESSION_TTL = timedelta(hours=8)  # an editor's session, from logging in; the cookie lives as long
 
 
 # ---- passwords
@@ -244,7 +248,22 @@ class Service:
 
 
 def _client(request: Request) -> str:
+    """Who is asking, for the rate limits and the lock-out: the peer's address, or the address a trusted proxy
+    forwarded. uvicorn decides which (run_service: forwarded headers count only from web.trusted_proxies), so
+    this and its access log always agree."""
     return request.client.host if request.client else "unknown"
+
+
+def _read_confirm(settings: Settings, token: str) -> tuple[str, str | None] | None:
+    """The address and name a confirmation link carries; None unless the link is ours and in date, and both still
+    pass the checks a subscribe form gets (an older version may have signed it)."""
+    found = daily.tokens(settings).read_confirm(token)
+    if found is None:
+        return None
+    try:
+        return normalise_email(found[0]), normalise_name(found[1])
+    except InputError:
+        return None
 
 
 def _csrf(request: Request) -> str:
@@ -261,7 +280,7 @@ async def _form(request: Request) -> dict[str, str]:
 
 def create_app(
     settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
-) -> Starlette:
+) -> ASGIApp:
     svc = Service(settings, clock=clock, sender=sender)
     public_https = settings.public_url.startswith("https://")
 
@@ -288,9 +307,14 @@ def create_app(
                 error="That does not look like an email address.",
                 email=form.get("email", ""),
             )
+        try:
+            name = normalise_name(form.get("name"))
+        except InputError as exc:
+            return svc.page(
+                "subscribe", 400, csrf=_csrf(request), error=f"That name cannot be used: {exc}.", email=email
+            )
         if not (svc.subscribe_per_client.hit(_client(request)) and svc.subscribe_per_address.hit(email.lower())):
             return svc.page("message", 429, title="Too many requests", text="Please try again in an hour.")
-        name = form.get("name", "").strip() or None
         try:
             await asyncio.to_thread(svc.sender.send, svc.confirmation(email, name))
         except DigestError as exc:
@@ -300,7 +324,7 @@ def create_app(
 
     async def confirm(request: Request) -> Response:
         token = request.path_params["token"]
-        found = daily.tokens(settings).read_confirm(token)
+        found = _read_confirm(settings, token)
         if found is None:
             return svc.page(
                 "message",
@@ -361,7 +385,7 @@ def create_app(
         if row is None or not row["html"]:
             return svc.page("message", 404, title="No digest that day", text=f"Nothing was sent on {day}.")
         html = str(row["html"]).replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe").replace(RECIPIENT, "")
-        return HTMLResponse(html)
+        return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html)})
 
     async def health(request: Request) -> Response:
         with svc.store() as store:
@@ -390,9 +414,18 @@ def create_app(
 
     # ---- admin
 
+    def signed_in(request: Request) -> bool:
+        """The cookie is signed, but only the database says whether its session is still open (not logged out)."""
+        sid = request.session.get("sid")
+        if not isinstance(sid, str):
+            return False
+        with svc.store() as store:
+            return store.session_open(sid, now=clock())
+
     def admin(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def guarded(request: Request) -> Response:
-            if not request.session.get("admin"):
+            if not signed_in(request):
+                request.session.pop("sid", None)
                 if request.method != "GET":
                     return PlainTextResponse("login required", status_code=401)
                 return RedirectResponse(f"/admin/login?next={request.url.path}", status_code=303)
@@ -423,13 +456,23 @@ def create_app(
                 csrf=_csrf(request),
                 error="Wrong password." if stored else f"No admin password is set (${settings.admin_password_env}).",
             )
+        # A new session id at every login; the one this browser had before (if any) is closed.
+        sid = secrets.token_urlsafe(32)
+        with svc.store() as store:
+            if isinstance(request.session.get("sid"), str):
+                store.close_session(request.session["sid"])
+            store.open_session(sid, now=clock(), ttl=SESSION_TTL)
         request.session.clear()
-        request.session["admin"] = True
+        request.session["sid"] = sid
         request.session["csrf"] = secrets.token_urlsafe(24)
         target = request.query_params.get("next", "/admin")
         return RedirectResponse(target if target.startswith("/admin") else "/admin", status_code=303)
 
     async def logout(request: Request) -> Response:
+        sid = request.session.get("sid")
+        if isinstance(sid, str):
+            with svc.store() as store:
+                store.close_session(sid)
         request.session.clear()
         return RedirectResponse("/admin/login", status_code=303)
 
@@ -449,7 +492,7 @@ def create_app(
             )
 
     async def subscribers_page(request: Request) -> Response:
-        message = ""
+        message, code = "", 200
         if request.method == "POST":
             form = request.state.form
             action, email = form.get("action"), form.get("email", "").strip()
@@ -468,7 +511,7 @@ def create_app(
                         store.unsuppress(email)
                     message = f"{email} will receive the digest again."
             except (DigestError, ValueError) as exc:
-                message = f"Not done: {exc}"
+                message, code = f"Not done: {exc}", 400
         q = request.query_params.get("q", "").strip().lower()
         subs = load_subscribers(settings.subscribers_file).subscribers
         with svc.store() as store:
@@ -478,13 +521,15 @@ def create_app(
             for s in subs
             if not q or q in s.email.lower() or q in (s.name or "").lower()
         ]
-        return svc.page("admin/subscribers", csrf=_csrf(request), rows=rows, q=q, message=message, total=len(subs))
+        return svc.page(
+            "admin/subscribers", code, csrf=_csrf(request), rows=rows, q=q, message=message, total=len(subs)
+        )
 
     async def preview_page(request: Request) -> Response:
         with svc.store() as store:
             digest, html, text = daily.preview(settings, store, now=clock())
-        if request.query_params.get("format") == "html":
-            return HTMLResponse(html)
+        if request.query_params.get("format") == "html":  # shown in the preview page's frame
+            return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html, framed_by_self=True)})
         return svc.page(
             "admin/preview", csrf=_csrf(request), digest=digest, text=text, editor=(settings.editors or ("",))[0]
         )
@@ -540,6 +585,10 @@ def create_app(
         Route("/admin/test", admin(test_send), methods=["POST"]),
         Route("/admin/send", admin(send_page), methods=["GET", "POST"]),
         Route("/admin/log", admin(log_page)),
+        # The pages' stylesheet lives with their templates, so a restyled copy (templates_dir) brings its own.
+        Mount(
+            "/static", StaticFiles(directory=templates_dir(settings.templates_dir) / "web" / "static", check_dir=False)
+        ),
     ]
 
     @asynccontextmanager
@@ -568,13 +617,14 @@ def create_app(
                 SessionMiddleware,
                 secret_key=settings.secret,
                 session_cookie="digest_session",
-                max_age=8 * 3600,
+                max_age=int(SESSION_TTL.total_seconds()),
                 same_site="strict",
                 https_only=public_https,
             )
         ],
     )
-    return app
+    # Outermost, around Starlette's own error handling, so that 404s and 500s carry the headers too.
+    return SecurityHeaders(app)
 
 
 def start_scheduler(svc: Service) -> Any:
@@ -614,6 +664,9 @@ def run_service(settings: Settings, *, host: str | None = None, port: int | None
         host=host or settings.web_host,
         port=port or settings.web_port,
         log_level="info",
-        proxy_headers=True,
+        # X-Forwarded-For names the client only when the peer is a proxy the settings trust; otherwise anyone
+        # could claim any address and dodge the rate limits and the lock-out.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         timeout_graceful_shutdown=60,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,3 +35,27 @@ def browser() -> Iterator[object]:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield b
         b.close()
+
+
+class CspWatch:
+    """What a page's Content-Security-Policy did while a test used it: every violation Chromium reported on the
+    console (a style or script the policy blocked, in the page or its frames), and every document it loaded that
+    came without a policy (so that no violations means something)."""
+
+    def __init__(self, page: Any) -> None:
+        self.violations: list[str] = []
+        self.unguarded: list[str] = []
+        page.on("console", self._console)
+        page.on("response", self._response)
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+
+    def _response(self, response: Any) -> None:
+        if response.request.resource_type == "document" and "content-security-policy" not in response.headers:
+            self.unguarded.append(response.url)
+
+    def check(self) -> None:
+        assert self.violations == [], self.violations
+        assert self.unguarded == [], self.unguarded

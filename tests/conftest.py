@@ -316,7 +316,9 @@ def serve_app(app: Any, port: int | None = None) -> Iterator[LiveServer]:
     import uvicorn
 
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    # No proxy headers: `digest serve` honours X-Forwarded-For only from web.trusted_proxies, none by default.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -19,6 +19,7 @@ PURE = [
     "render",
     "models",
     "tokens",
+    "names",
     "schedule",
 ]
 IO = {"httpx", "smtplib", "sqlite3", "socket", "urllib.request", "requests", "aiosmtpd", "uvicorn", "starlette"}

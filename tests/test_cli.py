@@ -152,3 +152,15 @@ def test_an_invalid_address_is_a_clear_error(tmp_path: Path, args: list[str]) ->
     assert r.returncode == 2
     assert r.stderr.startswith("error: '") and "is not a valid email address" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_name_with_a_line_break_is_a_clear_error(tmp_path: Path) -> None:
+    """`subscribers add --name` with a line break in it exits 2 with a one-line reason and adds nobody."""
+    config = tmp_path / "digest.yml"
+    config.write_text("database: d.sqlite3\n")
+    r = run("subscribers", "add", "eve@example.org", "--name", "Eve\r\nBcc: x@evil.example", config=config)
+    assert r.returncode == 2
+    assert r.stderr == (
+        "error: a name cannot contain line breaks, control characters or text-direction overrides (it has U+000D)\n"
+    )
+    assert not (tmp_path / "subscribers.yml").exists()

@@ -98,3 +98,28 @@ def test_a_subject_pattern_with_an_unknown_field_is_refused(tmp_path: Path) -> N
         ConfigError, match=r":2: email.subject: '\{list_name\}: \{cuonts\}' is not valid; expected a pattern"
     ):
         load_settings(path)
+
+
+def test_list_name_with_a_line_break_is_refused(tmp_path: Path) -> None:
+    """The list name goes into the From: and Subject: headers, so a line break in it is an error at load time."""
+    path = write(tmp_path, 'from_address: d@example.org\nlist_name: "Digest\\r\\nBcc: x@evil.example"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value) == (
+        f"{path}:2: list_name: 'Digest\\r\\nBcc: x@evil.example' is not valid; a name cannot contain line breaks, "
+        "control characters or text-direction overrides (it has U+000D)"
+    )
+
+
+def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
+    """web.trusted_proxies takes IP addresses and networks (none by default); anything else names its position."""
+    assert load_settings(write(tmp_path, "list_name: D\n")).trusted_proxies == ()
+    ok = load_settings(write(tmp_path, "web:\n  trusted_proxies: [127.0.0.1, 10.0.0.0/8, '::1']\n"))
+    assert ok.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
+    path = write(tmp_path, "web:\n  trusted_proxies:\n    - 127.0.0.1\n    - proxy.internal\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value) == (
+        f"{path}:4: web.trusted_proxies[1]: 'proxy.internal' is not valid; "
+        "expected an IP address or network, such as 10.0.0.0/8"
+    )

@@ -1,4 +1,5 @@
-"""The email HTML in a real browser at desktop and phone widths: nothing overflows, every link is absolute."""
+"""The email HTML in a real browser at desktop and phone widths: nothing overflows, every link is absolute; and its
+web version as the app serves it, under its Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ from typing import Any
 
 import pytest
 
+from digest import daily
+from digest.config import load_settings
 from digest.render import RECIPIENT, UNSUBSCRIBE
+from digest.store import Store
+from digest.web import create_app
 
-from .browser import ARTIFACTS, browser  # noqa: F401 - the fixture
-from .test_render import render
+from .browser import ARTIFACTS, CspWatch, browser  # noqa: F401 - the fixture
+from .conftest import serve_app
+from .test_render import DAY, NOW, render
 
 
 @pytest.mark.parametrize("width", [600, 375])
@@ -46,3 +52,29 @@ def test_dark_mode_keeps_text_readable(browser: Any) -> None:  # noqa: F811
     assert color == "rgb(232, 234, 237)" and background == "rgb(27, 31, 36)"
     page.screenshot(path=str(ARTIFACTS / "email-dark.png"))
     page.close()
+
+
+def test_web_version_keeps_all_its_css_under_the_policy(browser: Any, make_config: Any) -> None:  # noqa: F811
+    """The web version of a full digest, served by the app with its Content-Security-Policy, fits a phone and
+    keeps its dark-mode colours: the policy blocks none of its CSS (no violation on the console)."""
+    digest, rendered = render()
+    settings = load_settings(make_config([]))
+    with Store(settings.database) as store:
+        key = daily.run_key(settings, DAY)
+        store.create_run(
+            key, day=DAY, now=NOW, subject=digest.subject, item_ids=[], html=rendered.html, text="", recipients=[]
+        )
+    for live in serve_app(create_app(settings)):
+        page = browser.new_page(viewport={"width": 375, "height": 900}, color_scheme="dark")
+        csp = CspWatch(page)
+        page.goto(f"{live.base}/digests/{DAY.isoformat()}")
+        scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert scroll <= client
+        color, background = page.evaluate(
+            "(() => { const p = document.querySelector('.entry p:not(.meta)'); const c = document.querySelector("
+            "'.container'); return [getComputedStyle(p).color, getComputedStyle(c).backgroundColor]; })()"
+        )
+        assert color == "rgb(232, 234, 237)" and background == "rgb(27, 31, 36)"
+        page.screenshot(path=str(ARTIFACTS / "web-version-dark.png"), full_page=True)
+        csp.check()
+        page.close()

@@ -181,6 +181,39 @@ def test_golden_message() -> None:
     assert "Desistance &amp; the probation &lt;relationship&gt;" in html
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Eve\r\nBcc: x@evil.example",
+        "Eve\nBcc: x@evil.example",
+        "Eve\rBcc: x@evil.example",
+        "Zoë\r\nBcc: x@evil.example",
+        'Eve <x@evil.example>, "Mallory" <y@evil.example>',
+        "Eve\x00\t\u2028\u202eevil",
+    ],
+)
+def test_a_name_can_never_add_a_header(name: str) -> None:
+    """Whatever a subscriber's name holds, their message has exactly one To: header, naming one address (theirs),
+    and no Bcc."""
+    digest, rendered = render()
+    env = Envelope(
+        from_name="Probation Digest",
+        from_address="digest@probation-digest.example",
+        list_id="probation-digest.probation-digest.example",
+        subject=digest.subject,
+        date=NOW,
+    )
+    data = MessageFactory(rendered, env).build(
+        to="reader@example.org", name=name, message_id="<m@x>", unsubscribe_url="https://x.example/u"
+    )
+    head = data.split(b"\r\n\r\n", 1)[0]
+    assert not any(line.lower().startswith(b"bcc") for line in head.split(b"\r\n"))
+    msg = message_from_bytes(data, policy=policy.default)
+    assert msg.get_all("Bcc") is None
+    (to,) = msg.get_all("To")  # type: ignore[misc]
+    assert [a.addr_spec for a in to.addresses] == ["reader@example.org"]
+
+
 def test_html_has_what_a_reader_needs() -> None:
     """Badge with the rating in words, headlines linking to entries, escaped titles, lang, no remote images."""
     _, rendered = render()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.errors import ConfigError, SubscriberError
+from digest.errors import ConfigError, InputError, SubscriberError
 from digest.subscribers import Editor, load, read_csv
 
 from .conftest import REPO
@@ -59,6 +59,41 @@ def test_unknown_field_and_bad_kind(tmp_path: Path) -> None:
         load(write(tmp_path, "subscribers:\n  - email: a@example.org\n    nmae: A\n"))
     with pytest.raises(ConfigError, match=r"'blogs' is not a kind"):
         load(write(tmp_path, "subscribers:\n  - email: a@example.org\n    preferences:\n      kinds: [blogs]\n"))
+
+
+@pytest.mark.parametrize(
+    ("name", "found"),
+    [
+        (r"Eve\r\nBcc: x@evil.example", "U+000D"),
+        (r"Eve\nBcc: x@evil.example", "U+000A"),
+        (r"Eve\0", "U+0000"),
+        (r"Eve\tTab", "U+0009"),
+        (r"Eve\u202Eevil", "U+202E"),
+        (r"Eve\u2028Line", "U+2028"),
+    ],
+)
+def test_control_characters_in_a_name_name_file_line_and_field(tmp_path: Path, name: str, found: str) -> None:
+    """A name holding a line break, another control character or a bidi override is an error naming the file,
+    the line and the field."""
+    path = write(tmp_path, f'subscribers:\n  - email: a@example.org\n  - email: eve@example.org\n    name: "{name}"\n')
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert str(err.value).startswith(f"{path}:4: subscribers[1].name: ")
+    assert str(err.value).endswith(
+        f"is not valid; a name cannot contain line breaks, control characters or text-direction overrides "
+        f"(it has {found})"
+    )
+
+
+def test_editor_and_csv_import_refuse_control_characters_in_names(tmp_path: Path) -> None:
+    """Adding a name with a line break is refused before anything is written; a CSV row with one is a bad row."""
+    path = write(tmp_path, LIST)
+    with pytest.raises(InputError, match="a name cannot contain line breaks"):
+        Editor(load(path)).add("eve@example.org", "Eve\r\nBcc: x@evil.example")
+    assert path.read_text() == LIST
+    report = read_csv('email,name\nok@example.org,OK\neve@example.org,"Eve\r\nBcc: x@evil.example"\n', load(path))
+    assert report.good == [("ok@example.org", "OK")]
+    assert [row for row, _ in report.bad] == [3]
 
 
 def test_add_and_remove_keep_comments_and_order(tmp_path: Path) -> None:

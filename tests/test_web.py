@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,7 @@ from digest.deliver import OutboxSender
 from digest.store import Store
 from digest.web import create_app, hash_password
 
-from .conftest import serve_app
+from .conftest import free_port, serve_app
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 
@@ -43,6 +48,37 @@ def login(client: httpx.Client) -> str:
     r = client.post("/admin/login", data={"password": "correct horse", "csrf": csrf}, follow_redirects=False)
     assert r.status_code == 303
     return re.search(r'name="csrf" value="([^"]+)"', client.get("/admin").text)[1]  # type: ignore[index]
+
+
+def _opens_admin(base: str, cookie: str) -> bool:
+    """Whether a request carrying only this session cookie gets the dashboard (not the login redirect)."""
+    with httpx.Client(base_url=base, cookies={"digest_session": cookie}) as other:
+        r = other.get("/admin", follow_redirects=False)
+    assert r.status_code == 200 or (r.status_code, r.headers["location"]) == (303, "/admin/login?next=/admin")
+    return r.status_code == 200
+
+
+def test_logout_ends_the_session_for_good(app: Any) -> None:
+    """A session cookie copied before logging out no longer opens the admin afterwards."""
+    client, _ = app
+    csrf = login(client)
+    copied = client.cookies["digest_session"]
+    assert _opens_admin(str(client.base_url), copied)
+    assert client.post("/admin/logout", data={"csrf": csrf}).status_code == 303
+    assert client.get("/admin").status_code == 303
+    assert not _opens_admin(str(client.base_url), copied)
+
+
+def test_logging_in_again_starts_a_new_session(app: Any) -> None:
+    """Logging in anew rotates the session: the cookie from before it no longer opens the admin."""
+    client, _ = app
+    login(client)
+    first = client.cookies["digest_session"]
+    login(client)
+    second = client.cookies["digest_session"]
+    assert second != first
+    assert _opens_admin(str(client.base_url), second)
+    assert not _opens_admin(str(client.base_url), first)
 
 
 @pytest.mark.parametrize(
@@ -123,6 +159,53 @@ def test_expired_confirmation_is_rejected(app: Any) -> None:
     assert client.post("/confirm/not-a-token").status_code == 400
 
 
+def _signed_for_another_purpose(settings: Any) -> dict[str, list[str]]:
+    """Tokens signed with the site's secret that are not this route's: the other kind of link, or a payload that
+    is not what the route expects."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    lid = daily.list_id(settings)
+    ours = daily.tokens(settings)
+    confirm = URLSafeTimedSerializer(settings.secret, salt="confirm-subscription")
+    unsub = URLSafeTimedSerializer(settings.secret, salt="unsubscribe")
+    return {
+        "confirm": [
+            ours.unsubscribe("reader@example.org"),
+            confirm.dumps({"e": "x@example.org", "l": lid}),  # no name field
+            confirm.dumps({"e": ["x@example.org"], "n": "", "l": lid}),  # not an address
+            confirm.dumps({"e": "not an address", "n": "", "l": lid}),
+            confirm.dumps(["x@example.org"]),
+            confirm.make_signer(confirm.salt).sign(b"not-json").decode(),
+        ],
+        "unsubscribe": [
+            ours.confirm("reader@example.org"),
+            unsub.make_signer(unsub.salt).sign(b"not-json").decode(),
+        ],
+    }
+
+
+GARBAGE = ["%ff%fe", "garbage", "a.b.c", "%00", "..a", "%C3%A9.%C3%A9.x", "x" * 3000, "eyJlIjoiYSJ9.AAAA.BBBB"]
+
+
+def test_malformed_links_give_the_not_valid_page(app: Any) -> None:
+    """Garbled links, and links signed for another purpose, get the 400 "not valid" page (never a 500) and
+    change nothing."""
+    client, settings = app
+    before = settings.subscribers_file.read_text()
+    other = _signed_for_another_purpose(settings)
+    for route, title in (
+        ("confirm", "This link has expired or is not valid"),
+        ("unsubscribe", "This link is not valid"),
+    ):
+        for token in GARBAGE + other[route]:
+            for method in ("GET", "POST"):
+                r = client.request(method, f"/{route}/{token}")
+                assert (r.status_code, title in r.text) == (400, True), (method, route, token)
+    assert settings.subscribers_file.read_text() == before
+    with Store(settings.database) as store:
+        assert store.suppressions() == {}
+
+
 def test_subscribe_gives_one_answer_and_is_rate_limited(app: Any, tmp_path: Path) -> None:
     """The same page whether or not the address exists; a confirmation email is written; limits apply."""
     client, _ = app
@@ -143,6 +226,36 @@ def test_subscribe_gives_one_answer_and_is_rate_limited(app: Any, tmp_path: Path
     assert codes[-1] == 429
 
 
+INJECTION = "Eve\r\nBcc: x@evil.example"
+
+
+def test_subscribe_refuses_a_name_that_would_add_a_mail_header(app: Any, tmp_path: Path) -> None:
+    """A name with a line break (a Bcc: header in waiting) is refused with a 400 that says why; no confirmation
+    is sent and nothing is stored."""
+    client, settings = app
+    before = settings.subscribers_file.read_text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/subscribe").text)[1]  # type: ignore[index]
+    for name in (INJECTION, "Eve\nBcc: x@evil.example", "Eve\x00", "Eve \u202eevil"):
+        r = client.post("/subscribe", data={"email": "eve@example.org", "name": name, "csrf": csrf})
+        assert r.status_code == 400
+        assert "a name cannot contain line breaks, control characters or text-direction overrides" in r.text
+    assert list((tmp_path / "outbox").rglob("*.eml")) == []
+    assert settings.subscribers_file.read_text() == before
+
+
+def test_admin_add_refuses_a_name_with_control_characters(app: Any) -> None:
+    """The editor's add form refuses a name with a line break, says why, and leaves the list as it was."""
+    client, settings = app
+    csrf = login(client)
+    before = settings.subscribers_file.read_text()
+    r = client.post(
+        "/admin/subscribers", data={"action": "add", "email": "eve@example.org", "name": INJECTION, "csrf": csrf}
+    )
+    assert r.status_code == 400
+    assert "Not done: a name cannot contain line breaks" in r.text
+    assert settings.subscribers_file.read_text() == before
+
+
 def test_health_is_503_when_todays_digest_is_overdue(app: Any) -> None:
     """At 14:00 with no digest sent today, /health says overdue with 503; after an empty day, 200."""
     client, settings = app
@@ -160,6 +273,57 @@ def test_web_version_of_a_digest(app: Any) -> None:
     client, _ = app
     assert client.get("/digests/2026-11-24").status_code == 404
     assert client.get("/digests/not-a-date").status_code == 404
+
+
+def _policy(response: httpx.Response) -> dict[str, str]:
+    """The response's Content-Security-Policy as {directive: sources}."""
+    directives = (d.strip().split(" ", 1) for d in response.headers["content-security-policy"].split(";"))
+    return {d[0]: d[1] if len(d) > 1 else "" for d in directives if d[0]}
+
+
+def test_every_response_carries_the_security_headers(app: Any) -> None:
+    """Subscriber pages, the web version of a digest, the admin, /health, 404s and even a 500 send a strict
+    Content-Security-Policy (nothing may run a script), nosniff, no Referer, and may not be framed by other
+    sites; only the admin's own preview frame may show the email, and only inside the admin."""
+    client, settings = app
+    responses = [client.get("/health")]  # 503: today's digest is overdue
+    with Store(settings.database) as store:  # a digest sent today, for its web version
+        daily.send_digest(
+            replace(settings, send_empty=True), store, OutboxSender(settings.outbox_dir), clock=lambda: NOW
+        )
+    pages = ["/", "/subscribe", "/unsubscribe", "/confirm/garbage", "/unsubscribe/garbage", "/digests/2026-11-24"]
+    pages += ["/digests/2020-01-01", "/no-such-page", "/admin/login", "/static/site.css"]
+    responses += [client.get(path) for path in pages] + [client.post("/health"), client.post("/admin/send")]
+    login(client)
+    responses += [client.get(p) for p in ("/admin", "/admin/subscribers", "/admin/preview", "/admin/send")]
+    responses += [client.get("/admin/log"), client.get("/admin/preview?format=html")]
+    settings.subscribers_file.write_text("subscribers: [\n")  # the editor broke the file by hand
+    responses.append(client.get("/admin/subscribers"))
+    assert sorted({r.status_code for r in responses}) == [200, 400, 401, 404, 405, 500, 503]
+
+    for r in responses:
+        where = f"{r.request.method} {r.request.url.path}?{r.request.url.query.decode()}"
+        policy = _policy(r)
+        framed_by_admin = r.request.url.path == "/admin/preview" and r.request.url.query == b"format=html"
+        assert policy["default-src"] == "'none'", where
+        assert not any(d.startswith("script-src") for d in policy), where  # so no script: default-src 'none'
+        assert all("'unsafe-inline'" not in v for d, v in policy.items() if d != "style-src-attr"), where
+        assert "'unsafe-eval'" not in r.headers["content-security-policy"], where
+        assert policy["base-uri"] == "'none'", where
+        assert policy["frame-ancestors"] == ("'self'" if framed_by_admin else "'none'"), where
+        assert r.headers["x-frame-options"] == ("SAMEORIGIN" if framed_by_admin else "DENY"), where
+        assert r.headers["x-content-type-options"] == "nosniff", where
+        assert r.headers["referrer-policy"] == "no-referrer", where
+
+    # The site's pages keep their CSS in one stylesheet from the site itself: nothing inline for the policy to block.
+    site = [r for r in responses if r.headers["content-type"].startswith("text/html") and "/digests/" not in str(r.url)]
+    site = [r for r in site if "format=html" not in str(r.url)]
+    for r in site:
+        assert '<link rel="stylesheet" href="/static/site.css">' in r.text, r.url
+        assert not re.search(r"<style|<script|\sstyle=|\son[a-z]+=", r.text), r.url
+        assert _policy(r)["style-src"] == "'self'", r.url
+    (css,) = [r for r in responses if r.url.path == "/static/site.css"]
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
 
 
 def test_service_catches_up_a_missed_send_on_start(
@@ -221,3 +385,61 @@ def test_digest_serve_stops_cleanly_on_sigterm(make_config: Any, tmp_path: Path)
             proc.kill()
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+@contextmanager
+def digest_serve(config: Path) -> Iterator[httpx.Client]:
+    """A real `digest serve` process on a free port (the editor's password: correct horse), and a client for it."""
+    port = free_port()
+    # Over plain http here: with the https public URL the session cookie would be Secure and never sent back.
+    config.write_text(config.read_text().replace("https://digest.example.org", f"http://127.0.0.1:{port}"))
+    env = {**os.environ, "DIGEST_SECRET": "s", "DIGEST_ADMIN_PASSWORD_HASH": hash_password("correct horse")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    client.get("/health")
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                    assert time.monotonic() < deadline, "digest serve did not start"
+                    time.sleep(0.1)
+            yield client
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def _login_as(client: httpx.Client, forwarded_for: str, password: str) -> int:
+    """One login attempt in a fresh session, claiming to come from `forwarded_for`; the status code."""
+    client.cookies.clear()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)[1]  # type: ignore[index]
+    data = {"password": password, "csrf": csrf}
+    return client.post("/admin/login", data=data, headers={"X-Forwarded-For": forwarded_for}).status_code
+
+
+def test_forwarded_for_does_not_reset_the_login_lockout(make_config: Any) -> None:
+    """With no trusted proxies, `digest serve` ignores X-Forwarded-For: a new address in it on every try neither
+    resets the lock-out nor lets the right password in during it."""
+    with digest_serve(make_config([])) as client:
+        assert [_login_as(client, f"203.0.113.{i}", "wrong") for i in range(5)] == [401] * 5
+        assert _login_as(client, "198.51.100.99", "correct horse") == 429
+
+
+def test_forwarded_for_counts_from_a_trusted_proxy(make_config: Any) -> None:
+    """With web.trusted_proxies: [127.0.0.1], the address the proxy forwards is the client's: it is the one
+    locked out, and another address behind the same proxy can still log in."""
+    config = make_config([], extra="web:\n  trusted_proxies: [127.0.0.1]\n")
+    with digest_serve(config) as client:
+        assert [_login_as(client, "203.0.113.7", "wrong") for _ in range(5)] == [401] * 5
+        assert _login_as(client, "203.0.113.7", "correct horse") == 429
+        assert _login_as(client, "198.51.100.2", "correct horse") == 303

@@ -1,4 +1,5 @@
-"""A subscriber and the editor in a real browser: double opt-in, the digest, one-click unsubscribe; the admin."""
+"""A subscriber and the editor in a real browser: double opt-in, the digest, one-click unsubscribe; the admin.
+Every page is checked for Content-Security-Policy violations: a policy that breaks a page is a defect."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from digest.deliver import SmtpSender
 from digest.store import Store
 from digest.web import create_app, hash_password
 
-from .browser import ARTIFACTS, browser  # noqa: F401 - the fixture
+from .browser import ARTIFACTS, CspWatch, browser  # noqa: F401 - the fixture
 from .conftest import Mailbox, free_port, serve_app
 
 
@@ -44,6 +45,13 @@ def site(make_config: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.Monkey
         yield live, settings, clock, box
 
 
+NAVY = "rgb(29, 53, 87)"  # the masthead's colour, on the site and in the email: the CSS applied
+
+
+def background(page: Any, selector: str) -> str:
+    return str(page.eval_on_selector(selector, "e => getComputedStyle(e).backgroundColor"))
+
+
 def send_day(settings: Any, clock: Clock, day: int) -> None:
     assert settings.smtp is not None
     clock.now = datetime(2026, 11, day, 12, 0, tzinfo=UTC)
@@ -55,12 +63,15 @@ def test_subscribe_confirm_receive_unsubscribe(browser: Any, site: Any) -> None:
     """Double opt-in adds the address only after the link; one-click unsubscribe stops the next digest."""
     live, settings, clock, box = site
     page = browser.new_page(viewport={"width": 375, "height": 800})
+    csp = CspWatch(page)
     page.goto(f"{live.base}/subscribe")
+    assert background(page, "header") == NAVY
     page.fill("#email", "new@example.org")
     page.fill("#name", "New Reader")
     page.screenshot(path=str(ARTIFACTS / "web-subscribe.png"))
     page.click("button[type=submit]")
     assert page.locator("h1").inner_text() == "Check your inbox"
+    csp.check()
     assert "new@example.org" not in settings.subscribers_file.read_text()  # nothing added before confirming
 
     confirmation = box.to("new@example.org")[0]
@@ -70,8 +81,15 @@ def test_subscribe_confirm_receive_unsubscribe(browser: Any, site: Any) -> None:
     assert page.locator("h1").inner_text() == "You are subscribed"
     page.screenshot(path=str(ARTIFACTS / "web-confirmed.png"))
     assert "name: New Reader" in settings.subscribers_file.read_text()
+    csp.check()
 
     send_day(settings, clock, 24)
+    # The web version: the email's own inline CSS, under its own policy.
+    page.goto(f"{live.base}/digests/2026-11-24")
+    assert page.locator("h1").inner_text() == "Probation Digest"
+    assert background(page, ".masthead") == NAVY
+    page.screenshot(path=str(ARTIFACTS / "web-version.png"), full_page=True)
+    csp.check()
     digest = [m for m in box.to("new@example.org") if m["Subject"].startswith("Probation Digest")]
     assert len(digest) == 1
     # What Gmail does with List-Unsubscribe-Post: a POST with the one-click body, no page, no cookies.
@@ -97,6 +115,7 @@ def test_subscribe_confirm_receive_unsubscribe(browser: Any, site: Any) -> None:
     page.click("text=Yes, subscribe me")
     send_day(settings, clock, 26)
     assert box.to("new@example.org")[-1]["Subject"] == "Probation Digest, Thu 26 Nov: nothing new"
+    csp.check()
     page.close()
 
 
@@ -104,6 +123,7 @@ def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None
     """The editor adds a subscriber in the UI, previews today's digest, sends it and sees it in the log."""
     live, settings, _clock, box = site
     page = browser.new_page(viewport={"width": 1100, "height": 900})
+    csp = CspWatch(page)
     page.goto(f"{live.base}/admin")
     assert "/admin/login" in page.url
     page.fill("#password", "wrong")
@@ -126,15 +146,20 @@ def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None
     assert "Probation Digest, Tue 24 Nov: nothing new" in page.content()
     frame = page.frame_locator("iframe[title='HTML preview']")
     assert frame.locator("h1").inner_text() == "Probation Digest"
+    assert frame.locator(".masthead").evaluate("e => getComputedStyle(e).backgroundColor") == NAVY
+    assert page.eval_on_selector("iframe", "e => getComputedStyle(e).height") == "800px"  # site.css applied
     page.screenshot(path=str(ARTIFACTS / "admin-preview.png"), full_page=True)
+    csp.check()
 
     page.click("nav >> text=Send")
     page.check("input[name=confirm]")
     page.click("button:has-text('Send now')")
     page.wait_for_url(f"{live.base}/admin/log")
-    page.wait_for_function("!document.body.innerText.includes('Sending…')", timeout=20_000)
+    # A locator, not wait_for_function: that evaluates a string, which the page's policy (rightly) refuses.
+    page.get_by_text("Sending…").wait_for(state="detached", timeout=20_000)
     page.reload()
     assert "2 sent" in page.content()
     page.screenshot(path=str(ARTIFACTS / "admin-log.png"))
     assert sorted(box.recipients) == ["added@example.org", "reader@example.org"]
+    csp.check()
     page.close()
