@@ -36,6 +36,7 @@ bench: $(STAMP)
 ## eval: report cards against the labelled corpus, both halves of the fixed split, with every miss
 eval: $(STAMP)
 	$(BIN)/python -m bench.cards
+	$(BIN)/python -m bench.summary_pairs
 
 ## browser: Debian's chromium for the browser tests (needs root; skipped with a note otherwise)
 browser:

@@ -10,21 +10,17 @@ Aim (issue 11): ours ≥ 1.15× LexRank.
 from __future__ import annotations
 
 import statistics
-import sys
 from collections import defaultdict
-from pathlib import Path
 
 from rouge_score import rouge_scorer
 from sumy.nlp.stemmers import Stemmer
 from sumy.parsers.plaintext import PlaintextParser
 from sumy.summarizers.lex_rank import LexRankSummarizer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.summaries import OfflineTokenizer, first_words  # noqa: E402
-from digest.summarise import Hints, summarise  # noqa: E402
-from digest.text import split_sentences  # noqa: E402
-from tests.corpus import Case, load  # noqa: E402
+from bench.summaries import OfflineTokenizer, first_words
+from digest.summarise import Hints, summarise
+from digest.text import split_sentences
+from tests.corpus import Case, load
 
 WORDS = 120
 
@@ -71,7 +67,8 @@ def main() -> None:
         }
         rows.append((report.half, report.slug, r))
         print(
-            f"{report.slug[:50]:<50} {report.half:<8} ours {r['ours']:.3f}  LexRank {r['lexrank']:.3f}  lead {r['lead']:.3f}"
+            f"{report.slug[:50]:<50} {report.half:<8} ours {r['ours']:.3f}  "
+            f"LexRank {r['lexrank']:.3f}  lead {r['lead']:.3f}"
         )
     for half in ("tune", "holdout", None):
         sel = [r for h, _, r in rows if half is None or h == half]
