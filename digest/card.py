@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 from .models import Recommendation
-from .text import Sentence, split_sentences, word_count
+from .text import Sentence, as_item, split_sentences, whole, word_count
 
 # The language of findings, shared with the summariser.
 EVALUATIVE = re.compile(
@@ -262,9 +262,20 @@ def _limit_words(text: str, limit: int) -> str:
     return " ".join(out) if out else " ".join(text.split()[:limit])
 
 
+_FOUND = re.compile(r"\b(?:found|finds|findings?|concluded|noted|identified|saw)\b", re.I)
+_ASKS = re.compile(r"\b(?:should|must|recommend\w*|needs? to)\b", re.I)
+
+
 def key_findings(sents: list[Sentence], *, report: bool, limit: int = 6) -> tuple[str, ...]:
     """Short bullets: judgement sentences from a report's findings, or a post's own bullet points."""
     out: list[str] = []
+    last = sents[-1].index if sents else -1
+
+    def complete(s: Sentence) -> bool:
+        # A list item may end without a full stop; the text's last sentence without one was cut off.
+        return whole(s.text) or (s.bullet and s.index != last and not s.text.rstrip().endswith("…"))
+
+    sents = [s for s in sents if complete(s)]
     if report:
         limit = 9
         by_section: dict[int, Sentence] = {}
@@ -277,17 +288,20 @@ def key_findings(sents: list[Sentence], *, report: bool, limit: int = 6) -> tupl
             label = _unit_label(s.heading, s.text)
             out.append(f"{label}: {s.text}" if label else s.text)
     else:
+        intro = ""
         for s in sents:
-            if (
-                s.bullet
-                and s.text[:1].isupper()
-                and s.words <= 45
-                and s.text not in out
-                and (s.index == 0 or not NOISE.search(s.text))
-            ):
-                first_in_bullet = not out or not any(o.startswith(s.text[:30]) for o in out)
-                if first_in_bullet and EVALUATIVE.search(s.text):
-                    out.append(s.text)
+            if not s.bullet:
+                intro = s.text if s.text.rstrip().endswith(":") else ""
+                continue
+            if _ASKS.search(intro):
+                continue  # "The PDU should:" introduces recommendations, not findings
+            item = as_item(s.text)
+            if s.words <= 45 and item not in out and (s.index == 0 or not NOISE.search(s.text)):
+                first_in_bullet = not out or not any(o.startswith(item[:30]) for o in out)
+                # Lower-case items under "Inspectors found:" are findings too.
+                lower_finding = s.text[:1].islower() and _FOUND.search(intro)
+                if first_in_bullet and (lower_finding or (s.text[:1].isupper() and EVALUATIVE.search(s.text))):
+                    out.append(item)
                     sents_para = s.para
                     sents = [x for x in sents if x.para != sents_para or x.index <= s.index]
         if not out:

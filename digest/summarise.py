@@ -33,7 +33,7 @@ from .card import (
 from .classify import classify
 from .models import Document, Kind, Summary
 from .ratings import find_rating
-from .text import Sentence, sentences
+from .text import Sentence, sentences, whole
 
 _STOP = set(
     [
@@ -211,8 +211,12 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
     if report and kind in ("other", "blog", "news"):
         kind = "inspection" if re.search(r"\binspect", doc.text[:5000], re.I) else kind
     chief, quote = chief_inspector(doc.text, sents, title)
-    summary = _extractive(sents, words, report=report, avoid=(quote or "",), title=title)
-    if kind not in ("inspection", "thematic"):
+    card = kind in ("inspection", "thematic")
+    findings = key_findings(sents, report=report) if card else ()
+    # Each sentence once: the findings and the chief inspector's words are not repeated in the summary.
+    avoid = (quote or "", *(f.split(": ", 1)[-1] for f in findings))
+    summary = _extractive(sents, words, report=report, avoid=avoid, title=title)
+    if not card:
         return Summary(
             title=title,
             kind=kind,
@@ -247,7 +251,7 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
         published=published,
         chief_inspector=chief,
         chief_inspector_quote=quote,
-        key_findings=key_findings(sents, report=report),
+        key_findings=tuple(f for f in findings if not _repeats(f, quote)),
         recommendations=recommendations(doc.text),
     )
 
@@ -270,8 +274,14 @@ def _content_words(s: str) -> list[str]:
     return [w for w in re.findall(r"[a-z][a-z’'-]+", s.lower()) if w not in _STOP and len(w) > 2]
 
 
+def _repeats(finding: str, quote: str | None) -> bool:
+    """The finding is already in the chief inspector's words: never say it twice."""
+    core = finding.split(": ", 1)[-1].rstrip(".")
+    return bool(quote and core in quote)
+
+
 # A sentence that leans on the one before it: never shown without it.
-_DEPENDENT = re.compile(
+DEPENDENT = re.compile(
     r"^(?:(?:This|These|That|Those)(?=\s+(?:is|was|are|were|has|had|have|will|would|can|could|may|might|must|"
     r"should|means?|meant|contrasts?|shows?|showed|reflects?|reflected|led|leads?|made|makes|includes?|included|"
     r"also|not|in|on|at|resulted|results|suggests?|suggested|indicates?|indicated|came|comes|did|does|"
@@ -292,16 +302,8 @@ _PROCEDURE = re.compile(
     r"case sample|were (?:interviewed|surveyed)|focus groups?|we would like to thank|inspection was led by)\b",
     re.I,
 )
-_WHOLE = re.compile(r"""[.!?…][”"’')\]]*(?:\[\d{1,3}\])?$""")
-_TRUNCATED = re.compile(r"(?:\[(?:…|\.\.\.|&hellip;)\]|\.\.\.|…)\s*$")
 _ATTRIBUTED = re.compile(r"\b(?:said|says|added|told|according to|commented|explained|warned)\b", re.I)
 _FOOTNOTE = re.compile(r"(?<=[.!?”’\w])\[\d{1,3}\]")
-
-
-def _whole(s: Sentence) -> bool:
-    """A finished sentence: ends in a full stop (or ! ? …), not cut off by an excerpt ("[…]", mid-word)."""
-    text = s.text.rstrip()
-    return bool(_WHOLE.search(text)) and not _TRUNCATED.search(text)
 
 
 def _quote_ok(s: Sentence) -> bool:
@@ -325,7 +327,7 @@ def _extractive(
         and not NOISE.search(s.text)
         and not s.text.endswith("?")
         and not s.text.rstrip().endswith(":")
-        and _whole(s)
+        and whole(s.text)
         and _quote_ok(s)
         and not (heading and re.sub(r"\W+", " ", s.text).strip().lower().startswith(heading))
         and not any(s.text in a or a in s.text for a in avoid if a)
@@ -365,9 +367,9 @@ def _extractive(
         if key in seen or s.index in chosen:
             continue
         group = [s]
-        if _DEPENDENT.match(s.text) and s.index - 1 not in chosen:
+        if DEPENDENT.match(s.text) and s.index - 1 not in chosen:
             before = by_index.get(s.index - 1)
-            if before is None or before.para != s.para or _DEPENDENT.match(before.text):
+            if before is None or before.para != s.para or DEPENDENT.match(before.text):
                 continue  # it would point back at a sentence the reader does not see
             group = [before, s]
         cost = sum(g.words for g in group)

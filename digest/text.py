@@ -181,3 +181,22 @@ def web_link(url: str | None) -> str | None:
     if _UNSAFE_CHARS.search(url) or any(c.isspace() for c in url):
         return None
     return url
+
+
+_WHOLE = re.compile(r"""[.!?…][”"’')\]]*(?:\[\d{1,3}\])?$""")
+_TRUNCATED = re.compile(r"(?:\[(?:…|\.\.\.|&hellip;)\]|\.\.\.|…)\s*$")
+
+
+def whole(text: str) -> bool:
+    """A finished sentence: ends in a full stop (or ! ? …), not cut off by an excerpt ("[…]", mid-word)."""
+    text = text.rstrip()
+    return bool(_WHOLE.search(text)) and not _TRUNCATED.search(text)
+
+
+def as_item(text: str) -> str:
+    """A list item as a sentence of its own: "too few staff;" → "Too few staff."."""
+    text = text.strip().rstrip(";,").rstrip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if _WHOLE.search(text) else text + "."

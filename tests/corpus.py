@@ -32,6 +32,8 @@ class Case:
 
     @property
     def half(self) -> str:
+        if self.labels.get("split"):
+            return str(self.labels["split"])  # a batch gathered later and kept apart: "fresh"
         key = self.labels.get("pair") or self.labels["source_url"]
         return "tune" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "holdout"
 

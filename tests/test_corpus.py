@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 import pytest
+
+from digest.summarise import DEPENDENT
+from digest.text import split_sentences, whole
 
 from .corpus import CORPUS, Case, card, load, norm_name, relevant, same_org
 
@@ -40,3 +44,68 @@ def test_the_corpus_ships_only_text_it_may() -> None:
         assert c.labels["licence"] in ("OGL-3.0", "public-domain-us-federal"), c.slug
     provenance = (CORPUS / "PROVENANCE.md").read_text(encoding="utf-8")
     assert all(c.labels["source_url"] in provenance for c in cases)
+
+
+ALL = load()
+
+
+@pytest.mark.parametrize("case", ALL, ids=[c.slug for c in ALL])
+def test_summary_reads_as_whole_sentences(case: Case) -> None:
+    """Every summary of a real publication is whole sentences: none cut off by the excerpt's end, none opening on
+    a word that points back at a sentence left out, no headline glued on, no quotation unbalanced, and nothing
+    said twice across the summary, the findings and the chief inspector's words."""
+    got = card(case)
+    parts = split_sentences(got.summary)
+    for sentence in parts:
+        assert whole(sentence), sentence
+        assert sentence.count("“") == sentence.count("”"), sentence
+    if parts:
+        assert not DEPENDENT.match(parts[0]), parts[0]
+        assert not parts[0].startswith(case.labels["title"])
+    for finding in got.key_findings:
+        assert finding.split(": ", 1)[-1] not in got.summary
+    if got.chief_inspector_quote:
+        assert all(s not in got.summary for s in split_sentences(got.chief_inspector_quote))
+
+
+def _feed(cases: list[Case], *, words: int = 55) -> bytes:
+    """An RSS feed of excerpts cut the way WordPress cuts them, with the footers blogs add."""
+    items = []
+    for c in cases:
+        text = " ".join(c.document().text.split()[:words])
+        body = (
+            f"<p>{html.escape(text)} [&#8230;]</p>"
+            f"<p><a href='{c.labels['source_url']}'>Continue reading &#8594;</a></p>"
+            f"<p>The post {html.escape(c.labels['title'])} appeared first on Some Blog.</p>"
+        )
+        items.append(
+            f"<item><title>{html.escape(c.labels['title'])}</title><link>{html.escape(c.labels['source_url'])}</link>"
+            f"<guid>{html.escape(c.labels['source_url'])}</guid><description><![CDATA[{body}]]></description></item>"
+        )
+    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{''.join(items)}</channel></rss>".encode()
+
+
+def test_feed_excerpts_never_end_a_summary_on_a_cut_sentence() -> None:
+    """Items whose feed gives only a cut excerpt ("… [&#8230;]", "Continue reading", "The post … appeared first
+    on …") are summarised from whole sentences only, or not at all."""
+    from datetime import UTC, datetime
+
+    from digest.feeds import parse_feed
+    from digest.models import Feed
+    from digest.pipeline import _feed_document
+    from digest.summarise import Hints, summarise
+
+    cases = [c for c in ALL if c.labels["about_probation"]][:40]
+    parsed = parse_feed(
+        _feed(cases),
+        {},
+        feed=Feed(name="Some Blog", url="https://blog.example/feed", kind="blog"),
+        url="https://blog.example/feed",
+        fetched_at=datetime(2026, 11, 23, tzinfo=UTC),
+    )
+    assert len(parsed.items) == len(cases)
+    for item in parsed.items:
+        summary = summarise(_feed_document(item), Hints(title=item.title, feed_kind="blog")).summary
+        for sentence in split_sentences(summary):
+            assert whole(sentence), (item.title, sentence)
+        assert "[…]" not in summary and "Continue reading" not in summary and "appeared first on" not in summary
