@@ -24,7 +24,7 @@ _PLACE = rf"{_WORD}(?:{_JOIN}{_WORD})*"
 _YOUTH = r"(?:Youth|Young\s+People[’']?s?)(?:\s+(?:[A-Z][a-z]+|and|&)){0,4}?\s+(?:Service|Team|Partnership)s?\b"
 _UNIT = (
     r"(?:Probation\s+Delivery\s+Units?\b|PDUs?\b|" + _YOUTH + r"|YJS\b|YOS\b|YOT\b|YJPS\b|"
-    r"Community\s+Rehabilitation\s+Company\b|CRC\b|"
+    r"Community\s+Rehabilitation\s+Company\b|CRC\b|Probation\s+Trust\b|"
     r"[Dd]ivision(?:\s+of\s+the\s+(?:National\s+Probation\s+Service|NPS))?\b|[Rr]egion\b(?!al))"
 )
 _CANDIDATE = re.compile(rf"(?P<place>{_PLACE}){_SP}(?:\((?:[A-Z]{{2,5}})\){_SP})?(?P<unit>{_UNIT})")

@@ -64,18 +64,28 @@ _HOME_SITE = re.compile(
     r"^https?://(?:[\w.-]*\.)?(?:hmiprobation\.justiceinspectorates\.gov\.uk|justiceinspectorates\.gov\.uk/hmiprobation)\b",
     re.I,
 )
+# Another sector's body in England and Wales: its site weighs against.
 _AWAY_SITE = re.compile(
     r"^https?://(?:[\w.-]*\.)?(?:hmiprisons\.justiceinspectorates\.gov\.uk|justiceinspectorates\.gov\.uk/(?:hmiprisons|hmicfrs|hmcpsi)|"
-    r"hmicfrs\.justiceinspectorates\.gov\.uk|cjini\.org|gov\.scot|careinspectorate\.com|uscourts\.gov|justice\.gov|pbni\.org\.uk|"
-    r"cps\.gov\.uk)\b",
+    r"hmicfrs\.justiceinspectorates\.gov\.uk|cps\.gov\.uk)",
     re.I,
 )
+# Another jurisdiction's government or probation service: its site settles it.
+_FOREIGN_SITE = re.compile(
+    r"^https?://(?:[\w.-]*\.)?(?:cjini\.org|gov\.scot|careinspectorate\.com|pbni\.org\.uk|nidirect\.gov\.uk|"
+    r"justice-ni\.gov\.uk|[\w-]+\.gov|[\w.-]+\.gov\.au|[\w.-]+\.govt\.nz|[\w.-]+\.gov\.ie|probation\.ie)(?::\d+)?(?:/|$)",
+    re.I,
+)
+_JOINT_WITH_US = re.compile(r"\b(?:HM|His Majesty’s|Her Majesty’s) Inspectorate of Probation\b|\bHMI Probation\b")
 _PROBATION_RX = [(re.compile(p, 0 if re.search(r"CRC|NPS|PDU|YJS|CPS|MAPPA", p) else re.I), w) for p, w in _PROBATION]
 _ELSEWHERE_RX = [(re.compile(p, 0 if re.search(r"HMP|CPS", p) else re.I), w) for p, w in _ELSEWHERE]
 _ABROAD_RX = [re.compile(p) for p in _ABROAD]
 
 _BLOG_URL = re.compile(
     r"/blogs?/|\bblog\.|\.blogspot\.|/hmiprobation/\d{4}/\d{2}/(?!.*\bpress-releases?\b)|/\d{4}/\d{2}/\d{2}/", re.I
+)
+_DATELINE = re.compile(
+    r"^(?:\d{1,2}\s+[a-z]+\s+20\d\d|[a-z]+\s+\d{1,2},?\s+20\d\d)$"  # "17 march 2021", "march 17, 2021"
 )
 _DATED_TITLE = re.compile(r"^\d{1,2}\s+[A-Z][a-z]+\s+20\d\d\s*[–—-]\s*\S")
 _RESEARCH = re.compile(
@@ -84,7 +94,7 @@ _RESEARCH = re.compile(
     re.I,
 )
 _OTHER = re.compile(
-    r"\b(?:factsheet|guidance manual|manual|inspection standards|terms of reference|vacanc(?:y|ies)|"
+    r"\b(?:factsheet|guidance|manual|inspection standards|terms of reference|vacanc(?:y|ies)|"
     r"job (?:advert|description)|privacy notice|about us)\b",
     re.I,
 )
@@ -136,16 +146,55 @@ def classify(
     # Who published it says much: the probation inspectorate's own site, or another body's.
     if _HOME_SITE.search(url):
         pro += 6
-    elif _AWAY_SITE.search(url):
-        other += 6
+    elif _AWAY_SITE.search(url) and not _JOINT_WITH_US.search(head[:1500]):
+        other += 6  # another body's site, unless the probation inspectorate is named as a joint author
     if not filtered or feed_kind == "inspectorate":
         about = True
     else:
         # Relevant when probation language is present, outweighs the other sectors', and is about here.
-        about = pro >= 4 and pro >= 1.2 * other and not _abroad(head)
+        foreign = _FOREIGN_SITE.search(url) and not _JOINT_WITH_US.search(head[:1500])
+        about = pro >= 4 and pro >= 1.2 * other and not _abroad(head) and not foreign
     return Classification(
         about_probation=about, kind=kind_of(title, text, categories, feed_kind, url), score=pro - other
     )
+
+
+# GOV.UK opens every page with its document type; the inspectorates' sites file pages under named sections.
+_GOVUK_TYPE = {
+    "guidance": "other",
+    "statutory guidance": "other",
+    "policy paper": "other",
+    "form": "other",
+    "transparency data": "research",
+    "official statistics": "research",
+    "accredited official statistics": "research",
+    "national statistics": "research",
+    "research and analysis": "research",
+    "statistical data set": "research",
+    "corporate report": "research",
+    "independent report": "research",
+    "press release": "news",
+    "news story": "news",
+    "speech": "news",
+    "open consultation": "news",
+    "closed consultation": "news",
+    "consultation outcome": "news",
+    "government response": "news",
+}
+_SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
+    (
+        re.compile(r"/(?:research|effective-practice|statistics|publications/statistics)/|^https?://data\.", re.I),
+        "research",
+    ),
+    (
+        re.compile(
+            r"/(?:about|about-us|about-hmi-probation|our-work|our-inspections|guidance|standards|jobs|vacancies|"
+            r"careers|roles)/|apply-for-public-appointment",
+            re.I,
+        ),
+        "other",
+    ),
+]
 
 
 def kind_of(
@@ -156,7 +205,15 @@ def kind_of(
     cats = " ".join(categories).lower()
     if feed_kind == "blog" or "blog" in cats or _BLOG_URL.search(url) or _DATED_TITLE.match(title):
         return "blog"
-    if _RESEARCH.search(title) or re.search(r"\bannual report\b", lead[:400], re.I):
+    first_line = lead.split("\n", 1)[0].strip().lower()
+    if feed_kind not in ("inspectorate", "govuk") and _DATELINE.match(first_line):
+        return "blog"  # a post opens on its date, then its headline and author
+    if first_line in _GOVUK_TYPE:
+        return _GOVUK_TYPE[first_line]  # type: ignore[return-value]
+    for rx, section in _SECTION_URL:
+        if rx.search(url):
+            return section
+    if _RESEARCH.search(title) or re.search(r"\bannual report\b", lead[:700], re.I):
         return "research"
     if _OTHER.search(title):
         return "other"

@@ -256,8 +256,11 @@ def find_report_links(soup: BeautifulSoup, base: str) -> tuple[str | None, str |
     return report_url, pdf_url
 
 
+# "Published: 3 September 2025" as a line of its own, or "published today (21 February 2019)"; never "these
+# reports were published on …", which is about other reports.
 _PUBLISHED = re.compile(
-    r"\b(?:first\s+)?(?:published|date\s+published|publication\s+date|posted)(?:\s+(?:on|today))?\s*[:(]?\s*",
+    r"(?:^|\n)[ \t]*(?:first\s+)?(?:published|date\s+published|publication\s+date|posted)(?:\s+on)?\s*:?\s*"
+    r"|\bpublished\s+today\s*[(,]?\s*",
     re.I,
 )
 

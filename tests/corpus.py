@@ -43,7 +43,7 @@ class Case:
         publisher = self.labels["publisher"].lower()
         if "inspectorate of probation" in publisher:
             return "inspectorate"
-        if "gov.uk" in self.labels["source_url"] and "justiceinspectorates" not in self.labels["source_url"]:
+        if self.labels["source_url"].startswith(("https://www.gov.uk/", "http://www.gov.uk/")):
             return "govuk"
         return None
 
@@ -169,3 +169,31 @@ def evaluate(cases: Iterable[Case]) -> dict[str, Score]:
         # A date is never wrong: none is allowed where the label has one, a different one is not.
         _check(scores["published"], got.published in (None, want_date), case.slug, got.published, want_date)
     return scores
+
+
+def write_provenance() -> None:
+    """PROVENANCE.md from the sidecars: each document's source, publisher and licence."""
+    rows = [(c.slug, c.labels["publisher"], c.labels["licence"], c.labels["source_url"]) for c in load()]
+    licences: dict[str, int] = {}
+    for row in rows:
+        licences[row[2]] = licences.get(row[2], 0) + 1
+    lines = [
+        "# Provenance of the labelled corpus",
+        "",
+        "Each document is the opening of a public page (up to about 2,000 characters, as a stored public copy holds",
+        "it), kept verbatim. Crown-copyright text is used under the Open Government Licence v3.0",
+        "(https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/): *Contains public sector",
+        "information licensed under the Open Government Licence v3.0.* US federal government works are in the public",
+        "domain. Made by `python -m tests.corpus` from the sidecars.",
+        "",
+        "Licences: " + ", ".join(f"{k} {v}" for k, v in sorted(licences.items())),
+        "",
+        "| document | publisher | licence | source_url |",
+        "|---|---|---|---|",
+        *(f"| `{slug}` | {pub} | {lic} | {url} |" for slug, pub, lic, url in rows),
+    ]
+    (CORPUS / "PROVENANCE.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_provenance()

@@ -1,4 +1,5 @@
-"""Golden cards: every document of the tuned halves of the labelled corpus gets the card its labels say."""
+"""Golden cards: every document of the corpus whose misses have been read gets the card its labels say; every
+document's summary keeps the summary guarantees."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from .corpus import CORPUS, Case, card, load, norm_name, relevant, same_org
 # Documents whose labels the rules do not reach, each with the reason (they stay visible in `make eval`).
 KNOWN = {
     "cjji-joint-inspection-business-plan-2025-27": "a joint plan of four inspectorates: probation is one in four",
+    "developing-new-approach-to-probation-inspection": "programme news filed under the site's About section",
+    "govwales-carmarthenshire-youth-support-service-visit": "a Welsh Government visit to a named youth service",
 }
-TUNED = [c for c in load() if c.half in ("tune", "holdout") and c.slug not in KNOWN]
+# Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
+TUNED = [c for c in load() if c.half in ("tune", "holdout", "fresh") and c.slug not in KNOWN]
 
 
 @pytest.mark.parametrize("case", TUNED, ids=[c.slug for c in TUNED])
