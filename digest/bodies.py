@@ -286,3 +286,33 @@ def _area(rx: re.Pattern[str], source: str) -> str | None:
         return None
     place = _trim(m["place"]) if m["place"][:1].isupper() else m["place"]
     return place if place and not _MONTH.match(place) else None
+
+
+def same_body(a: str | None, b: str | None) -> bool:
+    """Two names for one body: the same spelling once tidied, or the same place and kind of body."""
+    if not a or not b:
+        return False
+
+    def key(name: str) -> str:
+        return re.sub(r"[^a-z0-9]+", " ", tidy(name).lower()).strip()
+
+    if key(a) == key(b):
+        return True
+    pa, pb = key(place_of(tidy(a))).split(), key(place_of(tidy(b))).split()
+    kinds = {_unit_kind(tidy(a)), _unit_kind(tidy(b))}
+    # "South Yorks" and "South Yorkshire": the same words, one abbreviated; an area has no kind of body.
+    abbreviated = len(pa) == len(pb) and all(
+        len(x) >= 3 and (x.startswith(y) or y.startswith(x)) for x, y in zip(pa, pb, strict=True)
+    )
+    return abbreviated and (len(kinds) == 1 or "" in {_unit_kind(tidy(a)), _unit_kind(tidy(b))})
+
+
+_DISCUSSES = re.compile(r"\binspect\w*|\brated\b|\brating\b|\b(?:Outstanding|Inadequate|Requires improvement)\b")
+
+
+def discussed_body(title: str, text: str) -> str | None:
+    """The body a post or news item discusses, when it discusses its inspection: it names the body, and the
+    inspection or a rating, in its title or opening."""
+    if not _DISCUSSES.search(f"{title}\n{text[:2000]}"):
+        return None
+    return inspected_body(title, text)

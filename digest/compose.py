@@ -11,10 +11,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from .bodies import same_body
 from .feeds import canonical_url
 from .models import Digest, Document, Entry, Item, Link, Recommendation, Section, Subscriber, Summary
 from .text import TITLE_LIMIT, safe_text, web_link
 
+SAME_REPORT_WINDOW = timedelta(days=14)
 SECTIONS = (
     ("inspections", "Inspection reports", ("inspection",)),
     ("thematic", "Thematic and research", ("thematic", "research")),
@@ -76,12 +78,12 @@ def _same_publication(c: Candidate, links: set[str], other: Candidate) -> bool:
     other_links = {canonical_url(u) for u in other.item.links}
     if links & _keys(other) or other_links & _keys(c):
         return True
+    # Without a link: a post that names the same inspected body within a fortnight of the report.
     a, b = c.summary, other.summary
-    if not (a.organisation and b.organisation) or a.organisation.lower() != b.organisation.lower():
+    if not same_body(a.organisation, b.organisation):
         return False
-    inspection = {"inspection", "thematic"}
-    close = abs(c.item.published - other.item.published) <= timedelta(days=7)
-    return close and (a.kind in inspection or b.kind in inspection)
+    close = abs(c.item.published - other.item.published) <= SAME_REPORT_WINDOW
+    return close and (a.kind == "inspection" or b.kind == "inspection")
 
 
 def _link(item: Item) -> str:

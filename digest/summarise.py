@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from .bodies import inspected_body
+from .bodies import discussed_body, inspected_body
 from .card import (
     EVALUATIVE,
     JUDGEMENT,
@@ -222,6 +222,8 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
             kind=kind,
             about_probation=verdict.about_probation,
             summary=summary,
+            # A post about an inspection names the body it discusses: it joins that report's entry.
+            organisation=discussed_body(title, doc.text) if kind in ("blog", "news") else None,
             published=published,
             chief_inspector=chief,
             chief_inspector_quote=quote,
