@@ -128,7 +128,7 @@ def main() -> None:
     config = work / "digest.yml"
     config.write_text(
         "database: digest.sqlite3\nbackfill_hours: 48\nfetch:\n  allow_private: [127.0.0.0/8]\n  concurrency: 20\n"
-        "feeds:\n" + "".join(f"  - {{name: 'Blog {i}', url: '{u}', kind: blog}}\n" for i, u in enumerate(urls))
+        "feeds:\n" + "".join(f"  - {{name: 'Blog {i}', url: '{u}', type: blog}}\n" for i, u in enumerate(urls))
     )
     cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), "poll", "--no-read"]
     try:

@@ -89,8 +89,8 @@ def main() -> None:
             f"fetch:\n  mirror_dir: {ROOT / 'demo' / 'web'}\n"
             "feeds:\n"
             "  - {name: HM Inspectorate of Probation, url: 'https://hmiprobation.justiceinspectorates.gov.uk/news/feed/',"
-            " kind: inspectorate, filter: false}\n"
-            "  - {name: Russell Webster, url: 'https://www.russellwebster.com/feed/', kind: blog}\n"
+            " type: inspectorate, filter: false}\n"
+            "  - {name: Russell Webster, url: 'https://www.russellwebster.com/feed/', type: blog}\n"
             f"delivery:\n  method: smtp\n  smtp: {{host: 127.0.0.1, port: {port}, tls: none, pool: {POOL}, "
             "rate: 10000}\n"
         )

@@ -58,7 +58,7 @@ def main() -> None:
     for report, release in pairs():
         doc = report.document()
         ref = release.document().text
-        ours = summarise(doc, Hints(title=report.labels["title"], feed_kind=report.feed_kind), words=WORDS).summary
+        ours = summarise(doc, Hints(title=report.labels["title"], source_type=report.source_type), words=WORDS).summary
         lexrank = lexrank_at(doc.text, WORDS)
         lead = first_words(split_sentences(doc.text.replace("\n\n", " ")), WORDS)
         r = {

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .bodies import inspected_body
-from .models import Kind
+from .models import Kind, SourceType
 
 _PROBATION = [
     (r"\bprobation\b", 3),
@@ -134,7 +134,7 @@ def classify(
     title: str,
     text: str,
     categories: tuple[str, ...] = (),
-    feed_kind: str | None = None,
+    source_type: SourceType | None = None,
     filtered: bool = True,
     url: str = "",
 ) -> Classification:
@@ -148,14 +148,14 @@ def classify(
         pro += 6
     elif _AWAY_SITE.search(url) and not _JOINT_WITH_US.search(head[:1500]):
         other += 6  # another body's site, unless the probation inspectorate is named as a joint author
-    if not filtered or feed_kind == "inspectorate":
+    if not filtered or source_type == "inspectorate":
         about = True
     else:
         # Relevant when probation language is present, outweighs the other sectors', and is about here.
         foreign = _FOREIGN_SITE.search(url) and not _JOINT_WITH_US.search(head[:1500])
         about = pro >= 4 and pro >= 1.2 * other and not _abroad(head) and not foreign
     return Classification(
-        about_probation=about, kind=kind_of(title, text, categories, feed_kind, url), score=pro - other
+        about_probation=about, kind=kind_of(title, text, categories, source_type, url), score=pro - other
     )
 
 
@@ -198,15 +198,15 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
 
 
 def kind_of(
-    title: str, text: str, categories: tuple[str, ...] = (), feed_kind: str | None = None, url: str = ""
+    title: str, text: str, categories: tuple[str, ...] = (), source_type: SourceType | None = None, url: str = ""
 ) -> Kind:
     """What kind of publication it is: blog, research, other, thematic, inspection or news."""
     lead = text[:1500]
     cats = " ".join(categories).lower()
-    if feed_kind == "blog" or "blog" in cats or _BLOG_URL.search(url) or _DATED_TITLE.match(title):
+    if source_type == "blog" or "blog" in cats or _BLOG_URL.search(url) or _DATED_TITLE.match(title):
         return "blog"
     first_line = lead.split("\n", 1)[0].strip().lower()
-    if feed_kind not in ("inspectorate", "govuk") and _DATELINE.match(first_line):
+    if source_type not in ("inspectorate", "govuk") and _DATELINE.match(first_line):
         return "blog"  # a post opens on its date, then its headline and author
     if first_line in _GOVUK_TYPE:
         return _GOVUK_TYPE[first_line]  # type: ignore[return-value]
@@ -224,7 +224,7 @@ def kind_of(
         return "inspection"
     if inspection_words and _REPORT_OF_TOPIC.search(lead):
         return "thematic"  # the inspectorate reports on a topic, naming no single body
-    if feed_kind in ("inspectorate", "news", "govuk") or "justiceinspectorates" in url or "gov.uk" in url:
+    if source_type in ("inspectorate", "news", "govuk") or "justiceinspectorates" in url or "gov.uk" in url:
         return "news"
     if _RESEARCH.search(lead[:300]):
         return "research"

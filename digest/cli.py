@@ -24,7 +24,7 @@ from .errors import ConfigError, DigestError, InputError, LockedError
 from .extract import extract
 from .feeds import parse_feed
 from .fetch import Fetcher
-from .models import Feed
+from .models import SOURCE_TYPES, Feed, SourceType
 from .store import Store
 from .subscribers import Editor, normalise_email, read_csv, to_csv
 from .subscribers import load as load_subscribers
@@ -249,9 +249,15 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     show_default=True,
     help="At most this many words in the summary.",
 )
-@click.option("--kind", type=click.Choice(["inspectorate", "blog", "news"]), help="Where it comes from.")
+@click.option(
+    "--source-type",
+    "source_type",
+    type=click.Choice(SOURCE_TYPES),
+    help="What sort of source it comes from, as a feed's `type` says.",
+)
+@click.option("--kind", "source_type", type=click.Choice(SOURCE_TYPES), hidden=True)  # the option's old name
 @pass_ctx
-def summarise(ctx: Context, source: str, as_json: bool, words: int, kind: str | None) -> None:
+def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type: SourceType | None) -> None:
     """Summarise a .txt, .html or .pdf file or an http(s) URL."""
     if source.startswith(("http://", "https://")):
         settings = _settings_or_default(ctx)
@@ -277,7 +283,7 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, kind: str | 
         doc = extract_text(content.decode("utf-8", errors="replace"), url=url)
     else:
         doc = extract(content, url=url, content_type=ctype)
-    result = summarise_doc(doc, Hints(feed_kind=kind, filtered=True), words=words)
+    result = summarise_doc(doc, Hints(source_type=source_type, filtered=True), words=words)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return

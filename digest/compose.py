@@ -43,7 +43,7 @@ def _rank(c: Candidate) -> tuple[int, int, int]:
     """Which of several items about one publication leads: the inspectorate's own, then the fullest card."""
     s = c.summary
     return (
-        c.item.feed_kind == "inspectorate",
+        c.item.source_type == "inspectorate",
         s.kind in ("inspection", "thematic"),
         len(s.recommendations) + len(s.key_findings) + (s.rating is not None),
     )

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from .errors import ConfigError
-from .models import Feed
+from .models import SOURCE_TYPES, Feed
 from .names import check_name
 
 DEFAULT_SUBJECT = "{list_name}, {date:%a %-d %b}: {counts}"
@@ -237,7 +237,8 @@ _SCHEDULE = {
 _FEED = {
     "name": _str,
     "url": _url,
-    "kind": _choice("inspectorate", "blog", "news", "govuk"),
+    "type": _choice(*SOURCE_TYPES),
+    "kind": _choice(*SOURCE_TYPES),  # the old name of `type`, still read
     "filter": _bool,
     "backfill_hours": _float(0, 24 * 365 * 30),
 }
@@ -419,7 +420,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
                 Feed(
                     name=f["name"],
                     url=f["url"],
-                    kind=f.get("kind"),
+                    source_type=f.get("type", f.get("kind")),
                     filter=f.get("filter", True),
                     backfill_hours=f.get("backfill_hours"),
                 )

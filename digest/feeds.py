@@ -255,6 +255,6 @@ def _item(entry: Mapping[str, Any], *, feed: Feed, url: str, feed_link: str, fet
         authors=authors,
         categories=categories,
         links=tuple(dict.fromkeys(links + summary_links)),
-        feed_kind=feed.kind,
+        source_type=feed.source_type,
         filter=feed.filter,
     )

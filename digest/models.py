@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-Kind = Literal["inspection", "thematic", "research", "news", "blog", "other"]
+# Two vocabularies, kept apart: what a publication is, and what sort of source a feed is.
+Kind = Literal["inspection", "thematic", "research", "news", "blog", "other"]  # a publication's kind
 KINDS: tuple[Kind, ...] = ("inspection", "thematic", "research", "news", "blog", "other")
+SourceType = Literal["inspectorate", "govuk", "news", "blog"]  # a feed's source type
+SOURCE_TYPES: tuple[SourceType, ...] = ("inspectorate", "govuk", "news", "blog")
 RATINGS = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 DeliveryState = Literal["pending", "sending", "sent", "failed", "suppressed"]
 
@@ -18,7 +21,7 @@ class Feed:
 
     name: str
     url: str
-    kind: str | None = None  # a hint: inspectorate, blog, news, govuk
+    source_type: SourceType | None = None  # what sort of source: a hint for relevance and kinds
     filter: bool = True  # keep only items about probation
     backfill_hours: float | None = None  # override of the global first-run window
 
@@ -61,7 +64,7 @@ class Item:
     categories: tuple[str, ...] = ()
     links: tuple[str, ...] = ()  # absolute links found in the content, in order
     id: int | None = None
-    feed_kind: str | None = None
+    source_type: SourceType | None = None
     filter: bool = True
 
 

@@ -184,11 +184,11 @@ async def read_item(
         title=item.title,
         published=item.published.date(),
         categories=item.categories,
-        feed_kind=item.feed_kind,
+        source_type=item.source_type,
         filtered=item.filter,
     )
     summary = await runner.run(summarise, doc, hints, words=settings.summary_words)
-    if item.feed_kind == "inspectorate" and summary.kind in ("inspection", "thematic") and doc.format != "pdf":
+    if item.source_type == "inspectorate" and summary.kind in ("inspection", "thematic") and doc.format != "pdf":
         report = await _read_report(fetcher, doc, runner)
         if report is not None:
             full = await runner.run(summarise, report, hints, words=settings.report_words)
@@ -241,13 +241,13 @@ def _merge(news: Summary, report: Summary, *, short: bool) -> Summary:
 def _from_feed_only(settings: Settings, item: Item) -> tuple[Summary, Document | None]:
     """The fallback when an item's page or report cannot be read: summarise what the feed gave; failing even
     that, the title alone (kept only from feeds that need no relevance filter)."""
-    hints = Hints(title=item.title, published=item.published.date(), feed_kind=item.feed_kind, filtered=item.filter)
+    hints = Hints(title=item.title, published=item.published.date(), source_type=item.source_type, filtered=item.filter)
     try:
         doc = _feed_document(item)
         return summarise(doc, hints, words=settings.summary_words), doc
     except Exception:
         log.exception("summarising %s from its feed text failed", item.url)
-        kind: Kind = "blog" if item.feed_kind == "blog" else "news"
+        kind: Kind = "blog" if item.source_type == "blog" else "news"
         return Summary(
             title=item.title, kind=kind, about_probation=not item.filter, summary="", published=hints.published
         ), None

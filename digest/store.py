@@ -207,7 +207,7 @@ class Store:
                 db.execute(
                     "INSERT INTO feeds (url, name, kind, filter) VALUES (?, ?, ?, ?) ON CONFLICT(url) DO UPDATE "
                     "SET name=excluded.name, kind=excluded.kind, filter=excluded.filter",
-                    (f.url, f.name, f.kind, f.filter),
+                    (f.url, f.name, f.source_type, f.filter),
                 )
 
     def feed_state(self, url: str) -> sqlite3.Row:
@@ -338,11 +338,11 @@ class Store:
             authors=tuple(json.loads(r["authors"])),
             categories=tuple(json.loads(r["categories"])),
             links=tuple(json.loads(r["links"])),
-            feed_kind=r["feed_kind"],
+            source_type=r["source_type"],
             filter=bool(r["feed_filter"]),
         )
 
-    _ITEM_SELECT = """SELECT i.*, f.url AS feed_url, f.name AS source, f.kind AS feed_kind, f.filter AS feed_filter
+    _ITEM_SELECT = """SELECT i.*, f.url AS feed_url, f.name AS source, f.kind AS source_type, f.filter AS feed_filter
                       FROM items i JOIN feeds f ON f.id=i.feed_id"""
 
     def items(self, ids: Iterable[int]) -> list[Item]:

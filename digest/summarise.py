@@ -31,7 +31,7 @@ from .card import (
     standard_ratings,
 )
 from .classify import classify
-from .models import Document, Kind, Summary
+from .models import Document, Kind, SourceType, Summary
 from .ratings import find_rating
 from .text import Sentence, sentences, whole
 
@@ -179,7 +179,7 @@ class Hints:
     title: str = ""
     published: date | None = None
     categories: tuple[str, ...] = ()
-    feed_kind: str | None = None
+    source_type: SourceType | None = None
     filtered: bool = True
 
 
@@ -191,7 +191,7 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
         title=title,
         text=doc.text,
         categories=hints.categories,
-        feed_kind=hints.feed_kind,
+        source_type=hints.source_type,
         filtered=hints.filtered,
         url=doc.url,
     )

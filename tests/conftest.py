@@ -247,7 +247,7 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
         for f in feeds:
             lines.append(f"  - name: {json.dumps(f['name'])}")
             lines.append(f"    url: {f['url']}")
-            for k in ("kind", "filter"):
+            for k in ("type", "kind", "filter"):
                 if k in f:
                     lines.append(f"    {k}: {str(f[k]).lower() if isinstance(f[k], bool) else f[k]}")
         if smtp_port:
@@ -281,19 +281,19 @@ def demo_feeds(web: WebServer) -> list[dict[str, Any]]:
         {
             "name": "HM Inspectorate of Probation",
             "url": web.url("https://hmiprobation.justiceinspectorates.gov.uk/news/feed/"),
-            "kind": "inspectorate",
+            "type": "inspectorate",
             "filter": False,
         },
-        {"name": "Russell Webster", "url": web.url("https://www.russellwebster.com/feed/"), "kind": "blog"},
+        {"name": "Russell Webster", "url": web.url("https://www.russellwebster.com/feed/"), "type": "blog"},
         {
             "name": "Probation Matters",
             "url": web.url("https://probationmatters.blogspot.com/feeds/posts/default"),
-            "kind": "blog",
+            "type": "blog",
         },
         {
             "name": "HM Prison and Probation Service",
             "url": web.url("https://www.gov.uk/government/organisations/hm-prison-and-probation-service.atom"),
-            "kind": "govuk",
+            "type": "govuk",
         },
     ]
 

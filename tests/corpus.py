@@ -38,7 +38,7 @@ class Case:
         return "tune" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "holdout"
 
     @property
-    def feed_kind(self) -> str | None:
+    def source_type(self) -> str | None:
         """The kind of feed this publication arrives through, as an operator would configure it."""
         publisher = self.labels["publisher"].lower()
         if "inspectorate of probation" in publisher:
@@ -66,7 +66,7 @@ def load(half: str | None = None) -> list[Case]:
 
 def card(case: Case) -> Summary:
     """The card as the pipeline makes it: the title and the feed's kind as hints, the text as the document."""
-    hints = Hints(title=case.labels["title"], feed_kind=case.feed_kind, filtered=case.feed_kind != "inspectorate")
+    hints = Hints(title=case.labels["title"], source_type=case.source_type, filtered=case.source_type != "inspectorate")
     return summarise(case.document(), hints)
 
 

@@ -19,10 +19,10 @@ def _candidates(blog_days_later: float) -> list[Candidate]:
     """The South Yorkshire report (as the inspectorate's item) and the blog post about it, with no link."""
     report_doc = extract_text((SEEDS / "report_south_yorkshire_2017.txt").read_text(encoding="utf-8"), url="r")
     report = summarise(
-        report_doc, Hints(title="Quality & Impact inspection: South Yorkshire", feed_kind="inspectorate")
+        report_doc, Hints(title="Quality & Impact inspection: South Yorkshire", source_type="inspectorate")
     )
     blog_doc = extract_text((SEEDS / "blog_south_yorkshire_2017.txt").read_text(encoding="utf-8"), url="b")
-    blog = summarise(blog_doc, Hints(title=blog_doc.title, feed_kind="blog"))
+    blog = summarise(blog_doc, Hints(title=blog_doc.title, source_type="blog"))
     return [
         Candidate(
             item(1, report.title, kind="inspectorate", source="HM Inspectorate of Probation", when=REPORT_DAY), report
@@ -53,7 +53,7 @@ def test_news_about_another_body_is_not_grouped_with_a_report() -> None:
     found = [
         Candidate(
             item(i, c.labels["title"], kind="inspectorate", when=REPORT_DAY),
-            summarise(c.document(), Hints(title=c.labels["title"], feed_kind="inspectorate")),
+            summarise(c.document(), Hints(title=c.labels["title"], source_type="inspectorate")),
         )
         for i, c in ((1, a), (2, b))
     ]

@@ -123,3 +123,14 @@ def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path) -> None:
         f"{path}:4: web.trusted_proxies[1]: 'proxy.internal' is not valid; "
         "expected an IP address or network, such as 10.0.0.0/8"
     )
+
+
+def test_a_feeds_source_type_is_type_and_the_old_kind_still_reads(tmp_path: Path) -> None:
+    """A feed says what sort of source it is with `type`; configs written with the old `kind` keep working, and a
+    publication kind there is refused with the source types listed."""
+    new = load_settings(write(tmp_path, "feeds:\n  - name: A\n    url: https://a.example/feed\n    type: govuk\n"))
+    old = load_settings(write(tmp_path, "feeds:\n  - name: A\n    url: https://a.example/feed\n    kind: govuk\n"))
+    assert new.feeds[0].source_type == old.feeds[0].source_type == "govuk"
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, "feeds:\n  - name: A\n    url: https://a.example/feed\n    type: inspection\n"))
+    assert "inspectorate" in str(err.value) and ":4:" in str(err.value)

@@ -103,13 +103,13 @@ def test_feed_excerpts_never_end_a_summary_on_a_cut_sentence() -> None:
     parsed = parse_feed(
         _feed(cases),
         {},
-        feed=Feed(name="Some Blog", url="https://blog.example/feed", kind="blog"),
+        feed=Feed(name="Some Blog", url="https://blog.example/feed", source_type="blog"),
         url="https://blog.example/feed",
         fetched_at=datetime(2026, 11, 23, tzinfo=UTC),
     )
     assert len(parsed.items) == len(cases)
     for item in parsed.items:
-        summary = summarise(_feed_document(item), Hints(title=item.title, feed_kind="blog")).summary
+        summary = summarise(_feed_document(item), Hints(title=item.title, source_type="blog")).summary
         for sentence in split_sentences(summary):
             assert whole(sentence), (item.title, sentence)
         assert "[…]" not in summary and "Continue reading" not in summary and "appeared first on" not in summary

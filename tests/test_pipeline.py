@@ -107,7 +107,7 @@ def test_report_pdf_is_read_when_there_is_no_report_page(web: WebServer, make_co
 def test_one_broken_feed_never_stops_the_digest(web: WebServer, make_config: Any) -> None:
     """A feed that fails is recorded with its error; the others are polled, summarised and sent."""
     broken = web.route("/broken/feed", respond(500, b"oops"))
-    feeds = [*demo_feeds(web)[1:2], {"name": "Broken", "url": broken, "kind": "blog"}]
+    feeds = [*demo_feeds(web)[1:2], {"name": "Broken", "url": broken, "type": "blog"}]
     config = make_config(feeds, subscribers=["a@example.org"])
     results, _ = poll_all(config)
     assert [r.status for r in results] == ["new", "error"]
@@ -139,7 +139,7 @@ def test_hostile_feed_html_never_reaches_the_message(web: WebServer, make_config
         f"<content:encoded><![CDATA[{evil}]]></content:encoded></item></channel></rss>"
     ).encode()
     url = web.route("/evil/feed", respond(200, feed))
-    config = make_config([{"name": "Evil <b>Blog</b>", "url": url, "kind": "blog"}], subscribers=["a@example.org"])
+    config = make_config([{"name": "Evil <b>Blog</b>", "url": url, "type": "blog"}], subscribers=["a@example.org"])
     poll_all(config)
     outcome = send(config)
     assert outcome.report is not None and outcome.report.sent == 1

@@ -73,7 +73,7 @@ def test_every_bad_feed_is_recorded_and_the_good_one_still_polls(web: WebServer,
         "garbage": web.route("/garbage", respond(200, b"<rss><channel><title>x</title>")),
     }
     web.route("/loop-b", redirect("/loop-a"))
-    feeds = [{"name": n, "url": u, "kind": "blog"} for n, u in cases.items()]
+    feeds = [{"name": n, "url": u, "type": "blog"} for n, u in cases.items()]
     config = make_config(feeds, extra="")
     text = config.read_text().replace("  timeout: 5", "  timeout: 1\n  max_bytes: 1000000")
     config.write_text(text)
@@ -117,7 +117,7 @@ def _raw_gzip(h: BaseHTTPRequestHandler, data: bytes) -> None:
 def test_conditional_get_304_parses_nothing(web: WebServer, make_config: Any) -> None:
     """The ETag is stored and sent back; a 304 means nothing to parse and nothing new."""
     url = web.url("https://www.russellwebster.com/feed/")
-    config = make_config([{"name": "RW", "url": url, "kind": "blog"}])
+    config = make_config([{"name": "RW", "url": url, "type": "blog"}])
     assert poll(config)[0].status == "new"
     assert poll(config)[0].status == "not-modified"
     assert health(config)["RW"].last_success == NOON
@@ -126,7 +126,7 @@ def test_conditional_get_304_parses_nothing(web: WebServer, make_config: Any) ->
 def test_429_retry_after_defers_the_next_poll(web: WebServer, make_config: Any) -> None:
     """429 with Retry-After: the feed is not polled again before the server said."""
     url = web.route("/busy", respond(429, b"", {"Retry-After": "7200"}))
-    config = make_config([{"name": "Busy", "url": url, "kind": "blog"}])
+    config = make_config([{"name": "Busy", "url": url, "type": "blog"}])
     poll(config)
     h = health(config)["Busy"]
     assert h.next_poll == NOON + timedelta(hours=2)
@@ -136,7 +136,7 @@ def test_429_retry_after_defers_the_next_poll(web: WebServer, make_config: Any) 
 def test_cache_control_max_age_defers_the_next_poll(web: WebServer, make_config: Any) -> None:
     """max-age longer than the poll interval pushes the next poll back."""
     url = web.route("/cached", respond(200, FEED, {"Cache-Control": "public, max-age=10800"}))
-    config = make_config([{"name": "Cached", "url": url, "kind": "blog"}])
+    config = make_config([{"name": "Cached", "url": url, "type": "blog"}])
     poll(config)
     assert health(config)["Cached"].next_poll == NOON + timedelta(hours=3)
 
@@ -144,7 +144,7 @@ def test_cache_control_max_age_defers_the_next_poll(web: WebServer, make_config:
 def test_410_disables_the_feed_with_the_reason(web: WebServer, make_config: Any) -> None:
     """410 Gone: the feed is disabled and not fetched again."""
     url = web.route("/gone", respond(410))
-    config = make_config([{"name": "Gone", "url": url, "kind": "blog"}])
+    config = make_config([{"name": "Gone", "url": url, "type": "blog"}])
     poll(config)
     assert health(config)["Gone"].disabled == "HTTP 410"
     hits = len(web.hits)
@@ -156,7 +156,7 @@ def test_permanent_redirect_is_followed_and_reported(web: WebServer, make_config
     """301: the feed is read from its new address, which is stored and reported."""
     new = web.route("/new-feed", respond(200, FEED))
     old = web.route("/old-feed", redirect(new, 301))
-    config = make_config([{"name": "Moved", "url": old, "kind": "blog"}])
+    config = make_config([{"name": "Moved", "url": old, "type": "blog"}])
     result = poll(config)[0]
     assert result.status == "new" and result.moved_to == new
     assert health(config)["Moved"].moved_to == new
@@ -167,7 +167,7 @@ def test_permanent_redirect_is_followed_and_reported(web: WebServer, make_config
 def test_first_poll_only_backfills_the_window(web: WebServer, make_config: Any) -> None:
     """Adding a feed never floods the next email: older items are recorded as seen, not new."""
     url = web.route("/feed", respond(200, FEED))
-    config = make_config([{"name": "RW", "url": url, "kind": "blog"}])
+    config = make_config([{"name": "RW", "url": url, "type": "blog"}])
     config.write_text(config.read_text().replace("backfill_hours: 175200", "backfill_hours: 24"))
     assert poll(config)[0].new == 0
     assert health(config)["RW"].items == 3
@@ -180,7 +180,7 @@ def test_reposted_items_are_deduplicated_across_feeds(web: WebServer, make_confi
     )
     a = web.route("/a", respond(200, FEED))
     b = web.route("/b", respond(200, repost))
-    config = make_config([{"name": "A", "url": a, "kind": "blog"}, {"name": "B", "url": b, "kind": "blog"}])
+    config = make_config([{"name": "A", "url": a, "type": "blog"}, {"name": "B", "url": b, "type": "blog"}])
     results = poll(config)
     assert results[0].new + results[1].new == 3
 
@@ -239,7 +239,7 @@ def test_feeds_check_changes_nothing(web: WebServer, make_config: Any, capsys: p
 def test_an_item_edited_later_is_not_new_again(web: WebServer, make_config: Any) -> None:
     """The same guid with a changed title and body is an edit, not a new item."""
     url = web.route("/feed", respond(200, FEED))
-    config = make_config([{"name": "RW", "url": url, "kind": "blog"}])
+    config = make_config([{"name": "RW", "url": url, "type": "blog"}])
     assert poll(config)[0].new == 3
     edited = FEED.replace(
         b"<title>Another private probation service under-performing</title>",
@@ -268,7 +268,7 @@ def test_a_50_mb_body_is_cut_off_while_streaming(web: WebServer, make_config: An
         h.close_connection = True
 
     url = web.route("/fifty", endless)
-    config = make_config([{"name": "Fifty", "url": url, "kind": "blog"}])
+    config = make_config([{"name": "Fifty", "url": url, "type": "blog"}])
     config.write_text(config.read_text().replace("  timeout: 5", "  timeout: 10\n  max_bytes: 1000000"))
     result = poll(config)[0]
     assert result.status == "error" and result.error is not None and result.error.startswith("too-large")

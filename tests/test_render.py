@@ -46,7 +46,7 @@ def item(
         content_hash=f"h{i}",
         links=links,
         id=i,
-        feed_kind=kind,
+        source_type=kind,
     )
 
 

@@ -58,7 +58,7 @@ def test_bad_feeds_fail_alone_and_the_good_feed_reaches_the_email(web: WebServer
     poll` finishes within the fetch deadline, `digest feeds` shows each failure, and the email carries the good
     feed's items."""
     feeds = [
-        {"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "kind": "blog"},
+        {"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "type": "blog"},
         {
             "name": "Maintenance page",
             "url": web.route(
@@ -67,15 +67,15 @@ def test_bad_feeds_fail_alone_and_the_good_feed_reaches_the_email(web: WebServer
                     200, b"<!DOCTYPE html><html><body><h1>Down for maintenance</h1></body></html>", ctype="text/html"
                 ),
             ),
-            "kind": "blog",
+            "type": "blog",
         },
-        {"name": "Empty body", "url": web.route("/empty", respond(200, b"")), "kind": "blog"},
+        {"name": "Empty body", "url": web.route("/empty", respond(200, b"")), "type": "blog"},
         {
             "name": "Broken XML",
             "url": web.route("/garbage", respond(200, b"<rss><channel><title>x</ti")),
-            "kind": "blog",
+            "type": "blog",
         },
-        {"name": "Trickle", "url": web.route("/trickle", trickle(60)), "kind": "blog"},
+        {"name": "Trickle", "url": web.route("/trickle", trickle(60)), "type": "blog"},
     ]
     config = make_config(feeds)
     config.write_text(config.read_text().replace("  timeout: 5", "  timeout: 5\n  deadline: 4"))
@@ -108,7 +108,7 @@ def test_poll_after_a_bad_feed_still_reads_items_in_workers(web: WebServer, make
     """A failed parse in a worker does not break the pool for the reading that follows in the same run."""
     feeds = [
         {"name": "Broken", "url": web.route("/html", respond(200, b"<html><body>x</body></html>", ctype="text/html"))},
-        {"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "kind": "blog"},
+        {"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "type": "blog"},
     ]
     config = make_config(feeds)
     r = digest(config, "poll", "--all")
@@ -123,7 +123,7 @@ def test_workers_die_with_a_killed_serve_and_the_port_is_free(web: WebServer, ma
     """SIGKILL of `digest serve` leaves no worker process behind, and a restart on the same port comes up."""
     from .conftest import free_port
 
-    config = make_config([{"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "kind": "blog"}])
+    config = make_config([{"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "type": "blog"}])
     port = free_port()
     cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)]
     env = {**os.environ, "DIGEST_SECRET": "s" * 40}
@@ -289,7 +289,7 @@ def test_feed_links_and_text_are_made_safe_before_they_reach_the_email(web: WebS
     """javascript: and data: item links never become links; a 200,000-character title is cut to fit the email's
     budget; bidi overrides and C1 controls never reach the message or the preview."""
     config = make_config(
-        [{"name": "Hostile", "url": web.route("/hostile", respond(200, _hostile_feed())), "kind": "blog"}]
+        [{"name": "Hostile", "url": web.route("/hostile", respond(200, _hostile_feed())), "type": "blog"}]
     )
     assert digest(config, "poll", "--all").returncode == 0
     preview = digest(config, "preview")
@@ -386,7 +386,7 @@ def test_health_reports_a_send_that_stopped_part_way(web: WebServer, make_config
 
     closed = free_port()
     config = make_config(
-        [{"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "kind": "blog"}],
+        [{"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "type": "blog"}],
         smtp_port=closed,
         extra=f'schedule:\n  send_time: "{_future_send_time()}"\n',
     )
@@ -419,7 +419,7 @@ def test_the_pre_send_poll_stops_at_the_send_time_and_the_send_does_not_poll(
 
     monkeypatch.setenv("DIGEST_SECRET", "s" * 40)
     config = make_config(
-        [{"name": "Trickle", "url": web.route("/trickle", trickle(60)), "kind": "blog"}],
+        [{"name": "Trickle", "url": web.route("/trickle", trickle(60)), "type": "blog"}],
         extra='schedule:\n  send_time: "12:00"\n  send_empty: true\n',
     )
     just_before = datetime(2026, 11, 24, 11, 59, 58, tzinfo=ZoneInfo("Europe/London"))

@@ -191,7 +191,7 @@ def test_scanned_report_is_never_summarised_from_garbage() -> None:
     """A scanned PDF gives a card that says so, with no invented findings."""
     s = summarise(
         Document(url="x", title="Report", text="", format="pdf", scanned=True),
-        Hints(title="An inspection of probation services in: West Kent PDU", feed_kind="inspectorate"),
+        Hints(title="An inspection of probation services in: West Kent PDU", source_type="inspectorate"),
     )
     assert s.scanned and "scanned" in s.summary
     assert s.key_findings == () and s.recommendations == ()
@@ -204,7 +204,7 @@ def test_ratings_per_standard_are_listed_where_the_report_gives_them() -> None:
         "1.1 Leadership Good\n1.2 Staff Requires improvement\n1.3 Services Inadequate\n"
         "2.1 Assessment Requires improvement\n"
     )
-    s = summarise(Document(url="x", title="", text=text, format="html"), Hints(feed_kind="inspectorate"))
+    s = summarise(Document(url="x", title="", text=text, format="html"), Hints(source_type="inspectorate"))
     assert s.rating == "Requires improvement"
     assert s.organisation == "West Kent PDU"
     assert s.standard_ratings == (
@@ -222,7 +222,7 @@ def test_modern_press_release_card() -> None:
     from .conftest import DATA
 
     doc = extract_html((DATA / "press_cardiff_2025.html").read_bytes(), url="https://example.org/news/cardiff/")
-    s = summarise(doc, Hints(feed_kind="inspectorate", filtered=False))
+    s = summarise(doc, Hints(source_type="inspectorate", filtered=False))
     assert (s.kind, s.rating, s.organisation) == ("inspection", "Requires improvement", "Cardiff PDU")
     assert s.unit == "probation delivery unit"
     assert s.chief_inspector == "Martin Jones"
@@ -257,7 +257,7 @@ def test_ratings_table_on_an_html_report_page() -> None:
         "</main></body></html>"
     )
     s = summarise(
-        extract_html(page.encode(), url="https://example.org/document/west-kent/"), Hints(feed_kind="inspectorate")
+        extract_html(page.encode(), url="https://example.org/document/west-kent/"), Hints(source_type="inspectorate")
     )
     assert s.rating == "Requires improvement"
     assert s.standard_ratings == (("1.1 Leadership", "Good"), ("2.1 Assessment", "Inadequate"))
