@@ -213,9 +213,12 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
     chief, quote = chief_inspector(doc.text, sents, title)
     card = kind in ("inspection", "thematic")
     findings = key_findings(sents, report=report) if card else ()
-    # Each sentence once: the findings and the chief inspector's words are not repeated in the summary.
-    avoid = (quote or "", *(f.split(": ", 1)[-1] for f in findings))
+    # Each sentence once. A report's findings (from its findings chapter, labelled by service) stay findings and
+    # the summary says something else; a shorter text's summary keeps its best sentences and the findings
+    # list only what the summary does not say. Neither repeats the chief inspector's words.
+    avoid = (quote or "", *(f.split(": ", 1)[-1] for f in findings)) if report else (quote or "",)
     summary = _extractive(sents, words, report=report, avoid=avoid, title=title)
+    findings = tuple(f for f in findings if not _repeats(f, quote) and f.split(": ", 1)[-1] not in summary)
     if not card:
         return Summary(
             title=title,
@@ -253,7 +256,7 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
         published=published,
         chief_inspector=chief,
         chief_inspector_quote=quote,
-        key_findings=tuple(f for f in findings if not _repeats(f, quote)),
+        key_findings=findings,
         recommendations=recommendations(doc.text),
     )
 
