@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 # A capitalised word of a place name (never a body's abbreviation); words join within one line only.
 _WORD = (
-    r"(?!(?:PDU|CRC|YJS|YOS|YOT|NPS|YJPS)s?\b)(?:Mc|Mac|O[’'])?[A-Z][A-Za-z]*(?:[’'][a-z]+)?"
+    r"\b(?!(?:PDU|CRC|YJS|YOS|YOT|NPS|YJPS)s?\b)(?:Mc|Mac|O[’'])?[A-Z](?=[A-Za-z]*[a-z])[A-Za-z]*(?:[’'][a-z]+)?"
     r"(?:-(?:[a-z]+-)?[A-Z][a-z]+)*"
-)
+)  # never an abbreviation: a place name has lower-case letters ("Hull", not "PS")
 _SP = r"[^\S\n]+"
 _JOIN = rf"(?:,?{_SP}(?:and|&){_SP}(?:the{_SP})?|,{_SP}|{_SP}(?:of|upon|on){_SP}(?:the{_SP})?|{_SP})"
 _PLACE = rf"{_WORD}(?:{_JOIN}{_WORD})*"
@@ -28,6 +28,11 @@ _UNIT = (
     r"[Dd]ivision(?:\s+of\s+the\s+(?:National\s+Probation\s+Service|NPS))?\b|[Rr]egion\b(?!al))"
 )
 _CANDIDATE = re.compile(rf"(?P<place>{_PLACE}){_SP}(?:\((?:[A-Z]{{2,5}})\){_SP})?(?P<unit>{_UNIT})")
+# A PDU named the other way round: "the Probation Delivery Unit (PDU*), for Bristol and South Gloucestershire".
+_PDU_FOR = re.compile(
+    rf"\b(?:Probation{_SP}Delivery{_SP}Unit|PDU)(?:{_SP}\(PDU\*?\))?\*?,?{_SP}(?:for|in|covering){_SP}"
+    rf"(?:the{_SP})?(?P<place>{_PLACE})"
+)
 # The NPS named the other way round: "NPS Wales", "the National Probation Service in Wales".
 _NPS = re.compile(
     rf"\b(?:NPS|National{_SP}Probation{_SP}Service)(?:{_SP}\(NPS\))?{_SP}(?:in{_SP})?(?P<place>{_PLACE})(?!{_SP}(?:{_UNIT}))"
@@ -196,16 +201,18 @@ def candidates(title: str, text: str, *, lead: int = 3000) -> list[Body]:
                 found[key] = Body(name=name, start=offset + m.start(), in_title=in_title, mentions=1)
             else:
                 found[key] = Body(prior.name, prior.start, prior.in_title or in_title, prior.mentions + 1)
-        for m in _NPS.finditer(source):
-            place = _trim(m["place"])
-            if place:
-                key = f"nps {place.lower()}"
-                prior = found.get(key)
-                found[key] = (
-                    Body(f"NPS {place}", offset + m.start(), in_title, 1)
-                    if prior is None
-                    else Body(prior.name, prior.start, prior.in_title or in_title, prior.mentions + 1)
-                )
+        for rx, name_of in ((_NPS, "NPS {}"), (_PDU_FOR, "{} PDU")):
+            for m in rx.finditer(source):
+                place = _trim(m["place"])
+                if place:
+                    name = name_of.format(place)
+                    key = re.sub(r"\W+", " ", name.lower()).strip()
+                    prior = found.get(key)
+                    found[key] = (
+                        Body(name, offset + m.start(), in_title, 1)
+                        if prior is None
+                        else Body(prior.name, prior.start, prior.in_title or in_title, prior.mentions + 1)
+                    )
     titled = [
         b if b.in_title or not _place_in(b.name, title) else Body(b.name, b.start, True, b.mentions)
         for b in found.values()

@@ -194,6 +194,7 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
         ),
         "other",
     ),
+    (re.compile(r"/consultations?/", re.I), "news"),
 ]
 
 
@@ -217,6 +218,8 @@ def kind_of(
         return "research"
     if _OTHER.search(title):
         return "other"
+    if re.match(r"(?:consultation|call for evidence)\b", title, re.I):
+        return "news"
     if _THEMATIC.search(title) or _THIS_THEMATIC.search(lead[:800]):
         return "thematic"
     inspection_words = _INSPECTION_WORDS.search(f"{title}\n{lead}")

@@ -105,7 +105,7 @@ def norm_org(org: str | None) -> str:
     s = org.lower().replace("&", " and ")
     for pattern, short in _UNIT_WORDS:
         s = re.sub(pattern, short, s)
-    s = re.sub(r"\(([a-z]+)\)", " ", s)
+    s = re.sub(r"\([^)]*\)", " ", s)  # an abbreviation or an aside: "Hull (Kingston upon Hull) YJS"
     s = re.sub(r"^the\s+", "", s)
     return re.sub(r"[^a-z]+", " ", s).strip()
 

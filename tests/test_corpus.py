@@ -18,9 +18,13 @@ KNOWN = {
     "cjji-joint-inspection-business-plan-2025-27": "a joint plan of four inspectorates: probation is one in four",
     "developing-new-approach-to-probation-inspection": "programme news filed under the site's About section",
     "govwales-carmarthenshire-youth-support-service-visit": "a Welsh Government visit to a named youth service",
+    "neurodiversity-cjs-evidence-review-hmi-prisons": "led by the prisons inspectorate, probation's a supporting part",
+    "approved-premises-inspections-about-page": "an about page with no address or title that says so",
+    "hmip-blog-listing-page": "a listing of posts, read as the newest post",
+    "hmip-evidence-base-probation-services-index": "an index page of research, labelled other",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
-TUNED = [c for c in load() if c.half in ("tune", "holdout", "fresh") and c.slug not in KNOWN]
+TUNED = [c for c in load() if c.half in ("tune", "holdout", "fresh", "fresh2") and c.slug not in KNOWN]
 
 
 @pytest.mark.parametrize("case", TUNED, ids=[c.slug for c in TUNED])
