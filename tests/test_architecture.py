@@ -21,6 +21,7 @@ PURE = [
     "tokens",
     "names",
     "schedule",
+    "regions",
 ]
 IO = {"httpx", "smtplib", "sqlite3", "socket", "urllib.request", "requests", "aiosmtpd", "uvicorn", "starlette"}
 
