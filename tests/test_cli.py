@@ -152,3 +152,16 @@ def test_an_invalid_address_is_a_clear_error(tmp_path: Path, args: list[str]) ->
     assert r.returncode == 2
     assert r.stderr.startswith("error: '") and "is not a valid email address" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("text", ["", "# Probation Digest settings\n\n# list_name: Probation Digest\n"])
+def test_an_empty_settings_file_is_refused(tmp_path: Path, text: str) -> None:
+    """A digest.yml with nothing in it (0 bytes, or only comments) is an error naming the file, not all defaults."""
+    config = tmp_path / "digest.yml"
+    config.write_text(text)
+    r = run("status", config=config)
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        f"error: {config}: no settings (the file is empty or only comments); expected keys such as list_name, "
+        "from_address, feeds and delivery (see digest.example.yml)"
+    )
