@@ -27,7 +27,7 @@ from .feeds import parse_feed
 from .fetch import Fetcher
 from .models import Feed
 from .store import Store
-from .subscribers import Editor, normalise_email, read_csv, to_csv
+from .subscribers import Editor, load_for_send, normalise_email, read_csv, to_csv
 from .subscribers import load as load_subscribers
 from .summarise import Hints
 from .summarise import summarise as summarise_doc
@@ -182,8 +182,8 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     settings = ctx.settings
     with ctx.store() as store:
         if dry_run:
+            subs = load_for_send(settings.subscribers_file).subscribers
             digest, _html, _text = daily.preview(settings, store, now=now())
-            subs = load_subscribers(settings.subscribers_file).subscribers
             suppressed = store.suppressions()
             active = [s for s in subs if s.email.lower() not in suppressed]
             click.echo(f"subject: {digest.subject}")
@@ -208,7 +208,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
                 "wait for tomorrow's digest (run `digest poll` first to include them)",
                 err=True,
             )
-        subs = load_subscribers(settings.subscribers_file).subscribers
+        subs = load_for_send(settings.subscribers_file).subscribers
         stop = threading.Event()
         with _progress("sending", len(subs)) as tick, _stop_on_signals(stop):
             outcome = daily.send_digest(

@@ -23,7 +23,7 @@ from .errors import DigestError
 from .models import Delivery, Digest, Message, Subscriber
 from .render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, message_id
 from .store import Store
-from .subscribers import load as load_subscribers
+from .subscribers import load_for_send
 from .tokens import Tokens
 
 Clock = Callable[[], datetime]
@@ -191,7 +191,7 @@ def _send_locked(
     heartbeat: Callable[[], None],
 ) -> SendOutcome:
     now = clock()
-    subs = load_subscribers(settings.subscribers_file).subscribers
+    subs = load_for_send(settings.subscribers_file).subscribers  # before anything is recorded or claimed
     by_email = {s.email.lower(): s for s in subs}
     row = store.run(key)
     if row is None or force:

@@ -94,6 +94,23 @@ def load(path: Path) -> SubscriberFile:
     return SubscriberFile(path=path, subscribers=subscribers, data=data, fingerprint=_fingerprint(data))
 
 
+def load_for_send(path: Path) -> SubscriberFile:
+    """The list a send goes to. Unlike `load`, a missing file, an empty one or a list with nobody on it is a
+    ConfigError: a lost or truncated file must stop the send, not pass for a day with no readers."""
+    if not path.exists():
+        problem = "file not found"
+    else:
+        loaded = load(path)
+        if loaded.subscribers:
+            return loaded
+        problem = "no subscribers in the file"
+    raise ConfigError(
+        f"{problem}; a send needs at least one subscriber, so nothing was sent or recorded "
+        "(restore the file, or add an address with `digest subscribers add`)",
+        path=path,
+    )
+
+
 def _line(node: Any, how: str, key: Any) -> int | None:
     """A 1-based file line from ruamel's round-trip position data; None for plain (fast-path) data."""
     lc = getattr(node, "lc", None)
