@@ -31,10 +31,14 @@ from .store import Store
 Clock = Callable[[], datetime]
 
 
-class Sender(Protocol):
-    """Hands one message to the mail system. Thread-safe. Returns the server's reply; raises DeliveryError."""
+Attempt = Callable[[], None]
 
-    def send(self, message: Message) -> str: ...
+
+class Sender(Protocol):
+    """Hands one message to the mail system. Thread-safe. Returns the server's reply; raises DeliveryError.
+    `on_attempt` is called before each try, retries included (the ledger counts them)."""
+
+    def send(self, message: Message, *, on_attempt: Attempt | None = None) -> str: ...
 
     def close(self) -> None: ...
 
@@ -50,7 +54,9 @@ class OutboxSender:
         name = re.sub(r"[^A-Za-z0-9.@_+-]+", "_", message.to.lower())
         return self.folder / run / f"{name}.eml"
 
-    def send(self, message: Message) -> str:
+    def send(self, message: Message, *, on_attempt: Attempt | None = None) -> str:
+        if on_attempt is not None:
+            on_attempt()
         target = self.path_for(message)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
@@ -153,13 +159,15 @@ class SmtpSender:
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def send(self, message: Message) -> str:
+    def send(self, message: Message, *, on_attempt: Attempt | None = None) -> str:
         last = ""
         connected = False
         for attempt in range(self.settings.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             self.limiter.wait()
+            if on_attempt is not None:
+                on_attempt()
             try:
                 conn = self._connection()
             except DeliveryError as exc:
@@ -292,10 +300,15 @@ def send_run(
                 if heartbeat is not None and time.monotonic() - beat[0] >= heartbeat_every:
                     heartbeat()
                     beat[0] = time.monotonic()
-                store.mark(key, row.email, "sending", now=clock(), attempt=True)
+                store.mark(key, row.email, "sending", now=clock())
             message = build(row, names.get(row.email))
+
+            def attempt(email: str = row.email) -> None:
+                with lock:
+                    store.mark(key, email, "sending", now=clock(), attempt=True)
+
             try:
-                reply = sender.send(message)
+                reply = sender.send(message, on_attempt=attempt)
             except DeliveryError as exc:
                 if exc.transport:
                     # Nothing can get through: stop, and leave this and the rest pending for the next run.

@@ -361,3 +361,23 @@ def test_sigterm_stops_a_send_cleanly_with_no_duplicates(ready: Any, smtp: tuple
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert Counter(box.recipients) == dict.fromkeys(subs, 1)
+
+
+def attempts(config: Path, when: datetime) -> dict[str, int]:
+    settings = load_settings(config)
+    with Store(settings.database) as store:
+        key = daily.run_key(settings, daily.digest_day(settings, when))
+        return {d.email: d.attempts for d in store.deliveries(key)}
+
+
+def test_the_ledger_counts_every_attempt(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """Two 451 replies and then success: `digest send` records 3 attempts in the ledger, as the server saw."""
+    from .test_cli import run
+
+    box, _ = smtp
+    box.temp_fail = {"grey@example.org": 2}
+    config = ready(["grey@example.org", "ok@example.org"])
+    r = run("send", config=config)
+    assert r.returncode == 0, r.stderr
+    assert box.attempts == {"grey@example.org": 3, "ok@example.org": 1}
+    assert attempts(config, datetime.now(UTC)) == {"grey@example.org": 3, "ok@example.org": 1}
