@@ -227,12 +227,14 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
         if outcome.report is not None:
             for email, reply in outcome.report.failed:
                 click.echo(f"  failed {email}: {reply}", err=True)
+            for email, reply in outcome.report.deferred:
+                click.echo(f"  pending {email}: {reply}", err=True)
             report = daily.editor_report(settings, store, outcome, now=now())
             if report is not None:
                 report_sender = daily.make_sender(settings)
                 daily.send_report(settings, report_sender, report)
                 report_sender.close()
-            if outcome.report.failed or outcome.report.aborted or outcome.report.stopped:
+            if outcome.report.failed or outcome.report.deferred or outcome.report.aborted or outcome.report.stopped:
                 sys.exit(1)
 
 

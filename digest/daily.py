@@ -234,6 +234,8 @@ def _send_locked(
     )
     counts = store.delivery_counts(key)
     msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {counts.get('suppressed', 0)} suppressed"
+    if report.deferred:
+        msg += f", {len(report.deferred)} left pending after a temporary error (run again to retry)"
     if report.stopped:
         msg += " (stopped early; run again to continue)"
     if report.aborted:
@@ -362,18 +364,25 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
     if not settings.editors or outcome.report is None:
         return None
     counts = store.delivery_counts(outcome.key)
+    pending = counts.get("pending", 0) + counts.get("sending", 0)
     lines = [
         f"Digest run {outcome.key}",
         "",
         f"Sent: {counts.get('sent', 0)}",
         f"Failed: {counts.get('failed', 0)}",
         f"Suppressed: {counts.get('suppressed', 0)}",
+        *([f"Pending: {pending}"] if pending else []),
         "",
     ]
     failures = store.deliveries(outcome.key, ["failed"])
     if failures:
         lines.append("Failures:")
-        lines += [f"  {d.email}: {d.reply}" for d in failures[:50]]
+        lines += [f"  {d.email}: {d.reply} ({_attempts(d.attempts)})" for d in failures[:50]]
+        lines.append("")
+    deferred = [d for d in store.deliveries(outcome.key, ["pending"]) if d.reply]
+    if deferred:
+        lines.append("Left pending (the next `digest send` tries again):")
+        lines += [f"  {d.email}: {d.reply} ({_attempts(d.attempts)})" for d in deferred[:50]]
         lines.append("")
     broken = [h for h in store.feed_health() if h.last_error or h.disabled]
     if broken:
@@ -384,12 +393,17 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
     msg["To"] = ", ".join(settings.editors)
     msg["Subject"] = (
         f"{settings.list_name} delivery report: {counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed"
+        + (f", {pending} still pending" if pending else "")
     )
     msg["Date"] = format_datetime(now)
     mid = make_msgid(domain=settings.domain)
     msg["Message-ID"] = mid
     msg.set_content("\n".join(lines) + "\n")
     return Message(to=settings.editors[0], sender=settings.from_address, message_id=mid, data=msg.as_bytes())
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt{'s' if n != 1 else ''}"
 
 
 def send_report(settings: Settings, sender: Sender, message: Message) -> None:

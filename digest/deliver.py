@@ -248,6 +248,7 @@ class SendReport:
     run_key: str
     sent: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    deferred: list[tuple[str, str]] = field(default_factory=list)  # left pending after a temporary error
     suppressed: list[str] = field(default_factory=list)
     stopped: bool = False
     aborted: str | None = None  # why the run stopped with messages still pending (the server, TLS, login)
@@ -317,6 +318,14 @@ def send_run(
                         report.aborted = str(exc)
                         halt.set()
                     return
+                if not exc.permanent:
+                    # A temporary error outlasted the retries (a 4xx, a dropped connection, no answer after
+                    # DATA): the next run tries again, as it would after a crash; only a 5xx is a failure.
+                    with lock:
+                        store.mark(key, row.email, "pending", now=clock(), reply=exc.reply or str(exc))
+                        report.deferred.append((row.email, exc.reply or str(exc)))
+                        done += 1
+                    continue
                 with lock:
                     store.mark(key, row.email, "failed", now=clock(), reply=exc.reply or str(exc))
                     report.failed.append((row.email, exc.reply or str(exc)))

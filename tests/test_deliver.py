@@ -381,3 +381,33 @@ def test_the_ledger_counts_every_attempt(ready: Any, smtp: tuple[Mailbox, int]) 
     assert r.returncode == 0, r.stderr
     assert box.attempts == {"grey@example.org": 3, "ok@example.org": 1}
     assert attempts(config, datetime.now(UTC)) == {"grey@example.org": 3, "ok@example.org": 1}
+
+
+def test_no_answer_after_data_is_left_for_the_next_send(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """A server that takes a message and never answers leaves that delivery pending, not failed: the next plain
+    `digest send` delivers it, with no --resend-failed."""
+    from .test_cli import run
+
+    box, _ = smtp
+    box.hang_after_data_once = {"hang@example.org"}
+    config = ready(["hang@example.org", "ok@example.org"])
+    settings = config.read_text().replace("    retries: 2\n", "    retries: 0\n    timeout: 1\n")
+    config.write_text(settings + "editors: [editor@example.org]\n")
+    first = run("send", config=config)
+    assert first.returncode == 1
+    assert ": 1 sent, 0 failed, 0 suppressed, 1 left pending after a temporary error" in first.stdout
+    assert "  pending hang@example.org: connection lost: " in first.stderr
+    report = box.to("editor@example.org")[0]
+    assert report["Subject"] == "Probation Digest delivery report: 1 sent, 0 failed, 1 still pending"
+    body = report.get_content()
+    assert "\nPending: 1\n" in body
+    assert "Left pending (the next `digest send` tries again):\n  hang@example.org: connection lost: " in body
+    assert "timed out (1 attempt)\n" in body
+    today = datetime.now(UTC)
+    assert ledger(config, today) == {"hang@example.org": "pending", "ok@example.org": "sent"}
+    second = run("send", config=config)
+    assert second.returncode == 0, second.stderr
+    assert ": 1 sent, 0 failed, 0 suppressed" in second.stdout
+    assert ledger(config, today) == {"hang@example.org": "sent", "ok@example.org": "sent"}
+    assert Counter(box.recipients) == {"hang@example.org": 1, "ok@example.org": 1, "editor@example.org": 2}
+    assert attempts(config, today) == {"hang@example.org": 2, "ok@example.org": 1}
