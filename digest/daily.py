@@ -233,7 +233,7 @@ def _send_locked(
         store, key, build, sender, clock=clock, workers=pool, stop=stop, progress=progress, heartbeat=heartbeat
     )
     counts = store.delivery_counts(key)
-    msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {counts.get('suppressed', 0)} suppressed"
+    msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {store.suppressed_count(key)} suppressed"
     if report.deferred:
         msg += f", {len(report.deferred)} left pending after a temporary error (run again to retry)"
     if report.stopped:
@@ -370,19 +370,20 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
         "",
         f"Sent: {counts.get('sent', 0)}",
         f"Failed: {counts.get('failed', 0)}",
-        f"Suppressed: {counts.get('suppressed', 0)}",
+        f"Suppressed: {store.suppressed_count(outcome.key)}",
         *([f"Pending: {pending}"] if pending else []),
         "",
     ]
     failures = store.deliveries(outcome.key, ["failed"])
     if failures:
+        suppressed = store.suppressions()
         lines.append("Failures:")
-        lines += [f"  {d.email}: {d.reply} ({_attempts(d.attempts)})" for d in failures[:50]]
+        lines += [_row(d, "now suppressed" if d.email.lower() in suppressed else "") for d in failures[:50]]
         lines.append("")
     deferred = [d for d in store.deliveries(outcome.key, ["pending"]) if d.reply]
     if deferred:
         lines.append("Left pending (the next `digest send` tries again):")
-        lines += [f"  {d.email}: {d.reply} ({_attempts(d.attempts)})" for d in deferred[:50]]
+        lines += [_row(d) for d in deferred[:50]]
         lines.append("")
     broken = [h for h in store.feed_health() if h.last_error or h.disabled]
     if broken:
@@ -402,8 +403,10 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
     return Message(to=settings.editors[0], sender=settings.from_address, message_id=mid, data=msg.as_bytes())
 
 
-def _attempts(n: int) -> str:
-    return f"{n} attempt{'s' if n != 1 else ''}"
+def _row(d: Delivery, note: str = "") -> str:
+    """One delivery in the report: the address, the server's reply, how many tries, and a note."""
+    tries = f"{d.attempts} attempt{'s' if d.attempts != 1 else ''}"
+    return f"  {d.email}: {d.reply} ({tries}{'; ' + note if note else ''})"
 
 
 def send_report(settings: Settings, sender: Sender, message: Message) -> None:

@@ -411,3 +411,20 @@ def test_no_answer_after_data_is_left_for_the_next_send(ready: Any, smtp: tuple[
     assert ledger(config, today) == {"hang@example.org": "sent", "ok@example.org": "sent"}
     assert Counter(box.recipients) == {"hang@example.org": 1, "ok@example.org": 1, "editor@example.org": 2}
     assert attempts(config, today) == {"hang@example.org": 2, "ok@example.org": 1}
+
+
+def test_a_bounce_during_the_send_is_counted_as_suppressed(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """A 550 5.1.1 during the send suppresses the address, and `digest send`'s summary and the editors' report
+    count it as suppressed."""
+    from .test_cli import run
+
+    box, _ = smtp
+    box.unknown = {"gone@example.org"}
+    config = ready(["ok@example.org", "gone@example.org"])
+    config.write_text(config.read_text() + "editors: [editor@example.org]\n")
+    r = run("send", config=config)
+    assert r.returncode == 1
+    assert ": 1 sent, 1 failed, 1 suppressed" in r.stdout
+    body = box.to("editor@example.org")[0].get_content()
+    assert "\nSent: 1\nFailed: 1\nSuppressed: 1\n" in body
+    assert "  gone@example.org: 550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown" in body
