@@ -8,7 +8,6 @@ import asyncio
 import json
 import signal
 import sys
-import threading
 import webbrowser
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -21,6 +20,7 @@ import click
 
 from . import __version__, daily, pipeline
 from .config import Settings, default_config_path, load_settings
+from .deliver import Stop
 from .errors import ConfigError, DigestError, InputError, LockedError
 from .extract import extract
 from .feeds import parse_feed
@@ -61,12 +61,12 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def _stop_on_signals(stop: Stop) -> Iterator[None]:
     """SIGTERM or Ctrl-C during a send: finish the messages in flight, record them, then stop."""
 
     def handler(signum: int, frame: object) -> None:
         click.echo("stopping after the messages in flight; run `digest send` again to continue", err=True)
-        stop.set()
+        stop.request(f"{signal.Signals(signum).name} received")
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -209,7 +209,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
                 err=True,
             )
         subs = load_for_send(settings.subscribers_file).subscribers
-        stop = threading.Event()
+        stop = Stop()
         with _progress("sending", len(subs)) as tick, _stop_on_signals(stop):
             outcome = daily.send_digest(
                 settings,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,7 +17,7 @@ from typing import Any
 
 from .compose import Candidate, compose, for_subscriber
 from .config import Settings
-from .deliver import OutboxSender, Sender, SendReport, SmtpSender, send_run
+from .deliver import OutboxSender, Sender, SendReport, SmtpSender, Stop, send_run
 from .errors import DigestError
 from .models import Delivery, Digest, Message, Subscriber
 from .render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, message_id
@@ -148,7 +147,7 @@ def send_digest(
     force: bool = False,
     resend_failed: bool = False,
     workers: int | None = None,
-    stop: threading.Event | None = None,
+    stop: Stop | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SendOutcome:
     """Send today's digest to everyone not yet sent it. Safe to run again at any time: the ledger decides."""
@@ -186,7 +185,7 @@ def _send_locked(
     force: bool,
     resend_failed: bool,
     workers: int | None,
-    stop: threading.Event | None,
+    stop: Stop | None,
     progress: Callable[[int, int], None] | None,
     heartbeat: Callable[[], None],
 ) -> SendOutcome:
@@ -236,10 +235,11 @@ def _send_locked(
     msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {store.suppressed_count(key)} suppressed"
     if report.deferred:
         msg += f", {len(report.deferred)} left pending after a temporary error (run again to retry)"
+    left = counts.get("pending", 0) + counts.get("sending", 0)
     if report.stopped:
-        msg += " (stopped early; run again to continue)"
+        msg += f"; stopped early ({report.stopped}) with {left} still pending; run again to continue"
     if report.aborted:
-        msg += f"; STOPPED with {counts.get('pending', 0)} still pending: {report.aborted}; run again when fixed"
+        msg += f"; STOPPED with {left} still pending: {report.aborted}; run again when fixed"
     return SendOutcome(key, msg, report=report, digest=digest, recipients=len(pending), counts=counts)
 
 
@@ -374,6 +374,10 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
         *([f"Pending: {pending}"] if pending else []),
         "",
     ]
+    if outcome.report.aborted:
+        lines += [f"Stopped: {outcome.report.aborted}.", "Fix that and run `digest send` again to send the rest.", ""]
+    elif outcome.report.stopped:
+        lines += [f"Stopped early: {outcome.report.stopped}. Run `digest send` again to send the rest.", ""]
     failures = store.deliveries(outcome.key, ["failed"])
     if failures:
         suppressed = store.suppressions()

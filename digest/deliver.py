@@ -75,6 +75,16 @@ class OutboxSender:
         pass
 
 
+class Stop(threading.Event):
+    """Asks a send to stop after the messages in flight; `reason` says why, for the outcome and the report."""
+
+    reason = "a stop was requested"
+
+    def request(self, reason: str) -> None:
+        self.reason = reason
+        self.set()
+
+
 class RateLimiter:
     """At most `rate` acquisitions a second across all threads."""
 
@@ -188,9 +198,10 @@ class SmtpSender:
             except smtplib.SMTPException as exc:
                 self._drop()
                 last = f"{type(exc).__name__}: {exc}"
-        raise DeliveryError(
-            f"gave up after {self.settings.retries + 1} attempts: {last}", reply=last, transport=not connected
-        )
+        tries = f"{self.settings.retries + 1} attempt{'s' if self.settings.retries else ''}"
+        if not connected:
+            raise DeliveryError(f"SMTP server unreachable ({tries}): {last}", reply=last, transport=True)
+        raise DeliveryError(f"gave up after {tries}: {last}", reply=last)
 
     def _connection(self) -> smtplib.SMTP:
         """This thread's connection, opened if need be. Failing to open one is a transport error; a refused
@@ -250,7 +261,7 @@ class SendReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     deferred: list[tuple[str, str]] = field(default_factory=list)  # left pending after a temporary error
     suppressed: list[str] = field(default_factory=list)
-    stopped: bool = False
+    stopped: str | None = None  # why the run stopped early on request (SIGTERM, Ctrl-C, the service stopping)
     aborted: str | None = None  # why the run stopped with messages still pending (the server, TLS, login)
 
     @property
@@ -269,7 +280,7 @@ def send_run(
     *,
     clock: Clock,
     workers: int = 1,
-    stop: threading.Event | None = None,
+    stop: Stop | None = None,
     progress: Callable[[int, int], None] | None = None,
     heartbeat: Callable[[], None] | None = None,
     heartbeat_every: float = 60.0,
@@ -292,7 +303,7 @@ def send_run(
             if halt.is_set():
                 return
             if stop is not None and stop.is_set():
-                report.stopped = True
+                report.stopped = stop.reason
                 return
             with lock:
                 if not queue:

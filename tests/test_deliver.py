@@ -428,3 +428,47 @@ def test_a_bounce_during_the_send_is_counted_as_suppressed(ready: Any, smtp: tup
     body = box.to("editor@example.org")[0].get_content()
     assert "\nSent: 1\nFailed: 1\nSuppressed: 1\n" in body
     assert "  gone@example.org: 550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown" in body
+
+
+def test_a_send_stopped_by_sigterm_says_so(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """SIGTERM mid-send: `digest send` and the editors' report say the run stopped early because of SIGTERM
+    and how many are still pending."""
+    box, _ = smtp
+    box.delay = 0.02
+    config = ready([f"user{i:03d}@example.org" for i in range(120)])
+    config.write_text(config.read_text() + "editors: [editor@example.org]\n")
+    cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), "send"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(box.messages) < 20 and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 1, err
+    pending = Counter(ledger(config, datetime.now(UTC)).values())["pending"]
+    assert 0 < pending < 100
+    assert f"; stopped early (SIGTERM received) with {pending} still pending; run again to continue" in out
+    report = box.to("editor@example.org")[0]
+    assert report["Subject"].endswith(f", {pending} still pending")
+    assert "\nStopped early: SIGTERM received. Run `digest send` again to send the rest.\n" in report.get_content()
+
+
+def test_a_send_stopped_by_a_refused_login_says_so(
+    ready: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SMTP server refuses the login: `digest send` and the editors' report (sent once the login works
+    again) say the run stopped because the login was refused, with everyone still pending."""
+    from .test_cli import run
+
+    box, _ = smtp
+    box.refuse_logins = 1
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "s3cret")
+    config = ready(["a@example.org"])
+    settings = config.read_text().replace("    retries: 2\n", "    retries: 2\n    username: digest\n")
+    config.write_text(settings + "editors: [editor@example.org]\n")
+    r = run("send", config=config)
+    assert r.returncode == 1
+    assert ": 0 sent, 0 failed, 0 suppressed; STOPPED with 1 still pending: SMTP login refused: 535 " in r.stdout
+    body = box.to("editor@example.org")[0].get_content()
+    assert "\nStopped: SMTP login refused: 535 5.7.8 Authentication credentials invalid.\n" in body
+    assert ledger(config, datetime.now(UTC)) == {"a@example.org": "pending"}
