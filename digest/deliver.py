@@ -4,7 +4,8 @@ moves each ledger row pending → sending → sent | failed.
 Exactly once, as near as SMTP allows: a row is marked `sending` before the message goes and `sent` the moment
 the server accepts it. A crash (even SIGKILL) leaves at most one `sending` row per open connection; on
 restart those are sent again, so the only possible duplicate is a message the server accepted in the instant
-before the ledger recorded it — at most one per connection (see README, "Delivery guarantees").
+before the ledger recorded it — at most one per connection (see README, "Delivery guarantees"). Only a 5xx
+reply fails a row; a temporary error that outlasts the retries puts it back to pending for the next run.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from .models import Delivery, Message
 from .store import Store
 
 Clock = Callable[[], datetime]
-
-
 Attempt = Callable[[], None]
 
 
@@ -73,16 +72,6 @@ class OutboxSender:
 
     def close(self) -> None:
         pass
-
-
-class Stop(threading.Event):
-    """Asks a send to stop after the messages in flight; `reason` says why, for the outcome and the report."""
-
-    reason = "a stop was requested"
-
-    def request(self, reason: str) -> None:
-        self.reason = reason
-        self.set()
 
 
 class RateLimiter:
@@ -252,6 +241,16 @@ class SmtpSender:
         for conn in conns:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 conn.quit()
+
+
+class Stop(threading.Event):
+    """Asks a send to stop after the messages in flight; `reason` says why, for the outcome and the report."""
+
+    reason = "a stop was requested"
+
+    def request(self, reason: str) -> None:
+        self.reason = reason
+        self.set()
 
 
 @dataclass
