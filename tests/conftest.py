@@ -216,7 +216,8 @@ class _Handler:
     ) -> AuthResult:
         with self.box.lock:
             refuse = self.box.refuse_logins > 0
-            self.box.refuse_logins -= refuse
+            if refuse:
+                self.box.refuse_logins -= 1
         return AuthResult(success=not refuse, handled=False)  # handled=False: aiosmtpd sends the 235 or 535
 
 
