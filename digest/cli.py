@@ -8,7 +8,6 @@ import asyncio
 import json
 import signal
 import sys
-import threading
 import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,13 +19,14 @@ import click
 
 from . import __version__, daily, pipeline
 from .config import Settings, default_config_path, load_settings
+from .deliver import Stop
 from .errors import ConfigError, DigestError, InputError, LockedError
 from .extract import extract
 from .feeds import parse_feed
 from .fetch import Fetcher
 from .models import SOURCE_TYPES, Feed, SourceType
 from .store import Store
-from .subscribers import Editor, normalise_email, read_csv, to_csv
+from .subscribers import Editor, load_for_send, normalise_email, read_csv, to_csv
 from .subscribers import load as load_subscribers
 from .summarise import Hints
 from .summarise import summarise as summarise_doc
@@ -61,12 +61,12 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def _stop_on_signals(stop: Stop) -> Iterator[None]:
     """SIGTERM or Ctrl-C during a send: finish the messages in flight, record them, then stop."""
 
     def handler(signum: int, frame: object) -> None:
         click.echo("stopping after the messages in flight; run `digest send` again to continue", err=True)
-        stop.set()
+        stop.request(f"{signal.Signals(signum).name} received")
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -182,8 +182,8 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     settings = ctx.settings
     with ctx.store() as store:
         if dry_run:
+            subs = load_for_send(settings.subscribers_file).subscribers
             digest, _html, _text = daily.preview(settings, store, now=now())
-            subs = load_subscribers(settings.subscribers_file).subscribers
             suppressed = store.suppressions()
             active = [s for s in subs if s.email.lower() not in suppressed]
             click.echo(f"subject: {digest.subject}")
@@ -208,8 +208,8 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
                 "wait for tomorrow's digest (run `digest poll` first to include them)",
                 err=True,
             )
-        subs = load_subscribers(settings.subscribers_file).subscribers
-        stop = threading.Event()
+        subs = load_for_send(settings.subscribers_file).subscribers
+        stop = Stop()
         with _progress("sending", len(subs)) as tick, _stop_on_signals(stop):
             outcome = daily.send_digest(
                 settings,
@@ -227,12 +227,14 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
         if outcome.report is not None:
             for email, reply in outcome.report.failed:
                 click.echo(f"  failed {email}: {reply}", err=True)
+            for email, reply in outcome.report.deferred:
+                click.echo(f"  pending {email}: {reply}", err=True)
             report = daily.editor_report(settings, store, outcome, now=now())
             if report is not None:
                 report_sender = daily.make_sender(settings)
                 daily.send_report(settings, report_sender, report)
                 report_sender.close()
-            if outcome.report.failed or outcome.report.aborted or outcome.report.stopped:
+            if outcome.report.failed or outcome.report.deferred or outcome.report.aborted or outcome.report.stopped:
                 sys.exit(1)
 
 

@@ -353,8 +353,13 @@ def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) 
 
 def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | None = None) -> Settings:
     r = _Reader(path)
-    if root is None:
-        root = CommentedMap()
+    if root is None or root == {}:
+        # An empty file is a mistake (a truncated copy, the wrong path), never a request for all the defaults.
+        raise ConfigError(
+            "no settings (the file is empty or only comments); expected keys such as list_name, from_address, "
+            "feeds and delivery (see digest.example.yml)",
+            path=path,
+        )
     top = r.section(root, _TOP, "")
     base = path.parent
 

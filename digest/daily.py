@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,12 +17,12 @@ from typing import Any
 
 from .compose import Candidate, compose, for_subscriber
 from .config import Settings
-from .deliver import OutboxSender, Sender, SendReport, SmtpSender, send_run
+from .deliver import OutboxSender, Sender, SendReport, SmtpSender, Stop, send_run
 from .errors import DigestError
 from .models import Delivery, Digest, Message, Subscriber
 from .render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, message_id
 from .store import Store
-from .subscribers import load as load_subscribers
+from .subscribers import load_for_send
 from .tokens import Tokens
 
 Clock = Callable[[], datetime]
@@ -148,7 +147,7 @@ def send_digest(
     force: bool = False,
     resend_failed: bool = False,
     workers: int | None = None,
-    stop: threading.Event | None = None,
+    stop: Stop | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SendOutcome:
     """Send today's digest to everyone not yet sent it. Safe to run again at any time: the ledger decides."""
@@ -186,12 +185,12 @@ def _send_locked(
     force: bool,
     resend_failed: bool,
     workers: int | None,
-    stop: threading.Event | None,
+    stop: Stop | None,
     progress: Callable[[int, int], None] | None,
     heartbeat: Callable[[], None],
 ) -> SendOutcome:
     now = clock()
-    subs = load_subscribers(settings.subscribers_file).subscribers
+    subs = load_for_send(settings.subscribers_file).subscribers  # before anything is recorded or claimed
     by_email = {s.email.lower(): s for s in subs}
     row = store.run(key)
     if row is None or force:
@@ -233,11 +232,14 @@ def _send_locked(
         store, key, build, sender, clock=clock, workers=pool, stop=stop, progress=progress, heartbeat=heartbeat
     )
     counts = store.delivery_counts(key)
-    msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {counts.get('suppressed', 0)} suppressed"
+    msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {store.suppressed_count(key)} suppressed"
+    if report.deferred:
+        msg += f", {len(report.deferred)} left pending after a temporary error (run again to retry)"
+    left = counts.get("pending", 0) + counts.get("sending", 0)
     if report.stopped:
-        msg += " (stopped early; run again to continue)"
+        msg += f"; stopped early ({report.stopped}) with {left} still pending; run again to continue"
     if report.aborted:
-        msg += f"; STOPPED with {counts.get('pending', 0)} still pending: {report.aborted}; run again when fixed"
+        msg += f"; STOPPED with {left} still pending: {report.aborted}; run again when fixed"
     return SendOutcome(key, msg, report=report, digest=digest, recipients=len(pending), counts=counts)
 
 
@@ -362,18 +364,30 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
     if not settings.editors or outcome.report is None:
         return None
     counts = store.delivery_counts(outcome.key)
+    pending = counts.get("pending", 0) + counts.get("sending", 0)
     lines = [
         f"Digest run {outcome.key}",
         "",
         f"Sent: {counts.get('sent', 0)}",
         f"Failed: {counts.get('failed', 0)}",
-        f"Suppressed: {counts.get('suppressed', 0)}",
+        f"Suppressed: {store.suppressed_count(outcome.key)}",
+        *([f"Pending: {pending}"] if pending else []),
         "",
     ]
+    if outcome.report.aborted:
+        lines += [f"Stopped: {outcome.report.aborted}.", "Fix that and run `digest send` again to send the rest.", ""]
+    elif outcome.report.stopped:
+        lines += [f"Stopped early: {outcome.report.stopped}. Run `digest send` again to send the rest.", ""]
     failures = store.deliveries(outcome.key, ["failed"])
     if failures:
+        suppressed = store.suppressions()
         lines.append("Failures:")
-        lines += [f"  {d.email}: {d.reply}" for d in failures[:50]]
+        lines += [_row(d, "now suppressed" if d.email.lower() in suppressed else "") for d in failures[:50]]
+        lines.append("")
+    deferred = [d for d in store.deliveries(outcome.key, ["pending"]) if d.reply]
+    if deferred:
+        lines.append("Left pending (the next `digest send` tries again):")
+        lines += [_row(d) for d in deferred[:50]]
         lines.append("")
     broken = [h for h in store.feed_health() if h.last_error or h.disabled]
     if broken:
@@ -384,12 +398,19 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
     msg["To"] = ", ".join(settings.editors)
     msg["Subject"] = (
         f"{settings.list_name} delivery report: {counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed"
+        + (f", {pending} still pending" if pending else "")
     )
     msg["Date"] = format_datetime(now)
     mid = make_msgid(domain=settings.domain)
     msg["Message-ID"] = mid
     msg.set_content("\n".join(lines) + "\n")
     return Message(to=settings.editors[0], sender=settings.from_address, message_id=mid, data=msg.as_bytes())
+
+
+def _row(d: Delivery, note: str = "") -> str:
+    """One delivery in the report: the address, the server's reply, how many tries, and a note."""
+    tries = f"{d.attempts} attempt{'s' if d.attempts != 1 else ''}"
+    return f"  {d.email}: {d.reply} ({tries}{'; ' + note if note else ''})"
 
 
 def send_report(settings: Settings, sender: Sender, message: Message) -> None:

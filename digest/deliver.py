@@ -4,7 +4,8 @@ moves each ledger row pending → sending → sent | failed.
 Exactly once, as near as SMTP allows: a row is marked `sending` before the message goes and `sent` the moment
 the server accepts it. A crash (even SIGKILL) leaves at most one `sending` row per open connection; on
 restart those are sent again, so the only possible duplicate is a message the server accepted in the instant
-before the ledger recorded it — at most one per connection (see README, "Delivery guarantees").
+before the ledger recorded it — at most one per connection (see README, "Delivery guarantees"). Only a 5xx
+reply fails a row; a temporary error that outlasts the retries puts it back to pending for the next run.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from .models import Delivery, Message
 from .store import Store
 
 Clock = Callable[[], datetime]
+Attempt = Callable[[], None]
 
 
 class Sender(Protocol):
-    """Hands one message to the mail system. Thread-safe. Returns the server's reply; raises DeliveryError."""
+    """Hands one message to the mail system. Thread-safe. Returns the server's reply; raises DeliveryError.
+    `on_attempt` is called before each try, retries included (the ledger counts them)."""
 
-    def send(self, message: Message) -> str: ...
+    def send(self, message: Message, *, on_attempt: Attempt | None = None) -> str: ...
 
     def close(self) -> None: ...
 
@@ -50,7 +53,9 @@ class OutboxSender:
         name = re.sub(r"[^A-Za-z0-9.@_+-]+", "_", message.to.lower())
         return self.folder / run / f"{name}.eml"
 
-    def send(self, message: Message) -> str:
+    def send(self, message: Message, *, on_attempt: Attempt | None = None) -> str:
+        if on_attempt is not None:
+            on_attempt()
         target = self.path_for(message)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
@@ -153,13 +158,15 @@ class SmtpSender:
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def send(self, message: Message) -> str:
+    def send(self, message: Message, *, on_attempt: Attempt | None = None) -> str:
         last = ""
         connected = False
         for attempt in range(self.settings.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             self.limiter.wait()
+            if on_attempt is not None:
+                on_attempt()
             try:
                 conn = self._connection()
             except DeliveryError as exc:
@@ -180,9 +187,10 @@ class SmtpSender:
             except smtplib.SMTPException as exc:
                 self._drop()
                 last = f"{type(exc).__name__}: {exc}"
-        raise DeliveryError(
-            f"gave up after {self.settings.retries + 1} attempts: {last}", reply=last, transport=not connected
-        )
+        tries = f"{self.settings.retries + 1} attempt{'s' if self.settings.retries else ''}"
+        if not connected:
+            raise DeliveryError(f"SMTP server unreachable ({tries}): {last}", reply=last, transport=True)
+        raise DeliveryError(f"gave up after {tries}: {last}", reply=last)
 
     def _connection(self) -> smtplib.SMTP:
         """This thread's connection, opened if need be. Failing to open one is a transport error; a refused
@@ -235,13 +243,24 @@ class SmtpSender:
                 conn.quit()
 
 
+class Stop(threading.Event):
+    """Asks a send to stop after the messages in flight; `reason` says why, for the outcome and the report."""
+
+    reason = "a stop was requested"
+
+    def request(self, reason: str) -> None:
+        self.reason = reason
+        self.set()
+
+
 @dataclass
 class SendReport:
     run_key: str
     sent: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    deferred: list[tuple[str, str]] = field(default_factory=list)  # left pending after a temporary error
     suppressed: list[str] = field(default_factory=list)
-    stopped: bool = False
+    stopped: str | None = None  # why the run stopped early on request (SIGTERM, Ctrl-C, the service stopping)
     aborted: str | None = None  # why the run stopped with messages still pending (the server, TLS, login)
 
     @property
@@ -260,7 +279,7 @@ def send_run(
     *,
     clock: Clock,
     workers: int = 1,
-    stop: threading.Event | None = None,
+    stop: Stop | None = None,
     progress: Callable[[int, int], None] | None = None,
     heartbeat: Callable[[], None] | None = None,
     heartbeat_every: float = 60.0,
@@ -283,7 +302,7 @@ def send_run(
             if halt.is_set():
                 return
             if stop is not None and stop.is_set():
-                report.stopped = True
+                report.stopped = stop.reason
                 return
             with lock:
                 if not queue:
@@ -292,10 +311,15 @@ def send_run(
                 if heartbeat is not None and time.monotonic() - beat[0] >= heartbeat_every:
                     heartbeat()
                     beat[0] = time.monotonic()
-                store.mark(key, row.email, "sending", now=clock(), attempt=True)
+                store.mark(key, row.email, "sending", now=clock())
             message = build(row, names.get(row.email))
+
+            def attempt(email: str = row.email) -> None:
+                with lock:
+                    store.mark(key, email, "sending", now=clock(), attempt=True)
+
             try:
-                reply = sender.send(message)
+                reply = sender.send(message, on_attempt=attempt)
             except DeliveryError as exc:
                 if exc.transport:
                     # Nothing can get through: stop, and leave this and the rest pending for the next run.
@@ -304,6 +328,14 @@ def send_run(
                         report.aborted = str(exc)
                         halt.set()
                     return
+                if not exc.permanent:
+                    # A temporary error outlasted the retries (a 4xx, a dropped connection, no answer after
+                    # DATA): the next run tries again, as it would after a crash; only a 5xx is a failure.
+                    with lock:
+                        store.mark(key, row.email, "pending", now=clock(), reply=exc.reply or str(exc))
+                        report.deferred.append((row.email, exc.reply or str(exc)))
+                        done += 1
+                    continue
                 with lock:
                     store.mark(key, row.email, "failed", now=clock(), reply=exc.reply or str(exc))
                     report.failed.append((row.email, exc.reply or str(exc)))

@@ -581,6 +581,16 @@ class Store:
             for r in self.db.execute("SELECT state, count(*) FROM deliveries WHERE run_key=? GROUP BY state", (key,))
         }
 
+    def suppressed_count(self, key: str) -> int:
+        """A run's recipients who are suppressed: skipped as such, or failed and then suppressed (a 5.1.1)."""
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM deliveries WHERE run_key=? AND (state='suppressed' OR "
+                "(state='failed' AND lower(email) IN (SELECT email FROM suppressions)))",
+                (key,),
+            ).fetchone()[0]
+        )
+
     def recent_runs(self, limit: int = 10) -> list[RunInfo]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY day DESC, created DESC LIMIT ?", (limit,)).fetchall()
         return [

@@ -1,17 +1,18 @@
 """The subscriber list: a YAML file the editor owns. Read with line numbers for every error; edited with
 ruamel.yaml so comments, order and formatting survive; written atomically under a lock, and never over a
-file that changed since it was read.
+file that changed since it was read: the new list is made and written beside the file first, then checked
+against the file and renamed over it with nothing slow in between. (The lock keeps our own commands apart; a
+person saving by hand does not take it, and only a save in those few microseconds could still race an edit.)
 """
 
 from __future__ import annotations
 
 import csv
 import fcntl
-import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,12 +63,11 @@ def normalise_name(value: str | None) -> str | None:
 
 @dataclass
 class SubscriberFile:
-    """A loaded list: the subscribers, the YAML tree for edits, and the fingerprint of what was read."""
+    """A loaded list: the subscribers, and the bytes they were read from (for edits, and to see a change)."""
 
     path: Path
     subscribers: list[Subscriber]
     data: bytes
-    fingerprint: str
 
     @property
     def tree(self) -> Any:
@@ -79,10 +79,6 @@ class SubscriberFile:
         return next((s for s in self.subscribers if s.email.lower() == lowered), None)
 
 
-def _fingerprint(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def load(path: Path) -> SubscriberFile:
     """Read and validate the list. A missing file is an empty list.
 
@@ -92,7 +88,7 @@ def load(path: Path) -> SubscriberFile:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return SubscriberFile(path=path, subscribers=[], data=b"", fingerprint=_fingerprint(b""))
+        return SubscriberFile(path=path, subscribers=[], data=b"")
     try:
         text = data.decode("utf-8")
         try:
@@ -101,7 +97,24 @@ def load(path: Path) -> SubscriberFile:
             subscribers = parse(_yaml().load(text), path)  # the same error again, now with its line
     except (YAMLError, UnicodeDecodeError) as exc:
         raise yaml_error(exc, path) from None
-    return SubscriberFile(path=path, subscribers=subscribers, data=data, fingerprint=_fingerprint(data))
+    return SubscriberFile(path=path, subscribers=subscribers, data=data)
+
+
+def load_for_send(path: Path) -> SubscriberFile:
+    """The list a send goes to. Unlike `load`, a missing file, an empty one or a list with nobody on it is a
+    ConfigError: a lost or truncated file must stop the send, not pass for a day with no readers."""
+    if not path.exists():
+        problem = "file not found"
+    else:
+        loaded = load(path)
+        if loaded.subscribers:
+            return loaded
+        problem = "no subscribers in the file"
+    raise ConfigError(
+        f"{problem}; a send needs at least one subscriber, so nothing was sent or recorded "
+        "(restore the file, or add an address with `digest subscribers add`)",
+        path=path,
+    )
 
 
 def _line(node: Any, how: str, key: Any) -> int | None:
@@ -238,7 +251,16 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _read(path: Path) -> bytes:
+    """The file's bytes; a missing file reads as empty (the first add creates it)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def _write_beside(path: Path, data: bytes) -> Path:
+    """`data` in a new file next to `path`, on disk and with path's permissions: ready to be renamed over it."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -247,39 +269,48 @@ def _atomic_write(path: Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
 
 
 class Editor:
-    """Edits the list in place. Each edit re-reads under the lock and refuses if the file changed meanwhile."""
+    """Edits the list: replaces the file atomically, under the lock, and never if it changed since it was read."""
 
     def __init__(self, loaded: SubscriberFile) -> None:
         self.loaded = loaded
 
-    def _commit(self, mutate: Any) -> SubscriberFile:
+    def _commit(self, mutate: Callable[[CommentedSeq], None]) -> SubscriberFile:
         path = self.loaded.path
         with _locked(path):
-            current = path.read_bytes() if path.exists() else b""
-            if _fingerprint(current) != self.loaded.fingerprint:
-                raise SubscriberError(f"{path} changed since it was read; nothing was written. Try again.")
-            tree = self.loaded.tree
-            if tree is None:
-                tree = CommentedMap()
-                tree["subscribers"] = CommentedSeq()
-            seq = tree["subscribers"] if isinstance(tree, CommentedMap) else tree
-            if seq is None:
-                seq = tree["subscribers"] = CommentedSeq()
-            mutate(seq)
-            buf = io.StringIO()
-            _yaml().dump(tree, buf)
-            data = buf.getvalue().encode("utf-8")
-            parse(_yaml().load(data.decode()), path)  # never write a list we could not read back
-            _atomic_write(path, data)
+            tmp = _write_beside(path, self._edited(mutate))
+            try:
+                # The check and the rename with nothing slow between them: the lock keeps our own commands out,
+                # but a person saving the file by hand does not take it, and their edit must never be replaced.
+                if _read(path) != self.loaded.data:
+                    raise SubscriberError(f"{path} changed since it was read; nothing was written. Try again.")
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
         self.loaded = load(path)
         return self.loaded
+
+    def _edited(self, mutate: Callable[[CommentedSeq], None]) -> bytes:
+        """The list as read, with the edit made: parsed round-trip, changed, dumped and checked to read back."""
+        tree = self.loaded.tree
+        if tree is None:
+            tree = CommentedMap()
+            tree["subscribers"] = CommentedSeq()
+        seq = tree["subscribers"] if isinstance(tree, CommentedMap) else tree
+        if seq is None:
+            seq = tree["subscribers"] = CommentedSeq()
+        mutate(seq)
+        buf = io.StringIO()
+        _yaml().dump(tree, buf)
+        data = buf.getvalue().encode("utf-8")
+        parse(_yaml().load(data.decode()), self.loaded.path)  # never write a list we could not read back
+        return data
 
     def add(self, email: str, name: str | None = None) -> SubscriberFile:
         address = normalise_email(email)

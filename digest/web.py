@@ -35,7 +35,7 @@ from starlette.types import ASGIApp
 from . import daily, pipeline, schedule
 from .config import Settings
 from .csp import SecurityHeaders, email_policy
-from .deliver import Sender
+from .deliver import Sender, Stop
 from .errors import DigestError, InputError, LockedError, SubscriberError
 from .fetch import Fetcher, utcnow
 from .health import JobState, Verdict, assess
@@ -111,7 +111,7 @@ class Service:
         self.clock = clock
         self.sender = sender or daily.make_sender(settings)
         self.env: Environment = environment(settings.templates_dir)
-        self.stop = threading.Event()
+        self.stop = Stop()
         self.send_thread: threading.Thread | None = None
         self.last_send: str = ""
         self.subscribe_per_address = Limiter(3, 3600)
@@ -600,7 +600,7 @@ def create_app(
             yield
         finally:
             # SIGTERM: the send thread finishes the message in flight, records it, and stops.
-            svc.stop.set()
+            svc.stop.request("the service is stopping")
             if svc.send_thread is not None:
                 await asyncio.to_thread(svc.send_thread.join, 60)
             if svc.scheduler is not None:

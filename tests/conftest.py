@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import AuthResult, Envelope, Session
 
 REPO = Path(__file__).resolve().parent.parent
 WEB = REPO / "demo" / "web"
@@ -154,8 +155,12 @@ class Mailbox:
 
     messages: list[tuple[str, bytes]] = field(default_factory=list)  # (recipient, data)
     temp_fail_once: set[str] = field(default_factory=set)  # 451 at RCPT the first time
+    temp_fail: dict[str, int] = field(default_factory=dict)  # 451 at RCPT the first n times
     unknown: set[str] = field(default_factory=set)  # 550 5.1.1 at RCPT
     drop_during_data_once: set[str] = field(default_factory=set)
+    hang_after_data_once: set[str] = field(default_factory=set)  # after the message, no answer for `hang` seconds
+    hang: float = 2.0
+    refuse_logins: int = 0  # refuse this many logins (535), then accept any
     delay: float = 0.0
     attempts: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -179,17 +184,23 @@ class _Handler:
             n = self.box.attempts[address] = self.box.attempts.get(address, 0) + 1
         if address in self.box.unknown:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
-        if address in self.box.temp_fail_once and n == 1:
+        if (address in self.box.temp_fail_once and n == 1) or n <= self.box.temp_fail.get(address, 0):
             return "451 4.7.1 Greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTPProtocol, session: Session, envelope: Envelope) -> str:
         if self.box.delay:
-            import asyncio
-
             await asyncio.sleep(self.box.delay)
         rcpt = envelope.rcpt_tos[0]
+        with self.box.lock:
+            hang = rcpt in self.box.hang_after_data_once
+            self.box.hang_after_data_once.discard(rcpt)
+        if hang:  # the client has sent the whole message and waits for a reply that does not come
+            await asyncio.sleep(self.box.hang)
+            assert server.transport is not None
+            server.transport.close()
+            return "421 too late"
         with self.box.lock:
             if rcpt in self.box.drop_during_data_once:
                 self.box.drop_during_data_once.discard(rcpt)
@@ -199,6 +210,15 @@ class _Handler:
             for r in envelope.rcpt_tos:
                 self.box.messages.append((r, bytes(envelope.original_content or b"")))
         return "250 2.0.0 Ok: queued"
+
+    def authenticate(
+        self, server: SMTPProtocol, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        with self.box.lock:
+            refuse = self.box.refuse_logins > 0
+            if refuse:
+                self.box.refuse_logins -= 1
+        return AuthResult(success=not refuse, handled=False)  # handled=False: aiosmtpd sends the 235 or 535
 
 
 def free_port() -> int:
@@ -211,7 +231,10 @@ def free_port() -> int:
 def smtp() -> Iterator[tuple[Mailbox, int]]:
     box = Mailbox()
     port = free_port()
-    controller = Controller(_Handler(box), hostname="127.0.0.1", port=port)
+    handler = _Handler(box)
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, authenticator=handler.authenticate, auth_require_tls=False
+    )
     controller.start()
     yield box, port
     controller.stop()

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +20,7 @@ import pytest
 
 from digest.cli import cli, main
 
-from .conftest import REPO, SEEDS, WebServer, demo_feeds
+from .conftest import REPO, SEEDS, WebServer, demo_feeds, free_port
 from .test_extract import PDF
 
 KEYS = [
@@ -164,3 +170,109 @@ def test_a_name_with_a_line_break_is_a_clear_error(tmp_path: Path) -> None:
         "error: a name cannot contain line breaks, control characters or text-direction overrides (it has U+000D)\n"
     )
     assert not (tmp_path / "subscribers.yml").exists()
+
+
+@pytest.mark.parametrize("text", ["", "# Probation Digest settings\n\n# list_name: Probation Digest\n"])
+def test_an_empty_settings_file_is_refused(tmp_path: Path, text: str) -> None:
+    """A digest.yml with nothing in it (0 bytes, or only comments) is an error naming the file, not all defaults."""
+    config = tmp_path / "digest.yml"
+    config.write_text(text)
+    r = run("status", config=config)
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        f"error: {config}: no settings (the file is empty or only comments); expected keys such as list_name, "
+        "from_address, feeds and delivery (see digest.example.yml)"
+    )
+
+
+def _break(subscribers: Path, how: str) -> None:
+    if how == "missing":
+        subscribers.unlink()
+    elif how == "empty":
+        subscribers.write_text("")
+    else:
+        subscribers.write_text("# nobody yet\nsubscribers: []\n")
+
+
+_NO_LIST = {
+    "missing": "file not found",
+    "empty": "no subscribers in the file",
+    "an empty list": "no subscribers in the file",
+}
+
+
+@pytest.mark.parametrize("how", list(_NO_LIST))
+def test_send_without_subscribers_records_nothing_and_sends_once_restored(
+    web: WebServer, make_config: Any, tmp_path: Path, how: str
+) -> None:
+    """A missing or empty subscriber list stops `digest send` (exit 2, naming the file) before the day is
+    recorded or its items claimed; once the file is back, `digest send` sends the day's items."""
+    config = make_config(demo_feeds(web)[1:2], subscribers=["a@example.org"])
+    assert run("poll", config=config).returncode == 0
+    subscribers = tmp_path / "subscribers.yml"
+    kept = subscribers.read_text()
+    _break(subscribers, how)
+    r = run("send", config=config)
+    assert r.returncode == 2
+    assert r.stderr.startswith(f"error: {subscribers}: {_NO_LIST[how]}; a send needs at least one subscriber, so ")
+    status = run("status", config=config).stdout
+    assert "recent digests: none yet" in status
+    assert "waiting for the next digest: 3 items" in status
+    subscribers.write_text(kept)
+    r = run("send", config=config)
+    assert r.returncode == 0, r.stderr
+    assert ": 1 sent, 0 failed" in r.stdout
+    assert [p.name for p in (tmp_path / "outbox").rglob("*.eml")] == ["a@example.org.eml"]
+
+
+def _catch_up_now() -> str:
+    """Schedule settings under which `digest serve` finds today's send overdue and sends at once: a fixed-offset
+    zone where it is about noon now, a send time of midnight and a cut-off just before the next one."""
+    offset = 12 - datetime.now(UTC).hour
+    zone = f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"  # Etc/GMT-N is N hours ahead of UTC
+    return f"schedule:\n  timezone: {zone}\n  send_time: '00:00'\n  missed_cutoff: '23:59'\n"
+
+
+_SEND_LOG = re.compile(r"digest: send( failed| skipped)?: ")
+
+
+def test_serve_does_not_record_a_day_without_subscribers(web: WebServer, make_config: Any, tmp_path: Path) -> None:
+    """`digest serve`'s send job logs a missing subscriber list as an error and records nothing, so the day's
+    items go out once the file is back."""
+    config = make_config(demo_feeds(web)[1:2], subscribers=["a@example.org"], extra=_catch_up_now())
+    subscribers = tmp_path / "subscribers.yml"
+    kept = subscribers.read_text()
+    subscribers.unlink()
+    assert run("poll", "--all", config=config).returncode == 0  # the send job sends what the polls have read
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "DIGEST_SECRET": "s"},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or ()], daemon=True)
+    reader.start()
+    log = []
+    try:
+        deadline = time.monotonic() + 60
+        while not any(_SEND_LOG.search(line) for line in log):
+            assert time.monotonic() < deadline, "the catch-up send did not run:\n" + "".join(log)
+            try:
+                log.append(lines.get(timeout=1))
+            except queue.Empty:
+                pass
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(10)
+        proc.stdout.close()
+    sent = [line for line in log if _SEND_LOG.search(line)]
+    assert f"ERROR digest: send failed: {subscribers}: file not found; a send needs at least one subscriber" in sent[0]
+    status = run("status", config=config).stdout
+    assert "recent digests: none yet" in status and "waiting for the next digest: 3 items" in status
+    subscribers.write_text(kept)
+    r = run("send", config=config)
+    assert r.returncode == 0 and ": 1 sent, 0 failed" in r.stdout

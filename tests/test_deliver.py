@@ -361,3 +361,114 @@ def test_sigterm_stops_a_send_cleanly_with_no_duplicates(ready: Any, smtp: tuple
     rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
     assert Counter(box.recipients) == dict.fromkeys(subs, 1)
+
+
+def attempts(config: Path, when: datetime) -> dict[str, int]:
+    settings = load_settings(config)
+    with Store(settings.database) as store:
+        key = daily.run_key(settings, daily.digest_day(settings, when))
+        return {d.email: d.attempts for d in store.deliveries(key)}
+
+
+def test_the_ledger_counts_every_attempt(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """Two 451 replies and then success: `digest send` records 3 attempts in the ledger, as the server saw."""
+    from .test_cli import run
+
+    box, _ = smtp
+    box.temp_fail = {"grey@example.org": 2}
+    config = ready(["grey@example.org", "ok@example.org"])
+    r = run("send", config=config)
+    assert r.returncode == 0, r.stderr
+    assert box.attempts == {"grey@example.org": 3, "ok@example.org": 1}
+    assert attempts(config, datetime.now(UTC)) == {"grey@example.org": 3, "ok@example.org": 1}
+
+
+def test_no_answer_after_data_is_left_for_the_next_send(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """A server that takes a message and never answers leaves that delivery pending, not failed: the next plain
+    `digest send` delivers it, with no --resend-failed."""
+    from .test_cli import run
+
+    box, _ = smtp
+    box.hang_after_data_once = {"hang@example.org"}
+    config = ready(["hang@example.org", "ok@example.org"])
+    settings = config.read_text().replace("    retries: 2\n", "    retries: 0\n    timeout: 1\n")
+    config.write_text(settings + "editors: [editor@example.org]\n")
+    first = run("send", config=config)
+    assert first.returncode == 1
+    assert ": 1 sent, 0 failed, 0 suppressed, 1 left pending after a temporary error" in first.stdout
+    assert "  pending hang@example.org: connection lost: " in first.stderr
+    report = box.to("editor@example.org")[0]
+    assert report["Subject"] == "Probation Digest delivery report: 1 sent, 0 failed, 1 still pending"
+    body = report.get_content()
+    assert "\nPending: 1\n" in body
+    assert "Left pending (the next `digest send` tries again):\n  hang@example.org: connection lost: " in body
+    assert "timed out (1 attempt)\n" in body
+    today = datetime.now(UTC)
+    assert ledger(config, today) == {"hang@example.org": "pending", "ok@example.org": "sent"}
+    second = run("send", config=config)
+    assert second.returncode == 0, second.stderr
+    assert ": 1 sent, 0 failed, 0 suppressed" in second.stdout
+    assert ledger(config, today) == {"hang@example.org": "sent", "ok@example.org": "sent"}
+    assert Counter(box.recipients) == {"hang@example.org": 1, "ok@example.org": 1, "editor@example.org": 2}
+    assert attempts(config, today) == {"hang@example.org": 2, "ok@example.org": 1}
+
+
+def test_a_bounce_during_the_send_is_counted_as_suppressed(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """A 550 5.1.1 during the send suppresses the address, and `digest send`'s summary and the editors' report
+    count it as suppressed."""
+    from .test_cli import run
+
+    box, _ = smtp
+    box.unknown = {"gone@example.org"}
+    config = ready(["ok@example.org", "gone@example.org"])
+    config.write_text(config.read_text() + "editors: [editor@example.org]\n")
+    r = run("send", config=config)
+    assert r.returncode == 1
+    assert ": 1 sent, 1 failed, 1 suppressed" in r.stdout
+    body = box.to("editor@example.org")[0].get_content()
+    assert "\nSent: 1\nFailed: 1\nSuppressed: 1\n" in body
+    assert "  gone@example.org: 550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown" in body
+
+
+def test_a_send_stopped_by_sigterm_says_so(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """SIGTERM mid-send: `digest send` and the editors' report say the run stopped early because of SIGTERM
+    and how many are still pending."""
+    box, _ = smtp
+    box.delay = 0.02
+    config = ready([f"user{i:03d}@example.org" for i in range(120)])
+    config.write_text(config.read_text() + "editors: [editor@example.org]\n")
+    cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), "send"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(box.messages) < 20 and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGTERM)
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 1, err
+    pending = Counter(ledger(config, datetime.now(UTC)).values())["pending"]
+    assert 0 < pending < 100
+    assert f"; stopped early (SIGTERM received) with {pending} still pending; run again to continue" in out
+    report = box.to("editor@example.org")[0]
+    assert report["Subject"].endswith(f", {pending} still pending")
+    assert "\nStopped early: SIGTERM received. Run `digest send` again to send the rest.\n" in report.get_content()
+
+
+def test_a_send_stopped_by_a_refused_login_says_so(
+    ready: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SMTP server refuses the login: `digest send` and the editors' report (sent once the login works
+    again) say the run stopped because the login was refused, with everyone still pending."""
+    from .test_cli import run
+
+    box, _ = smtp
+    box.refuse_logins = 1
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "s3cret")
+    config = ready(["a@example.org"])
+    settings = config.read_text().replace("    retries: 2\n", "    retries: 2\n    username: digest\n")
+    config.write_text(settings + "editors: [editor@example.org]\n")
+    r = run("send", config=config)
+    assert r.returncode == 1
+    assert ": 0 sent, 0 failed, 0 suppressed; STOPPED with 1 still pending: SMTP login refused: 535 " in r.stdout
+    body = box.to("editor@example.org")[0].get_content()
+    assert "\nStopped: SMTP login refused: 535 5.7.8 Authentication credentials invalid.\n" in body
+    assert ledger(config, datetime.now(UTC)) == {"a@example.org": "pending"}

@@ -171,3 +171,78 @@ def test_list_shows_suppressed_status(tmp_path: Path, capsys: pytest.CaptureFixt
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:2] == ["editor@example.org", "active"]
     assert lines[1].split()[:2] == ["pdu@example.org", "unsubscribed"]
+
+
+# Someone editing the file by hand while `digest subscribers add` runs. Whenever they see an add at work (its
+# lock held), every other time they append an address in the middle of it, without the lock, as a person just
+# saving the file would; and when it is done, they append one under the lock, as our own commands do.
+# Appending means the editor never overwrites an add itself: whatever goes missing, an add lost.
+_HAND_EDITOR = """
+import fcntl, sys, time
+from pathlib import Path
+
+path, stop = Path(sys.argv[1]), Path(sys.argv[2])
+edits, adds_seen, was_held = [], 0, False
+
+
+def append():
+    edits.append(f"hand{len(edits)}@example.org")
+    with open(path, "a") as fh:
+        fh.write(f"  - email: {edits[-1]}\\n")
+
+
+with open(path.with_name(path.name + ".lock"), "a") as lock:
+    while not stop.exists():
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            held = True
+            if not was_held:
+                adds_seen += 1
+                if adds_seen % 2:
+                    append()
+        else:
+            held = False
+            if was_held:
+                append()
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        was_held = held
+        time.sleep(0.001)
+print(" ".join(edits))
+"""
+
+
+def test_hand_edits_made_while_adds_run_are_never_lost(tmp_path: Path) -> None:
+    """While `digest subscribers add` processes run one after another and someone appends addresses to the file
+    by hand (under the lock, and without it in the middle of an add), every hand edit and every add that said
+    it succeeded is in the file; an add that could not be made safely says so."""
+    import subprocess
+    import sys
+
+    from .test_cli import run
+
+    path = write(
+        tmp_path, "# the list\nsubscribers:\n" + "".join(f"  - email: old{i}@example.org\n" for i in range(100))
+    )
+    config = tmp_path / "digest.yml"
+    config.write_text("database: d.sqlite3\n")
+    stop = tmp_path / "stop"
+    editor = subprocess.Popen(
+        [sys.executable, "-c", _HAND_EDITOR, str(path), str(stop)], stdout=subprocess.PIPE, text=True
+    )
+    added, refusals = [], []
+    try:
+        for i in range(3):
+            for _try in range(3):  # a refusal says "try again", and so a person would
+                r = run("subscribers", "add", f"added{i}@example.org", config=config)
+                if r.returncode == 0:
+                    added.append(f"added{i}@example.org")
+                    break
+                refusals.append(r.stderr)
+    finally:
+        stop.touch()
+        hand = editor.communicate(timeout=30)[0].split()
+    on_list = {s.email for s in load(path).subscribers}
+    assert [a for a in hand + added if a not in on_list] == []
+    assert set(refusals) <= {f"error: {path} changed since it was read; nothing was written. Try again.\n"}
+    assert len(added) == 3 and len(hand) >= 6  # the hand edits did land during the adds, so a loss would show
