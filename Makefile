@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench eval browser format lock clean
+.PHONY: demo test lint bench eval browser axe format lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/python -m digest.demo $(if $(RESET),--reset,)
 
-## test: the whole test suite (installs Debian's chromium for the browser tests when run as root)
-test: $(STAMP) browser
+## test: the whole test suite (installs Debian's chromium for the browser tests when run as root, and axe-core)
+test: $(STAMP) browser axe
 	$(BIN)/python -m pytest -q
 
 ## lint: formatting, lint and strict typing
@@ -46,6 +46,14 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: /usr/bin/chromium is missing and this is not root; browser tests will be skipped"; fi
 
+## axe: axe-core from npm, for the accessibility tests (skipped with a note when npm is missing)
+AXE_VERSION := 4.14.1
+axe:
+	@if [ -f .axe/node_modules/axe-core/axe.min.js ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-save --no-audit --no-fund --prefix .axe axe-core@$(AXE_VERSION) >/dev/null; \
+	else echo "note: npm is missing; the accessibility tests will be skipped"; fi
+
 format: $(STAMP)
 	$(BIN)/ruff format digest tests bench demo
 	$(BIN)/ruff check --fix digest tests bench demo
@@ -58,4 +66,4 @@ lock:
 	rm -rf .lockvenv
 
 clean:
-	rm -rf $(VENV) .demo artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo artifacts .axe .pytest_cache .mypy_cache .ruff_cache
