@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from . import secret
 from .errors import ConfigError
 from .models import SOURCE_TYPES, Feed
 from .names import check_name
@@ -92,12 +94,14 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For names the client (IPs or networks)
 
     @property
-    def secret(self) -> str:
-        value = os.environ.get(self.secret_env)
-        if value:
-            return value
-        # Without a configured secret, links still work for this database but not across installs.
-        return f"insecure-development-secret:{self.database.resolve()}"
+    def secret_file(self) -> Path:
+        """Where the link-signing key is kept when $DIGEST_SECRET is not set: beside the database."""
+        return self.database.with_suffix(".secret")
+
+    @cached_property
+    def keys(self) -> secret.Keys:
+        """The keys that sign links and the admin session (read, or made, on first use; ConfigError if unusable)."""
+        return secret.keys(os.environ.get(self.secret_env), self.secret_env, self.secret_file)
 
     @property
     def domain(self) -> str:

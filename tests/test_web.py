@@ -23,7 +23,7 @@ from digest.deliver import OutboxSender
 from digest.store import Store
 from digest.web import create_app, hash_password
 
-from .conftest import free_port, serve_app
+from .conftest import SECRET, free_port, serve_app
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 
@@ -31,7 +31,7 @@ NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 @pytest.fixture
 def app(make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[httpx.Client, Any]]:
     monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("correct horse"))
-    monkeypatch.setenv("DIGEST_SECRET", "test-secret")
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
     port_holder: dict[str, int] = {}
     config = make_config([], subscribers=["reader@example.org"])
     settings = load_settings(config, overrides={"public_url": "http://127.0.0.1"})
@@ -145,7 +145,7 @@ def test_one_click_unsubscribe_and_forged_tokens(app: Any) -> None:
     assert client.post(f"/unsubscribe/{forged}").status_code == 400
     from digest.tokens import Tokens
 
-    other_list = Tokens("test-secret", "another-list.example").unsubscribe("reader@example.org")
+    other_list = Tokens(SECRET, "another-list.example").unsubscribe("reader@example.org")
     assert client.post(f"/unsubscribe/{other_list}").status_code == 400
 
 
@@ -155,7 +155,7 @@ def test_expired_confirmation_is_rejected(app: Any) -> None:
     token = daily.tokens(settings).confirm("late@example.org")
     from digest.tokens import Tokens
 
-    assert Tokens(settings.secret, daily.list_id(settings)).read_confirm(token, max_age=-1) is None
+    assert Tokens(settings.keys.current, daily.list_id(settings)).read_confirm(token, max_age=-1) is None
     assert client.post("/confirm/not-a-token").status_code == 400
 
 
@@ -166,8 +166,8 @@ def _signed_for_another_purpose(settings: Any) -> dict[str, list[str]]:
 
     lid = daily.list_id(settings)
     ours = daily.tokens(settings)
-    confirm = URLSafeTimedSerializer(settings.secret, salt="confirm-subscription")
-    unsub = URLSafeTimedSerializer(settings.secret, salt="unsubscribe")
+    confirm = URLSafeTimedSerializer(settings.keys.current, salt="confirm-subscription")
+    unsub = URLSafeTimedSerializer(settings.keys.current, salt="unsubscribe")
     return {
         "confirm": [
             ours.unsubscribe("reader@example.org"),
@@ -330,7 +330,7 @@ def test_service_catches_up_a_missed_send_on_start(
     make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Started at 14:00 with nothing sent today, the scheduler sends once; a restart does not send again."""
-    monkeypatch.setenv("DIGEST_SECRET", "s")
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
     config = make_config([], subscribers=["reader@example.org"], extra="schedule:\n  send_empty: true\n")
     settings = load_settings(config)
     outbox = tmp_path / "outbox"
@@ -363,7 +363,7 @@ def test_digest_serve_stops_cleanly_on_sigterm(make_config: Any, tmp_path: Path)
         [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "DIGEST_SECRET": "s"},
+        env={**os.environ, "DIGEST_SECRET": SECRET},
     )
     try:
         deadline = time.monotonic() + 20
@@ -393,7 +393,7 @@ def digest_serve(config: Path) -> Iterator[httpx.Client]:
     port = free_port()
     # Over plain http here: with the https public URL the session cookie would be Secure and never sent back.
     config.write_text(config.read_text().replace("https://digest.example.org", f"http://127.0.0.1:{port}"))
-    env = {**os.environ, "DIGEST_SECRET": "s", "DIGEST_ADMIN_PASSWORD_HASH": hash_password("correct horse")}
+    env = {**os.environ, "DIGEST_SECRET": SECRET, "DIGEST_ADMIN_PASSWORD_HASH": hash_password("correct horse")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
