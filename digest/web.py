@@ -74,6 +74,25 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, base64.b64decode(want))
 
 
+def hash_problem(stored: str) -> str | None:
+    """Why a value in the admin password variable cannot be a hash from `digest hash-password`, or None. The usual
+    cause is the shell: inside double quotes, $16384, $8 and $1 are replaced by (empty) variables."""
+    if stored[:1] in "'\"" and stored[-1:] == stored[:1]:
+        return "it is wrapped in quotes, which `docker run --env-file` keeps as part of the value; remove them"
+    parts = stored.split("$")
+    try:
+        ok = len(parts) == 6 and parts[0] == "scrypt" and all(int(x) > 0 for x in parts[1:4])
+        ok = ok and len(base64.b64decode(parts[4], validate=True)) > 0 and len(base64.b64decode(parts[5])) == 32
+    except (ValueError, TypeError):
+        ok = False
+    if ok:
+        return None
+    return (
+        "it is not a hash from `digest hash-password` (expected scrypt$16384$8$1$…$…); a hash typed in double "
+        "quotes loses every $ and what follows it, so put it in single quotes: 'scrypt$16384$8$1$…'"
+    )
+
+
 class Limiter:
     """At most `limit` events per key in a sliding window (in memory: one process serves the site)."""
 
@@ -312,6 +331,9 @@ def create_app(
     settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
 ) -> ASGIApp:
     svc = Service(settings, clock=clock, sender=sender)
+    stored_hash = os.environ.get(settings.admin_password_env)
+    if stored_hash and (problem := hash_problem(stored_hash)):
+        log.warning("$%s cannot be used, so no one can log in to the admin: %s", settings.admin_password_env, problem)
     public_https = settings.public_url.startswith("https://")
 
     # ---- subscriber pages
@@ -511,12 +533,20 @@ def create_app(
         stored = os.environ.get(settings.admin_password_env, "")
         if not stored or not check_password(form.get("password", ""), stored):
             svc.login_failures.hit(client)
-            return svc.page(
-                "admin/login",
-                401,
-                csrf=_csrf(request),
-                error="Wrong password." if stored else f"No admin password is set (${settings.admin_password_env}).",
-            )
+            if svc.login_failures.blocked(client):
+                log.warning(
+                    "admin login: %d wrong passwords from %s; that client is locked out for %d minutes",
+                    svc.login_failures.limit,
+                    client,
+                    svc.login_failures.window // 60,
+                )
+            if not stored:
+                error = f"No admin password is set (${settings.admin_password_env})."
+            elif hash_problem(stored):
+                error = f"The admin password is not set up correctly: ${settings.admin_password_env} is not a hash."
+            else:
+                error = "Wrong password."
+            return svc.page("admin/login", 401, csrf=_csrf(request), error=error)
         # A new session id at every login; the one this browser had before (if any) is closed.
         sid = secrets.token_urlsafe(32)
         with svc.store() as store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -443,3 +444,52 @@ def test_forwarded_for_counts_from_a_trusted_proxy(make_config: Any) -> None:
         assert [_login_as(client, "203.0.113.7", "wrong") for _ in range(5)] == [401] * 5
         assert _login_as(client, "203.0.113.7", "correct horse") == 429
         assert _login_as(client, "198.51.100.2", "correct horse") == 303
+
+
+def test_the_lockout_is_logged_with_the_client_address(app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """When five wrong passwords lock a client out, the log says so once, with the client's address."""
+    client, _ = app
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)[1]  # type: ignore[index]
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        for _ in range(4):
+            client.post("/admin/login", data={"password": "wrong", "csrf": csrf})
+        assert not [r for r in caplog.records if "locked out" in r.getMessage()]
+        client.post("/admin/login", data={"password": "wrong", "csrf": csrf})
+        client.post("/admin/login", data={"password": "wrong", "csrf": csrf})
+    (record,) = [r for r in caplog.records if "locked out" in r.getMessage()]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        "admin login: 5 wrong passwords from 127.0.0.1; that client is locked out for 15 minutes"
+    )
+
+
+def test_a_hash_pasted_in_double_quotes_is_reported(
+    make_config: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A password hash that went through a shell in double quotes (every $ eaten) is named in the log at start and
+    on the login page, instead of answering 'Wrong password.' to the right password for ever."""
+    good = hash_password("correct horse")
+    mangled = subprocess.run(
+        ["bash", "-c", f'H="{good}"; printf %s "$H"'], capture_output=True, text=True, check=True
+    ).stdout
+    assert mangled != good
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", mangled)
+    settings = load_settings(make_config([]), overrides={"public_url": "http://127.0.0.1"})
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        application = create_app(settings, clock=lambda: NOW)
+    assert "$DIGEST_ADMIN_PASSWORD_HASH cannot be used" in caplog.text and "single quotes" in caplog.text
+    for live in serve_app(application):
+        with live.client() as client:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)[1]  # type: ignore[index]
+            r = client.post("/admin/login", data={"password": "correct horse", "csrf": csrf})
+    assert r.status_code == 401 and "is not a hash" in r.text
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", f"'{good}'")  # docker run --env-file keeps the quotes
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        create_app(settings, clock=lambda: NOW)
+    assert "wrapped in quotes" in caplog.text
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", good)
+    caplog.clear()
+    create_app(settings, clock=lambda: NOW)
+    assert "cannot be used" not in caplog.text
