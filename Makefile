@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench eval browser format lock clean
+IMAGE ?= probation-digest
+# Builds and runs images where no registry can be reached (a local Debian base); docker elsewhere.
+CONTAINER := $(wildcard ../shared/tools/container)
+
+.PHONY: demo test lint bench eval browser format lock clean image image-test
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +49,18 @@ browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: /usr/bin/chromium is missing and this is not root; browser tests will be skipped"; fi
+
+## image: build the container image $(IMAGE) (SUITE=bookworm builds on Debian 12's Python 3.11 with the tool)
+image:
+ifneq ($(CONTAINER),)
+	$(CONTAINER) build --format docker -t $(IMAGE) .
+else
+	docker build -t $(IMAGE) .
+endif
+
+## image-test: build the image and run it as an operator would (tests/test_image.py; root and the tool needed)
+image-test: $(STAMP)
+	DIGEST_IMAGE_TEST=1 $(BIN)/python -m pytest -q tests/test_image.py
 
 format: $(STAMP)
 	$(BIN)/ruff format digest tests bench demo
