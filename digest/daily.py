@@ -75,7 +75,7 @@ def renderer(settings: Settings) -> Renderer:
 
 
 def tokens(settings: Settings) -> Tokens:
-    return Tokens(settings.secret, list_id(settings))
+    return Tokens(settings.keys.accepted, list_id(settings))
 
 
 def list_id(settings: Settings) -> str:

@@ -18,7 +18,7 @@ from digest.store import Store
 from digest.web import create_app, hash_password
 
 from .browser import browser  # noqa: F401 - the fixture
-from .conftest import REPO, free_port, serve_app
+from .conftest import REPO, SECRET, free_port, serve_app
 from .test_render import render
 
 AXE = Path(os.environ.get("AXE_CORE", REPO / ".axe/node_modules/axe-core/axe.min.js"))
@@ -62,7 +62,7 @@ def test_the_email_meets_wcag_aa(browser: Any, axe: str) -> None:  # noqa: F811
 @pytest.fixture
 def live(make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("pw"))
-    monkeypatch.setenv("DIGEST_SECRET", "a" * 40)
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
     port = free_port()
     config = make_config([], subscribers=["reader@example.org"], extra="schedule:\n  send_empty: true\n")
     settings = load_settings(config, overrides={"public_url": f"http://127.0.0.1:{port}"})

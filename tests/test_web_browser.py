@@ -18,7 +18,7 @@ from digest.store import Store
 from digest.web import create_app, hash_password
 
 from .browser import ARTIFACTS, CspWatch, browser  # noqa: F401 - the fixture
-from .conftest import Mailbox, free_port, serve_app
+from .conftest import SECRET, Mailbox, free_port, serve_app
 
 
 class Clock:
@@ -33,7 +33,7 @@ class Clock:
 def site(make_config: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     box, smtp_port = smtp
     monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("editor pass"))
-    monkeypatch.setenv("DIGEST_SECRET", "browser-secret")
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
     port = free_port()
     config = make_config(
         [], subscribers=["reader@example.org"], smtp_port=smtp_port, extra="schedule:\n  send_empty: true\n"
