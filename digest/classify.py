@@ -94,7 +94,8 @@ _RESEARCH = re.compile(
     re.I,
 )
 _OTHER = re.compile(
-    r"\b(?:factsheet|guidance|manual|inspection standards|terms of reference|vacanc(?:y|ies)|"
+    # Not "vacancies": a headline about a service's staffing ("must address vacancies") is no job advert.
+    r"\b(?:factsheet|guidance|manual|inspection standards|terms of reference|job vacanc(?:y|ies)|"
     r"job (?:advert|description)|privacy notice|about us)\b",
     re.I,
 )

@@ -24,9 +24,14 @@ KNOWN = {
     "hmip-evidence-base-probation-services-index": "an index page of research, labelled other",
     "wrexham-yjs-2019-press-release": "'good overall' in prose only; the card gives no rating rather than a wrong one",
     "blog-2021-09-01-drug-treatment": "the card takes the date heading the post's title, which the label leaves out",
+    "blog-2021-10-04-violence-against-women-girls": "the same: a dated title, a date the label leaves out",
+    "hmpps-probation-change-bulletin-17-april-2023": "GOV.UK files it as Guidance; labelled news",
+    "hmpps-probation-changes-bulletin-6-august-2020": "GOV.UK files it as Guidance; labelled news",
+    "welsh-language-scheme-monitoring-report-2024-25": "a corporate report, labelled other",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
-TUNED = [c for c in load() if c.half in ("tune", "holdout", "fresh", "fresh2", "fresh3") and c.slug not in KNOWN]
+READ = ("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4")  # a batch joins once its misses have been read
+TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
 
 @pytest.mark.parametrize("case", TUNED, ids=[c.slug for c in TUNED])
