@@ -11,13 +11,14 @@ import sys
 import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from . import __version__, daily, pipeline
+from .clock import utcnow as now
 from .config import Settings, default_config_path, load_settings
 from .deliver import Stop
 from .errors import ConfigError, DigestError, InputError, LockedError
@@ -31,10 +32,6 @@ from .subscribers import load as load_subscribers
 from .summarise import Hints
 from .summarise import summarise as summarise_doc
 from .workers import WorkerPool
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Context:

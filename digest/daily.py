@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
+from .clock import Clock
 from .compose import Candidate, compose, for_subscriber
 from .config import Settings
 from .deliver import OutboxSender, Sender, SendReport, SmtpSender, Stop, send_run
@@ -24,8 +25,6 @@ from .render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, 
 from .store import Store
 from .subscribers import load_for_send
 from .tokens import Tokens
-
-Clock = Callable[[], datetime]
 
 
 def list_slug(settings: Settings) -> str:

@@ -20,16 +20,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from .clock import Clock
 from .config import SmtpSettings
 from .errors import DeliveryError
 from .models import Delivery, Message
 from .store import Store
 
-Clock = Callable[[], datetime]
 Attempt = Callable[[], None]
 
 

@@ -12,7 +12,25 @@ KINDS: tuple[Kind, ...] = ("inspection", "thematic", "research", "news", "blog",
 SourceType = Literal["inspectorate", "govuk", "news", "blog"]  # a feed's source type
 SOURCE_TYPES: tuple[SourceType, ...] = ("inspectorate", "govuk", "news", "blog")
 RATINGS = ("Outstanding", "Good", "Requires improvement", "Inadequate")
-DeliveryState = Literal["pending", "sending", "sent", "failed", "suppressed"]
+DeliveryState = Literal["pending", "sending", "sent", "failed", "suppressed"]  # a ledger row's state
+RunStatus = Literal["empty", "sending", "done"]  # a digest run's status
+# Why a fetch failed (FetchError.kind), and why a feed's poll failed (the fetch's reasons, or its parse).
+FetchErrorKind = Literal[
+    "timeout",
+    "connect",
+    "dns",
+    "http",
+    "gone",
+    "too-large",
+    "redirect-loop",
+    "too-many-redirects",
+    "decode",
+    "network",
+    "unsafe",
+]
+FeedErrorKind = FetchErrorKind | Literal["parse", "internal"]
+PollStatus = Literal["new", "not-modified", "error", "skipped", "disabled"]  # what one feed's poll did
+HealthStatus = Literal["ok", "overdue", "failing"]  # what /health says
 
 
 @dataclass(frozen=True)
@@ -216,7 +234,7 @@ class FeedHealth:
     name: str
     last_success: datetime | None
     last_error: str | None
-    last_error_kind: str | None
+    last_error_kind: FeedErrorKind | None
     failures: int
     next_poll: datetime | None
     disabled: str | None
@@ -230,6 +248,6 @@ class RunInfo:
     day: date
     subject: str
     created_at: datetime
-    status: str  # empty, sending, done
+    status: RunStatus
     items: int
     counts: dict[str, int] = field(default_factory=dict)

@@ -12,17 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from .clock import Clock
 from .config import Settings
 from .errors import DigestError, ExtractError, FeedError, FetchError, WorkerError
 from .extract import extract, extract_html
 from .feeds import ParsedFeed, clean_text, parse_feed
 from .fetch import Fetcher, max_age
-from .models import Document, Feed, Item, Kind, Summary
+from .models import Document, Feed, Item, Kind, PollStatus, Summary
 from .store import Store
 from .summarise import Hints, summarise
 from .workers import InlineRunner, Runner
 
-Clock = Callable[[], datetime]
 log = logging.getLogger("digest")
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 _INLINE = InlineRunner()
@@ -35,7 +35,7 @@ _MIN_FEED_WORDS = 150  # below this the feed carries an excerpt, and the page is
 @dataclass(frozen=True)
 class PollResult:
     feed: Feed
-    status: str  # new | not-modified | error | skipped | disabled
+    status: PollStatus
     new: int = 0
     seen: int = 0
     error: str | None = None

@@ -33,13 +33,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from . import daily, pipeline, schedule
+from .clock import Clock, utcnow
 from .config import Settings
 from .csp import SecurityHeaders, email_policy
 from .deliver import Sender, Stop
 from .errors import DigestError, InputError, LockedError, SubscriberError
-from .fetch import Fetcher, utcnow
+from .fetch import Fetcher
 from .health import JobState, Verdict, assess
-from .models import Message
+from .models import HealthStatus, Message
 from .render import RECIPIENT, UNSUBSCRIBE, environment, templates_dir
 from .store import Store
 from .subscribers import Editor, normalise_email, normalise_name
@@ -47,7 +48,6 @@ from .subscribers import load as load_subscribers
 from .workers import InlineRunner, Runner, WorkerPool
 
 log = logging.getLogger("digest")
-Clock = Callable[[], datetime]
 SESSION_TTL = timedelta(hours=8)  # an editor's session, from logging in; the cookie lives as long
 
 
@@ -399,8 +399,9 @@ def create_app(
             last_poll = store.last_poll()
             verdict = svc.verdict(store)
         late = schedule.overdue(settings, clock(), status)
+        state: HealthStatus = "ok" if verdict.ok else ("overdue" if late else "failing")
         body = {
-            "status": "ok" if verdict.ok else ("overdue" if late else "failing"),
+            "status": state,
             "problems": list(verdict.problems),
             "last_poll": last_poll.isoformat() if last_poll else None,
             "last_digest": None
