@@ -26,7 +26,7 @@ from .extract import extract
 from .feeds import parse_feed
 from .fetch import Fetcher
 from .models import SOURCE_TYPES, Feed, SourceType
-from .store import Store
+from .store import Store, summary_json
 from .subscribers import Editor, load_for_send, normalise_email, read_csv, to_csv
 from .subscribers import load as load_subscribers
 from .summarise import Hints
@@ -284,7 +284,7 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type:
         doc = extract(content, url=url, content_type=ctype)
     result = summarise_doc(doc, Hints(source_type=source_type, filtered=True), words=words)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(summary_json(result, contract=True), ensure_ascii=False, indent=2))
         return
     click.echo(result.title)
     click.echo(f"kind: {result.kind}; about probation: {'yes' if result.about_probation else 'no'}")

@@ -5,7 +5,6 @@ preview, the test copy and the editors' report. Callers pass the clock and the s
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,7 +19,7 @@ from .compose import Candidate, compose, for_subscriber
 from .config import Settings
 from .deliver import OutboxSender, Sender, SendReport, SmtpSender, Stop, send_run
 from .errors import DigestError
-from .models import Delivery, Digest, Message, Subscriber
+from .models import Delivery, Digest, Message, Run, Subscriber
 from .render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, message_id
 from .store import Store
 from .subscribers import load_for_send
@@ -41,32 +40,24 @@ def digest_day(settings: Settings, now: datetime) -> date:
 
 def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence[int] | None = None) -> Digest:
     """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
-    if item_ids is None:
-        rows = store.pending_items()
-    else:
-        rows = []
-        for item in store.items(item_ids):
-            assert item.id is not None
-            summary = store.summary(item.id)
-            if summary is not None:
-                rows.append((item, summary, store.document(item.id)))
+    rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
     candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
     return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
 
 
-def _run_digest(settings: Settings, store: Store, row: Any, day: date) -> Digest:
+def _run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:
     """The digest a started run carries: its items, under the subject it went out with."""
-    digest = build_digest(settings, store, day, item_ids=json.loads(row["item_ids"]))
-    return replace(digest, subject=row["subject"])
+    digest = build_digest(settings, store, day, item_ids=run.item_ids)
+    return replace(digest, subject=run.subject)
 
 
 def todays_digest(settings: Settings, store: Store, now: datetime) -> Digest:
     """Today's digest as it goes (or went) out: the run's items once it has started, else what is waiting."""
     day = digest_day(settings, now)
-    row = store.run(run_key(settings, day))
-    if row is None or row["status"] == "empty":
+    run = store.run(run_key(settings, day))
+    if run is None or run.status == "empty":
         return build_digest(settings, store, day)
-    return _run_digest(settings, store, row, day)
+    return _run_digest(settings, store, run, day)
 
 
 def renderer(settings: Settings) -> Renderer:
@@ -191,14 +182,14 @@ def _send_locked(
     now = clock()
     subs = load_for_send(settings.subscribers_file).subscribers  # before anything is recorded or claimed
     by_email = {s.email.lower(): s for s in subs}
-    row = store.run(key)
-    if row is None or force:
-        started = _start_run(settings, store, key=key, day=day, now=now, subs=subs, previous=row)
+    run = store.run(key)
+    if run is None or force:
+        started = _start_run(settings, store, key=key, day=day, now=now, subs=subs, previous=run)
         if isinstance(started, SendOutcome):
             return started
-        digest, row = started
+        digest, run = started
     else:
-        resumed = _resume_run(settings, store, row, key=key, day=day, now=now, subs=subs, resend_failed=resend_failed)
+        resumed = _resume_run(settings, store, run, key=key, day=day, now=now, subs=subs, resend_failed=resend_failed)
         if isinstance(resumed, SendOutcome):
             return resumed
         digest = resumed
@@ -214,9 +205,7 @@ def _send_locked(
             digest=digest,
             counts=counts,
         )
-    factories = _Factories(
-        settings, digest, envelope(settings, row["subject"], datetime.fromisoformat(row["created"]), key)
-    )
+    factories = _Factories(settings, digest, envelope(settings, run.subject, run.created_at, key))
     signer = tokens(settings)
 
     def build(d: Delivery, name: str | None) -> Message:
@@ -250,13 +239,13 @@ def _start_run(
     day: date,
     now: datetime,
     subs: Sequence[Subscriber],
-    previous: Any,
-) -> tuple[Digest, Any] | SendOutcome:
+    previous: Run | None,
+) -> tuple[Digest, Run] | SendOutcome:
     """Compose the day's digest and record the run with one pending row per subscriber. With a `previous` run
     (--force) its items are carried again, with anything new since."""
     if previous is not None:
         store.release_items(key)
-        carried = {int(i) for i in json.loads(previous["item_ids"])}
+        carried = set(previous.item_ids)
         waiting = {i.id for i, _, _ in store.pending_items() if i.id is not None}
         digest = build_digest(settings, store, day, item_ids=sorted(carried | waiting))
     else:
@@ -286,13 +275,15 @@ def _start_run(
         recipients=[(s.email, s.name, message_id(key, s.email, settings.domain)) for s in subs],
         considered=digest.considered,
     )
-    return digest, store.run(key)
+    run = store.run(key)
+    assert run is not None  # just recorded
+    return digest, run
 
 
 def _resume_run(
     settings: Settings,
     store: Store,
-    row: Any,
+    run: Run,
     *,
     key: str,
     day: date,
@@ -301,9 +292,9 @@ def _resume_run(
     resend_failed: bool,
 ) -> Digest | SendOutcome:
     """Carry on with today's run: the same digest, to whoever has not had it yet."""
-    if row["status"] == "empty":
+    if run.status == "empty":
         return SendOutcome(key, "today was an empty day and nothing was sent (use --force to send anyway)")
-    digest = _run_digest(settings, store, row, day)
+    digest = _run_digest(settings, store, run, day)
     if resend_failed and not store.reset_failed(key, now=now):
         return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
     # Someone who joined since the run began gets today's digest too.

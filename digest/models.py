@@ -109,7 +109,8 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class Summary:
-    """What a reader needs to know about one publication. `to_json()` is the stable contract."""
+    """What a reader needs to know about one publication. Its JSON (stored, and the stable `--json` contract)
+    is written and read in one place: `store.summary_json` and `store.summary_from_json`."""
 
     title: str
     kind: Kind
@@ -127,20 +128,6 @@ class Summary:
     recommendations: tuple[Recommendation, ...] = ()
     facts: tuple[str, ...] = ()  # context a reader wants: who owns the CRC, the NPS division, caseload size
     scanned: bool = False
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "title": self.title,
-            "kind": self.kind,
-            "about_probation": self.about_probation,
-            "organisation": self.organisation,
-            "rating": self.rating,
-            "published": self.published.isoformat() if self.published else None,
-            "chief_inspector": self.chief_inspector,
-            "summary": self.summary,
-            "key_findings": list(self.key_findings),
-            "recommendations": [r.text for r in self.recommendations],
-        }
 
 
 @dataclass(frozen=True)
@@ -240,6 +227,35 @@ class FeedHealth:
     disabled: str | None
     moved_to: str | None = None
     items: int = 0
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed's HTTP and polling state, as the store keeps it."""
+
+    url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    first_polled: datetime | None
+    failures: int
+    next_poll: datetime | None
+    disabled: str | None
+    moved_to: str | None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A digest run as recorded: what it carries and the bodies kept for the web version."""
+
+    key: str
+    day: date
+    created_at: datetime
+    subject: str
+    status: RunStatus
+    item_ids: tuple[int, ...]
+    html: str
+    text: str
 
 
 @dataclass(frozen=True)

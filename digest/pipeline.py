@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from .clock import Clock
 from .config import Settings
@@ -76,14 +76,14 @@ async def _poll_feed(
 ) -> PollResult:
     state = store.feed_state(feed.url)
     now = clock()
-    if state["disabled"]:
-        return PollResult(feed, "disabled", error=state["disabled"])
-    if not force and state["next_poll"] and datetime.fromisoformat(state["next_poll"]) > now:
+    if state.disabled:
+        return PollResult(feed, "disabled", error=state.disabled)
+    if not force and state.next_poll and state.next_poll > now:
         return PollResult(feed, "skipped")
     interval = timedelta(minutes=settings.poll_interval_minutes)
-    url = state["moved_to"] or feed.url
+    url = state.moved_to or feed.url
     try:
-        response = await fetcher.get(url, etag=state["etag"], last_modified=state["last_modified"], accept=_FEED_ACCEPT)
+        response = await fetcher.get(url, etag=state.etag, last_modified=state.last_modified, accept=_FEED_ACCEPT)
         age = max_age(response.headers.get("cache-control"))
         next_poll = now + max(interval, timedelta(seconds=age or 0))
         if response.not_modified:
@@ -99,7 +99,7 @@ async def _poll_feed(
         )
     except FetchError as exc:
         retry = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
-        backoff = interval * min(2 ** int(state["failures"]), 16)
+        backoff = interval * min(2**state.failures, 16)
         store.feed_failed(
             feed.url,
             now=now,
@@ -121,7 +121,7 @@ async def _poll_feed(
         store.feed_failed(feed.url, now=now, kind="internal", message=message, next_poll=now + interval)
         return PollResult(feed, "error", error=f"internal: {message}")
     window = feed.backfill_hours if feed.backfill_hours is not None else settings.backfill_hours
-    since = None if state["first_polled"] else now - timedelta(hours=window)
+    since = None if state.first_polled else now - timedelta(hours=window)
     new = store.add_items(feed.url, parsed.items, now=now, backfill_since=since)
     store.feed_polled(
         feed.url,

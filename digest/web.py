@@ -136,8 +136,8 @@ class Service:
         return HTMLResponse(html, status_code=code)
 
     def today_status(self, store: Store) -> str | None:
-        row = store.run(daily.run_key(self.settings, daily.digest_day(self.settings, self.clock())))
-        return None if row is None else str(row["status"])
+        run = store.run(daily.run_key(self.settings, daily.digest_day(self.settings, self.clock())))
+        return None if run is None else run.status
 
     def verdict(self, store: Store) -> Verdict:
         now = self.clock()
@@ -381,10 +381,10 @@ def create_app(
         except ValueError:
             return svc.page("message", 404, title="No such digest", text="Dates look like 2026-11-24.")
         with svc.store() as store:
-            row = store.run(daily.run_key(settings, day))
-        if row is None or not row["html"]:
+            run = store.run(daily.run_key(settings, day))
+        if run is None or not run.html:
             return svc.page("message", 404, title="No digest that day", text=f"Nothing was sent on {day}.")
-        html = str(row["html"]).replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe").replace(RECIPIENT, "")
+        html = run.html.replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe").replace(RECIPIENT, "")
         return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html)})
 
     async def health(request: Request) -> Response:
