@@ -17,8 +17,9 @@ from typing import Any
 from .clock import Clock
 from .compose import Candidate, compose, for_subscriber
 from .config import Settings
-from .deliver import OutboxSender, Sender, SendReport, SmtpSender, Stop, send_run
+from .deliver import Sender
 from .errors import DigestError
+from .ledger import SendReport, Stop, send_run
 from .models import Delivery, Digest, Message, Run, Subscriber
 from .render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, message_id
 from .store import Store
@@ -87,12 +88,6 @@ def envelope(settings: Settings, subject: str, now: datetime, key: str) -> Envel
         reply_to=settings.reply_to,
         run_key=key,
     )
-
-
-def make_sender(settings: Settings) -> Sender:
-    if settings.smtp is not None:
-        return SmtpSender(settings.smtp)
-    return OutboxSender(settings.outbox_dir)
 
 
 @dataclass

@@ -36,10 +36,11 @@ from . import daily, pipeline, schedule
 from .clock import Clock, utcnow
 from .config import Settings
 from .csp import SecurityHeaders, email_policy
-from .deliver import Sender, Stop
+from .deliver import Sender, make_sender
 from .errors import DigestError, InputError, LockedError, SubscriberError
 from .fetch import Fetcher
 from .health import JobState, Verdict, assess
+from .ledger import Stop
 from .models import HealthStatus, Message
 from .render import RECIPIENT, UNSUBSCRIBE, environment, templates_dir
 from .store import Store
@@ -109,7 +110,7 @@ class Service:
     def __init__(self, settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.sender = sender or daily.make_sender(settings)
+        self.sender = sender or make_sender(settings)
         self.env: Environment = environment(settings.templates_dir)
         self.stop = Stop()
         self.send_thread: threading.Thread | None = None
@@ -217,6 +218,8 @@ class Service:
                 log.error("send failed: %s", exc)
             else:
                 log.exception("send failed")
+        finally:
+            self.sender.close()  # the service owns its sender; no connection is kept open between sends
 
     async def pre_send_poll_job(self) -> None:
         """The poll before the send, cut short at the send time so the send never waits for it."""
