@@ -1,5 +1,5 @@
-"""A day's digest run: compose it from what is waiting, render it once per set of preferences, and deliver
-it to every subscriber through the ledger (pending → sending → sent | failed), under the send lock. Also the
+"""A day's digest run: compose it from what is waiting, build each subscriber's email (`messages`), and deliver
+it to every subscriber through the ledger (`ledger`) (pending → sending → sent | failed), under the send lock. Also the
 preview, the test copy and the editors' report. Callers pass the clock and the sender in.
 """
 
@@ -10,18 +10,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
-from typing import Any
+from email.utils import make_msgid
 
+from . import messages
 from .clock import Clock
 from .compose import Candidate, compose, for_subscriber
 from .config import Settings
 from .deliver import Sender
 from .errors import DigestError
 from .ledger import SendReport, Stop, send_run
+from .messages import DigestMessages, Envelope, RunFacts, message_id, renderer
 from .models import Delivery, Digest, Message, Run, Subscriber
-from .render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, message_id
+from .render import RECIPIENT, UNSUBSCRIBE
 from .store import Store
 from .subscribers import load_for_send
 from .tokens import Tokens
@@ -61,10 +61,6 @@ def todays_digest(settings: Settings, store: Store, now: datetime) -> Digest:
     return _run_digest(settings, store, run, day)
 
 
-def renderer(settings: Settings) -> Renderer:
-    return Renderer(public_url=settings.public_url, contact=settings.contact, templates=settings.templates_dir)
-
-
 def tokens(settings: Settings) -> Tokens:
     return Tokens(settings.secret, list_id(settings))
 
@@ -98,29 +94,6 @@ class SendOutcome:
     digest: Digest | None = None
     recipients: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-
-
-class _Factories:
-    """One rendering per distinct set of preferences; everyone who wants everything shares the first."""
-
-    def __init__(self, settings: Settings, digest: Digest, env: Envelope, *, test: bool = False) -> None:
-        self.settings = settings
-        self.digest = digest
-        self.env = env
-        self.test = test
-        self.prefix = "[TEST] " if test else ""
-        self.renderer = renderer(settings)
-        self._cache: dict[tuple[Any, Any], MessageFactory] = {}
-
-    def get(self, sub: Subscriber | None) -> MessageFactory:
-        key = (sub.kinds, sub.sources) if sub else (None, None)
-        factory = self._cache.get(key)
-        if factory is None:
-            d = for_subscriber(self.digest, sub, self.settings.subject) if sub else self.digest
-            rendered = self.renderer.fit(d, self.settings.max_html_bytes, test=self.test)
-            env = self.env if d is self.digest else replace(self.env, subject=self.prefix + d.subject)
-            factory = self._cache[key] = MessageFactory(rendered, env)
-        return factory
 
 
 def send_digest(
@@ -200,15 +173,17 @@ def _send_locked(
             digest=digest,
             counts=counts,
         )
-    factories = _Factories(settings, digest, envelope(settings, run.subject, run.created_at, key))
+    emails = DigestMessages(settings, digest, envelope(settings, run.subject, run.created_at, key))
     signer = tokens(settings)
 
     def build(d: Delivery, name: str | None) -> Message:
-        sub = by_email.get(d.email.lower())
-        data = factories.get(sub).build(
-            to=d.email, name=name, message_id=d.message_id, unsubscribe_url=unsubscribe_url(settings, d.email, signer)
+        return emails.message(
+            by_email.get(d.email.lower()),
+            to=d.email,
+            name=name,
+            message_id=d.message_id,
+            unsubscribe_url=unsubscribe_url(settings, d.email, signer),
         )
-        return Message(to=d.email, sender=settings.from_address, message_id=d.message_id, data=data)
 
     pool = workers or (settings.smtp.pool if settings.smtp else 1)
     report = send_run(
@@ -312,16 +287,14 @@ def test_message(settings: Settings, store: Store, to: str, *, now: datetime) ->
     """A test copy of today's digest for one address, marked as a test; the ledger is not touched."""
     digest = todays_digest(settings, store, now)
     env = envelope(settings, f"[TEST] {digest.subject}", now, f"test-{uuid.uuid4().hex[:8]}:{digest.day}")
-    factory = _Factories(settings, digest, env, test=True).get(None)
-    mid = make_msgid(domain=settings.domain)
-    data = factory.build(
+    return DigestMessages(settings, digest, env, test=True).message(
+        None,
         to=to,
         name=None,
-        message_id=mid,
+        message_id=make_msgid(domain=settings.domain),
         unsubscribe_url=unsubscribe_url(settings, to),
         extra_headers={"X-Digest-Test": "yes"},
     )
-    return Message(to=to, sender=settings.from_address, message_id=mid, data=data)
 
 
 def preview(
@@ -345,57 +318,21 @@ def preview(
 
 
 def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now: datetime) -> Message | None:
-    """A short report for the editors: sent, failed with reasons, suppressed, feeds in error."""
+    """The editors' report on a send (see `messages.editor_report`); None when there are no editors."""
     if not settings.editors or outcome.report is None:
         return None
-    counts = store.delivery_counts(outcome.key)
-    pending = counts.get("pending", 0) + counts.get("sending", 0)
-    lines = [
-        f"Digest run {outcome.key}",
-        "",
-        f"Sent: {counts.get('sent', 0)}",
-        f"Failed: {counts.get('failed', 0)}",
-        f"Suppressed: {store.suppressed_count(outcome.key)}",
-        *([f"Pending: {pending}"] if pending else []),
-        "",
-    ]
-    if outcome.report.aborted:
-        lines += [f"Stopped: {outcome.report.aborted}.", "Fix that and run `digest send` again to send the rest.", ""]
-    elif outcome.report.stopped:
-        lines += [f"Stopped early: {outcome.report.stopped}. Run `digest send` again to send the rest.", ""]
-    failures = store.deliveries(outcome.key, ["failed"])
-    if failures:
-        suppressed = store.suppressions()
-        lines.append("Failures:")
-        lines += [_row(d, "now suppressed" if d.email.lower() in suppressed else "") for d in failures[:50]]
-        lines.append("")
-    deferred = [d for d in store.deliveries(outcome.key, ["pending"]) if d.reply]
-    if deferred:
-        lines.append("Left pending (the next `digest send` tries again):")
-        lines += [_row(d) for d in deferred[:50]]
-        lines.append("")
-    broken = [h for h in store.feed_health() if h.last_error or h.disabled]
-    if broken:
-        lines.append("Feeds with errors:")
-        lines += [f"  {h.name} ({h.url}): {h.disabled or h.last_error}" for h in broken]
-    msg = EmailMessage()
-    msg["From"] = settings.from_address
-    msg["To"] = ", ".join(settings.editors)
-    msg["Subject"] = (
-        f"{settings.list_name} delivery report: {counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed"
-        + (f", {pending} still pending" if pending else "")
+    suppressed = store.suppressions()
+    facts = RunFacts(
+        key=outcome.key,
+        counts=store.delivery_counts(outcome.key),
+        suppressed=store.suppressed_count(outcome.key),
+        aborted=outcome.report.aborted,
+        stopped=outcome.report.stopped,
+        failures=tuple((d, d.email.lower() in suppressed) for d in store.deliveries(outcome.key, ["failed"])),
+        deferred=tuple(d for d in store.deliveries(outcome.key, ["pending"]) if d.reply),
+        broken=tuple(h for h in store.feed_health() if h.last_error or h.disabled),
     )
-    msg["Date"] = format_datetime(now)
-    mid = make_msgid(domain=settings.domain)
-    msg["Message-ID"] = mid
-    msg.set_content("\n".join(lines) + "\n")
-    return Message(to=settings.editors[0], sender=settings.from_address, message_id=mid, data=msg.as_bytes())
-
-
-def _row(d: Delivery, note: str = "") -> str:
-    """One delivery in the report: the address, the server's reply, how many tries, and a note."""
-    tries = f"{d.attempts} attempt{'s' if d.attempts != 1 else ''}"
-    return f"  {d.email}: {d.reply} ({tries}{'; ' + note if note else ''})"
+    return messages.editor_report(settings, facts, date=now, message_id=make_msgid(domain=settings.domain))
 
 
 def send_report(settings: Settings, sender: Sender, message: Message) -> None:

@@ -17,8 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from typing import Any
 
 import uvicorn
@@ -32,7 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from . import daily, pipeline, schedule
+from . import daily, messages, pipeline, schedule
 from .clock import Clock, utcnow
 from .config import Settings
 from .csp import SecurityHeaders, email_policy
@@ -232,22 +231,10 @@ class Service:
             await asyncio.to_thread(self.send_thread.join)
 
     def confirmation(self, email: str, name: str | None) -> Message:
-        token = daily.tokens(self.settings).confirm(email, name)
-        link = f"{self.settings.public_url}/confirm/{token}"
-        msg = EmailMessage()
-        msg["From"] = f"{self.settings.list_name} <{self.settings.from_address}>"
-        msg["To"] = email
-        msg["Subject"] = f"Confirm your subscription to {self.settings.list_name}"
-        msg["Date"] = format_datetime(self.clock())
-        mid = make_msgid(domain=self.settings.domain)
-        msg["Message-ID"] = mid
-        msg.set_content(
-            f"Someone (we hope you) asked to receive {self.settings.list_name}, one email a day at noon with "
-            f"everything new from HM Inspectorate of Probation and the sector's blogs.\n\n"
-            f"To confirm, open this link within 3 days:\n\n{link}\n\n"
-            f"If you did not ask for this, ignore this email and nothing will happen.\n"
+        link = f"{self.settings.public_url}/confirm/{daily.tokens(self.settings).confirm(email, name)}"
+        return messages.confirmation(
+            self.settings, email, link, date=self.clock(), message_id=make_msgid(domain=self.settings.domain)
         )
-        return Message(to=email, sender=self.settings.from_address, message_id=mid, data=msg.as_bytes())
 
 
 def _client(request: Request) -> str:
