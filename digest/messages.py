@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 
-from .compose import for_subscriber
+from .compose import fit, for_subscriber
 from .config import Settings
 from .models import Delivery, Digest, FeedHealth, Message, Subscriber
 from .names import header_safe
@@ -158,8 +158,22 @@ class MessageFactory:
 # ---- the digest, per subscriber
 
 
-def renderer(settings: Settings) -> Renderer:
-    return Renderer(public_url=settings.public_url, contact=settings.contact, templates=settings.templates_dir)
+class EmailRenderer(Renderer):
+    """A renderer for email: `fit` renders the digest as compose trims it to the HTML size budget."""
+
+    def fit(self, digest: Digest, max_bytes: int, *, test: bool = False) -> Rendered:
+        last: list[Rendered] = []
+
+        def size(d: Digest) -> int:
+            last[:] = [self.render(d, test=test)]
+            return len(last[0].html.encode())
+
+        fitted = fit(digest, max_bytes, size)
+        return last[0] if last[0].digest is fitted else self.render(fitted, test=test)
+
+
+def renderer(settings: Settings) -> EmailRenderer:
+    return EmailRenderer(public_url=settings.public_url, contact=settings.contact, templates=settings.templates_dir)
 
 
 class DigestMessages:

@@ -13,7 +13,6 @@ from pathlib import Path
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from .compose import trim
 from .models import Digest
 
 RECIPIENT = "__DIGEST_RECIPIENT__"
@@ -88,15 +87,3 @@ class Renderer:
         while "\n\n\n\n" in text:
             text = text.replace("\n\n\n\n", "\n\n\n")
         return Rendered(digest=digest, html=html, text=text.strip() + "\n")
-
-    def fit(self, digest: Digest, max_bytes: int, *, test: bool = False) -> Rendered:
-        """Render within the HTML size budget (Gmail clips at 102 KB): past it, list the rest as headlines."""
-        rendered = self.render(digest, test=test)
-        full = len([e for s in digest.sections for e in s.entries])
-        keep = full
-        while len(rendered.html.encode()) > max_bytes and keep > 0:
-            # Shrink in proportion to the overshoot, at least one entry a step.
-            ratio = max_bytes / len(rendered.html.encode())
-            keep = min(keep - 1, int(keep * ratio))
-            rendered = self.render(trim(digest, max(keep, 0)), test=test)
-        return rendered
