@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from .card import merge_cards
 from .clock import Clock
 from .config import Settings
 from .errors import DigestError, ExtractError, FeedError, FetchError, WorkerError
-from .extract import extract, extract_html
+from .extract import extract, extract_html, report_links
 from .feeds import ParsedFeed, clean_text, parse_feed
 from .fetch import Fetcher, max_age
 from .models import Document, Feed, Item, Kind, PollStatus, Summary
@@ -152,8 +153,7 @@ def _feed_document(item: Item) -> Document:
     )
     if len(doc.text.split()) < len(text.split()) * 0.6:
         doc = replace(doc, text=text)  # trafilatura found less than the feed gave: keep the feed's text
-    report_url = next((u for u in item.links if "/document/" in u and "justiceinspectorates" in u), None)
-    pdf_url = next((u for u in item.links if u.lower().split("?")[0].endswith(".pdf")), None)
+    report_url, pdf_url = report_links(item.links, item.url)
     return replace(
         doc,
         format="feed",
@@ -192,7 +192,7 @@ async def read_item(
         report = await _read_report(fetcher, doc, runner)
         if report is not None:
             full = await runner.run(summarise, report, hints, words=settings.report_words)
-            summary = _merge(summary, full, short=len(doc.text.split()) >= 80)
+            summary = merge_cards(summary, full, short=len(doc.text.split()) >= 80)
             doc = replace(
                 doc,
                 report_url=doc.report_url or (report.url if report.format == "html" else None),
@@ -213,29 +213,6 @@ async def _read_report(fetcher: Fetcher, doc: Document, runner: Runner) -> Docum
         if report.scanned or len(report.text.split()) > 300:
             return report
     return None
-
-
-def _merge(news: Summary, report: Summary, *, short: bool) -> Summary:
-    """The card from the report, the headline summary and the quote from the news item when it has them."""
-    if report.scanned:
-        return replace(news, summary=f"{news.summary} (The report PDF is a scanned image and was not read.)")
-    return replace(
-        report,
-        title=news.title,
-        kind=news.kind if news.kind != "inspection" else report.kind,
-        about_probation=news.about_probation or report.about_probation,
-        summary=news.summary if short and news.summary else report.summary,
-        organisation=news.organisation or report.organisation,
-        unit=news.unit or report.unit,
-        facts=tuple(dict.fromkeys(news.facts + report.facts))[:4],
-        rating=news.rating or report.rating,
-        rating_note=None if (news.rating or report.rating) else report.rating_note,
-        published=news.published or report.published,
-        chief_inspector=news.chief_inspector or report.chief_inspector,
-        chief_inspector_quote=news.chief_inspector_quote or report.chief_inspector_quote,
-        key_findings=report.key_findings or news.key_findings,
-        recommendations=report.recommendations or news.recommendations,
-    )
 
 
 def _from_feed_only(settings: Settings, item: Item) -> tuple[Summary, Document | None]:
