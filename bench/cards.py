@@ -26,10 +26,10 @@ TARGETS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--half", choices=("tune", "holdout", "fresh", "fresh2", "all"), default="all")
+    parser.add_argument("--half", choices=("tune", "holdout", "fresh", "fresh2", "fresh3", "all"), default="all")
     parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
     args = parser.parse_args()
-    halves = ("tune", "holdout", "fresh", "fresh2") if args.half == "all" else (args.half,)
+    halves = ("tune", "holdout", "fresh", "fresh2", "fresh3") if args.half == "all" else (args.half,)
     all_cases = load()
     counts = Counter(c.half for c in all_cases)
     negatives = Counter(c.half for c in all_cases if not c.labels["about_probation"])

@@ -70,7 +70,7 @@ def main() -> None:
             f"{report.slug[:50]:<50} {report.half:<8} ours {r['ours']:.3f}  "
             f"LexRank {r['lexrank']:.3f}  lead {r['lead']:.3f}"
         )
-    for half in ("tune", "holdout", None):
+    for half in (*dict.fromkeys(h for h, _, _ in rows), None):
         sel = [r for h, _, r in rows if half is None or h == half]
         if not sel:
             continue

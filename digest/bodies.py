@@ -19,9 +19,12 @@ _WORD = (
     r"(?:-(?:[a-z]+-)?[A-Z][a-z]+)*"
 )  # never an abbreviation: a place name has lower-case letters ("Hull", not "PS")
 _SP = r"[^\S\n]+"
-_JOIN = rf"(?:,?{_SP}(?:and|&){_SP}(?:the{_SP})?|,{_SP}|{_SP}(?:of|upon|on){_SP}(?:the{_SP})?|{_SP})"
+_JOIN = rf"(?:,?{_SP}(?:and|&){_SP}(?:the{_SP})?|,{_SP}|{_SP}(?:of|upon|on|with){_SP}(?:the{_SP})?|{_SP})"
 _PLACE = rf"{_WORD}(?:{_JOIN}{_WORD})*"
-_YOUTH = r"(?:Youth|Young\s+People[’']?s?)(?:\s+(?:[A-Z][a-z]+|and|&)){0,4}?\s+(?:Service|Team|Partnership)s?\b"
+_YOUTH = (
+    r"(?:Children\s+and\s+)?(?:Youth|Young\s+People[’']?s?)(?:\s+(?:[A-Z][a-z]+|and|&)){0,4}?"
+    r"\s+(?:Service|Team|Partnership)s?\b"
+)
 _UNIT = (
     r"(?:Probation\s+Delivery\s+Units?\b|PDUs?\b|" + _YOUTH + r"|YJS\b|YOS\b|YOT\b|YJPS\b|"
     r"Community\s+Rehabilitation\s+Company\b|CRC\b|Probation\s+Trust\b|"

@@ -211,6 +211,8 @@ def kind_of(
         return "blog"  # a post opens on its date, then its headline and author
     if first_line in _GOVUK_TYPE:
         return _GOVUK_TYPE[first_line]  # type: ignore[return-value]
+    if re.match(r"(?:consultation|call for evidence)\b", title, re.I):
+        return "news"
     for rx, section in _SECTION_URL:
         if rx.search(url):
             return section
@@ -218,8 +220,6 @@ def kind_of(
         return "research"
     if _OTHER.search(title):
         return "other"
-    if re.match(r"(?:consultation|call for evidence)\b", title, re.I):
-        return "news"
     if _THEMATIC.search(title) or _THIS_THEMATIC.search(lead[:800]):
         return "thematic"
     inspection_words = _INSPECTION_WORDS.search(f"{title}\n{lead}")

@@ -19,7 +19,7 @@ import click
 
 from . import __version__, daily, pipeline
 from .clock import utcnow as now
-from .config import Settings, default_config_path, load_settings
+from .config import Settings, default_config_path, find_config, load_settings
 from .deliver import make_sender
 from .errors import ConfigError, DigestError, InputError, LockedError
 from .extract import extract
@@ -43,7 +43,7 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(default_config_path(self.config_arg))
+            self._settings = load_settings(find_config(self.config_arg))
         return self._settings
 
     def store(self) -> Store:

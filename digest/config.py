@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from . import secret
 from .errors import ConfigError
 from .models import SOURCE_TYPES, Feed
 from .names import check_name
@@ -92,12 +94,14 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For names the client (IPs or networks)
 
     @property
-    def secret(self) -> str:
-        value = os.environ.get(self.secret_env)
-        if value:
-            return value
-        # Without a configured secret, links still work for this database but not across installs.
-        return f"insecure-development-secret:{self.database.resolve()}"
+    def secret_file(self) -> Path:
+        """Where the link-signing key is kept when $DIGEST_SECRET is not set: beside the database."""
+        return self.database.with_suffix(".secret")
+
+    @cached_property
+    def keys(self) -> secret.Keys:
+        """The keys that sign links and the admin session (read, or made, on first use; ConfigError if unusable)."""
+        return secret.keys(os.environ.get(self.secret_env), self.secret_env, self.secret_file)
 
     @property
     def domain(self) -> str:
@@ -503,3 +507,30 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
 
 def default_config_path(explicit: str | None) -> Path:
     return Path(explicit or os.environ.get("DIGEST_CONFIG") or "digest.yml")
+
+
+def example_config() -> Path:
+    """digest.example.yml: the copy in the wheel, else the source checkout's."""
+    packaged = Path(__file__).parent / "digest.example.yml"
+    return packaged if packaged.is_file() else Path(__file__).parent.parent / "digest.example.yml"
+
+
+def find_config(explicit: str | None) -> Path:
+    """The settings file (--config, else $DIGEST_CONFIG, else ./digest.yml); when there is none, a ConfigError that
+    says where it looked, why there, and how to start."""
+    path = default_config_path(explicit)
+    if path.exists():
+        return path
+    if explicit:
+        why = "given by --config"
+    elif os.environ.get("DIGEST_CONFIG"):
+        why = "named by $DIGEST_CONFIG"
+    else:
+        why = "the default, as neither --config nor $DIGEST_CONFIG is set"
+    example = Path("digest.example.yml") if Path("digest.example.yml").is_file() else example_config()
+    raise ConfigError(
+        f"no settings file; looked for {path.resolve()} ({why}).\n"
+        f"To start, copy the example, which explains every setting, and edit it:  cp {example} {path}\n"
+        f"Or point $DIGEST_CONFIG (or --config) at the settings file you have.",
+        path=path,
+    )

@@ -62,7 +62,7 @@ def todays_digest(settings: Settings, store: Store, now: datetime) -> Digest:
 
 
 def tokens(settings: Settings) -> Tokens:
-    return Tokens(settings.secret, list_id(settings))
+    return Tokens(settings.keys.accepted, list_id(settings))
 
 
 def list_id(settings: Settings) -> str:

@@ -2,6 +2,8 @@
 
 Offline: the feeds, pages and the report PDF are served from demo/web by the fetcher's mirror transport.
 Running it again the same day sends nothing (the ledger says why); `--reset` starts from scratch and says so.
+Everything it writes is under the state folder: the subscriber list is a copy of subscribers.example.yml there,
+so subscribing on the demo site or adding in its admin never changes a file in the repository.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ def main(argv: list[str] | None = None) -> None:
     state: Path = args.state.resolve()
     if args.reset and state.exists():
         shutil.rmtree(state)
-        print(f"reset: deleted {_show(state)} (database, outbox, preview); starting again")
+        print(f"reset: deleted {_show(state)} (database, subscribers, outbox, preview); starting again")
     state.mkdir(parents=True, exist_ok=True)
     config = state / "digest.yml"
     # The demo config names the repository's files relative to .demo/; make them absolute for any state folder.
     text = (ROOT / "demo" / "digest.yml").read_text(encoding="utf-8").replace(": ../", f": {ROOT}/")
     config.write_text(text, encoding="utf-8")
+    subscribers = state / "subscribers.yml"
+    if not subscribers.exists():  # kept between runs, so what was added on the demo site stays until --reset
+        shutil.copyfile(ROOT / "subscribers.example.yml", subscribers)
     for command in (["poll"], ["send"], ["preview", "--out", str(state / "preview.html")]):
         try:
             cli_main(["--config", str(config), *command])

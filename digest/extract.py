@@ -38,7 +38,8 @@ _BOILERPLATE = re.compile(
     |subscribe\ (?:to\ (?:our|the)\ newsletter|now|by\ email).*|sign\ up\ (?:to|for)\ (?:our\ )?newsletter.*
     |all\ content\ is\ available\ under\ the\ open\ government\ licence.*|©\ crown\ copyright.*
     |we\ use\ small\ files\ called\ .cookies.*|which\ cookies\ are\ you\ happy.*|you\ can\ choose\ to\ turn\ off.*
-    |to\ view\ this\ licence,?\ visit.*|or\ write\ to:?\ information\ policy\ team.*|information\ policy\ team,?
+    |to\ view\ this\ licence,?\ visit.*|or\ write\ to:?(?:\ information\ policy\ team.*)?|or\ email:?
+    |information\ policy\ team,?
     |the\ national\ archives,?|kew,?|london\ tw9\ 4du|or\ email:?\ psi@nationalarchives.*
     |this\ publication\ is\ available\ at:?.*|https?://\S*nationalarchives\.gov\.uk\S*
     |keep\ up-to-date\ with\ drugs\ and\ crime|thanks\ to\ \S+\ for\ the\ (?:photo|image).*

@@ -38,6 +38,7 @@ _PART = re.compile(
     r"\b(?:standards?|domains?|areas?|aspects?|each|both|all\s+(?:four|three|two|of)|also|separately|"
     r"leadership|staffing|partnerships?|services\s+(?:and|were)|resettlement|victim|court\s+work|unpaid\s+work|"
     r"out-of-court|casework|case\s+work|implementation|assessment|planning|reviewing|quality\s+of|provision|"
+    r"mostly|largely|partly|in\s+places|in\s+parts|orders|"
     r"arrangements\s+for\s+the\s+provision|information\s+and\s+facilities|one\s+of|two\s+of|three\s+of|sub-?)\b",
     re.I,
 )

@@ -330,6 +330,7 @@ def _extractive(
         if 6 <= s.words <= 70
         and not s.text.lstrip("“\"‘'(")[:1].islower()  # a fragment, such as a recommendation's list item
         and not NOISE.search(s.text)
+        and not _PROCEDURE.search(s.text)  # how the inspection was done tells a reader nothing it found
         and not s.text.endswith("?")
         and not s.text.rstrip().endswith(":")
         and whole(s.text)
@@ -360,8 +361,7 @@ def _extractive(
         length = -0.4 if s.words < 9 else 0
         bullet = 0.2 if s.bullet else 0
         verdict = 1.2 if _VERDICT.search(s.text) else 0  # the overall rating is the first thing a reader wants
-        procedure = -1.2 if _PROCEDURE.search(s.text) else 0  # how the inspection was done says little
-        return centrality + lead + cues + judgement + length + bullet + verdict + procedure
+        return centrality + lead + cues + judgement + length + bullet + verdict
 
     ranked = sorted(pool, key=lambda s: (-score(s), s.index))
     chosen: dict[int, Sentence] = {}

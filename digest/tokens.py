@@ -7,13 +7,17 @@ Reading a token never raises: anything but a well-formed token of the right kind
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from itsdangerous import BadData, URLSafeSerializer, URLSafeTimedSerializer
 
 CONFIRM_MAX_AGE = 3 * 24 * 3600
 
 
 class Tokens:
-    def __init__(self, secret: str, list_id: str) -> None:
+    def __init__(self, secret: str | Sequence[str], list_id: str) -> None:
+        """`secret`: one key, or several, oldest first: the last signs, and a link signed by any of them is valid."""
+        secret = [secret] if isinstance(secret, str) else list(secret)
         self.list_id = list_id
         self._unsub = URLSafeSerializer(secret, salt="unsubscribe")
         self._confirm = URLSafeTimedSerializer(secret, salt="confirm-subscription")

@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 from jinja2 import Environment
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -73,6 +74,25 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, base64.b64decode(want))
 
 
+def hash_problem(stored: str) -> str | None:
+    """Why a value in the admin password variable cannot be a hash from `digest hash-password`, or None. The usual
+    cause is the shell: inside double quotes, $16384, $8 and $1 are replaced by (empty) variables."""
+    if stored[:1] in "'\"" and stored[-1:] == stored[:1]:
+        return "it is wrapped in quotes, which `docker run --env-file` keeps as part of the value; remove them"
+    parts = stored.split("$")
+    try:
+        ok = len(parts) == 6 and parts[0] == "scrypt" and all(int(x) > 0 for x in parts[1:4])
+        ok = ok and len(base64.b64decode(parts[4], validate=True)) > 0 and len(base64.b64decode(parts[5])) == 32
+    except (ValueError, TypeError):
+        ok = False
+    if ok:
+        return None
+    return (
+        "it is not a hash from `digest hash-password` (expected scrypt$16384$8$1$…$…); a hash typed in double "
+        "quotes loses every $ and what follows it, so put it in single quotes: 'scrypt$16384$8$1$…'"
+    )
+
+
 class Limiter:
     """At most `limit` events per key in a sliding window (in memory: one process serves the site)."""
 
@@ -116,6 +136,8 @@ class Service:
         self.last_send: str = ""
         self.subscribe_per_address = Limiter(3, 3600)
         self.subscribe_per_client = Limiter(10, 3600)
+        self.unsubscribe_per_address = Limiter(3, 3600)
+        self.unsubscribe_per_client = Limiter(10, 3600)
         self.login_failures = Limiter(5, 900)
         self.scheduler: Any = None
         self.started = clock()
@@ -236,6 +258,28 @@ class Service:
             self.settings, email, link, date=self.clock(), message_id=make_msgid(domain=self.settings.domain)
         )
 
+    def unsubscribe_link(self, email: str) -> Message:
+        """The way out when a link in a digest no longer works: a fresh one, sent to the address itself."""
+        return messages.unsubscribe_link(
+            self.settings,
+            email,
+            daily.unsubscribe_url(self.settings, email),
+            date=self.clock(),
+            message_id=make_msgid(domain=self.settings.domain),
+        )
+
+    def send_unsubscribe_link(self, email: str) -> None:
+        """Mail the link if the address is on the list and still receives the digest; otherwise nothing."""
+        try:
+            if load_subscribers(self.settings.subscribers_file).find(email) is None:
+                return
+            with self.store() as store:
+                if email.lower() in store.suppressions():
+                    return
+            self.sender.send(self.unsubscribe_link(email))
+        except DigestError as exc:
+            log.error("unsubscribe link to %s failed: %s", email, exc)
+
 
 def _client(request: Request) -> str:
     """Who is asking, for the rate limits and the lock-out: the peer's address, or the address a trusted proxy
@@ -272,6 +316,9 @@ def create_app(
     settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
 ) -> ASGIApp:
     svc = Service(settings, clock=clock, sender=sender)
+    stored_hash = os.environ.get(settings.admin_password_env)
+    if stored_hash and (problem := hash_problem(stored_hash)):
+        log.warning("$%s cannot be used, so no one can log in to the admin: %s", settings.admin_password_env, problem)
     public_https = settings.public_url.startswith("https://")
 
     # ---- subscriber pages
@@ -338,19 +385,50 @@ def create_app(
             "message", title="You are subscribed", text=f"{email} will receive {settings.list_name} every day at noon."
         )
 
+    def ask_address(request: Request, code: int = 200, **context: Any) -> Response:
+        context.setdefault("title", "Unsubscribe")
+        context.setdefault(
+            "text",
+            "Use the link at the foot of any digest email, or give your address and we will email you a link "
+            "that unsubscribes it.",
+        )
+        return svc.page("unsubscribe-request", code, csrf=_csrf(request), **context)
+
+    async def unsubscribe_by_address(request: Request) -> Response:
+        form = await _form(request)
+        if not hmac.compare_digest(form.get("csrf", ""), _csrf(request)):
+            return svc.page("message", 403, title="Please try again", text="The form expired. Reload and resend.")
+        try:
+            email = normalise_email(form.get("email", ""))
+        except InputError:
+            return ask_address(
+                request, 400, error="That does not look like an email address.", email=form.get("email", "")
+            )
+        sent = svc.page(
+            "message",
+            title="Check your inbox",
+            text=f"If {email} receives {settings.list_name}, an email with a link to unsubscribe it is on its way.",
+        )
+        if form.get("website"):  # a honeypot field people never see
+            return sent
+        if not (svc.unsubscribe_per_client.hit(_client(request)) and svc.unsubscribe_per_address.hit(email.lower())):
+            return svc.page("message", 429, title="Too many requests", text="Please try again in an hour.")
+        # After the response, so that it is the same, and as quick, whether or not the address is on the list.
+        sent.background = BackgroundTask(svc.send_unsubscribe_link, email)
+        return sent
+
     async def unsubscribe(request: Request) -> Response:
         token = request.path_params.get("token")
         if token is None:
-            return svc.page(
-                "message", title="Unsubscribe", text="Use the unsubscribe link at the foot of any digest email."
-            )
+            return await unsubscribe_by_address(request) if request.method == "POST" else ask_address(request)
         email = daily.tokens(settings).read_unsubscribe(token)
         if email is None:
-            return svc.page(
-                "message",
+            return ask_address(
+                request,
                 400,
                 title="This link is not valid",
-                text="Use the unsubscribe link at the foot of your latest digest email.",
+                text="It may have been cut short or changed on its way. Give your address and we will email you a "
+                "link that unsubscribes it.",
             )
         if request.method == "GET":
             return svc.page("unsubscribe", email=email, token=token)
@@ -441,12 +519,20 @@ def create_app(
         stored = os.environ.get(settings.admin_password_env, "")
         if not stored or not check_password(form.get("password", ""), stored):
             svc.login_failures.hit(client)
-            return svc.page(
-                "admin/login",
-                401,
-                csrf=_csrf(request),
-                error="Wrong password." if stored else f"No admin password is set (${settings.admin_password_env}).",
-            )
+            if svc.login_failures.blocked(client):
+                log.warning(
+                    "admin login: %d wrong passwords from %s; that client is locked out for %d minutes",
+                    svc.login_failures.limit,
+                    client,
+                    svc.login_failures.window // 60,
+                )
+            if not stored:
+                error = f"No admin password is set (${settings.admin_password_env})."
+            elif hash_problem(stored):
+                error = f"The admin password is not set up correctly: ${settings.admin_password_env} is not a hash."
+            else:
+                error = "Wrong password."
+            return svc.page("admin/login", 401, csrf=_csrf(request), error=error)
         # A new session id at every login; the one this browser had before (if any) is closed.
         sid = secrets.token_urlsafe(32)
         with svc.store() as store:
@@ -564,7 +650,7 @@ def create_app(
         Route("/", home),
         Route("/subscribe", subscribe, methods=["GET", "POST"]),
         Route("/confirm/{token}", confirm, methods=["GET", "POST"]),
-        Route("/unsubscribe", unsubscribe),
+        Route("/unsubscribe", unsubscribe, methods=["GET", "POST"]),
         Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
         Route("/digests/{day}", web_digest),
         Route("/health", health),
@@ -606,7 +692,7 @@ def create_app(
         middleware=[
             Middleware(
                 SessionMiddleware,
-                secret_key=settings.secret,
+                secret_key=settings.keys.current,
                 session_cookie="digest_session",
                 max_age=int(SESSION_TTL.total_seconds()),
                 same_site="strict",

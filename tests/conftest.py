@@ -25,6 +25,7 @@ WEB = REPO / "demo" / "web"
 DATA = Path(__file__).resolve().parent / "data"
 SEEDS = DATA / "seeds"  # a copy of ../shared/seeds, so a clone on its own can run the tests
 HOSTS = [p.name for p in WEB.iterdir() if p.is_dir()]
+SECRET = "3f9c1e7a5b2d4086c8e1f0a9b7d6c5e4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8"  # a $DIGEST_SECRET that passes the check
 
 Route = Callable[[BaseHTTPRequestHandler], None]
 

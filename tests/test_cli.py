@@ -20,7 +20,7 @@ import pytest
 
 from digest.cli import cli, main
 
-from .conftest import REPO, SEEDS, WebServer, demo_feeds, free_port
+from .conftest import REPO, SECRET, SEEDS, WebServer, demo_feeds, free_port
 from .test_extract import PDF
 
 KEYS = [
@@ -249,7 +249,7 @@ def test_serve_does_not_record_a_day_without_subscribers(web: WebServer, make_co
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "DIGEST_SECRET": "s"},
+        env={**os.environ, "DIGEST_SECRET": SECRET},
     )
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stdout is not None
@@ -276,3 +276,31 @@ def test_serve_does_not_record_a_day_without_subscribers(web: WebServer, make_co
     subscribers.write_text(kept)
     r = run("send", config=config)
     assert r.returncode == 0 and ": 1 sent, 0 failed" in r.stdout
+
+
+def test_without_a_settings_file_it_says_where_it_looked_and_how_to_start(tmp_path: Path) -> None:
+    """`digest status` with no settings file names the path it tried and why, and says how to start: copy
+    digest.example.yml (in the folder, or the one installed with the package) or set DIGEST_CONFIG."""
+    env = {k: v for k, v in os.environ.items() if k != "DIGEST_CONFIG"}
+    r = subprocess.run(
+        [sys.executable, "-m", "digest.cli", "status"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 2
+    assert (
+        f"looked for {tmp_path / 'digest.yml'} (the default, as neither --config nor $DIGEST_CONFIG is set)" in r.stderr
+    )
+    example = re.search(r"cp (\S+) digest\.yml", r.stderr)[1]  # type: ignore[index]
+    assert Path(example).is_file() and Path(example).name == "digest.example.yml"
+    assert "$DIGEST_CONFIG" in r.stderr.splitlines()[-1]
+
+    (tmp_path / "digest.example.yml").write_text("# the example\n")  # as in the repository's root
+    r = subprocess.run(
+        [sys.executable, "-m", "digest.cli", "status"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert "cp digest.example.yml digest.yml" in r.stderr
+
+    env["DIGEST_CONFIG"] = str(tmp_path / "etc" / "digest.yml")
+    r = subprocess.run(
+        [sys.executable, "-m", "digest.cli", "status"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 2 and f"looked for {tmp_path / 'etc' / 'digest.yml'} (named by $DIGEST_CONFIG)" in r.stderr

@@ -22,9 +22,11 @@ KNOWN = {
     "approved-premises-inspections-about-page": "an about page with no address or title that says so",
     "hmip-blog-listing-page": "a listing of posts, read as the newest post",
     "hmip-evidence-base-probation-services-index": "an index page of research, labelled other",
+    "wrexham-yjs-2019-press-release": "'good overall' in prose only; the card gives no rating rather than a wrong one",
+    "blog-2021-09-01-drug-treatment": "the card takes the date heading the post's title, which the label leaves out",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
-TUNED = [c for c in load() if c.half in ("tune", "holdout", "fresh", "fresh2") and c.slug not in KNOWN]
+TUNED = [c for c in load() if c.half in ("tune", "holdout", "fresh", "fresh2", "fresh3") and c.slug not in KNOWN]
 
 
 @pytest.mark.parametrize("case", TUNED, ids=[c.slug for c in TUNED])

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import WEB, WebServer, respond
+from .conftest import SECRET, WEB, WebServer, respond
 
 FEED = (WEB / "www.russellwebster.com/feed/index").read_bytes()
 
@@ -126,7 +126,7 @@ def test_workers_die_with_a_killed_serve_and_the_port_is_free(web: WebServer, ma
     config = make_config([{"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "type": "blog"}])
     port = free_port()
     cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)]
-    env = {**os.environ, "DIGEST_SECRET": "s" * 40}
+    env = {**os.environ, "DIGEST_SECRET": SECRET}
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -326,7 +326,7 @@ def _serve(config: Path, tmp_path: Path, port: int, env: dict[str, str] | None =
     cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)]
     log = (tmp_path / f"serve-{port}.log").open("wb")
     proc = subprocess.Popen(
-        cmd, cwd=tmp_path, env={**os.environ, "DIGEST_SECRET": "s" * 40, **(env or {})}, stdout=log, stderr=log
+        cmd, cwd=tmp_path, env={**os.environ, "DIGEST_SECRET": SECRET, **(env or {})}, stdout=log, stderr=log
     )
     log.close()
     return proc
@@ -417,7 +417,7 @@ def test_the_pre_send_poll_stops_at_the_send_time_and_the_send_does_not_poll(
     from digest.config import load_settings
     from digest.web import Service
 
-    monkeypatch.setenv("DIGEST_SECRET", "s" * 40)
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
     config = make_config(
         [{"name": "Trickle", "url": web.route("/trickle", trickle(60)), "type": "blog"}],
         extra='schedule:\n  send_time: "12:00"\n  send_empty: true\n',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -23,7 +24,7 @@ from digest.deliver import OutboxSender
 from digest.store import Store
 from digest.web import create_app, hash_password
 
-from .conftest import free_port, serve_app
+from .conftest import SECRET, free_port, serve_app
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 
@@ -31,7 +32,7 @@ NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 @pytest.fixture
 def app(make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[httpx.Client, Any]]:
     monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("correct horse"))
-    monkeypatch.setenv("DIGEST_SECRET", "test-secret")
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
     port_holder: dict[str, int] = {}
     config = make_config([], subscribers=["reader@example.org"])
     settings = load_settings(config, overrides={"public_url": "http://127.0.0.1"})
@@ -145,7 +146,7 @@ def test_one_click_unsubscribe_and_forged_tokens(app: Any) -> None:
     assert client.post(f"/unsubscribe/{forged}").status_code == 400
     from digest.tokens import Tokens
 
-    other_list = Tokens("test-secret", "another-list.example").unsubscribe("reader@example.org")
+    other_list = Tokens(SECRET, "another-list.example").unsubscribe("reader@example.org")
     assert client.post(f"/unsubscribe/{other_list}").status_code == 400
 
 
@@ -155,7 +156,7 @@ def test_expired_confirmation_is_rejected(app: Any) -> None:
     token = daily.tokens(settings).confirm("late@example.org")
     from digest.tokens import Tokens
 
-    assert Tokens(settings.secret, daily.list_id(settings)).read_confirm(token, max_age=-1) is None
+    assert Tokens(settings.keys.current, daily.list_id(settings)).read_confirm(token, max_age=-1) is None
     assert client.post("/confirm/not-a-token").status_code == 400
 
 
@@ -166,8 +167,8 @@ def _signed_for_another_purpose(settings: Any) -> dict[str, list[str]]:
 
     lid = daily.list_id(settings)
     ours = daily.tokens(settings)
-    confirm = URLSafeTimedSerializer(settings.secret, salt="confirm-subscription")
-    unsub = URLSafeTimedSerializer(settings.secret, salt="unsubscribe")
+    confirm = URLSafeTimedSerializer(settings.keys.current, salt="confirm-subscription")
+    unsub = URLSafeTimedSerializer(settings.keys.current, salt="unsubscribe")
     return {
         "confirm": [
             ours.unsubscribe("reader@example.org"),
@@ -330,7 +331,7 @@ def test_service_catches_up_a_missed_send_on_start(
     make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Started at 14:00 with nothing sent today, the scheduler sends once; a restart does not send again."""
-    monkeypatch.setenv("DIGEST_SECRET", "s")
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
     config = make_config([], subscribers=["reader@example.org"], extra="schedule:\n  send_empty: true\n")
     settings = load_settings(config)
     outbox = tmp_path / "outbox"
@@ -363,7 +364,7 @@ def test_digest_serve_stops_cleanly_on_sigterm(make_config: Any, tmp_path: Path)
         [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "DIGEST_SECRET": "s"},
+        env={**os.environ, "DIGEST_SECRET": SECRET},
     )
     try:
         deadline = time.monotonic() + 20
@@ -393,7 +394,7 @@ def digest_serve(config: Path) -> Iterator[httpx.Client]:
     port = free_port()
     # Over plain http here: with the https public URL the session cookie would be Secure and never sent back.
     config.write_text(config.read_text().replace("https://digest.example.org", f"http://127.0.0.1:{port}"))
-    env = {**os.environ, "DIGEST_SECRET": "s", "DIGEST_ADMIN_PASSWORD_HASH": hash_password("correct horse")}
+    env = {**os.environ, "DIGEST_SECRET": SECRET, "DIGEST_ADMIN_PASSWORD_HASH": hash_password("correct horse")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -443,3 +444,52 @@ def test_forwarded_for_counts_from_a_trusted_proxy(make_config: Any) -> None:
         assert [_login_as(client, "203.0.113.7", "wrong") for _ in range(5)] == [401] * 5
         assert _login_as(client, "203.0.113.7", "correct horse") == 429
         assert _login_as(client, "198.51.100.2", "correct horse") == 303
+
+
+def test_the_lockout_is_logged_with_the_client_address(app: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """When five wrong passwords lock a client out, the log says so once, with the client's address."""
+    client, _ = app
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)[1]  # type: ignore[index]
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        for _ in range(4):
+            client.post("/admin/login", data={"password": "wrong", "csrf": csrf})
+        assert not [r for r in caplog.records if "locked out" in r.getMessage()]
+        client.post("/admin/login", data={"password": "wrong", "csrf": csrf})
+        client.post("/admin/login", data={"password": "wrong", "csrf": csrf})
+    (record,) = [r for r in caplog.records if "locked out" in r.getMessage()]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        "admin login: 5 wrong passwords from 127.0.0.1; that client is locked out for 15 minutes"
+    )
+
+
+def test_a_hash_pasted_in_double_quotes_is_reported(
+    make_config: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A password hash that went through a shell in double quotes (every $ eaten) is named in the log at start and
+    on the login page, instead of answering 'Wrong password.' to the right password for ever."""
+    good = hash_password("correct horse")
+    mangled = subprocess.run(
+        ["bash", "-c", f'H="{good}"; printf %s "$H"'], capture_output=True, text=True, check=True
+    ).stdout
+    assert mangled != good
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", mangled)
+    settings = load_settings(make_config([]), overrides={"public_url": "http://127.0.0.1"})
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        application = create_app(settings, clock=lambda: NOW)
+    assert "$DIGEST_ADMIN_PASSWORD_HASH cannot be used" in caplog.text and "single quotes" in caplog.text
+    for live in serve_app(application):
+        with live.client() as client:
+            csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/admin/login").text)[1]  # type: ignore[index]
+            r = client.post("/admin/login", data={"password": "correct horse", "csrf": csrf})
+    assert r.status_code == 401 and "is not a hash" in r.text
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", f"'{good}'")  # docker run --env-file keeps the quotes
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        create_app(settings, clock=lambda: NOW)
+    assert "wrapped in quotes" in caplog.text
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", good)
+    caplog.clear()
+    create_app(settings, clock=lambda: NOW)
+    assert "cannot be used" not in caplog.text

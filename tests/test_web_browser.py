@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from digest import daily
 from digest.config import load_settings
@@ -17,7 +18,7 @@ from digest.store import Store
 from digest.web import create_app, hash_password
 
 from .browser import ARTIFACTS, CspWatch, browser  # noqa: F401 - the fixture
-from .conftest import Mailbox, free_port, serve_app
+from .conftest import SECRET, Mailbox, free_port, serve_app
 
 
 class Clock:
@@ -32,7 +33,7 @@ class Clock:
 def site(make_config: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     box, smtp_port = smtp
     monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("editor pass"))
-    monkeypatch.setenv("DIGEST_SECRET", "browser-secret")
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
     port = free_port()
     config = make_config(
         [], subscribers=["reader@example.org"], smtp_port=smtp_port, extra="schedule:\n  send_empty: true\n"
@@ -128,7 +129,7 @@ def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None
     assert "/admin/login" in page.url
     page.fill("#password", "wrong")
     page.click("button[type=submit]")
-    assert "Wrong password." in page.content()
+    expect(page.locator("body")).to_contain_text("Wrong password.")  # waits out the navigation the click started
     page.fill("#password", "editor pass")
     page.click("button[type=submit]")
     assert page.locator("h1").inner_text() == "Dashboard"
@@ -138,12 +139,16 @@ def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None
     page.fill("#add-email", "added@example.org")
     page.fill("#add-name", "Added In The UI")
     page.click("form >> text=Add")
-    assert "Added added@example.org." in page.content()
+    expect(page.locator("body")).to_contain_text(
+        "Added added@example.org."
+    )  # waits out the navigation the click started
     assert "added@example.org" in settings.subscribers_file.read_text()
     page.screenshot(path=str(ARTIFACTS / "admin-subscribers.png"))
 
     page.click("nav >> text=Preview")
-    assert "Probation Digest, Tue 24 Nov: nothing new" in page.content()
+    expect(page.locator("body")).to_contain_text(
+        "Probation Digest, Tue 24 Nov: nothing new"
+    )  # waits out the navigation the click started
     frame = page.frame_locator("iframe[title='HTML preview']")
     assert frame.locator("h1").inner_text() == "Probation Digest"
     assert frame.locator(".masthead").evaluate("e => getComputedStyle(e).backgroundColor") == NAVY
@@ -158,7 +163,7 @@ def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None
     # A locator, not wait_for_function: that evaluates a string, which the page's policy (rightly) refuses.
     page.get_by_text("Sending…").wait_for(state="detached", timeout=20_000)
     page.reload()
-    assert "2 sent" in page.content()
+    expect(page.locator("body")).to_contain_text("2 sent")  # waits out the navigation the click started
     page.screenshot(path=str(ARTIFACTS / "admin-log.png"))
     assert sorted(box.recipients) == ["added@example.org", "reader@example.org"]
     csp.check()

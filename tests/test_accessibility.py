@@ -1,0 +1,111 @@
+"""WCAG 2.2 AA as axe-core (from npm) checks it, in real Chromium: the email and every page a person can reach."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from digest import daily
+from digest.config import load_settings
+from digest.deliver import OutboxSender
+from digest.render import RECIPIENT, UNSUBSCRIBE
+from digest.store import Store
+from digest.web import create_app, hash_password
+
+from .browser import browser  # noqa: F401 - the fixture
+from .conftest import REPO, SECRET, free_port, serve_app
+from .test_render import render
+
+AXE = Path(os.environ.get("AXE_CORE", REPO / ".axe/node_modules/axe-core/axe.min.js"))
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="module")
+def axe() -> str:
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not installed at {AXE} (make test installs it with npm)")
+    return AXE.read_text(encoding="utf-8")
+
+
+def violations(browser: Any, axe: str, *, url: str | None = None, html: str | None = None) -> list[str]:  # noqa: F811
+    """axe-core's WCAG A/AA violations on one page; the page's own policy is bypassed only to load axe itself."""
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    if url is not None:
+        page.goto(url)
+    else:
+        page.set_content(html or "")
+    page.add_script_tag(content=axe)
+    found = page.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
+        ".map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')})`)",
+        TAGS,
+    )
+    context.close()
+    return list(found)
+
+
+def test_the_email_meets_wcag_aa(browser: Any, axe: str) -> None:  # noqa: F811
+    """The digest email as a reader's client shows it has no WCAG 2.2 A/AA violations."""
+    _, rendered = render()
+    html = rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/T").replace(
+        RECIPIENT, "reader@example.org"
+    )
+    assert violations(browser, axe, html=html) == []
+
+
+@pytest.fixture
+def live(make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("pw"))
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    port = free_port()
+    config = make_config([], subscribers=["reader@example.org"], extra="schedule:\n  send_empty: true\n")
+    settings = load_settings(config, overrides={"public_url": f"http://127.0.0.1:{port}"})
+    with Store(settings.database) as store:
+        daily.send_digest(settings, store, OutboxSender(tmp_path / "outbox"), clock=daily_clock)
+    for server in serve_app(create_app(settings, clock=daily_clock, sender=OutboxSender(tmp_path / "out2")), port):
+        yield server.base, settings
+
+
+def daily_clock() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime(2026, 11, 24, 12, 30, tzinfo=UTC)
+
+
+def test_every_page_meets_wcag_aa(browser: Any, axe: str, live: tuple[str, Any]) -> None:  # noqa: F811
+    """Subscriber pages, the web version of a digest, link pages and every admin page have no WCAG 2.2 A/AA
+    violations."""
+    base, settings = live
+    token = daily.tokens(settings).unsubscribe("reader@example.org")
+    public = [
+        "/",
+        "/subscribe",
+        "/unsubscribe",
+        f"/unsubscribe/{token}",
+        "/unsubscribe/not-a-token",
+        "/digests/2026-11-24",
+    ]
+    found = {path: violations(browser, axe, url=base + path) for path in public}
+    # The admin, logged in: the session cookie is shared by the page contexts through the browser's storage.
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.goto(base + "/admin/login")
+    page.fill("#password", "pw")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin$"))
+    for path in ["/admin/login", "/admin", "/admin/subscribers", "/admin/preview", "/admin/send", "/admin/log"]:
+        page.goto(base + path)
+        page.add_script_tag(content=axe)
+        found[path] = page.evaluate(
+            "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations"
+            ".map(v => `${v.id}: ${v.help}`)",
+            TAGS,
+        )
+    context.close()
+    assert {path: v for path, v in found.items() if v} == {}
