@@ -528,7 +528,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 @click.password_option("--password", prompt="Admin password", help="Read from a prompt when not given.")
 def hash_password_cmd(password: str) -> None:
     """Print the hash to put in $DIGEST_ADMIN_PASSWORD_HASH for the web admin."""
-    from .web import hash_password
+    from .auth import hash_password
 
     click.echo(hash_password(password))
 
