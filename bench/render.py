@@ -17,7 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digest.render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, message_id
+from digest.messages import EmailRenderer as Renderer
+from digest.messages import Envelope, MessageFactory, message_id
+from digest.render import RECIPIENT, UNSUBSCRIBE
 from digest.tokens import Tokens
 from tests.test_render import candidates, item
 

@@ -1,6 +1,7 @@
 """The report card of an inspection: ratings per standard, the chief inspector and their words, key findings,
 recommendations with whom they are for, and the context a probation reader wants (who owns the CRC, the NPS
 division, how many people it supervises). Who was inspected is `bodies`; the overall rating is `ratings`.
+`merge_cards` makes one card of a press release and the report it announces.
 
 Pure: text in, facts out. Each extractor works on the wording inspectorate reports, press releases and the
 sector's blogs use, old (2016–2018 "Quality & Impact") and new (PDU inspections since 2021) alike.
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
-from .models import Recommendation
+from .models import Recommendation, Summary
 from .text import Sentence, as_item, split_sentences, whole, word_count
 
 # The language of findings, shared with the summariser.
@@ -362,3 +364,27 @@ def recommendations(text: str) -> tuple[Recommendation, ...]:
                 if m:
                     prose.append(Recommendation(text=m.group(2)[0].upper() + m.group(2)[1:], owner=m.group(1)))
     return tuple(prose)
+
+
+def merge_cards(news: Summary, report: Summary, *, short: bool) -> Summary:
+    """One card for a press release and the report it announces: the card from the report, the headline summary
+    (when the release is not `short` of text) and the quote from the release when it has them."""
+    if report.scanned:
+        return replace(news, summary=f"{news.summary} (The report PDF is a scanned image and was not read.)")
+    return replace(
+        report,
+        title=news.title,
+        kind=news.kind if news.kind != "inspection" else report.kind,
+        about_probation=news.about_probation or report.about_probation,
+        summary=news.summary if short and news.summary else report.summary,
+        organisation=news.organisation or report.organisation,
+        unit=news.unit or report.unit,
+        facts=tuple(dict.fromkeys(news.facts + report.facts))[:4],
+        rating=news.rating or report.rating,
+        rating_note=None if (news.rating or report.rating) else report.rating_note,
+        published=news.published or report.published,
+        chief_inspector=news.chief_inspector or report.chief_inspector,
+        chief_inspector_quote=news.chief_inspector_quote or report.chief_inspector_quote,
+        key_findings=report.key_findings or news.key_findings,
+        recommendations=report.recommendations or news.recommendations,
+    )

@@ -11,30 +11,28 @@ import sys
 import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
 from . import __version__, daily, pipeline
+from .clock import utcnow as now
 from .config import Settings, default_config_path, find_config, load_settings
-from .deliver import Stop
+from .deliver import make_sender
 from .errors import ConfigError, DigestError, InputError, LockedError
 from .extract import extract
 from .feeds import parse_feed
 from .fetch import Fetcher
+from .ledger import Stop
 from .models import SOURCE_TYPES, Feed, SourceType
-from .store import Store
+from .store import Store, summary_json
 from .subscribers import Editor, load_for_send, normalise_email, read_csv, to_csv
 from .subscribers import load as load_subscribers
 from .summarise import Hints
 from .summarise import summarise as summarise_doc
 from .workers import WorkerPool
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Context:
@@ -194,11 +192,13 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
             for e in digest.entries:
                 click.echo(f"  - [{e.summary.kind}] {e.title} ({e.source})")
             return
-        sender = daily.make_sender(settings)
         if to:
             message = daily.test_message(settings, store, normalise_email(to), now=now())
-            reply = sender.send(message)
-            sender.close()
+            sender = make_sender(settings)
+            try:
+                reply = sender.send(message)
+            finally:
+                sender.close()
             click.echo(f"test copy sent to {to}: {reply}")
             return
         waiting = store.count_unsummarised()
@@ -210,32 +210,35 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
             )
         subs = load_for_send(settings.subscribers_file).subscribers
         stop = Stop()
-        with _progress("sending", len(subs)) as tick, _stop_on_signals(stop):
-            outcome = daily.send_digest(
-                settings,
-                store,
-                sender,
-                clock=now,
-                force=force,
-                resend_failed=resend_failed,
-                stop=stop,
-                progress=lambda _d, _t: tick(),
-            )
-        click.echo(outcome.message)
-        if outcome.digest is not None and outcome.report is not None:
-            click.echo(f"subject: {outcome.digest.subject}")
-        if outcome.report is not None:
+        sender = make_sender(settings)  # one sender for the digest and the editors' report, closed here
+        try:
+            with _progress("sending", len(subs)) as tick, _stop_on_signals(stop):
+                outcome = daily.send_digest(
+                    settings,
+                    store,
+                    sender,
+                    clock=now,
+                    force=force,
+                    resend_failed=resend_failed,
+                    stop=stop,
+                    progress=lambda _d, _t: tick(),
+                )
+            click.echo(outcome.message)
+            if outcome.digest is not None and outcome.report is not None:
+                click.echo(f"subject: {outcome.digest.subject}")
+            if outcome.report is None:
+                return
             for email, reply in outcome.report.failed:
                 click.echo(f"  failed {email}: {reply}", err=True)
             for email, reply in outcome.report.deferred:
                 click.echo(f"  pending {email}: {reply}", err=True)
             report = daily.editor_report(settings, store, outcome, now=now())
             if report is not None:
-                report_sender = daily.make_sender(settings)
-                daily.send_report(settings, report_sender, report)
-                report_sender.close()
-            if outcome.report.failed or outcome.report.deferred or outcome.report.aborted or outcome.report.stopped:
-                sys.exit(1)
+                daily.send_report(settings, sender, report)
+        finally:
+            sender.close()
+        if outcome.report.failed or outcome.report.deferred or outcome.report.aborted or outcome.report.stopped:
+            sys.exit(1)
 
 
 # ---- summarise
@@ -287,7 +290,7 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type:
         doc = extract(content, url=url, content_type=ctype)
     result = summarise_doc(doc, Hints(source_type=source_type, filtered=True), words=words)
     if as_json:
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(summary_json(result, contract=True), ensure_ascii=False, indent=2))
         return
     click.echo(result.title)
     click.echo(f"kind: {result.kind}; about probation: {'yes' if result.about_probation else 'no'}")
@@ -525,7 +528,7 @@ def serve(ctx: Context, host: str | None, port: int | None) -> None:
 @click.password_option("--password", prompt="Admin password", help="Read from a prompt when not given.")
 def hash_password_cmd(password: str) -> None:
     """Print the hash to put in $DIGEST_ADMIN_PASSWORD_HASH for the web admin."""
-    from .web import hash_password
+    from .auth import hash_password
 
     click.echo(hash_password(password))
 

@@ -1,4 +1,6 @@
-"""Compose a day's digest from summarised items. Pure: items and summaries in, a `Digest` out.
+"""Compose a day's digest from summarised items. Pure: items and summaries in, a `Digest` out. Compose decides
+what is in a digest: which items, grouped how, for whom (`for_subscriber`), and how much in full within the
+size budget (`fit`, given a way to measure).
 
 One entry per publication: when the inspectorate's item and blog posts discuss the same report (a post links
 to it, or names the same organisation within a week), the entry carries the report card and the posts become
@@ -7,7 +9,7 @@ to it, or names the same organisation within a week), the entry carries the repo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -200,6 +202,21 @@ def trim(digest: Digest, keep: int) -> Digest:
         ),
         subject=digest.subject,
     )
+
+
+def fit(digest: Digest, max_bytes: int, size: Callable[[Digest], int]) -> Digest:
+    """The digest within the HTML size budget (Gmail clips at 102 KB): past it, the rest listed as headlines.
+    `size` measures a digest as it would be sent (its rendered HTML's bytes); the last digest measured is the
+    one returned, so a caller that renders to measure can keep that rendering."""
+    keep = len([e for s in digest.sections for e in s.entries])
+    fitted = digest
+    measured = size(digest)
+    while measured > max_bytes and keep > 0:
+        # Shrink in proportion to the overshoot, at least one entry a step.
+        keep = min(keep - 1, int(keep * max_bytes / measured))
+        fitted = trim(digest, max(keep, 0))
+        measured = size(fitted)
+    return fitted
 
 
 def _plural(n: int, one: str, many: str) -> str:

@@ -314,16 +314,22 @@ class _Reader:
         return out
 
 
-def _line(node: Any, key: str | int | None) -> int | None:
+def yaml_line(node: Any, key: Any, how: str | None = None, *, or_own: bool = False) -> int | None:
+    """A 1-based file line from ruamel's round-trip position data: a sequence's item, a mapping's value (or its
+    key, with how="key"). None for plain (fast-path) data or a key with no position, or with `or_own` the node's
+    own line. The one place settings and subscribers find where something stands in their YAML."""
     lc = getattr(node, "lc", None)
     if lc is None:
         return None
+    how = how or ("item" if isinstance(node, CommentedSeq) else "value")
     try:
-        if isinstance(node, CommentedSeq):
-            return int(lc.item(key)[0]) + 1
-        return int(lc.value(key)[0]) + 1
+        return int(getattr(lc, how)(key)[0]) + 1
     except (KeyError, IndexError, TypeError, AttributeError):
-        return int(lc.line) + 1
+        return int(lc.line) + 1 if or_own else None
+
+
+def _line(node: Any, key: str | int | None) -> int | None:
+    return yaml_line(node, key, or_own=True)
 
 
 def _show(value: Any) -> str:

@@ -1,31 +1,30 @@
-"""A day's digest run: compose it from what is waiting, render it once per set of preferences, and deliver
-it to every subscriber through the ledger (pending → sending → sent | failed), under the send lock. Also the
+"""A day's digest run: compose it from what is waiting, build each subscriber's email (`messages`), and deliver
+it to every subscriber through the ledger (`ledger`) (pending → sending → sent | failed), under the send lock. Also the
 preview, the test copy and the editors' report. Callers pass the clock and the sender in.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
-from typing import Any
+from email.utils import make_msgid
 
+from . import messages
+from .clock import Clock
 from .compose import Candidate, compose, for_subscriber
 from .config import Settings
-from .deliver import OutboxSender, Sender, SendReport, SmtpSender, Stop, send_run
+from .deliver import Sender
 from .errors import DigestError
-from .models import Delivery, Digest, Message, Subscriber
-from .render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer, message_id
+from .ledger import SendReport, Stop, send_run
+from .messages import DigestMessages, Envelope, RunFacts, message_id, renderer
+from .models import Delivery, Digest, Message, Run, Subscriber
+from .render import RECIPIENT, UNSUBSCRIBE
 from .store import Store
 from .subscribers import load_for_send
 from .tokens import Tokens
-
-Clock = Callable[[], datetime]
 
 
 def list_slug(settings: Settings) -> str:
@@ -42,36 +41,24 @@ def digest_day(settings: Settings, now: datetime) -> date:
 
 def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence[int] | None = None) -> Digest:
     """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
-    if item_ids is None:
-        rows = store.pending_items()
-    else:
-        rows = []
-        for item in store.items(item_ids):
-            assert item.id is not None
-            summary = store.summary(item.id)
-            if summary is not None:
-                rows.append((item, summary, store.document(item.id)))
+    rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
     candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
     return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
 
 
-def _run_digest(settings: Settings, store: Store, row: Any, day: date) -> Digest:
+def _run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:
     """The digest a started run carries: its items, under the subject it went out with."""
-    digest = build_digest(settings, store, day, item_ids=json.loads(row["item_ids"]))
-    return replace(digest, subject=row["subject"])
+    digest = build_digest(settings, store, day, item_ids=run.item_ids)
+    return replace(digest, subject=run.subject)
 
 
 def todays_digest(settings: Settings, store: Store, now: datetime) -> Digest:
     """Today's digest as it goes (or went) out: the run's items once it has started, else what is waiting."""
     day = digest_day(settings, now)
-    row = store.run(run_key(settings, day))
-    if row is None or row["status"] == "empty":
+    run = store.run(run_key(settings, day))
+    if run is None or run.status == "empty":
         return build_digest(settings, store, day)
-    return _run_digest(settings, store, row, day)
-
-
-def renderer(settings: Settings) -> Renderer:
-    return Renderer(public_url=settings.public_url, contact=settings.contact, templates=settings.templates_dir)
+    return _run_digest(settings, store, run, day)
 
 
 def tokens(settings: Settings) -> Tokens:
@@ -99,12 +86,6 @@ def envelope(settings: Settings, subject: str, now: datetime, key: str) -> Envel
     )
 
 
-def make_sender(settings: Settings) -> Sender:
-    if settings.smtp is not None:
-        return SmtpSender(settings.smtp)
-    return OutboxSender(settings.outbox_dir)
-
-
 @dataclass
 class SendOutcome:
     key: str
@@ -113,29 +94,6 @@ class SendOutcome:
     digest: Digest | None = None
     recipients: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-
-
-class _Factories:
-    """One rendering per distinct set of preferences; everyone who wants everything shares the first."""
-
-    def __init__(self, settings: Settings, digest: Digest, env: Envelope, *, test: bool = False) -> None:
-        self.settings = settings
-        self.digest = digest
-        self.env = env
-        self.test = test
-        self.prefix = "[TEST] " if test else ""
-        self.renderer = renderer(settings)
-        self._cache: dict[tuple[Any, Any], MessageFactory] = {}
-
-    def get(self, sub: Subscriber | None) -> MessageFactory:
-        key = (sub.kinds, sub.sources) if sub else (None, None)
-        factory = self._cache.get(key)
-        if factory is None:
-            d = for_subscriber(self.digest, sub, self.settings.subject) if sub else self.digest
-            rendered = self.renderer.fit(d, self.settings.max_html_bytes, test=self.test)
-            env = self.env if d is self.digest else replace(self.env, subject=self.prefix + d.subject)
-            factory = self._cache[key] = MessageFactory(rendered, env)
-        return factory
 
 
 def send_digest(
@@ -192,14 +150,14 @@ def _send_locked(
     now = clock()
     subs = load_for_send(settings.subscribers_file).subscribers  # before anything is recorded or claimed
     by_email = {s.email.lower(): s for s in subs}
-    row = store.run(key)
-    if row is None or force:
-        started = _start_run(settings, store, key=key, day=day, now=now, subs=subs, previous=row)
+    run = store.run(key)
+    if run is None or force:
+        started = _start_run(settings, store, key=key, day=day, now=now, subs=subs, previous=run)
         if isinstance(started, SendOutcome):
             return started
-        digest, row = started
+        digest, run = started
     else:
-        resumed = _resume_run(settings, store, row, key=key, day=day, now=now, subs=subs, resend_failed=resend_failed)
+        resumed = _resume_run(settings, store, run, key=key, day=day, now=now, subs=subs, resend_failed=resend_failed)
         if isinstance(resumed, SendOutcome):
             return resumed
         digest = resumed
@@ -215,17 +173,17 @@ def _send_locked(
             digest=digest,
             counts=counts,
         )
-    factories = _Factories(
-        settings, digest, envelope(settings, row["subject"], datetime.fromisoformat(row["created"]), key)
-    )
+    emails = DigestMessages(settings, digest, envelope(settings, run.subject, run.created_at, key))
     signer = tokens(settings)
 
     def build(d: Delivery, name: str | None) -> Message:
-        sub = by_email.get(d.email.lower())
-        data = factories.get(sub).build(
-            to=d.email, name=name, message_id=d.message_id, unsubscribe_url=unsubscribe_url(settings, d.email, signer)
+        return emails.message(
+            by_email.get(d.email.lower()),
+            to=d.email,
+            name=name,
+            message_id=d.message_id,
+            unsubscribe_url=unsubscribe_url(settings, d.email, signer),
         )
-        return Message(to=d.email, sender=settings.from_address, message_id=d.message_id, data=data)
 
     pool = workers or (settings.smtp.pool if settings.smtp else 1)
     report = send_run(
@@ -251,13 +209,13 @@ def _start_run(
     day: date,
     now: datetime,
     subs: Sequence[Subscriber],
-    previous: Any,
-) -> tuple[Digest, Any] | SendOutcome:
+    previous: Run | None,
+) -> tuple[Digest, Run] | SendOutcome:
     """Compose the day's digest and record the run with one pending row per subscriber. With a `previous` run
     (--force) its items are carried again, with anything new since."""
     if previous is not None:
         store.release_items(key)
-        carried = {int(i) for i in json.loads(previous["item_ids"])}
+        carried = set(previous.item_ids)
         waiting = {i.id for i, _, _ in store.pending_items() if i.id is not None}
         digest = build_digest(settings, store, day, item_ids=sorted(carried | waiting))
     else:
@@ -287,13 +245,15 @@ def _start_run(
         recipients=[(s.email, s.name, message_id(key, s.email, settings.domain)) for s in subs],
         considered=digest.considered,
     )
-    return digest, store.run(key)
+    run = store.run(key)
+    assert run is not None  # just recorded
+    return digest, run
 
 
 def _resume_run(
     settings: Settings,
     store: Store,
-    row: Any,
+    run: Run,
     *,
     key: str,
     day: date,
@@ -302,9 +262,9 @@ def _resume_run(
     resend_failed: bool,
 ) -> Digest | SendOutcome:
     """Carry on with today's run: the same digest, to whoever has not had it yet."""
-    if row["status"] == "empty":
+    if run.status == "empty":
         return SendOutcome(key, "today was an empty day and nothing was sent (use --force to send anyway)")
-    digest = _run_digest(settings, store, row, day)
+    digest = _run_digest(settings, store, run, day)
     if resend_failed and not store.reset_failed(key, now=now):
         return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
     # Someone who joined since the run began gets today's digest too.
@@ -327,16 +287,14 @@ def test_message(settings: Settings, store: Store, to: str, *, now: datetime) ->
     """A test copy of today's digest for one address, marked as a test; the ledger is not touched."""
     digest = todays_digest(settings, store, now)
     env = envelope(settings, f"[TEST] {digest.subject}", now, f"test-{uuid.uuid4().hex[:8]}:{digest.day}")
-    factory = _Factories(settings, digest, env, test=True).get(None)
-    mid = make_msgid(domain=settings.domain)
-    data = factory.build(
+    return DigestMessages(settings, digest, env, test=True).message(
+        None,
         to=to,
         name=None,
-        message_id=mid,
+        message_id=make_msgid(domain=settings.domain),
         unsubscribe_url=unsubscribe_url(settings, to),
         extra_headers={"X-Digest-Test": "yes"},
     )
-    return Message(to=to, sender=settings.from_address, message_id=mid, data=data)
 
 
 def preview(
@@ -360,57 +318,21 @@ def preview(
 
 
 def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now: datetime) -> Message | None:
-    """A short report for the editors: sent, failed with reasons, suppressed, feeds in error."""
+    """The editors' report on a send (see `messages.editor_report`); None when there are no editors."""
     if not settings.editors or outcome.report is None:
         return None
-    counts = store.delivery_counts(outcome.key)
-    pending = counts.get("pending", 0) + counts.get("sending", 0)
-    lines = [
-        f"Digest run {outcome.key}",
-        "",
-        f"Sent: {counts.get('sent', 0)}",
-        f"Failed: {counts.get('failed', 0)}",
-        f"Suppressed: {store.suppressed_count(outcome.key)}",
-        *([f"Pending: {pending}"] if pending else []),
-        "",
-    ]
-    if outcome.report.aborted:
-        lines += [f"Stopped: {outcome.report.aborted}.", "Fix that and run `digest send` again to send the rest.", ""]
-    elif outcome.report.stopped:
-        lines += [f"Stopped early: {outcome.report.stopped}. Run `digest send` again to send the rest.", ""]
-    failures = store.deliveries(outcome.key, ["failed"])
-    if failures:
-        suppressed = store.suppressions()
-        lines.append("Failures:")
-        lines += [_row(d, "now suppressed" if d.email.lower() in suppressed else "") for d in failures[:50]]
-        lines.append("")
-    deferred = [d for d in store.deliveries(outcome.key, ["pending"]) if d.reply]
-    if deferred:
-        lines.append("Left pending (the next `digest send` tries again):")
-        lines += [_row(d) for d in deferred[:50]]
-        lines.append("")
-    broken = [h for h in store.feed_health() if h.last_error or h.disabled]
-    if broken:
-        lines.append("Feeds with errors:")
-        lines += [f"  {h.name} ({h.url}): {h.disabled or h.last_error}" for h in broken]
-    msg = EmailMessage()
-    msg["From"] = settings.from_address
-    msg["To"] = ", ".join(settings.editors)
-    msg["Subject"] = (
-        f"{settings.list_name} delivery report: {counts.get('sent', 0)} sent, {counts.get('failed', 0)} failed"
-        + (f", {pending} still pending" if pending else "")
+    suppressed = store.suppressions()
+    facts = RunFacts(
+        key=outcome.key,
+        counts=store.delivery_counts(outcome.key),
+        suppressed=store.suppressed_count(outcome.key),
+        aborted=outcome.report.aborted,
+        stopped=outcome.report.stopped,
+        failures=tuple((d, d.email.lower() in suppressed) for d in store.deliveries(outcome.key, ["failed"])),
+        deferred=tuple(d for d in store.deliveries(outcome.key, ["pending"]) if d.reply),
+        broken=tuple(h for h in store.feed_health() if h.last_error or h.disabled),
     )
-    msg["Date"] = format_datetime(now)
-    mid = make_msgid(domain=settings.domain)
-    msg["Message-ID"] = mid
-    msg.set_content("\n".join(lines) + "\n")
-    return Message(to=settings.editors[0], sender=settings.from_address, message_id=mid, data=msg.as_bytes())
-
-
-def _row(d: Delivery, note: str = "") -> str:
-    """One delivery in the report: the address, the server's reply, how many tries, and a note."""
-    tries = f"{d.attempts} attempt{'s' if d.attempts != 1 else ''}"
-    return f"  {d.email}: {d.reply} ({tries}{'; ' + note if note else ''})"
+    return messages.editor_report(settings, facts, date=now, message_id=make_msgid(domain=settings.domain))
 
 
 def send_report(settings: Settings, sender: Sender, message: Message) -> None:

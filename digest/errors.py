@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .models import FetchErrorKind
+
 
 def _rebuild(cls: type[DigestError], args: tuple[object, ...], state: dict[str, object]) -> DigestError:
     exc = cls.__new__(cls)
@@ -65,7 +67,7 @@ class FetchError(DigestError):
         message: str,
         *,
         url: str,
-        kind: str,
+        kind: FetchErrorKind,
         status: int | None = None,
         retry_after: float | None = None,
     ) -> None:

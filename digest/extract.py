@@ -12,6 +12,7 @@ import logging
 import re
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date, datetime
 from urllib.parse import urljoin, urlsplit
 
@@ -236,10 +237,17 @@ def extract_html(content: bytes | str, *, url: str) -> Document:
 
 def find_report_links(soup: BeautifulSoup, base: str) -> tuple[str | None, str | None]:
     """The inspectorate report a page points to: an HTML report page (/document/…) and a PDF."""
+    return report_links((str(a["href"]) for a in soup.find_all("a", href=True)), base)
+
+
+def report_links(links: Iterable[str], base: str) -> tuple[str | None, str | None]:
+    """The inspectorate report among a page's or a feed entry's links (relative ones resolved against `base`):
+    the first HTML report page (/document/… on justiceinspectorates, not `base` itself) and the first PDF. The one
+    place this rule is written: pages (`find_report_links`) and feed entries (pipeline) both use it."""
     report_url = pdf_url = None
     base_path = urlsplit(base).path
-    for a in soup.find_all("a", href=True):
-        href = urljoin(base, str(a["href"]))
+    for link in links:
+        href = urljoin(base, link)
         parts = urlsplit(href)
         if parts.scheme not in ("http", "https"):
             continue
@@ -249,7 +257,7 @@ def find_report_links(soup: BeautifulSoup, base: str) -> tuple[str | None, str |
         elif (
             report_url is None
             and "/document/" in path
-            and "justiceinspectorates" in parts.netloc
+            and "justiceinspectorates" in parts.netloc + parts.path  # the path too: a mirror's URL keeps the host there
             and parts.path != base_path
             and not path.rstrip("/").endswith("/document")
         ):

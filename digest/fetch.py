@@ -10,25 +10,20 @@ import email.utils
 import ipaddress
 import mimetypes
 import socket
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
+from .clock import Clock, utcnow
 from .config import FetchSettings
 from .errors import FetchError, UnsafeURLError
-from .models import Response
+from .models import FetchErrorKind, Response
 
-Clock = Callable[[], datetime]
 _PERMANENT = {301, 308}
 _REDIRECT = {301, 302, 303, 307, 308}
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -212,7 +207,7 @@ class Fetcher:
                 raise FetchError(f"timed out ({type(exc).__name__})", url=url, kind="timeout") from exc
             except httpx.ConnectError as exc:
                 text = str(exc)
-                kind = "dns" if "Name or service not known" in text or "nodename" in text else "connect"
+                kind: FetchErrorKind = "dns" if "Name or service not known" in text or "nodename" in text else "connect"
                 raise FetchError(f"cannot connect: {text or type(exc).__name__}", url=url, kind=kind) from exc
             except httpx.DecodingError as exc:
                 raise FetchError(f"cannot decode the body: {exc}", url=url, kind="decode") from exc
@@ -221,8 +216,8 @@ class Fetcher:
         if status == 304 or status in _REDIRECT or 200 <= status < 300:
             return Response(url=url, status=status, headers=out_headers, content=b"".join(chunks), fetched_at=now)
         retry = parse_retry_after(out_headers.get("retry-after"), now) if status in (429, 503) else None
-        kind = "gone" if status == 410 else "http"
-        raise FetchError(f"HTTP {status}", url=url, kind=kind, status=status, retry_after=retry)
+        gone: FetchErrorKind = "gone" if status == 410 else "http"
+        raise FetchError(f"HTTP {status}", url=url, kind=gone, status=status, retry_after=retry)
 
     async def _check_safe(self, url: str) -> None:
         parts = urlsplit(url)

@@ -12,7 +12,25 @@ KINDS: tuple[Kind, ...] = ("inspection", "thematic", "research", "news", "blog",
 SourceType = Literal["inspectorate", "govuk", "news", "blog"]  # a feed's source type
 SOURCE_TYPES: tuple[SourceType, ...] = ("inspectorate", "govuk", "news", "blog")
 RATINGS = ("Outstanding", "Good", "Requires improvement", "Inadequate")
-DeliveryState = Literal["pending", "sending", "sent", "failed", "suppressed"]
+DeliveryState = Literal["pending", "sending", "sent", "failed", "suppressed"]  # a ledger row's state
+RunStatus = Literal["empty", "sending", "done"]  # a digest run's status
+# Why a fetch failed (FetchError.kind), and why a feed's poll failed (the fetch's reasons, or its parse).
+FetchErrorKind = Literal[
+    "timeout",
+    "connect",
+    "dns",
+    "http",
+    "gone",
+    "too-large",
+    "redirect-loop",
+    "too-many-redirects",
+    "decode",
+    "network",
+    "unsafe",
+]
+FeedErrorKind = FetchErrorKind | Literal["parse", "internal"]
+PollStatus = Literal["new", "not-modified", "error", "skipped", "disabled"]  # what one feed's poll did
+HealthStatus = Literal["ok", "overdue", "failing"]  # what /health says
 
 
 @dataclass(frozen=True)
@@ -91,7 +109,8 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class Summary:
-    """What a reader needs to know about one publication. `to_json()` is the stable contract."""
+    """What a reader needs to know about one publication. Its JSON (stored, and the stable `--json` contract)
+    is written and read in one place: `store.summary_json` and `store.summary_from_json`."""
 
     title: str
     kind: Kind
@@ -109,20 +128,6 @@ class Summary:
     recommendations: tuple[Recommendation, ...] = ()
     facts: tuple[str, ...] = ()  # context a reader wants: who owns the CRC, the NPS division, caseload size
     scanned: bool = False
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "title": self.title,
-            "kind": self.kind,
-            "about_probation": self.about_probation,
-            "organisation": self.organisation,
-            "rating": self.rating,
-            "published": self.published.isoformat() if self.published else None,
-            "chief_inspector": self.chief_inspector,
-            "summary": self.summary,
-            "key_findings": list(self.key_findings),
-            "recommendations": [r.text for r in self.recommendations],
-        }
 
 
 @dataclass(frozen=True)
@@ -216,7 +221,7 @@ class FeedHealth:
     name: str
     last_success: datetime | None
     last_error: str | None
-    last_error_kind: str | None
+    last_error_kind: FeedErrorKind | None
     failures: int
     next_poll: datetime | None
     disabled: str | None
@@ -225,11 +230,40 @@ class FeedHealth:
 
 
 @dataclass(frozen=True)
+class FeedState:
+    """A feed's HTTP and polling state, as the store keeps it."""
+
+    url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    first_polled: datetime | None
+    failures: int
+    next_poll: datetime | None
+    disabled: str | None
+    moved_to: str | None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A digest run as recorded: what it carries and the bodies kept for the web version."""
+
+    key: str
+    day: date
+    created_at: datetime
+    subject: str
+    status: RunStatus
+    item_ids: tuple[int, ...]
+    html: str
+    text: str
+
+
+@dataclass(frozen=True)
 class RunInfo:
     key: str
     day: date
     subject: str
     created_at: datetime
-    status: str  # empty, sending, done
+    status: RunStatus
     items: int
     counts: dict[str, int] = field(default_factory=dict)

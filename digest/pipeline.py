@@ -10,19 +10,20 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from .card import merge_cards
+from .clock import Clock
 from .config import Settings
 from .errors import DigestError, ExtractError, FeedError, FetchError, WorkerError
-from .extract import extract, extract_html
+from .extract import extract, extract_html, report_links
 from .feeds import ParsedFeed, clean_text, parse_feed
 from .fetch import Fetcher, max_age
-from .models import Document, Feed, Item, Kind, Summary
+from .models import Document, Feed, Item, Kind, PollStatus, Summary
 from .store import Store
 from .summarise import Hints, summarise
 from .workers import InlineRunner, Runner
 
-Clock = Callable[[], datetime]
 log = logging.getLogger("digest")
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 _INLINE = InlineRunner()
@@ -35,7 +36,7 @@ _MIN_FEED_WORDS = 150  # below this the feed carries an excerpt, and the page is
 @dataclass(frozen=True)
 class PollResult:
     feed: Feed
-    status: str  # new | not-modified | error | skipped | disabled
+    status: PollStatus
     new: int = 0
     seen: int = 0
     error: str | None = None
@@ -76,14 +77,14 @@ async def _poll_feed(
 ) -> PollResult:
     state = store.feed_state(feed.url)
     now = clock()
-    if state["disabled"]:
-        return PollResult(feed, "disabled", error=state["disabled"])
-    if not force and state["next_poll"] and datetime.fromisoformat(state["next_poll"]) > now:
+    if state.disabled:
+        return PollResult(feed, "disabled", error=state.disabled)
+    if not force and state.next_poll and state.next_poll > now:
         return PollResult(feed, "skipped")
     interval = timedelta(minutes=settings.poll_interval_minutes)
-    url = state["moved_to"] or feed.url
+    url = state.moved_to or feed.url
     try:
-        response = await fetcher.get(url, etag=state["etag"], last_modified=state["last_modified"], accept=_FEED_ACCEPT)
+        response = await fetcher.get(url, etag=state.etag, last_modified=state.last_modified, accept=_FEED_ACCEPT)
         age = max_age(response.headers.get("cache-control"))
         next_poll = now + max(interval, timedelta(seconds=age or 0))
         if response.not_modified:
@@ -99,7 +100,7 @@ async def _poll_feed(
         )
     except FetchError as exc:
         retry = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
-        backoff = interval * min(2 ** int(state["failures"]), 16)
+        backoff = interval * min(2**state.failures, 16)
         store.feed_failed(
             feed.url,
             now=now,
@@ -121,7 +122,7 @@ async def _poll_feed(
         store.feed_failed(feed.url, now=now, kind="internal", message=message, next_poll=now + interval)
         return PollResult(feed, "error", error=f"internal: {message}")
     window = feed.backfill_hours if feed.backfill_hours is not None else settings.backfill_hours
-    since = None if state["first_polled"] else now - timedelta(hours=window)
+    since = None if state.first_polled else now - timedelta(hours=window)
     new = store.add_items(feed.url, parsed.items, now=now, backfill_since=since)
     store.feed_polled(
         feed.url,
@@ -152,8 +153,7 @@ def _feed_document(item: Item) -> Document:
     )
     if len(doc.text.split()) < len(text.split()) * 0.6:
         doc = replace(doc, text=text)  # trafilatura found less than the feed gave: keep the feed's text
-    report_url = next((u for u in item.links if "/document/" in u and "justiceinspectorates" in u), None)
-    pdf_url = next((u for u in item.links if u.lower().split("?")[0].endswith(".pdf")), None)
+    report_url, pdf_url = report_links(item.links, item.url)
     return replace(
         doc,
         format="feed",
@@ -192,7 +192,7 @@ async def read_item(
         report = await _read_report(fetcher, doc, runner)
         if report is not None:
             full = await runner.run(summarise, report, hints, words=settings.report_words)
-            summary = _merge(summary, full, short=len(doc.text.split()) >= 80)
+            summary = merge_cards(summary, full, short=len(doc.text.split()) >= 80)
             doc = replace(
                 doc,
                 report_url=doc.report_url or (report.url if report.format == "html" else None),
@@ -213,29 +213,6 @@ async def _read_report(fetcher: Fetcher, doc: Document, runner: Runner) -> Docum
         if report.scanned or len(report.text.split()) > 300:
             return report
     return None
-
-
-def _merge(news: Summary, report: Summary, *, short: bool) -> Summary:
-    """The card from the report, the headline summary and the quote from the news item when it has them."""
-    if report.scanned:
-        return replace(news, summary=f"{news.summary} (The report PDF is a scanned image and was not read.)")
-    return replace(
-        report,
-        title=news.title,
-        kind=news.kind if news.kind != "inspection" else report.kind,
-        about_probation=news.about_probation or report.about_probation,
-        summary=news.summary if short and news.summary else report.summary,
-        organisation=news.organisation or report.organisation,
-        unit=news.unit or report.unit,
-        facts=tuple(dict.fromkeys(news.facts + report.facts))[:4],
-        rating=news.rating or report.rating,
-        rating_note=None if (news.rating or report.rating) else report.rating_note,
-        published=news.published or report.published,
-        chief_inspector=news.chief_inspector or report.chief_inspector,
-        chief_inspector_quote=news.chief_inspector_quote or report.chief_inspector_quote,
-        key_findings=report.key_findings or news.key_findings,
-        recommendations=report.recommendations or news.recommendations,
-    )
 
 
 def _from_feed_only(settings: Settings, item: Item) -> tuple[Summary, Document | None]:

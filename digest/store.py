@@ -25,12 +25,78 @@ from .models import (
     DeliveryState,
     Document,
     Feed,
+    FeedErrorKind,
     FeedHealth,
+    FeedState,
     Item,
     Recommendation,
+    Run,
     RunInfo,
     Summary,
 )
+
+# The `--json` contract (README, "digest summarise --json"): these keys, in this order, stable from 0.1.
+_CONTRACT = (
+    "title",
+    "kind",
+    "about_probation",
+    "organisation",
+    "rating",
+    "published",
+    "chief_inspector",
+    "summary",
+    "key_findings",
+    "recommendations",
+)
+
+
+def summary_json(summary: Summary, *, contract: bool = False) -> dict[str, object]:
+    """A summary as JSON: the whole record the store keeps, or (`contract`) the stable `--json` keys, where a
+    recommendation is its text alone."""
+    data: dict[str, object] = {
+        "title": summary.title,
+        "kind": summary.kind,
+        "about_probation": summary.about_probation,
+        "organisation": summary.organisation,
+        "rating": summary.rating,
+        "published": summary.published.isoformat() if summary.published else None,
+        "chief_inspector": summary.chief_inspector,
+        "summary": summary.summary,
+        "key_findings": list(summary.key_findings),
+        "recommendations": [{"text": r.text, "owner": r.owner} for r in summary.recommendations],
+        "unit": summary.unit,
+        "facts": list(summary.facts),
+        "rating_note": summary.rating_note,
+        "standard_ratings": [list(p) for p in summary.standard_ratings],
+        "chief_inspector_quote": summary.chief_inspector_quote,
+        "scanned": summary.scanned,
+    }
+    if not contract:
+        return data
+    return {k: data[k] for k in _CONTRACT} | {"recommendations": [r.text for r in summary.recommendations]}
+
+
+def summary_from_json(d: dict[str, Any]) -> Summary:
+    """The summary `summary_json` wrote (older rows lack the later keys)."""
+    return Summary(
+        title=d["title"],
+        kind=d["kind"],
+        about_probation=d["about_probation"],
+        summary=d["summary"],
+        organisation=d["organisation"],
+        rating=d["rating"],
+        unit=d.get("unit"),
+        facts=tuple(d.get("facts", [])),
+        rating_note=d.get("rating_note"),
+        standard_ratings=tuple((a, b) for a, b in d.get("standard_ratings", [])),
+        published=date.fromisoformat(d["published"]) if d["published"] else None,
+        chief_inspector=d["chief_inspector"],
+        chief_inspector_quote=d.get("chief_inspector_quote"),
+        key_findings=tuple(d["key_findings"]),
+        recommendations=tuple(Recommendation(x["text"], x["owner"]) for x in d["recommendations"]),
+        scanned=d.get("scanned", False),
+    )
+
 
 _MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -210,11 +276,25 @@ class Store:
                     (f.url, f.name, f.source_type, f.filter),
                 )
 
-    def feed_state(self, url: str) -> sqlite3.Row:
-        row = self.db.execute("SELECT * FROM feeds WHERE url=?", (url,)).fetchone()
+    def _feed_row(self, url: str) -> sqlite3.Row:
+        row: sqlite3.Row | None = self.db.execute("SELECT * FROM feeds WHERE url=?", (url,)).fetchone()
         if row is None:
             raise StoreError(f"unknown feed {url}")
-        return row  # type: ignore[no-any-return]
+        return row
+
+    def feed_state(self, url: str) -> FeedState:
+        r = self._feed_row(url)
+        return FeedState(
+            url=r["url"],
+            name=r["name"],
+            etag=r["etag"],
+            last_modified=r["last_modified"],
+            first_polled=_dt(r["first_polled"]),
+            failures=r["failures"],
+            next_poll=_dt(r["next_poll"]),
+            disabled=r["disabled"],
+            moved_to=r["moved_to"],
+        )
 
     def feed_polled(
         self,
@@ -239,7 +319,7 @@ class Store:
         url: str,
         *,
         now: datetime,
-        kind: str,
+        kind: FeedErrorKind,
         message: str,
         next_poll: datetime | None,
         disable: bool = False,
@@ -279,7 +359,7 @@ class Store:
 
         With `backfill_since` (a feed's first poll), older items are recorded as seen, not new.
         """
-        feed_id = self.feed_state(feed_url)["id"]
+        feed_id = self._feed_row(feed_url)["id"]
         new: list[Item] = []
         with self.transaction() as db:
             known = {r[0] for r in db.execute("SELECT guid FROM items WHERE feed_id=?", (feed_id,))}
@@ -344,15 +424,16 @@ class Store:
 
     _ITEM_SELECT = """SELECT i.*, f.url AS feed_url, f.name AS source, f.kind AS source_type, f.filter AS feed_filter
                       FROM items i JOIN feeds f ON f.id=i.feed_id"""
+    # An item with its summary and document, in one row (documents' columns renamed apart from the item's).
+    _READ_SELECT = """SELECT i.*, f.url AS feed_url, f.name AS source, f.kind AS source_type, f.filter AS feed_filter,
+                      s.data AS summary_data, d.url AS doc_url, d.title AS doc_title, d.format AS doc_format,
+                      d.text AS doc_text, d.published AS doc_published, d.scanned AS doc_scanned,
+                      d.pages AS doc_pages, d.report_url AS doc_report_url, d.pdf_url AS doc_pdf_url
+                      FROM items i JOIN feeds f ON f.id=i.feed_id JOIN summaries s ON s.item_id=i.id
+                      LEFT JOIN documents d ON d.item_id=i.id"""
 
-    def items(self, ids: Iterable[int]) -> list[Item]:
-        ids = list(ids)
-        if not ids:
-            return []
-        marks = ",".join("?" * len(ids))
-        rows = self.db.execute(f"{self._ITEM_SELECT} WHERE i.id IN ({marks})", ids).fetchall()
-        by_id = {r["id"]: self._item(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
+    def _read(self, r: sqlite3.Row) -> tuple[Item, Summary, Document | None]:
+        return self._item(r), summary_from_json(json.loads(r["summary_data"])), _document(r, "doc_")
 
     def unsummarised_items(self) -> list[Item]:
         rows = self.db.execute(
@@ -362,19 +443,23 @@ class Store:
         return [self._item(r) for r in rows]
 
     def pending_items(self) -> list[tuple[Item, Summary, Document | None]]:
-        """Items summarised and not yet carried by any digest run, oldest first."""
+        """Items summarised and not yet carried by any digest run, oldest first, with their summaries and
+        documents: one query."""
         rows = self.db.execute(
-            f"""{self._ITEM_SELECT} WHERE i.state='new' AND i.run_key IS NULL
-                AND i.id IN (SELECT item_id FROM summaries) ORDER BY i.published, i.id"""
+            f"{self._READ_SELECT} WHERE i.state='new' AND i.run_key IS NULL ORDER BY i.published, i.id"
         ).fetchall()
-        out = []
-        for r in rows:
-            item = self._item(r)
-            assert item.id is not None
-            summary = self.summary(item.id)
-            assert summary is not None
-            out.append((item, summary, self.document(item.id)))
-        return out
+        return [self._read(r) for r in rows]
+
+    def summarised_items(self, ids: Iterable[int]) -> list[tuple[Item, Summary, Document | None]]:
+        """The given items that have a summary, in the order given, with their summaries and documents: one
+        query."""
+        ids = list(ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"{self._READ_SELECT} WHERE i.id IN ({marks})", ids).fetchall()
+        by_id = {r["id"]: self._read(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
 
     def count_unsummarised(self) -> int:
         return int(
@@ -408,65 +493,34 @@ class Store:
         )
 
     def document(self, item_id: int) -> Document | None:
-        r = self.db.execute("SELECT * FROM documents WHERE item_id=?", (item_id,)).fetchone()
-        if r is None or not r["url"]:
-            return None
-        return Document(
-            url=r["url"],
-            title=r["title"],
-            text=r["text"],
-            format=r["format"],
-            published=date.fromisoformat(r["published"]) if r["published"] else None,
-            scanned=bool(r["scanned"]),
-            pages=r["pages"],
-            report_url=r["report_url"],
-            pdf_url=r["pdf_url"],
-        )
+        return _document(self.db.execute("SELECT * FROM documents WHERE item_id=?", (item_id,)).fetchone())
 
     def save_summary(self, item_id: int, summary: Summary, *, now: datetime) -> None:
-        data = summary.to_json()
-        data.update(
-            unit=summary.unit,
-            facts=list(summary.facts),
-            rating_note=summary.rating_note,
-            standard_ratings=[list(p) for p in summary.standard_ratings],
-            chief_inspector_quote=summary.chief_inspector_quote,
-            recommendations=[{"text": r.text, "owner": r.owner} for r in summary.recommendations],
-            scanned=summary.scanned,
-        )
         self.db.execute(
             "INSERT OR REPLACE INTO summaries (item_id, data, created) VALUES (?,?,?)",
-            (item_id, json.dumps(data), _ts(now)),
+            (item_id, json.dumps(summary_json(summary)), _ts(now)),
         )
 
     def summary(self, item_id: int) -> Summary | None:
         r = self.db.execute("SELECT data FROM summaries WHERE item_id=?", (item_id,)).fetchone()
-        if r is None:
-            return None
-        d: dict[str, Any] = json.loads(r[0])
-        return Summary(
-            title=d["title"],
-            kind=d["kind"],
-            about_probation=d["about_probation"],
-            summary=d["summary"],
-            organisation=d["organisation"],
-            rating=d["rating"],
-            unit=d.get("unit"),
-            facts=tuple(d.get("facts", [])),
-            rating_note=d.get("rating_note"),
-            standard_ratings=tuple((a, b) for a, b in d.get("standard_ratings", [])),
-            published=date.fromisoformat(d["published"]) if d["published"] else None,
-            chief_inspector=d["chief_inspector"],
-            chief_inspector_quote=d.get("chief_inspector_quote"),
-            key_findings=tuple(d["key_findings"]),
-            recommendations=tuple(Recommendation(x["text"], x["owner"]) for x in d["recommendations"]),
-            scanned=d.get("scanned", False),
-        )
+        return None if r is None else summary_from_json(json.loads(r[0]))
 
     # ---- digest runs
 
-    def run(self, key: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM runs WHERE key=?", (key,)).fetchone()  # type: ignore[no-any-return]
+    def run(self, key: str) -> Run | None:
+        r = self.db.execute("SELECT * FROM runs WHERE key=?", (key,)).fetchone()
+        if r is None:
+            return None
+        return Run(
+            key=r["key"],
+            day=date.fromisoformat(r["day"]),
+            created_at=datetime.fromisoformat(r["created"]),
+            subject=r["subject"],
+            status=r["status"],
+            item_ids=tuple(int(i) for i in json.loads(r["item_ids"])),
+            html=r["html"],
+            text=r["text"],
+        )
 
     def create_run(
         self,
@@ -673,6 +727,24 @@ class Store:
 
     def release_lock(self, name: str, owner: str) -> None:
         self.db.execute("DELETE FROM locks WHERE name=? AND owner=?", (name, owner))
+
+
+def _document(r: sqlite3.Row | None, prefix: str = "") -> Document | None:
+    """A stored document (columns named with `prefix` in a joined row); None where none was read."""
+    if r is None or not r[f"{prefix}url"]:
+        return None
+    published = r[f"{prefix}published"]
+    return Document(
+        url=r[f"{prefix}url"],
+        title=r[f"{prefix}title"],
+        text=r[f"{prefix}text"],
+        format=r[f"{prefix}format"],
+        published=date.fromisoformat(published) if published else None,
+        scanned=bool(r[f"{prefix}scanned"]),
+        pages=r[f"{prefix}pages"],
+        report_url=r[f"{prefix}report_url"],
+        pdf_url=r[f"{prefix}pdf_url"],
+    )
 
 
 def _sid(sid: str) -> str:

@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from .config import yaml_error
+from .config import yaml_error, yaml_line
 from .errors import ConfigError, InputError, SubscriberError
 from .models import KINDS, Subscriber
 from .names import check_name
@@ -117,17 +117,6 @@ def load_for_send(path: Path) -> SubscriberFile:
     )
 
 
-def _line(node: Any, how: str, key: Any) -> int | None:
-    """A 1-based file line from ruamel's round-trip position data; None for plain (fast-path) data."""
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return None
-    try:
-        return int(getattr(lc, how)(key)[0]) + 1
-    except (KeyError, IndexError, TypeError):
-        return None
-
-
 def _entries(tree: Any, path: Path) -> list[Any]:
     if tree is None:
         return []
@@ -137,7 +126,7 @@ def _entries(tree: Any, path: Path) -> list[Any]:
             raise ConfigError(
                 f"unknown key {unknown[0]!r}; expected 'subscribers'",
                 path=path,
-                line=_line(tree, "key", unknown[0]),
+                line=yaml_line(tree, how="key", key=unknown[0]),
                 key=str(unknown[0]),
             )
         tree = tree.get("subscribers") or []
@@ -152,7 +141,7 @@ def parse(tree: Any, path: Path) -> list[Subscriber]:
     out: list[Subscriber] = []
     first_line: dict[str, int | None] = {}
     for i, node in enumerate(seq):
-        line = _line(seq, "item", i)
+        line = yaml_line(seq, how="item", key=i)
         if isinstance(node, str):
             node = {"email": node}
             node_line = _LineOf(None, line)  # a bare address on its own line
@@ -204,7 +193,7 @@ class _LineOf:
     def __call__(self, key: str) -> int | None:
         if self.node is None or key not in self.node:
             return self.line
-        return _line(self.node, "value", key) or self.line
+        return yaml_line(self.node, how="value", key=key) or self.line
 
 
 def _preferences(
@@ -219,7 +208,7 @@ def _preferences(
         )
     out: dict[str, frozenset[str] | None] = {"kinds": None, "sources": None}
     for k, v in prefs.items():
-        line = _line(prefs, "value", k)
+        line = yaml_line(prefs, how="value", key=k)
         if k not in _PREFS:
             raise ConfigError(
                 f"unknown key {k!r}; expected one of: kinds, sources", path=path, line=line, key=f"{key}.{k}"

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from digest import daily
+from digest.auth import hash_password
 from digest.config import load_settings
 from digest.deliver import OutboxSender
 from digest.render import RECIPIENT, UNSUBSCRIBE
 from digest.store import Store
-from digest.web import create_app, hash_password
+from digest.web import create_app
 
 from .browser import browser  # noqa: F401 - the fixture
 from .conftest import REPO, SECRET, free_port, serve_app

@@ -300,7 +300,8 @@ def test_a_long_send_keeps_renewing_its_lock(tmp_path: Path) -> None:
     """While a run sends, the lock's lease is renewed, so a slow list never lets a second sender in."""
     from datetime import date
 
-    from digest.deliver import OutboxSender, send_run
+    from digest.deliver import OutboxSender
+    from digest.ledger import send_run
     from digest.models import Message
 
     times = iter(NOON + timedelta(minutes=m) for m in range(100))

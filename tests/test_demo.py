@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from digest.auth import hash_password
 from digest.cli import main as cli_main
 from digest.config import load_settings
 from digest.demo import main as demo_main
-from digest.web import create_app, hash_password
+from digest.web import create_app
 
 from .conftest import SECRET, serve_app
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from ruamel.yaml import YAML
 
-from digest.web import hash_password
+from digest.auth import hash_password
 
 from .conftest import REPO, free_port
 

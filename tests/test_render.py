@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from digest.compose import Candidate, compose, for_subscriber
+from digest.messages import EmailRenderer as Renderer
+from digest.messages import Envelope, MessageFactory
 from digest.models import Document, Item, Recommendation, Subscriber, Summary
-from digest.render import RECIPIENT, UNSUBSCRIBE, Envelope, MessageFactory, Renderer
+from digest.render import RECIPIENT, UNSUBSCRIBE
 
 from .conftest import DATA
 

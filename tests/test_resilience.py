@@ -339,7 +339,7 @@ def test_health_says_polling_is_broken_when_no_feed_can_be_read(
     problem and lists each failing feed; the admin dashboard says the same."""
     import httpx
 
-    from digest.web import hash_password
+    from digest.auth import hash_password
 
     from .conftest import free_port
 
@@ -415,7 +415,7 @@ def test_the_pre_send_poll_stops_at_the_send_time_and_the_send_does_not_poll(
     from zoneinfo import ZoneInfo
 
     from digest.config import load_settings
-    from digest.web import Service
+    from digest.service import Service
 
     monkeypatch.setenv("DIGEST_SECRET", SECRET)
     config = make_config(

@@ -19,10 +19,11 @@ import httpx
 import pytest
 
 from digest import daily
+from digest.auth import hash_password
 from digest.config import load_settings
 from digest.deliver import OutboxSender
 from digest.store import Store
-from digest.web import create_app, hash_password
+from digest.web import create_app
 
 from .conftest import SECRET, free_port, serve_app
 

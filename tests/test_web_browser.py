@@ -12,10 +12,11 @@ import pytest
 from playwright.sync_api import expect
 
 from digest import daily
+from digest.auth import hash_password
 from digest.config import load_settings
 from digest.deliver import SmtpSender
 from digest.store import Store
-from digest.web import create_app, hash_password
+from digest.web import create_app
 
 from .browser import ARTIFACTS, CspWatch, browser  # noqa: F401 - the fixture
 from .conftest import SECRET, Mailbox, free_port, serve_app

@@ -1,0 +1,147 @@
+"""The delivery ledger: the send loop that moves each of a run's rows pending → sending → sent | failed, and
+how a send is asked to stop. It uses a `Sender` it is given and never closes it (its maker does); each sending
+thread releases its own connection as it ends.
+
+Exactly once, as near as SMTP allows: a row is marked `sending` before the message goes and `sent` the moment
+the server accepts it. A crash (even SIGKILL) leaves at most one `sending` row per open connection; on
+restart those are sent again, so the only possible duplicate is a message the server accepted in the instant
+before the ledger recorded it — at most one per connection (see README, "Delivery guarantees"). Only a 5xx
+reply fails a row; a temporary error that outlasts the retries puts it back to pending for the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .clock import Clock
+from .deliver import Sender
+from .errors import DeliveryError
+from .models import Delivery, Message
+from .store import Store
+
+
+class Stop(threading.Event):
+    """Asks a send to stop after the messages in flight; `reason` says why, for the outcome and the report."""
+
+    reason = "a stop was requested"
+
+    def request(self, reason: str) -> None:
+        self.reason = reason
+        self.set()
+
+
+@dataclass
+class SendReport:
+    run_key: str
+    sent: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    deferred: list[tuple[str, str]] = field(default_factory=list)  # left pending after a temporary error
+    suppressed: list[str] = field(default_factory=list)
+    stopped: str | None = None  # why the run stopped early on request (SIGTERM, Ctrl-C, the service stopping)
+    aborted: str | None = None  # why the run stopped with messages still pending (the server, TLS, login)
+
+    @property
+    def failed_count(self) -> int:
+        return len(self.failed)
+
+
+Build = Callable[[Delivery, str | None], Message]
+
+
+def send_run(
+    store: Store,
+    key: str,
+    build: Build,
+    sender: Sender,
+    *,
+    clock: Clock,
+    workers: int = 1,
+    stop: Stop | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    heartbeat: Callable[[], None] | None = None,
+    heartbeat_every: float = 60.0,
+) -> SendReport:
+    """Send every pending (and interrupted `sending`) row of a run; record each outcome as it happens.
+    `heartbeat` is called at most every `heartbeat_every` seconds while sending (to renew the send lock)."""
+    rows = store.deliveries(key, ["sending", "pending"])
+    names = store.delivery_names(key)
+    report = SendReport(run_key=key)
+    lock = threading.Lock()
+    queue = list(reversed(rows))
+    total = len(rows)
+    halt = threading.Event()
+    beat = [time.monotonic()]
+    done = 0
+
+    def worker() -> None:
+        try:
+            send_rows()
+        finally:
+            sender.release()  # this thread's connection ends with it; the sender's maker closes the sender
+
+    def send_rows() -> None:
+        nonlocal done
+        while True:
+            if halt.is_set():
+                return
+            if stop is not None and stop.is_set():
+                report.stopped = stop.reason
+                return
+            with lock:
+                if not queue:
+                    return
+                row = queue.pop()
+                if heartbeat is not None and time.monotonic() - beat[0] >= heartbeat_every:
+                    heartbeat()
+                    beat[0] = time.monotonic()
+                store.mark(key, row.email, "sending", now=clock())
+            message = build(row, names.get(row.email))
+
+            def attempt(email: str = row.email) -> None:
+                with lock:
+                    store.mark(key, email, "sending", now=clock(), attempt=True)
+
+            try:
+                reply = sender.send(message, on_attempt=attempt)
+            except DeliveryError as exc:
+                if exc.transport:
+                    # Nothing can get through: stop, and leave this and the rest pending for the next run.
+                    with lock:
+                        store.mark(key, row.email, "pending", now=clock(), reply=exc.reply or str(exc))
+                        report.aborted = str(exc)
+                        halt.set()
+                    return
+                if not exc.permanent:
+                    # A temporary error outlasted the retries (a 4xx, a dropped connection, no answer after
+                    # DATA): the next run tries again, as it would after a crash; only a 5xx is a failure.
+                    with lock:
+                        store.mark(key, row.email, "pending", now=clock(), reply=exc.reply or str(exc))
+                        report.deferred.append((row.email, exc.reply or str(exc)))
+                        done += 1
+                    continue
+                with lock:
+                    store.mark(key, row.email, "failed", now=clock(), reply=exc.reply or str(exc))
+                    report.failed.append((row.email, exc.reply or str(exc)))
+                    if exc.unknown_user:
+                        store.suppress(row.email, "bounced", now=clock(), detail=exc.reply)
+                        report.suppressed.append(row.email)
+                    done += 1
+                continue
+            with lock:
+                store.mark(key, row.email, "sent", now=clock(), reply=reply[:300])
+                report.sent += 1
+                done += 1
+                if progress:
+                    progress(done, total)
+
+    threads = [threading.Thread(target=worker, name=f"send-{i}") for i in range(max(1, min(workers, total)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if not store.deliveries(key, ["pending", "sending"]):
+        store.finish_run(key, now=clock())
+    return report

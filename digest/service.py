@@ -1,0 +1,222 @@
+"""The service behind the web app: the jobs (poll, send), the send thread, the scheduler's wiring, and what
+the routes share (settings, clock, sender, rate limits, job states). No HTTP here: `web` has the routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from datetime import date, datetime, timedelta
+from email.utils import make_msgid
+from typing import Any
+
+from . import daily, messages, pipeline, schedule
+from .auth import Limiter
+from .clock import Clock, utcnow
+from .config import Settings
+from .deliver import Sender, make_sender
+from .errors import DigestError, LockedError
+from .fetch import Fetcher
+from .health import JobState, Verdict, assess
+from .ledger import Stop
+from .models import Message
+from .store import Store
+from .subscribers import load as load_subscribers
+from .workers import InlineRunner, Runner, WorkerPool
+
+log = logging.getLogger("digest")
+
+
+class Service:
+    """What the handlers and jobs share: settings, the clock, a sender, and the in-flight send."""
+
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.sender = sender or make_sender(settings)
+        self.stop = Stop()
+        self.send_thread: threading.Thread | None = None
+        self.last_send: str = ""
+        self.subscribe_per_address = Limiter(3, 3600)
+        self.subscribe_per_client = Limiter(10, 3600)
+        self.unsubscribe_per_address = Limiter(3, 3600)
+        self.unsubscribe_per_client = Limiter(10, 3600)
+        self.login_failures = Limiter(5, 900)
+        self.scheduler: Any = None
+        self.started = clock()
+        self.poll_state: JobState | None = None
+        self.send_state: JobState | None = None
+        # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
+        self.pool: Runner = InlineRunner()
+
+    def store(self) -> Store:
+        return Store(self.settings.database)
+
+    def start_jobs(self) -> None:
+        """Run the jobs on their schedule, with a process pool for the CPU work."""
+        self.pool = WorkerPool(workers=2)
+        self.scheduler = start_scheduler(self)
+
+    async def shutdown(self) -> None:
+        """SIGTERM: the send thread finishes the message in flight, records it, and stops; then all is closed."""
+        self.stop.request("the service is stopping")
+        if self.send_thread is not None:
+            await asyncio.to_thread(self.send_thread.join, 60)
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        self.sender.close()
+        if isinstance(self.pool, WorkerPool):
+            self.pool.close()
+
+    def today_status(self, store: Store) -> str | None:
+        run = store.run(daily.run_key(self.settings, daily.digest_day(self.settings, self.clock())))
+        return None if run is None else run.status
+
+    def verdict(self, store: Store) -> Verdict:
+        now = self.clock()
+        key = daily.run_key(self.settings, daily.digest_day(self.settings, now))
+        running = self.send_thread is not None and self.send_thread.is_alive()
+        return assess(
+            now=now,
+            overdue=schedule.overdue(self.settings, now, self.today_status(store)),
+            today_counts=store.delivery_counts(key),
+            sending=running or store.lock_held("send", now=now),
+            send_job=self.send_state,
+            poll_job=self.poll_state,
+            feeds=store.feed_health(),
+            poll_interval=timedelta(minutes=self.settings.poll_interval_minutes),
+            up_since=self.started,
+        )
+
+    # -- jobs
+
+    async def poll_job(self, *, until: datetime | None = None) -> None:
+        """Poll and read; with `until`, stop there (what was not read waits for the next poll)."""
+        budget = None if until is None else (until - self.clock()).total_seconds()
+        if budget is not None and budget <= 0:
+            return
+        error = None
+        try:
+            async with asyncio.timeout(budget):
+                with self.store() as store:
+                    async with Fetcher(self.settings.fetch, contact=self.settings.public_url) as fetcher:
+                        await pipeline.poll(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
+                        await pipeline.process(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
+        except TimeoutError:
+            log.warning("poll stopped at the send time; what it had not read waits for the next poll")
+        except Exception as exc:  # the job must report, never die silently: /health shows it
+            error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, DigestError):
+                log.error("poll failed: %s", exc)
+            else:
+                log.exception("poll failed")
+        self.poll_state = JobState(finished=self.clock(), error=error)
+
+    def start_send(self, *, force: bool = False, resend_failed: bool = False) -> bool:
+        """Send in a thread; False when a send is already running here."""
+        if self.send_thread is not None and self.send_thread.is_alive():
+            return False
+        self.send_thread = threading.Thread(
+            target=self._send, kwargs={"force": force, "resend_failed": resend_failed}, name="digest-send", daemon=True
+        )
+        self.send_thread.start()
+        return True
+
+    def _send(self, *, force: bool, resend_failed: bool) -> None:
+        try:
+            with self.store() as store:
+                outcome = daily.send_digest(
+                    self.settings,
+                    store,
+                    self.sender,
+                    clock=self.clock,
+                    force=force,
+                    resend_failed=resend_failed,
+                    stop=self.stop,
+                )
+                self.last_send = outcome.message
+                self.send_state = JobState(finished=self.clock())
+                report = daily.editor_report(self.settings, store, outcome, now=self.clock())
+                if report is not None:
+                    daily.send_report(self.settings, self.sender, report)
+            log.info("send: %s", outcome.message)
+        except LockedError as exc:
+            self.last_send = f"not sent: {exc}"
+            log.warning("send skipped: %s", exc)
+        except Exception as exc:
+            self.last_send = f"failed: {exc}"
+            self.send_state = JobState(finished=self.clock(), error=str(exc))
+            if isinstance(exc, DigestError):
+                log.error("send failed: %s", exc)
+            else:
+                log.exception("send failed")
+        finally:
+            self.sender.close()  # the service owns its sender; no connection is kept open between sends
+
+    async def pre_send_poll_job(self) -> None:
+        """The poll before the send, cut short at the send time so the send never waits for it."""
+        await self.poll_job(until=schedule.next_send(self.settings, self.clock()))
+
+    async def send_job(self) -> None:
+        # No poll here: the send goes at the send time with what the polls have read by then.
+        if self.start_send():
+            assert self.send_thread is not None
+            await asyncio.to_thread(self.send_thread.join)
+
+    def confirmation(self, email: str, name: str | None) -> Message:
+        link = f"{self.settings.public_url}/confirm/{daily.tokens(self.settings).confirm(email, name)}"
+        return messages.confirmation(
+            self.settings, email, link, date=self.clock(), message_id=make_msgid(domain=self.settings.domain)
+        )
+
+    def unsubscribe_link(self, email: str) -> Message:
+        """The way out when a link in a digest no longer works: a fresh one, sent to the address itself."""
+        return messages.unsubscribe_link(
+            self.settings,
+            email,
+            daily.unsubscribe_url(self.settings, email),
+            date=self.clock(),
+            message_id=make_msgid(domain=self.settings.domain),
+        )
+
+    def send_unsubscribe_link(self, email: str) -> None:
+        """Mail the link if the address is on the list and still receives the digest; otherwise nothing."""
+        try:
+            if load_subscribers(self.settings.subscribers_file).find(email) is None:
+                return
+            with self.store() as store:
+                if email.lower() in store.suppressions():
+                    return
+            self.sender.send(self.unsubscribe_link(email))
+        except DigestError as exc:
+            log.error("unsubscribe link to %s failed: %s", email, exc)
+
+
+def start_scheduler(svc: Service) -> Any:
+    settings = svc.settings
+    sched = schedule.build_scheduler(settings)
+    # APScheduler keeps real time; the first poll runs as soon as the service starts.
+    sched.add_job(
+        svc.poll_job, schedule.poll_trigger(settings), id="poll", next_run_time=datetime.now(settings.timezone)
+    )
+    sched.add_job(svc.pre_send_poll_job, schedule.pre_send_poll_trigger(settings), id="pre-send-poll")
+    sched.add_job(
+        svc.send_job,
+        schedule.send_trigger(settings),
+        id="send",
+        misfire_grace_time=int(
+            (
+                datetime.combine(date(2000, 1, 1), settings.missed_cutoff)
+                - datetime.combine(date(2000, 1, 1), settings.send_time)
+            ).total_seconds()
+        ),
+    )
+    with svc.store() as store:
+        status = svc.today_status(store)
+    if schedule.catch_up_due(settings, svc.clock(), status):
+        log.info("send time passed while the service was down; sending today's digest now")
+        sched.add_job(svc.send_job, id="catch-up")  # no trigger: once, now
+    sched.start()
+    log.info("next send at %s", schedule.next_send(settings, svc.clock()).isoformat())
+    return sched
