@@ -26,7 +26,9 @@ TARGETS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--half", choices=("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "all"), default="all")
+    parser.add_argument(
+        "--half", choices=("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "all"), default="all"
+    )
     parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
     args = parser.parse_args()
     halves = ("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4") if args.half == "all" else (args.half,)
