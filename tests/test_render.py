@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -235,8 +236,20 @@ def test_plain_text_reads_on_its_own() -> None:
     assert "INSPECTION REPORTS" in text and "NEWS AND BLOGS" in text
     assert max(len(line) for line in text.splitlines() if "http" not in line) <= 72
     assert "Rating: Requires improvement" in text
-    assert "PDF: https://hmiprobation.justiceinspectorates.gov.uk/r.pdf" in text
+    assert "The report (PDF): https://hmiprobation.justiceinspectorates.gov.uk/r.pdf" in text
     assert "<" not in text.replace("<relationship>", "")
+
+
+def test_link_labels_say_where_they_go() -> None:
+    """On a card whose report is elsewhere, the item's own link is labelled the news release and the report's
+    links the report: a reader who clicks "Read the report" gets the report."""
+    digest, rendered = render()
+    card = next(e for e in digest.entries if e.summary.kind == "inspection" and e.pdf_url)
+    links = dict((label, href) for href, label in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', rendered.html))
+    assert links["News release"] == card.url
+    assert links["Read the report"] == card.report_url
+    assert links["Report (PDF)"] == card.pdf_url
+    assert f"News release: {card.url}" in rendered.text
 
 
 def test_forty_items_stay_under_gmails_clip() -> None:
