@@ -28,6 +28,7 @@ from .errors import WorkerError
 
 T = TypeVar("T")
 log = logging.getLogger("digest")
+_GRACE = 5.0  # seconds a retired pool's manager gets before its remaining workers are killed
 
 
 class Runner(Protocol):
@@ -56,6 +57,10 @@ def _init_worker(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
 
 
+def _ready() -> None:
+    """Nothing: submitted once per worker so that every worker starts with the pool."""
+
+
 def _guarded(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
     """Run in the worker: any exception that would not survive the trip back becomes a WorkerError."""
     try:
@@ -68,6 +73,26 @@ def _guarded(fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
         raise
 
 
+def _retire(pool: ProcessPoolExecutor, *, wait: bool) -> None:
+    """Shut a pool down and make sure none of its workers outlives it: its manager thread gets a few seconds
+    to finish, then any worker still alive is killed (a manager left joining a live worker would hold the
+    interpreter at exit for ever)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+
+    def reap() -> None:
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(_GRACE)
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            if process.is_alive():
+                process.kill()
+
+    reaper = threading.Thread(target=reap, name="retire-pool", daemon=True)
+    reaper.start()
+    if wait:
+        reaper.join()
+
+
 class WorkerPool:
     """A process pool that survives what its workers do. Use as a context manager, or call `close()`."""
 
@@ -77,23 +102,31 @@ class WorkerPool:
         self._pool: ProcessPoolExecutor | None = None
         self._generation = 0
         self._alone = asyncio.Lock()  # calls caught in a break are retried one at a time
+        self._closed = False
         self.rebuilds = 0
 
     def _current(self) -> tuple[ProcessPoolExecutor, int]:
+        if self._closed:
+            raise WorkerError("the worker pool is closed (the service is stopping)")
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
+            pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=self._context,
                 initializer=_init_worker,
                 initargs=(os.getpid(),),
             )
+            # Start every worker now. A pool that spawns a worker for a submit while a broken pool's manager
+            # is terminating the others joins that worker for ever (CPython 3.11): the process never exits.
+            for _ in range(self.workers):
+                pool.submit(_ready)
+            self._pool = pool
         return self._pool, self._generation
 
     def _replace(self, generation: int) -> None:
         if generation != self._generation or self._pool is None:
             return  # another call already rebuilt it
         log.warning("a worker process died; starting a new pool")
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        _retire(self._pool, wait=False)
         self._pool = None
         self._generation += 1
         self.rebuilds += 1
@@ -115,8 +148,9 @@ class WorkerPool:
                 raise WorkerError(f"a worker process died running {getattr(fn, '__name__', fn)}") from exc
 
     def close(self) -> None:
+        self._closed = True  # a job still running after this gets a WorkerError, not a new pool
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            _retire(self._pool, wait=True)
             self._pool = None
 
     def __enter__(self) -> WorkerPool:

@@ -226,6 +226,46 @@ def test_a_killed_worker_fails_one_call_and_the_pool_recovers() -> None:
     assert after == 36
 
 
+_CRASHES = """
+import asyncio, sys
+from tests.test_resilience import _square_or_die
+from digest.workers import WorkerPool
+
+async def main():
+    with WorkerPool(workers=2) as pool:
+        for _ in range(6):  # a worker killed while others are busy or being started, again and again
+            results = await asyncio.gather(*(pool.run(_square_or_die, n) for n in (1, 13, 2, 3, 13, 4)),
+                                           return_exceptions=True)
+            assert [r for r in results if isinstance(r, int)] == [1, 4, 9, 16], results
+    print("done", pool.rebuilds)
+
+asyncio.run(main())
+"""
+
+
+def test_a_process_whose_workers_keep_dying_still_exits() -> None:
+    """After workers are killed again and again, the process (a `digest poll`, say) finishes and exits: no
+    worker is left that the pool waits on for ever."""
+    from .conftest import REPO
+
+    r = subprocess.run([sys.executable, "-c", _CRASHES], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("done")
+
+
+def test_a_closed_pool_refuses_work_instead_of_starting_again() -> None:
+    """A job still running when the service stops gets a WorkerError, not a new pool nobody will close."""
+    import asyncio
+
+    from digest.errors import WorkerError
+    from digest.workers import WorkerPool
+
+    pool = WorkerPool(workers=1)
+    pool.close()
+    with pytest.raises(WorkerError, match="closed"):
+        asyncio.run(pool.run(_square_or_die, 2))
+
+
 def test_an_exception_that_cannot_cross_back_is_reported_not_fatal() -> None:
     """An exception that cannot be unpickled in the parent arrives as a WorkerError; the pool is not broken."""
     import asyncio
