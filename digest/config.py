@@ -15,8 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,14 +23,13 @@ import msgspec
 from email_validator import EmailNotValidError, validate_email
 from msgspec import Meta
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedSeq
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarbool import ScalarBoolean
 
 from . import secret
 from .errors import ConfigError
 from .models import Feed, SourceType
 from .names import check_name
+from .yamlmodel import Shape, convert, line, yaml_error
 
 DEFAULT_SUBJECT = "{list_name}, {date:%a %-d %b}: {counts}"
 _T = TypeVar("_T")
@@ -295,167 +293,23 @@ _PARSE: dict[type, Callable[[Any], Any]] = {
 }
 
 
-def _dec_hook(kind: type, value: Any) -> Any:
-    return _PARSE[kind](value)
-
-
-def _plain(node: Any, at: str = "") -> Any:
-    """ruamel's round-trip tree as plain Python (msgspec refuses its scalar subclasses), strings stripped, a section
-    or list left empty (`schedule:` with nothing under it) read as absent, and any other empty value refused."""
-    if isinstance(node, dict):
-        keys = ((str(k), v) for k, v in node.items())
-        return {k: _plain(v, f"{at}{k}.") for k, v in keys if v is not None or f"{at}{k}" not in _MAY_BE_EMPTY}
-    if node is None and at and at[:-1] not in _NULLABLE:
-        return _NULL
-    if isinstance(node, list):
-        return [{} if v is None and at == "feeds." else _plain(v, f"{at[:-1]}[].") for v in node]
-    if isinstance(node, bool | ScalarBoolean):
-        return bool(node)
-    if isinstance(node, str):
-        return str(node).strip()
-    return int(node) if isinstance(node, int) else float(node) if isinstance(node, float) else node
-
-
-_MAY_BE_EMPTY = {"schedule", "feeds", "fetch", "delivery", "delivery.smtp", "editors", "email", "summaries", "web"}
-_MAY_BE_EMPTY |= {"web.trusted_proxies"}
-_NULLABLE = {"delivery.smtp.username"}
-_NULL = object()  # msgspec refuses it, and the message shows the file's value: None
-
-
-# ---- msgspec's complaints, in our words: file, line, key path, value, expectation
-
-_AT = re.compile(r"(?s)(.*) - at `\$(.*)`")
-_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-_LISTS = {
-    "feeds": "expected a list of feeds",
-    "editors": "expected a list of email addresses",
-    "web.trusted_proxies": "expected a list of IP addresses",
-    "fetch.allow_private": "{value} is not valid; expected a list of hosts or networks",
-}
-
-
-def _steps(where: str) -> list[str | int]:
-    return [name or int(index) for name, index in _STEP.findall(where)]
-
-
-def _walk(node: Any, steps: list[str | int]) -> Any:
-    for step in steps:
-        try:
-            node = node[step]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node
-
-
-def _model_at(model: Any, steps: list[str | int]) -> Any:
-    """The annotation that `steps` lead to from `model`, unwrapped from `| None`."""
-    for step in steps:
-        model = _unwrap(model)[0]
-        if isinstance(step, str) and isinstance(model, type) and issubclass(model, msgspec.Struct):
-            model = get_type_hints(model, include_extras=True)[step]
-        elif get_origin(model) is tuple:
-            model = get_args(model)[0]
-    return model
-
-
-def _unwrap(kind: Any) -> tuple[Any, Meta]:
-    """A type without `| None` and its constraints."""
-    if get_origin(kind) in (Union, UnionType):
-        kind = next(t for t in get_args(kind) if t is not type(None))
-    if get_origin(kind) is Annotated:
-        return get_args(kind)[0], get_args(kind)[1]
-    return kind, Meta()
-
-
-def _expected(kind: Any) -> str:
-    kind, meta = _unwrap(kind)
-    if kind is bool:
-        return "expected true or false"
-    if kind is int:
-        return f"expected a whole number from {meta.ge} to {meta.le}"
-    if kind is float:
-        return f"expected a number from {meta.ge:g} to {meta.le:g}"
-    if get_origin(kind) is Literal:
-        return "expected one of: " + ", ".join(get_args(kind))
-    return "expected a non-empty string"
-
-
-def _config_error(exc: msgspec.ValidationError, root: Any, path: Path, model: type, at: str = "") -> ConfigError:
-    """A ValidationError for `model` (read from the tree at `at` under `root`) as a ConfigError."""
-    m = _AT.fullmatch(str(exc))
-    message, where = (m[1], m[2]) if m else (str(exc), "")
-    if re.search(r"\.allow_private\[\d+\]$", where):  # the message names the list, not the item
-        message, where = "Expected `array`", where.rpartition("[")[0]
-    steps = _steps(at + where)
-    key = (at + where).lstrip(".")
-    parent, last = _walk(root, steps[:-1]), steps[-1] if steps else None
-    value = _walk(root, steps)
-    if unknown := re.fullmatch(r"Object contains unknown field `(.+)`", message):
-        name, struct = unknown[1], _unwrap(_model_at(model, _steps(where)))[0]
-        names = ", ".join(getattr(struct, "__struct_fields__", ()))
-        return ConfigError(
-            f"unknown key {name!r}; expected one of: {names}",
-            path=path,
-            line=_line(value, name),
-            key=f"{key}.{name}" if key else name,
-        )
-    if model is SmtpSettings and message == "Object missing required field `host`":
-        return ConfigError(
-            "missing; method smtp needs delivery.smtp.host",
-            path=path,
-            line=_line(root["delivery"], "method"),
-            key="delivery.smtp.host",
-        )
-    if missing := re.fullmatch(r"Object missing required field `(.+)`", message):
-        return ConfigError(
-            "missing; every feed needs a name and a url", path=path, line=_line(parent, last), key=f"{key}.{missing[1]}"
-        )
-    if re.match(r"Expected `object", message):
-        text = "expected a mapping of keys to values"
-    elif re.match(r"Expected `array", message):
-        text = _LISTS.get(key, "expected a list").format(value=_show(value))
-    elif message.startswith(("Expected `", "Invalid enum value")):
-        text = f"{_show(value)} is not valid; {_expected(_model_at(model, _steps(where)))}"
-    else:  # a parser's own words
-        text = f"{_show(value)} is not valid; {message}"
-    return ConfigError(text, path=path, line=_line(parent, last) if steps else None, key=key or None)
-
-
-def _convert(tree: Any, model: type[_T], root: Any, path: Path, at: str = "") -> _T:
-    try:
-        return msgspec.convert(_plain(tree, f"{at[1:]}." if at else ""), model, dec_hook=_dec_hook)
-    except msgspec.ValidationError as exc:
-        raise _config_error(exc, root, path, model, at) from None
-
-
-def yaml_line(node: Any, key: Any, how: str | None = None, *, or_own: bool = False) -> int | None:
-    """A 1-based file line from ruamel's round-trip position data: a sequence's item, a mapping's value (or its
-    key, with how="key"). None for plain (fast-path) data or a key with no position, or with `or_own` the node's
-    own line. The one place settings and subscribers find where something stands in their YAML."""
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return None
-    how = how or ("item" if isinstance(node, CommentedSeq) else "value")
-    try:
-        return int(getattr(lc, how)(key)[0]) + 1
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return int(lc.line) + 1 if or_own else None
-
-
-def _line(node: Any, key: str | int | None) -> int | None:
-    return yaml_line(node, key, or_own=True)
-
-
-def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def yaml_error(exc: Exception, path: Path) -> ConfigError:
-    """A YAML parser's complaint as a ConfigError with the file and line it points at."""
-    mark = getattr(exc, "problem_mark", None)
-    return ConfigError(
-        f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
-    )
+_SHAPE = Shape(
+    dec_hook=lambda kind, value: _PARSE[kind](value),
+    may_be_empty=frozenset(
+        {"schedule", "feeds", "fetch", "delivery", "delivery.smtp", "editors", "email", "summaries", "web"}
+        | {"web.trusted_proxies"}
+    ),
+    nullable=frozenset({"delivery.smtp.username"}),
+    empty_items=frozenset({"feeds"}),
+    lists={
+        "feeds": "expected a list of feeds",
+        "editors": "expected a list of email addresses",
+        "web.trusted_proxies": "expected a list of IP addresses",
+        "fetch.allow_private": "{value} is not valid; expected a list of hosts or networks",
+    },
+    whole_lists=frozenset({"fetch.allow_private"}),
+    missing="missing; every feed needs a name and a url",
+)
 
 
 def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -483,7 +337,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
             "feeds and delivery (see digest.example.yml)",
             path=path,
         )
-    f = _convert(root, _File, root, path)
+    f = convert(root, _File, _SHAPE, root=root, path=path)
 
     def rel(p: Path) -> Path:
         return path.parent / p.expanduser()  # an absolute path stays as it is
@@ -494,7 +348,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
             raise ConfigError(
                 f"{feed.url!r} is listed twice; first as feeds[{seen[feed.url]}]",
                 path=path,
-                line=_line(root["feeds"][i], "url"),
+                line=line(root["feeds"][i], "url"),
                 key=f"feeds[{i}].url",
             )
         seen[feed.url] = i
@@ -502,13 +356,13 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
     smtp = None
     if (f.delivery.method or ("smtp" if f.delivery.smtp else "outbox")) == "smtp":
         if not f.delivery.smtp:
-            raise ConfigError(
-                "missing; method smtp needs delivery.smtp.host",
-                path=path,
-                line=_line(root["delivery"], "method"),
-                key="delivery.smtp.host",
-            )
-        smtp = _convert(root["delivery"]["smtp"], SmtpSettings, root, path, ".delivery.smtp")
+            raise _no_host(root, path)
+        try:
+            smtp = convert(root["delivery"]["smtp"], SmtpSettings, _SHAPE, root=root, path=path, at=".delivery.smtp")
+        except ConfigError as exc:
+            if exc.key != "delivery.smtp.host":
+                raise
+            raise _no_host(root, path) from None
         smtp = msgspec.structs.replace(smtp, ca_file=smtp.ca_file and rel(smtp.ca_file))
 
     settings = Settings(
@@ -552,6 +406,15 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
         trusted_proxies=f.web.trusted_proxies,
     )
     return replace(settings, **overrides) if overrides else settings
+
+
+def _no_host(root: Any, path: Path) -> ConfigError:
+    return ConfigError(
+        "missing; method smtp needs delivery.smtp.host",
+        path=path,
+        line=line(root["delivery"], "method"),
+        key="delivery.smtp.host",
+    )
 
 
 def default_config_path(explicit: str | None) -> Path:
