@@ -20,8 +20,9 @@ from sumy.nlp.stemmers import Stemmer
 from sumy.parsers.plaintext import PlaintextParser
 from sumy.summarizers.lex_rank import LexRankSummarizer
 
-from digest.extract import extract_pdf, extract_text
+from digest.extract import extract_text
 from digest.models import Document
+from digest.pdf import extract_pdf
 from digest.summarise import summarise
 from digest.text import split_sentences
 

@@ -11,51 +11,29 @@ import sys
 import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from . import __version__, daily, pipeline
+from .cli_context import Context, fail, pass_ctx, settings_or_default
+from .cli_feeds import feeds, status
+from .cli_subscribers import subscribers
 from .clock import utcnow as now
-from .config import Settings, default_config_path, find_config, load_settings
+from .config import Settings
 from .deliver import make_sender
 from .errors import ConfigError, DigestError, InputError, LockedError
 from .extract import extract
-from .feeds import parse_feed
 from .fetch import Fetcher
 from .ledger import Stop
-from .models import SOURCE_TYPES, Feed, SourceType
+from .models import SOURCE_TYPES, SourceType
 from .store import Store, summary_json
-from .subscribers import Editor, load_for_send, normalise_email, read_csv, to_csv
 from .subscribers import load as load_subscribers
+from .subscribers import load_for_send, normalise_email
 from .summarise import Hints
 from .summarise import summarise as summarise_doc
 from .workers import WorkerPool
-
-
-class Context:
-    def __init__(self, config: str | None) -> None:
-        self.config_arg = config
-        self._settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_settings(find_config(self.config_arg))
-        return self._settings
-
-    def store(self) -> Store:
-        return Store(self.settings.database)
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 @contextmanager
@@ -154,7 +132,7 @@ def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber:
     if subscriber:
         sub = load_subscribers(ctx.settings.subscribers_file).find(subscriber)
         if sub is None:
-            _fail(f"{subscriber} is not in {ctx.settings.subscribers_file}", 2)
+            fail(f"{subscriber} is not in {ctx.settings.subscribers_file}", 2)
     with ctx.store() as store:
         digest, html, plain = daily.preview(ctx.settings, store, now=now(), subscriber=sub)
     body = plain if text else html
@@ -265,7 +243,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
 def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type: SourceType | None) -> None:
     """Summarise a .txt, .html or .pdf file or an http(s) URL."""
     if source.startswith(("http://", "https://")):
-        settings = _settings_or_default(ctx)
+        settings = settings_or_default(ctx)
 
         async def get() -> tuple[bytes, str, str]:
             async with Fetcher(settings.fetch) as fetcher:
@@ -278,7 +256,7 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type:
         try:
             content = path.read_bytes()
         except OSError as exc:
-            _fail(f"{source}: {exc.strerror or exc}", 2)
+            fail(f"{source}: {exc.strerror or exc}", 2)
         url, ctype = path.resolve().as_uri(), ""
         if path.suffix.lower() in (".txt", ".text", ".md"):
             ctype = "text/plain"
@@ -315,201 +293,6 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type:
         click.echo(f"\n“{result.chief_inspector_quote}”")
 
 
-def _settings_or_default(ctx: Context) -> Settings:
-    path = default_config_path(ctx.config_arg)
-    return ctx.settings if path.exists() else Settings(path=None)
-
-
-# ---- status and feeds
-
-
-def _ago(when: datetime | None, ref: datetime) -> str:
-    if when is None:
-        return "never"
-    minutes = int((ref - when).total_seconds() // 60)
-    if minutes < 1:
-        return "just now"
-    if minutes < 120:
-        return f"{minutes} min ago"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h ago"
-    return when.strftime("%Y-%m-%d %H:%M")
-
-
-@cli.command()
-@pass_ctx
-def status(ctx: Context) -> None:
-    """Feed health, recent digest runs and what is waiting for the next digest."""
-    settings = ctx.settings
-    t = now()
-    with ctx.store() as store:
-        health = store.feed_health()
-        broken = [h for h in health if h.last_error or h.disabled]
-        click.echo(f"last poll: {_ago(store.last_poll(), t)}; feeds: {len(health)} ({len(broken)} with errors)")
-        for h in broken:
-            click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({h.failures} failures in a row)")
-        pending = store.pending_items()
-        relevant = [p for p in pending if p[1].about_probation]
-        click.echo(
-            f"waiting for the next digest: {len(relevant)} items ({len(pending) - len(relevant)} "
-            f"filtered out as not about probation); {store.count_unsummarised()} not yet summarised"
-        )
-        local = t.astimezone(settings.timezone)
-        click.echo(
-            f"next send: {settings.send_time.strftime('%H:%M')} {settings.timezone.key} "
-            f"(now {local.strftime('%Y-%m-%d %H:%M')})"
-        )
-        runs = store.recent_runs(7)
-        click.echo("recent digests:" if runs else "recent digests: none yet")
-        for r in runs:
-            counts = ", ".join(f"{n} {state}" for state, n in sorted(r.counts.items())) or "no recipients"
-            label = "empty day, nothing sent" if r.status == "empty" else f"{r.items} items; {counts}"
-            click.echo(f"  {r.day}  {r.status:<8} {label}")
-
-
-@cli.group(invoke_without_command=True)
-@click.pass_context
-def feeds(cctx: click.Context) -> None:
-    """List the feeds with their health (see also: feeds check)."""
-    if cctx.invoked_subcommand is not None:
-        return
-    ctx: Context = cctx.obj
-    t = now()
-    with ctx.store() as store:
-        store.sync_feeds(ctx.settings.feeds)
-        for h in store.feed_health():
-            state = "DISABLED" if h.disabled else ("ERROR" if h.last_error else "ok")
-            click.echo(
-                f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t)}; "
-                f"{h.items} items; next poll {h.next_poll.strftime('%H:%M') if h.next_poll else 'now'}"
-            )
-            if h.last_error:
-                click.echo(f"  last error ({h.last_error_kind}): {h.last_error}; {h.failures} failures in a row")
-            if h.disabled:
-                click.echo(f"  disabled: {h.disabled}")
-            if h.moved_to:
-                click.echo(f"  moved permanently to {h.moved_to}: update the config")
-
-
-@feeds.command("check")
-@click.argument("url")
-@pass_ctx
-def feeds_check(ctx: Context, url: str) -> None:
-    """Fetch and parse one feed; show what would be imported. Changes nothing."""
-    settings = _settings_or_default(ctx)
-
-    async def run() -> None:
-        async with Fetcher(settings.fetch, contact=settings.public_url) as fetcher:
-            r = await fetcher.get(url)
-        feed = next((f for f in settings.feeds if f.url == url), Feed(name=url, url=url))
-        parsed = parse_feed(r.content, r.headers, feed=feed, url=url, fetched_at=r.fetched_at)
-        click.echo(f"{parsed.title} ({parsed.version or 'unknown format'}): {len(parsed.items)} items")
-        if r.moved_to:
-            click.echo(f"note: moved permanently to {r.moved_to}")
-        if parsed.problem:
-            click.echo(f"note: the feed is malformed but readable: {parsed.problem}")
-        for item in parsed.items:
-            click.echo(f"  {item.published:%Y-%m-%d}  {item.title}\n              {item.url}")
-
-    asyncio.run(run())
-
-
-# ---- subscribers
-
-
-@cli.group()
-def subscribers() -> None:
-    """Manage the subscriber list (the YAML file the editor owns)."""
-
-
-@subscribers.command("list")
-@pass_ctx
-def subscribers_list(ctx: Context) -> None:
-    """Every address with its status (active, or why it is suppressed)."""
-    loaded = load_subscribers(ctx.settings.subscribers_file)
-    with ctx.store() as store:
-        suppressed = store.suppressions()
-    for s in loaded.subscribers:
-        state = suppressed.get(s.email.lower(), "active")
-        prefs = []
-        if s.kinds is not None:
-            prefs.append("kinds: " + ", ".join(sorted(s.kinds)))
-        if s.sources is not None:
-            prefs.append("sources: " + ", ".join(sorted(s.sources)))
-        click.echo(f"{s.email:<40} {state:<13} {s.name or ''}{'  [' + '; '.join(prefs) + ']' if prefs else ''}")
-    click.echo(
-        f"{len(loaded.subscribers)} subscribers, "
-        f"{sum(1 for s in loaded.subscribers if s.email.lower() in suppressed)} suppressed",
-        err=True,
-    )
-
-
-@subscribers.command("add")
-@click.argument("email")
-@click.option("--name", help="Their name, for the To: line.")
-@pass_ctx
-def subscribers_add(ctx: Context, email: str, name: str | None) -> None:
-    """Add an address (keeps the file's comments and order)."""
-    loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).add(email, name)
-    with ctx.store() as store:
-        store.unsuppress(email)
-    click.echo(f"added {email}; {len(loaded.subscribers)} subscribers")
-
-
-@subscribers.command("remove")
-@click.argument("email")
-@pass_ctx
-def subscribers_remove(ctx: Context, email: str) -> None:
-    """Remove an address from the list."""
-    loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).remove(email)
-    click.echo(f"removed {email}; {len(loaded.subscribers)} subscribers")
-
-
-@subscribers.command("unsuppress")
-@click.argument("email")
-@pass_ctx
-def subscribers_unsuppress(ctx: Context, email: str) -> None:
-    """Let a suppressed address (unsubscribed, bounced) receive the digest again."""
-    with ctx.store() as store:
-        if not store.unsuppress(email):
-            _fail(f"{email} is not suppressed", 1)
-    click.echo(f"{email} will receive the digest again")
-
-
-@subscribers.command("import")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
-@pass_ctx
-def subscribers_import(ctx: Context, csv_file: Path, skip_invalid: bool) -> None:
-    """Import addresses from a CSV (email[,name]); nothing is imported if any row is bad."""
-    loaded = load_subscribers(ctx.settings.subscribers_file)
-    report = read_csv(csv_file.read_text(encoding="utf-8-sig"), loaded)
-    for row, reason in report.bad:
-        click.echo(f"{csv_file}:{row}: {reason}", err=True)
-    if report.bad and not skip_invalid:
-        _fail(f"{len(report.bad)} bad rows; nothing imported (use --skip-invalid to import the rest)", 2)
-    if report.good:
-        Editor(loaded).add_many(report.good)
-    click.echo(
-        f"imported {len(report.good)}; skipped {len(report.duplicates)} already subscribed"
-        + (f", {len(report.bad)} invalid" if report.bad else "")
-    )
-
-
-@subscribers.command("export")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV with email, name and status (default: one address a line).")
-@pass_ctx
-def subscribers_export(ctx: Context, as_csv: bool) -> None:
-    """Print the list, for a spreadsheet or another tool."""
-    loaded = load_subscribers(ctx.settings.subscribers_file)
-    if as_csv:
-        with ctx.store() as store:
-            click.echo(to_csv(loaded.subscribers, store.suppressions()), nl=False)
-    else:
-        for s in loaded.subscribers:
-            click.echo(s.email)
-
-
 # ---- serve
 
 
@@ -533,22 +316,26 @@ def hash_password_cmd(password: str) -> None:
     click.echo(hash_password(password))
 
 
+for _command in (status, feeds, subscribers):
+    cli.add_command(_command)
+
+
 def main(argv: list[str] | None = None) -> Any:
     try:
         return cli.main(args=argv, prog_name="digest", standalone_mode=False)
     except click.exceptions.Abort:
-        _fail("aborted", 1)
+        fail("aborted", 1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except (ConfigError, InputError) as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     except LockedError as exc:
-        _fail(f"{exc}; another send is running (if its process died, the lock is recovered automatically)", 3)
+        fail(f"{exc}; another send is running (if its process died, the lock is recovered automatically)", 3)
     except DigestError as exc:
-        _fail(str(exc), 1)
+        fail(str(exc), 1)
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        fail("interrupted", 130)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Settings: one YAML file, validated once at the edge and passed down as a frozen `Settings`.
 
-Every error names the file, the line, the key path, the bad value and what was expected.
+The file's shape is declared once, as msgspec Structs that mirror its sections (`_File` below); msgspec converts the
+YAML tree into them and its error paths (`$.fetch.timeout`) are mapped back to messages that name the file, the
+line, the key path, the bad value and what was expected.
 """
 
 from __future__ import annotations
@@ -9,38 +11,78 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 from email_validator import EmailNotValidError, validate_email
+from msgspec import Meta
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from . import secret
 from .errors import ConfigError
-from .models import SOURCE_TYPES, Feed
+from .models import Feed, SourceType
 from .names import check_name
+from .yamlmodel import Shape, convert, line, yaml_error
 
 DEFAULT_SUBJECT = "{list_name}, {date:%a %-d %b}: {counts}"
+_T = TypeVar("_T")
+
+# ---- values that need more than a type and a range: each is parsed by `_PARSE` below, with its own message
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int = 587
-    tls: str = "starttls"  # starttls | tls | none
-    username: str | None = None
-    password_env: str = "DIGEST_SMTP_PASSWORD"
-    pool: int = 2
-    rate: float = 20.0  # messages per second, all connections together
-    timeout: float = 30.0
-    retries: int = 3
+class _Url(str):
+    """An http or https URL."""
+
+
+class _Address(str):
+    """An email address, normalised."""
+
+
+class _Name(str):
+    """A name safe in the From: and Subject: headers."""
+
+
+class _Network(str):
+    """An IP address or network."""
+
+
+class _Subject(str):
+    """A subject pattern using {list_name}, {date}, {counts} and {count}."""
+
+
+class _Time(time):
+    """A time of day, written HH:MM."""
+
+
+_Text = Annotated[str, Meta(min_length=1)]  # strings arrive stripped (see _plain)
+_Hours = Annotated[float, Meta(ge=0, le=24 * 365 * 30)]
+_Port = Annotated[int, Meta(ge=1, le=65535)]
+_Seconds = Annotated[float, Meta(ge=1, le=600)]
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A mapping in the settings file: unknown keys are mistakes."""
+
+
+class SmtpSettings(_Section, frozen=True):
+    """delivery.smtp"""
+
+    host: _Text
+    port: _Port = 587
+    tls: Literal["starttls", "tls", "none"] = "starttls"
+    username: _Text | None = None
+    password_env: _Text = "DIGEST_SMTP_PASSWORD"
+    pool: Annotated[int, Meta(ge=1, le=20)] = 2
+    rate: Annotated[float, Meta(ge=0.1, le=10_000)] = 20.0  # messages per second, all connections together
+    timeout: _Seconds = 30.0
+    retries: Annotated[int, Meta(ge=0, le=10)] = 3
     ca_file: Path | None = None  # trust this CA bundle (a relay with a private CA) instead of the system's
 
     @property
@@ -48,49 +90,119 @@ class SmtpSettings:
         return os.environ.get(self.password_env)
 
 
-@dataclass(frozen=True)
-class FetchSettings:
-    user_agent: str = "ProbationDigest/0.1"
-    timeout: float = 20.0  # between bytes (connect, read)
-    deadline: float = 60.0  # for a whole request, however slowly the bytes come
-    max_bytes: int = 10_000_000
-    concurrency: int = 20
-    per_host: int = 4
-    max_redirects: int = 5
+class FetchSettings(_Section, frozen=True):
+    """fetch"""
+
+    user_agent: _Text = "ProbationDigest/0.1"
+    timeout: _Seconds = 20.0  # between bytes (connect, read)
+    deadline: Annotated[float, Meta(ge=1, le=3600)] = 60.0  # for a whole request, however slowly the bytes come
+    max_bytes: Annotated[int, Meta(ge=10_000, le=1_000_000_000)] = 10_000_000
+    concurrency: Annotated[int, Meta(ge=1, le=200)] = 20
+    per_host: Annotated[int, Meta(ge=1, le=50)] = 4
+    max_redirects: Annotated[int, Meta(ge=0, le=20)] = 5
     allow_private: tuple[str, ...] = ()  # hosts or networks that may be private (tests, an intranet mirror)
     mirror_dir: Path | None = None  # serve URLs from this folder instead of the network (offline demo)
 
 
-@dataclass(frozen=True)
-class Settings:
-    path: Path | None
-    list_name: str = "Probation Digest"
-    from_address: str = "digest@localhost"
-    reply_to: str | None = None
-    contact: str = ""
-    public_url: str = "http://localhost:8080"
+class _Schedule(_Section, frozen=True):
+    send_time: _Time = _Time(12, 0)
+    timezone: ZoneInfo = msgspec.field(default_factory=lambda: ZoneInfo("Europe/London"))
+    poll_interval: Annotated[int, Meta(ge=1, le=24 * 60)] = 30
+    missed_cutoff: _Time = _Time(18, 0)
+    send_empty: bool = False
+
+
+class _Feed(_Section, frozen=True):
+    name: _Text
+    url: _Url
+    type: SourceType | None = None
+    kind: SourceType | None = None  # the old name of `type`, still read
+    filter: bool = True
+    backfill_hours: _Hours | None = None
+
+
+class _Delivery(_Section, frozen=True):
+    method: Literal["smtp", "outbox"] | None = None  # smtp when delivery.smtp is given, else outbox
+    smtp: dict[str, Any] | None = None  # converted to SmtpSettings only when the method is smtp, as before
+    outbox_dir: Path | None = None
+
+
+class _EmailSection(_Section, frozen=True):
+    subject: _Subject = _Subject(DEFAULT_SUBJECT)
+    max_html_bytes: Annotated[int, Meta(ge=20_000, le=102_000)] = 90_000
+
+
+class _Summaries(_Section, frozen=True):
+    words: Annotated[int, Meta(ge=20, le=1000)] = 120
+    report_words: Annotated[int, Meta(ge=50, le=2000)] = 300
+
+
+class _Web(_Section, frozen=True):
+    host: _Text = "127.0.0.1"
+    port: _Port = 8080
+    admin_password_env: _Text = "DIGEST_ADMIN_PASSWORD_HASH"
+    trusted_proxies: tuple[_Network, ...] = ()  # peers whose X-Forwarded-For names the client
+
+
+class _File(_Section, frozen=True):
+    """The settings file, section by section, with every default."""
+
+    list_name: _Name = _Name("Probation Digest")
+    from_address: _Address = _Address("digest@localhost")
+    reply_to: _Address | None = None
+    contact: _Text = ""
+    public_url: _Url = _Url("http://localhost:8080")
     database: Path = Path("digest.sqlite3")
     subscribers_file: Path = Path("subscribers.yml")
     templates_dir: Path | None = None
     outbox_dir: Path = Path("outbox")
-    send_time: time = time(12, 0)
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
-    poll_interval_minutes: int = 30
-    missed_cutoff: time = time(18, 0)
-    send_empty: bool = False
-    backfill_hours: float = 24.0
+    backfill_hours: _Hours = 24.0
+    editors: tuple[_Address, ...] = ()
+    feeds: tuple[_Feed, ...] = ()
+    schedule: _Schedule = _Schedule()
+    fetch: FetchSettings = FetchSettings()
+    delivery: _Delivery = _Delivery()
+    email: _EmailSection = _EmailSection()
+    summaries: _Summaries = _Summaries()
+    web: _Web = _Web()
+    secret_env: _Text = "DIGEST_SECRET"
+
+
+_D = _File()  # the defaults, as a file that sets nothing would give
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the rest of the program reads: the file's sections flattened, paths resolved against its folder."""
+
+    path: Path | None
+    list_name: str = _D.list_name
+    from_address: str = _D.from_address
+    reply_to: str | None = None
+    contact: str = _D.contact
+    public_url: str = _D.public_url
+    database: Path = _D.database
+    subscribers_file: Path = _D.subscribers_file
+    templates_dir: Path | None = None
+    outbox_dir: Path = _D.outbox_dir
+    send_time: time = _D.schedule.send_time
+    timezone: ZoneInfo = _D.schedule.timezone
+    poll_interval_minutes: int = _D.schedule.poll_interval
+    missed_cutoff: time = _D.schedule.missed_cutoff
+    send_empty: bool = _D.schedule.send_empty
+    backfill_hours: float = _D.backfill_hours
     feeds: tuple[Feed, ...] = ()
-    fetch: FetchSettings = field(default_factory=FetchSettings)
+    fetch: FetchSettings = _D.fetch
     smtp: SmtpSettings | None = None
     editors: tuple[str, ...] = ()
-    subject: str = DEFAULT_SUBJECT
-    summary_words: int = 120
-    report_words: int = 300
-    max_html_bytes: int = 90_000
-    secret_env: str = "DIGEST_SECRET"
-    admin_password_env: str = "DIGEST_ADMIN_PASSWORD_HASH"
-    web_host: str = "127.0.0.1"
-    web_port: int = 8080
+    subject: str = _D.email.subject
+    summary_words: int = _D.summaries.words
+    report_words: int = _D.summaries.report_words
+    max_html_bytes: int = _D.email.max_html_bytes
+    secret_env: str = _D.secret_env
+    admin_password_env: str = _D.web.admin_password_env
+    web_host: str = _D.web.host
+    web_port: int = _D.web.port
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For names the client (IPs or networks)
 
     @property
@@ -108,7 +220,7 @@ class Settings:
         return self.from_address.rpartition("@")[2] or "localhost"
 
 
-# ---- parsers: each takes the raw YAML value and returns the typed value or raises ValueError(expected)
+# ---- parsers for the values a type and a range cannot check; each raises ValueError(expected)
 
 
 def _str(v: Any) -> str:
@@ -117,54 +229,22 @@ def _str(v: Any) -> str:
     return v.strip()
 
 
-def _name(v: Any) -> str:
-    return check_name(_str(v))  # it goes into the From: and Subject: headers
-
-
-def _opt_str(v: Any) -> str | None:
-    return None if v is None else _str(v)
-
-
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError("expected true or false")
-    return v
-
-
-def _int(lo: int, hi: int) -> Callable[[Any], int]:
-    def parse(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise ValueError(f"expected a whole number from {lo} to {hi}")
-        return v
-
-    return parse
-
-
-def _float(lo: float, hi: float) -> Callable[[Any], float]:
-    def parse(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
-            raise ValueError(f"expected a number from {lo:g} to {hi:g}")
-        return float(v)
-
-    return parse
-
-
-def _url(v: Any) -> str:
+def _url(v: Any) -> _Url:
     if isinstance(v, str):
         parts = urlsplit(v.strip())
         if parts.scheme in ("http", "https") and parts.netloc:
-            return v.strip()
+            return _Url(v.strip())
     raise ValueError("expected an http or https URL")
 
 
-def _time(v: Any) -> time:
+def _time(v: Any) -> _Time:
     # YAML 1.1 reads 12:00 unquoted as a sexagesimal integer (720); accept it as minutes.
     if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 24 * 60:
-        return time(v // 60, v % 60)
+        return _Time(v // 60, v % 60)
     if isinstance(v, str):
         m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", v.strip())
         if m:
-            return time(int(m[1]), int(m[2]))
+            return _Time(int(m[1]), int(m[2]))
     raise ValueError("expected HH:MM, 24-hour clock")
 
 
@@ -175,31 +255,22 @@ def _zone(v: Any) -> ZoneInfo:
         raise ValueError("expected an IANA timezone such as Europe/London") from None
 
 
-def _email(v: Any) -> str:
+def _email(v: Any) -> _Address:
     try:
-        return validate_email(_str(v), check_deliverability=False).normalized
+        return _Address(validate_email(_str(v), check_deliverability=False).normalized)
     except (EmailNotValidError, ValueError) as exc:
         raise ValueError(f"expected an email address ({exc})") from None
 
 
-def _network(v: Any) -> str:
+def _network(v: Any) -> _Network:
     try:
         ipaddress.ip_network(_str(v), strict=False)
     except ValueError:
         raise ValueError("expected an IP address or network, such as 10.0.0.0/8") from None
-    return str(v).strip()
+    return _Network(str(v).strip())
 
 
-def _choice(*options: str) -> Callable[[Any], str]:
-    def parse(v: Any) -> str:
-        if v not in options:
-            raise ValueError("expected one of: " + ", ".join(options))
-        return str(v)
-
-    return parse
-
-
-def _subject(v: Any) -> str:
+def _subject(v: Any) -> _Subject:
     s = _str(v)
     try:
         s.format(list_name="x", date=date(2026, 1, 1), counts="x", count=1)  # a trial run of the pattern
@@ -207,141 +278,38 @@ def _subject(v: Any) -> str:
         raise ValueError(
             f"expected a pattern using {{list_name}}, {{date:%a %-d %b}}, {{counts}}, {{count}} ({exc})"
         ) from None
-    return s
+    return _Subject(s)
 
 
-_TOP: dict[str, Callable[[Any], Any]] = {
-    "list_name": _name,
-    "from_address": _email,
-    "reply_to": _email,
-    "contact": _str,
-    "public_url": _url,
-    "database": _str,
-    "subscribers_file": _str,
-    "templates_dir": _str,
-    "outbox_dir": _str,
-    "backfill_hours": _float(0, 24 * 365 * 30),
-    "editors": lambda v: v,  # list, checked below
-    "feeds": lambda v: v,
-    "schedule": lambda v: v,
-    "fetch": lambda v: v,
-    "delivery": lambda v: v,
-    "email": lambda v: v,
-    "summaries": lambda v: v,
-    "web": lambda v: v,
-    "secret_env": _str,
+_PARSE: dict[type, Callable[[Any], Any]] = {
+    _Url: _url,
+    _Address: _email,
+    _Name: lambda v: _Name(check_name(_str(v))),  # it goes into the From: and Subject: headers
+    _Network: _network,
+    _Subject: _subject,
+    _Time: _time,
+    ZoneInfo: _zone,
+    Path: lambda v: Path(_str(v)),
 }
-_SCHEDULE = {
-    "send_time": _time,
-    "timezone": _zone,
-    "poll_interval": _int(1, 24 * 60),
-    "missed_cutoff": _time,
-    "send_empty": _bool,
-}
-_FEED = {
-    "name": _str,
-    "url": _url,
-    "type": _choice(*SOURCE_TYPES),
-    "kind": _choice(*SOURCE_TYPES),  # the old name of `type`, still read
-    "filter": _bool,
-    "backfill_hours": _float(0, 24 * 365 * 30),
-}
-_FETCH = {
-    "user_agent": _str,
-    "timeout": _float(1, 600),
-    "deadline": _float(1, 3600),
-    "max_bytes": _int(10_000, 1_000_000_000),
-    "concurrency": _int(1, 200),
-    "per_host": _int(1, 50),
-    "max_redirects": _int(0, 20),
-    "allow_private": lambda v: v,
-    "mirror_dir": _str,
-}
-_DELIVERY = {"method": _choice("smtp", "outbox"), "smtp": lambda v: v, "outbox_dir": _str}
-_SMTP = {
-    "host": _str,
-    "port": _int(1, 65535),
-    "tls": _choice("starttls", "tls", "none"),
-    "username": _opt_str,
-    "password_env": _str,
-    "pool": _int(1, 20),
-    "rate": _float(0.1, 10_000),
-    "timeout": _float(1, 600),
-    "retries": _int(0, 10),
-    "ca_file": _str,
-}
-_EMAIL = {"subject": _subject, "max_html_bytes": _int(20_000, 102_000)}
-_SUMMARIES = {"words": _int(20, 1000), "report_words": _int(50, 2000)}
-_WEB = {"host": _str, "port": _int(1, 65535), "admin_password_env": _str, "trusted_proxies": lambda v: v}
 
 
-class _Reader:
-    """Walks the YAML tree against a schema, keeping file and line for every message."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, node: Any, key: str | int, keypath: str, message: str) -> ConfigError:
-        return ConfigError(message, path=self.path, line=_line(node, key), key=keypath)
-
-    def section(
-        self,
-        node: Any,
-        schema: Mapping[str, Callable[[Any], Any]],
-        prefix: str,
-        parent: Any = None,
-        parent_key: str | int | None = None,
-    ) -> dict[str, Any]:
-        if node is None:
-            return {}
-        if not isinstance(node, CommentedMap):
-            where = _line(parent, parent_key) if parent is not None and parent_key is not None else None
-            raise ConfigError(
-                "expected a mapping of keys to values",
-                path=self.path,
-                line=where,
-                key=prefix.rstrip(".") or None,
-            )
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            keypath = f"{prefix}{key}"
-            if key not in schema:
-                raise self.fail(node, key, keypath, f"unknown key {key!r}; expected one of: {', '.join(schema)}")
-            try:
-                out[str(key)] = schema[key](value)
-            except ValueError as exc:
-                raise self.fail(node, key, keypath, f"{_show(value)} is not valid; {exc}") from None
-        return out
-
-
-def yaml_line(node: Any, key: Any, how: str | None = None, *, or_own: bool = False) -> int | None:
-    """A 1-based file line from ruamel's round-trip position data: a sequence's item, a mapping's value (or its
-    key, with how="key"). None for plain (fast-path) data or a key with no position, or with `or_own` the node's
-    own line. The one place settings and subscribers find where something stands in their YAML."""
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return None
-    how = how or ("item" if isinstance(node, CommentedSeq) else "value")
-    try:
-        return int(getattr(lc, how)(key)[0]) + 1
-    except (KeyError, IndexError, TypeError, AttributeError):
-        return int(lc.line) + 1 if or_own else None
-
-
-def _line(node: Any, key: str | int | None) -> int | None:
-    return yaml_line(node, key, or_own=True)
-
-
-def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
-
-
-def yaml_error(exc: Exception, path: Path) -> ConfigError:
-    """A YAML parser's complaint as a ConfigError with the file and line it points at."""
-    mark = getattr(exc, "problem_mark", None)
-    return ConfigError(
-        f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
-    )
+_SHAPE = Shape(
+    dec_hook=lambda kind, value: _PARSE[kind](value),
+    may_be_empty=frozenset(
+        {"schedule", "feeds", "fetch", "delivery", "delivery.smtp", "editors", "email", "summaries", "web"}
+        | {"web.trusted_proxies"}
+    ),
+    nullable=frozenset({"delivery.smtp.username"}),
+    empty_items=frozenset({"feeds"}),
+    lists={
+        "feeds": "expected a list of feeds",
+        "editors": "expected a list of email addresses",
+        "web.trusted_proxies": "expected a list of IP addresses",
+        "fetch.allow_private": "{value} is not valid; expected a list of hosts or networks",
+    },
+    whole_lists=frozenset({"fetch.allow_private"}),
+    missing="missing; every feed needs a name and a url",
+)
 
 
 def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -362,7 +330,6 @@ def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) 
 
 
 def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | None = None) -> Settings:
-    r = _Reader(path)
     if root is None or root == {}:
         # An empty file is a mistake (a truncated copy, the wrong path), never a request for all the defaults.
         raise ConfigError(
@@ -370,145 +337,84 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
             "feeds and delivery (see digest.example.yml)",
             path=path,
         )
-    top = r.section(root, _TOP, "")
-    base = path.parent
+    f = convert(root, _File, _SHAPE, root=root, path=path)
 
-    def rel(p: str) -> Path:
-        q = Path(os.path.expanduser(p))
-        return q if q.is_absolute() else base / q
+    def rel(p: Path) -> Path:
+        return path.parent / p.expanduser()  # an absolute path stays as it is
 
-    kw: dict[str, Any] = {"path": path}
-    for key in (
-        "list_name",
-        "from_address",
-        "reply_to",
-        "contact",
-        "public_url",
-        "backfill_hours",
-        "secret_env",
-    ):
-        if key in top:
-            kw[key] = top[key]
-    if "public_url" in kw:
-        kw["public_url"] = kw["public_url"].rstrip("/")
-    for key in ("database", "subscribers_file", "templates_dir", "outbox_dir"):
-        if key in top:
-            kw[key] = rel(top[key])
-    if "database" not in kw:
-        kw["database"] = base / "digest.sqlite3"
-    if "subscribers_file" not in kw:
-        kw["subscribers_file"] = base / "subscribers.yml"
-    if "outbox_dir" not in kw:
-        kw["outbox_dir"] = base / "outbox"
-
-    sched = r.section(root.get("schedule"), _SCHEDULE, "schedule.", root, "schedule")
-    for src, dst in (
-        ("send_time", "send_time"),
-        ("timezone", "timezone"),
-        ("poll_interval", "poll_interval_minutes"),
-        ("missed_cutoff", "missed_cutoff"),
-        ("send_empty", "send_empty"),
-    ):
-        if src in sched:
-            kw[dst] = sched[src]
-
-    feeds_node = root.get("feeds")
-    feeds: list[Feed] = []
-    if feeds_node is not None:
-        if not isinstance(feeds_node, CommentedSeq):
-            raise r.fail(root, "feeds", "feeds", "expected a list of feeds")
-        seen: dict[str, int] = {}
-        for i, node in enumerate(feeds_node):
-            f = r.section(node, _FEED, f"feeds[{i}].", feeds_node, i)
-            for need in ("name", "url"):
-                if need not in f:
-                    raise r.fail(feeds_node, i, f"feeds[{i}].{need}", "missing; every feed needs a name and a url")
-            if f["url"] in seen:
-                raise r.fail(
-                    node,
-                    "url",
-                    f"feeds[{i}].url",
-                    f"{f['url']!r} is listed twice; first as feeds[{seen[f['url']]}]",
-                )
-            seen[f["url"]] = i
-            feeds.append(
-                Feed(
-                    name=f["name"],
-                    url=f["url"],
-                    source_type=f.get("type", f.get("kind")),
-                    filter=f.get("filter", True),
-                    backfill_hours=f.get("backfill_hours"),
-                )
+    seen: dict[str, int] = {}
+    for i, feed in enumerate(f.feeds):
+        if feed.url in seen:
+            raise ConfigError(
+                f"{feed.url!r} is listed twice; first as feeds[{seen[feed.url]}]",
+                path=path,
+                line=line(root["feeds"][i], "url"),
+                key=f"feeds[{i}].url",
             )
-    kw["feeds"] = tuple(feeds)
+        seen[feed.url] = i
 
-    fetch = r.section(root.get("fetch"), _FETCH, "fetch.", root, "fetch")
-    allow = fetch.pop("allow_private", ())
-    if not isinstance(allow, list | tuple) or not all(isinstance(a, str) for a in allow):
-        raise r.fail(
-            root.get("fetch"),
-            "allow_private",
-            "fetch.allow_private",
-            f"{_show(allow)} is not valid; expected a list of hosts or networks",
-        )
-    if "mirror_dir" in fetch:
-        fetch["mirror_dir"] = rel(fetch["mirror_dir"])
-    kw["fetch"] = FetchSettings(allow_private=tuple(allow), **fetch)
-
-    delivery_node = root.get("delivery")
-    delivery = r.section(delivery_node, _DELIVERY, "delivery.", root, "delivery")
-    if "outbox_dir" in delivery:
-        kw["outbox_dir"] = rel(delivery["outbox_dir"])
-    if delivery.get("method", "smtp" if delivery.get("smtp") else "outbox") == "smtp":
-        smtp = r.section(delivery.get("smtp"), _SMTP, "delivery.smtp.", delivery_node, "smtp")
-        if "host" not in smtp:
-            raise r.fail(delivery_node, "method", "delivery.smtp.host", "missing; method smtp needs delivery.smtp.host")
-        if "ca_file" in smtp:
-            smtp["ca_file"] = rel(smtp["ca_file"])
-        kw["smtp"] = SmtpSettings(**smtp)
-
-    editors = root.get("editors") or []
-    if not isinstance(editors, list):
-        raise r.fail(root, "editors", "editors", "expected a list of email addresses")
-    out = []
-    for i, e in enumerate(editors):
+    smtp = None
+    if (f.delivery.method or ("smtp" if f.delivery.smtp else "outbox")) == "smtp":
+        if not f.delivery.smtp:
+            raise _no_host(root, path)
         try:
-            out.append(_email(e))
-        except ValueError as exc:
-            raise r.fail(editors, i, f"editors[{i}]", f"{_show(e)} is not valid; {exc}") from None
-    kw["editors"] = tuple(out)
+            smtp = convert(root["delivery"]["smtp"], SmtpSettings, _SHAPE, root=root, path=path, at=".delivery.smtp")
+        except ConfigError as exc:
+            if exc.key != "delivery.smtp.host":
+                raise
+            raise _no_host(root, path) from None
+        smtp = msgspec.structs.replace(smtp, ca_file=smtp.ca_file and rel(smtp.ca_file))
 
-    email = r.section(root.get("email"), _EMAIL, "email.", root, "email")
-    if "subject" in email:
-        kw["subject"] = email["subject"]
-    if "max_html_bytes" in email:
-        kw["max_html_bytes"] = email["max_html_bytes"]
-    summ = r.section(root.get("summaries"), _SUMMARIES, "summaries.", root, "summaries")
-    if "words" in summ:
-        kw["summary_words"] = summ["words"]
-    if "report_words" in summ:
-        kw["report_words"] = summ["report_words"]
-    web = r.section(root.get("web"), _WEB, "web.", root, "web")
-    for src, dst in (
-        ("host", "web_host"),
-        ("port", "web_port"),
-        ("admin_password_env", "admin_password_env"),
-    ):
-        if src in web:
-            kw[dst] = web[src]
-    proxies = web.get("trusted_proxies") or []
-    if not isinstance(proxies, list):
-        raise r.fail(root.get("web"), "trusted_proxies", "web.trusted_proxies", "expected a list of IP addresses")
-    trusted = []
-    for i, p in enumerate(proxies):
-        try:
-            trusted.append(_network(p))
-        except ValueError as exc:
-            raise r.fail(proxies, i, f"web.trusted_proxies[{i}]", f"{_show(p)} is not valid; {exc}") from None
-    kw["trusted_proxies"] = tuple(trusted)
-    if overrides:
-        kw.update(overrides)
-    return Settings(**kw)
+    settings = Settings(
+        path=path,
+        list_name=f.list_name,
+        from_address=f.from_address,
+        reply_to=f.reply_to,
+        contact=f.contact,
+        public_url=f.public_url.rstrip("/"),
+        database=rel(f.database),
+        subscribers_file=rel(f.subscribers_file),
+        templates_dir=f.templates_dir and rel(f.templates_dir),
+        outbox_dir=rel(f.delivery.outbox_dir or f.outbox_dir),
+        send_time=f.schedule.send_time,
+        timezone=f.schedule.timezone,
+        poll_interval_minutes=f.schedule.poll_interval,
+        missed_cutoff=f.schedule.missed_cutoff,
+        send_empty=f.schedule.send_empty,
+        backfill_hours=f.backfill_hours,
+        feeds=tuple(
+            Feed(
+                name=feed.name,
+                url=feed.url,
+                source_type=feed.type or feed.kind,
+                filter=feed.filter,
+                backfill_hours=feed.backfill_hours,
+            )
+            for feed in f.feeds
+        ),
+        fetch=msgspec.structs.replace(f.fetch, mirror_dir=f.fetch.mirror_dir and rel(f.fetch.mirror_dir)),
+        smtp=smtp,
+        editors=f.editors,
+        subject=f.email.subject,
+        summary_words=f.summaries.words,
+        report_words=f.summaries.report_words,
+        max_html_bytes=f.email.max_html_bytes,
+        secret_env=f.secret_env,
+        admin_password_env=f.web.admin_password_env,
+        web_host=f.web.host,
+        web_port=f.web.port,
+        trusted_proxies=f.web.trusted_proxies,
+    )
+    return replace(settings, **overrides) if overrides else settings
+
+
+def _no_host(root: Any, path: Path) -> ConfigError:
+    return ConfigError(
+        "missing; method smtp needs delivery.smtp.host",
+        path=path,
+        line=line(root["delivery"], "method"),
+        key="delivery.smtp.host",
+    )
 
 
 def default_config_path(explicit: str | None) -> Path:

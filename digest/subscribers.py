@@ -23,10 +23,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from .config import yaml_error, yaml_line
 from .errors import ConfigError, InputError, SubscriberError
 from .models import KINDS, Subscriber
 from .names import check_name
+from .yamlmodel import yaml_error, yaml_line
 
 _FIELDS = ("email", "name", "preferences")
 _PREFS = ("kinds", "sources")

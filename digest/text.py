@@ -200,3 +200,21 @@ def as_item(text: str) -> str:
         return text
     text = text[0].upper() + text[1:]
     return text if _WHOLE.search(text) else text + "."
+
+
+def join_lines(lines: list[str]) -> str:
+    """Wrapped lines as one paragraph: a word hyphenated at a line end is mended."""
+    text = ""
+    for ln in lines:
+        if not text:
+            text = ln
+        elif text.endswith("-") and len(text) > 1 and text[-2].isalpha() and ln[:1].islower():
+            text += ln  # a word hyphenated at the line end
+        else:
+            text += " " + ln
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def running_key(line: str) -> str:
+    """A line lower-cased without digits or spaces: a running header or footer compares equal on every page."""
+    return re.sub(r"[\d\s]+", "", line.lower())

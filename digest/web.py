@@ -1,6 +1,7 @@
 """The web edge: the routes of the subscriber pages (double opt-in, one-click unsubscribe, web version),
-/health for the operator and the editor's admin. `create_app` composes them with the service (`service`: jobs,
-send thread, scheduler) and the protections (`auth`), all on one event loop (uvicorn + starlette).
+/health for the operator and the editor's admin (its handlers in `admin`). `create_app` composes them with the
+service (`service`: jobs, send thread, scheduler) and the protections (`auth`), all on one event loop (uvicorn +
+starlette).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from . import auth, daily, schedule
+from .admin import AdminPages
 from .clock import Clock, utcnow
 from .config import Settings
 from .csp import SecurityHeaders, email_policy
@@ -244,175 +246,20 @@ class Pages:
         }
         return JSONResponse(body, status_code=200 if verdict.ok else 503)
 
-    # ---- admin
-
-    def signed_in(self, request: Request) -> bool:
-        with self.svc.store() as store:
-            return auth.signed_in(request, store, self.svc.clock())
-
-    async def login(self, request: Request) -> Response:
-        svc = self.svc
-        settings = self.svc.settings
-        clock = self.svc.clock
-        client = auth.client(request)
-        if request.method == "GET":
-            return self.page("admin/login", csrf=auth.csrf(request))
-        form = await auth.form(request)
-        if svc.login_failures.blocked(client):
-            return self.page(
-                "admin/login", 429, csrf=auth.csrf(request), error="Too many failed attempts; wait 15 minutes."
-            )
-        if not auth.csrf_ok(form, request):
-            return self.page("admin/login", 403, csrf=auth.csrf(request), error="The form expired; try again.")
-        stored = os.environ.get(settings.admin_password_env, "")
-        if not stored or not auth.check_password(form.get("password", ""), stored):
-            svc.login_failures.hit(client)
-            if svc.login_failures.blocked(client):
-                log.warning(
-                    "admin login: %d wrong passwords from %s; that client is locked out for %d minutes",
-                    svc.login_failures.limit,
-                    client,
-                    svc.login_failures.window // 60,
-                )
-            if not stored:
-                error = f"No admin password is set (${settings.admin_password_env})."
-            elif auth.hash_problem(stored):
-                error = f"The admin password is not set up correctly: ${settings.admin_password_env} is not a hash."
-            else:
-                error = "Wrong password."
-            return self.page("admin/login", 401, csrf=auth.csrf(request), error=error)
-        with svc.store() as store:
-            auth.sign_in(request, store, clock())
-        target = request.query_params.get("next", "/admin")
-        return RedirectResponse(target if target.startswith("/admin") else "/admin", status_code=303)
-
-    async def logout(self, request: Request) -> Response:
-        svc = self.svc
-        with svc.store() as store:
-            auth.sign_out(request, store)
-        return RedirectResponse("/admin/login", status_code=303)
-
-    async def dashboard(self, request: Request) -> Response:
-        svc = self.svc
-        settings = self.svc.settings
-        clock = self.svc.clock
-        now = clock()
-        with svc.store() as store:
-            return self.page(
-                "admin/dashboard",
-                csrf=auth.csrf(request),
-                feeds=store.feed_health(),
-                runs=store.recent_runs(7),
-                next_send=schedule.next_send(settings, now).astimezone(settings.timezone),
-                last_poll=store.last_poll(),
-                pending=len(store.pending_items()),
-                last_send=svc.last_send,
-                problems=svc.verdict(store).problems,
-            )
-
-    async def subscribers_page(self, request: Request) -> Response:
-        svc = self.svc
-        settings = self.svc.settings
-        message, code = "", 200
-        if request.method == "POST":
-            form = request.state.form
-            action, email = form.get("action"), form.get("email", "").strip()
-            try:
-                loaded = load_subscribers(settings.subscribers_file)
-                if action == "add":
-                    Editor(loaded).add(email, form.get("name") or None)
-                    with svc.store() as store:
-                        store.unsuppress(email)
-                    message = f"Added {email}."
-                elif action == "remove":
-                    Editor(loaded).remove(email)
-                    message = f"Removed {email}."
-                elif action == "unsuppress":
-                    with svc.store() as store:
-                        store.unsuppress(email)
-                    message = f"{email} will receive the digest again."
-            except (DigestError, ValueError) as exc:
-                message, code = f"Not done: {exc}", 400
-        q = request.query_params.get("q", "").strip().lower()
-        subs = load_subscribers(settings.subscribers_file).subscribers
-        with svc.store() as store:
-            suppressed = store.suppressions()
-        rows = [
-            (s, suppressed.get(s.email.lower()))
-            for s in subs
-            if not q or q in s.email.lower() or q in (s.name or "").lower()
-        ]
-        return self.page(
-            "admin/subscribers", code, csrf=auth.csrf(request), rows=rows, q=q, message=message, total=len(subs)
-        )
-
-    async def preview_page(self, request: Request) -> Response:
-        svc = self.svc
-        settings = self.svc.settings
-        clock = self.svc.clock
-        with svc.store() as store:
-            digest, html, text = daily.preview(settings, store, now=clock())
-        if request.query_params.get("format") == "html":  # shown in the preview page's frame
-            return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html, framed_by_self=True)})
-        return self.page(
-            "admin/preview", csrf=auth.csrf(request), digest=digest, text=text, editor=(settings.editors or ("",))[0]
-        )
-
-    async def test_send(self, request: Request) -> Response:
-        svc = self.svc
-        settings = self.svc.settings
-        clock = self.svc.clock
-        to = request.state.form.get("to", "").strip()
-        try:
-            with svc.store() as store:
-                message = daily.test_message(settings, store, normalise_email(to), now=clock())
-            reply = await asyncio.to_thread(svc.sender.send, message)
-            text = f"Test copy sent to {to}: {reply}"
-        except Exception as exc:
-            text = f"Test copy not sent: {exc}"
-        return self.page("message", title="Send a test", text=text, link="/admin/preview")
-
-    async def send_page(self, request: Request) -> Response:
-        svc = self.svc
-        settings = self.svc.settings
-        clock = self.svc.clock
-        if request.method == "POST":
-            form = request.state.form
-            if form.get("confirm") != "yes":
-                return self.page("message", 400, title="Not sent", text="Tick the box to confirm.", link="/admin/send")
-            started = svc.start_send(force=form.get("force") == "yes", resend_failed=form.get("resend") == "yes")
-            if not started:
-                svc.last_send = "a send is already running"
-            return RedirectResponse("/admin/log", status_code=303)
-        with svc.store() as store:
-            digest, _html, _text = daily.preview(settings, store, now=clock())
-            status = svc.today_status(store)
-        subs = load_subscribers(settings.subscribers_file).subscribers
-        return self.page("admin/send", csrf=auth.csrf(request), digest=digest, subscribers=len(subs), status=status)
-
-    async def log_page(self, request: Request) -> Response:
-        svc = self.svc
-        running = svc.send_thread is not None and svc.send_thread.is_alive()
-        with svc.store() as store:
-            runs = store.recent_runs(14)
-            failures = {r.key: store.deliveries(r.key, ["failed"]) for r in runs}
-        return self.page(
-            "admin/log", csrf=auth.csrf(request), runs=runs, failures=failures, running=running, last_send=svc.last_send
-        )
-
 
 def create_app(
     settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
 ) -> ASGIApp:
     svc = Service(settings, clock=clock, sender=sender)
     pages = Pages(svc)
+    admin_pages = AdminPages(svc, pages.page)
     stored_hash = os.environ.get(settings.admin_password_env)
     if stored_hash and (problem := auth.hash_problem(stored_hash)):
         log.warning("$%s cannot be used, so no one can log in to the admin: %s", settings.admin_password_env, problem)
     public_https = settings.public_url.startswith("https://")
 
     def admin(handler: auth.Handler) -> auth.Handler:
-        return auth.admin_only(handler, pages.signed_in)
+        return auth.admin_only(handler, admin_pages.signed_in)
 
     routes = [
         Route("/", pages.home),
@@ -422,14 +269,14 @@ def create_app(
         Route("/unsubscribe/{token}", pages.unsubscribe, methods=["GET", "POST"]),
         Route("/digests/{day}", pages.web_digest),
         Route("/health", pages.health),
-        Route("/admin/login", pages.login, methods=["GET", "POST"]),
-        Route("/admin/logout", pages.logout, methods=["POST", "GET"]),
-        Route("/admin", admin(pages.dashboard)),
-        Route("/admin/subscribers", admin(pages.subscribers_page), methods=["GET", "POST"]),
-        Route("/admin/preview", admin(pages.preview_page)),
-        Route("/admin/test", admin(pages.test_send), methods=["POST"]),
-        Route("/admin/send", admin(pages.send_page), methods=["GET", "POST"]),
-        Route("/admin/log", admin(pages.log_page)),
+        Route("/admin/login", admin_pages.login, methods=["GET", "POST"]),
+        Route("/admin/logout", admin_pages.logout, methods=["POST", "GET"]),
+        Route("/admin", admin(admin_pages.dashboard)),
+        Route("/admin/subscribers", admin(admin_pages.subscribers_page), methods=["GET", "POST"]),
+        Route("/admin/preview", admin(admin_pages.preview_page)),
+        Route("/admin/test", admin(admin_pages.test_send), methods=["POST"]),
+        Route("/admin/send", admin(admin_pages.send_page), methods=["GET", "POST"]),
+        Route("/admin/log", admin(admin_pages.log_page)),
         # The pages' stylesheet lives with their templates, so a restyled copy (templates_dir) brings its own.
         Mount(
             "/static", StaticFiles(directory=templates_dir(settings.templates_dir) / "web" / "static", check_dir=False)

@@ -6,7 +6,8 @@ import io
 
 from fpdf import FPDF
 
-from digest.extract import extract, extract_html, extract_pdf
+from digest.extract import extract, extract_html
+from digest.pdf import extract_pdf
 
 from .conftest import WEB
 

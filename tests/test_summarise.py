@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 
 from digest.classify import classify
-from digest.extract import extract_pdf, extract_text
+from digest.extract import extract_text
 from digest.models import Document
+from digest.pdf import extract_pdf
 from digest.ratings import find_rating
 from digest.summarise import Hints, summarise
 from digest.text import split_sentences

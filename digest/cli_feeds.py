@@ -1,0 +1,105 @@
+"""`digest status`, `digest feeds` and `digest feeds check`: feed health and what is waiting."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import click
+
+from .cli_context import Context, pass_ctx, settings_or_default
+from .clock import utcnow as now
+from .feeds import parse_feed
+from .fetch import Fetcher
+from .models import Feed
+
+
+def _ago(when: datetime | None, ref: datetime) -> str:
+    if when is None:
+        return "never"
+    minutes = int((ref - when).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return when.strftime("%Y-%m-%d %H:%M")
+
+
+@click.command()
+@pass_ctx
+def status(ctx: Context) -> None:
+    """Feed health, recent digest runs and what is waiting for the next digest."""
+    settings = ctx.settings
+    t = now()
+    with ctx.store() as store:
+        health = store.feed_health()
+        broken = [h for h in health if h.last_error or h.disabled]
+        click.echo(f"last poll: {_ago(store.last_poll(), t)}; feeds: {len(health)} ({len(broken)} with errors)")
+        for h in broken:
+            click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({h.failures} failures in a row)")
+        pending = store.pending_items()
+        relevant = [p for p in pending if p[1].about_probation]
+        click.echo(
+            f"waiting for the next digest: {len(relevant)} items ({len(pending) - len(relevant)} "
+            f"filtered out as not about probation); {store.count_unsummarised()} not yet summarised"
+        )
+        local = t.astimezone(settings.timezone)
+        click.echo(
+            f"next send: {settings.send_time.strftime('%H:%M')} {settings.timezone.key} "
+            f"(now {local.strftime('%Y-%m-%d %H:%M')})"
+        )
+        runs = store.recent_runs(7)
+        click.echo("recent digests:" if runs else "recent digests: none yet")
+        for r in runs:
+            counts = ", ".join(f"{n} {state}" for state, n in sorted(r.counts.items())) or "no recipients"
+            label = "empty day, nothing sent" if r.status == "empty" else f"{r.items} items; {counts}"
+            click.echo(f"  {r.day}  {r.status:<8} {label}")
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def feeds(cctx: click.Context) -> None:
+    """List the feeds with their health (see also: feeds check)."""
+    if cctx.invoked_subcommand is not None:
+        return
+    ctx: Context = cctx.obj
+    t = now()
+    with ctx.store() as store:
+        store.sync_feeds(ctx.settings.feeds)
+        for h in store.feed_health():
+            state = "DISABLED" if h.disabled else ("ERROR" if h.last_error else "ok")
+            click.echo(
+                f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t)}; "
+                f"{h.items} items; next poll {h.next_poll.strftime('%H:%M') if h.next_poll else 'now'}"
+            )
+            if h.last_error:
+                click.echo(f"  last error ({h.last_error_kind}): {h.last_error}; {h.failures} failures in a row")
+            if h.disabled:
+                click.echo(f"  disabled: {h.disabled}")
+            if h.moved_to:
+                click.echo(f"  moved permanently to {h.moved_to}: update the config")
+
+
+@feeds.command("check")
+@click.argument("url")
+@pass_ctx
+def feeds_check(ctx: Context, url: str) -> None:
+    """Fetch and parse one feed; show what would be imported. Changes nothing."""
+    settings = settings_or_default(ctx)
+
+    async def run() -> None:
+        async with Fetcher(settings.fetch, contact=settings.public_url) as fetcher:
+            r = await fetcher.get(url)
+        feed = next((f for f in settings.feeds if f.url == url), Feed(name=url, url=url))
+        parsed = parse_feed(r.content, r.headers, feed=feed, url=url, fetched_at=r.fetched_at)
+        click.echo(f"{parsed.title} ({parsed.version or 'unknown format'}): {len(parsed.items)} items")
+        if r.moved_to:
+            click.echo(f"note: moved permanently to {r.moved_to}")
+        if parsed.problem:
+            click.echo(f"note: the feed is malformed but readable: {parsed.problem}")
+        for item in parsed.items:
+            click.echo(f"  {item.published:%Y-%m-%d}  {item.title}\n              {item.url}")
+
+    asyncio.run(run())

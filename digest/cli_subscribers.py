@@ -1,0 +1,104 @@
+"""`digest subscribers …`: the subscriber list (the YAML file the editor owns) and its suppressions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli_context import Context, fail, pass_ctx
+from .subscribers import Editor, read_csv, to_csv
+from .subscribers import load as load_subscribers
+
+
+@click.group()
+def subscribers() -> None:
+    """Manage the subscriber list (the YAML file the editor owns)."""
+
+
+@subscribers.command("list")
+@pass_ctx
+def subscribers_list(ctx: Context) -> None:
+    """Every address with its status (active, or why it is suppressed)."""
+    loaded = load_subscribers(ctx.settings.subscribers_file)
+    with ctx.store() as store:
+        suppressed = store.suppressions()
+    for s in loaded.subscribers:
+        state = suppressed.get(s.email.lower(), "active")
+        prefs = []
+        if s.kinds is not None:
+            prefs.append("kinds: " + ", ".join(sorted(s.kinds)))
+        if s.sources is not None:
+            prefs.append("sources: " + ", ".join(sorted(s.sources)))
+        click.echo(f"{s.email:<40} {state:<13} {s.name or ''}{'  [' + '; '.join(prefs) + ']' if prefs else ''}")
+    click.echo(
+        f"{len(loaded.subscribers)} subscribers, "
+        f"{sum(1 for s in loaded.subscribers if s.email.lower() in suppressed)} suppressed",
+        err=True,
+    )
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--name", help="Their name, for the To: line.")
+@pass_ctx
+def subscribers_add(ctx: Context, email: str, name: str | None) -> None:
+    """Add an address (keeps the file's comments and order)."""
+    loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).add(email, name)
+    with ctx.store() as store:
+        store.unsuppress(email)
+    click.echo(f"added {email}; {len(loaded.subscribers)} subscribers")
+
+
+@subscribers.command("remove")
+@click.argument("email")
+@pass_ctx
+def subscribers_remove(ctx: Context, email: str) -> None:
+    """Remove an address from the list."""
+    loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).remove(email)
+    click.echo(f"removed {email}; {len(loaded.subscribers)} subscribers")
+
+
+@subscribers.command("unsuppress")
+@click.argument("email")
+@pass_ctx
+def subscribers_unsuppress(ctx: Context, email: str) -> None:
+    """Let a suppressed address (unsubscribed, bounced) receive the digest again."""
+    with ctx.store() as store:
+        if not store.unsuppress(email):
+            fail(f"{email} is not suppressed", 1)
+    click.echo(f"{email} will receive the digest again")
+
+
+@subscribers.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows even if some are bad.")
+@pass_ctx
+def subscribers_import(ctx: Context, csv_file: Path, skip_invalid: bool) -> None:
+    """Import addresses from a CSV (email[,name]); nothing is imported if any row is bad."""
+    loaded = load_subscribers(ctx.settings.subscribers_file)
+    report = read_csv(csv_file.read_text(encoding="utf-8-sig"), loaded)
+    for row, reason in report.bad:
+        click.echo(f"{csv_file}:{row}: {reason}", err=True)
+    if report.bad and not skip_invalid:
+        fail(f"{len(report.bad)} bad rows; nothing imported (use --skip-invalid to import the rest)", 2)
+    if report.good:
+        Editor(loaded).add_many(report.good)
+    click.echo(
+        f"imported {len(report.good)}; skipped {len(report.duplicates)} already subscribed"
+        + (f", {len(report.bad)} invalid" if report.bad else "")
+    )
+
+
+@subscribers.command("export")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with email, name and status (default: one address a line).")
+@pass_ctx
+def subscribers_export(ctx: Context, as_csv: bool) -> None:
+    """Print the list, for a spreadsheet or another tool."""
+    loaded = load_subscribers(ctx.settings.subscribers_file)
+    if as_csv:
+        with ctx.store() as store:
+            click.echo(to_csv(loaded.subscribers, store.suppressions()), nl=False)
+    else:
+        for s in loaded.subscribers:
+            click.echo(s.email)

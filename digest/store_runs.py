@@ -1,0 +1,263 @@
+"""The store's digest runs and delivery ledger, suppressions, admin sessions and run locks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from .errors import LockedError
+from .models import (
+    Delivery,
+    DeliveryState,
+    Run,
+    RunInfo,
+)
+from .store_schema import Database
+from .store_schema import dt as _dt
+from .store_schema import ts as _ts
+
+
+class RunStore(Database):
+    """Digest runs and their ledger of deliveries, suppressed addresses, sessions and locks."""
+
+    # ---- digest runs
+
+    def run(self, key: str) -> Run | None:
+        r = self.db.execute("SELECT * FROM runs WHERE key=?", (key,)).fetchone()
+        if r is None:
+            return None
+        return Run(
+            key=r["key"],
+            day=date.fromisoformat(r["day"]),
+            created_at=datetime.fromisoformat(r["created"]),
+            subject=r["subject"],
+            status=r["status"],
+            item_ids=tuple(int(i) for i in json.loads(r["item_ids"])),
+            html=r["html"],
+            text=r["text"],
+        )
+
+    def create_run(
+        self,
+        key: str,
+        *,
+        day: date,
+        now: datetime,
+        subject: str,
+        item_ids: Sequence[int],
+        html: str,
+        text: str,
+        recipients: Sequence[tuple[str, str | None, str]],
+        considered: Sequence[int] = (),
+    ) -> None:
+        """Record a run and its ledger in one transaction: the items it carries and one pending row each.
+
+        `recipients` are (email, name, message_id); suppressed addresses are recorded as suppressed.
+        `considered` items (those filtered out as not about probation) are claimed by the run too, so they do
+        not wait for ever.
+        """
+        status = "sending" if recipients else "empty"
+        with self.transaction() as db:
+            db.execute("DELETE FROM deliveries WHERE run_key=?", (key,))
+            db.execute(
+                "INSERT OR REPLACE INTO runs (key, day, created, subject, status, item_ids, html, text) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (key, day.isoformat(), _ts(now), subject, status, json.dumps(list(item_ids)), html, text),
+            )
+            claimed = sorted(set(item_ids) | set(considered))
+            if claimed:
+                marks = ",".join("?" * len(claimed))
+                db.execute(f"UPDATE items SET run_key=? WHERE id IN ({marks})", (key, *claimed))
+            suppressed = {r[0] for r in db.execute("SELECT email FROM suppressions")}
+            db.executemany(
+                "INSERT INTO deliveries (run_key, email, name, state, message_id, updated) VALUES (?,?,?,?,?,?)",
+                [
+                    (
+                        key,
+                        email,
+                        name,
+                        "suppressed" if email.lower() in suppressed else "pending",
+                        mid,
+                        _ts(now),
+                    )
+                    for email, name, mid in recipients
+                ],
+            )
+
+    def release_items(self, key: str) -> None:
+        """Let a run's items be carried again (used by --force before rebuilding a day)."""
+        self.db.execute("UPDATE items SET run_key=NULL WHERE run_key=?", (key,))
+
+    def deliveries(self, key: str, states: Sequence[DeliveryState] | None = None) -> list[Delivery]:
+        sql = "SELECT * FROM deliveries WHERE run_key=?"
+        args: list[Any] = [key]
+        if states:
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args += list(states)
+        rows = self.db.execute(sql + " ORDER BY rowid", args).fetchall()
+        return [
+            Delivery(
+                run_key=r["run_key"],
+                email=r["email"],
+                state=r["state"],
+                message_id=r["message_id"],
+                attempts=r["attempts"],
+                reply=r["reply"],
+                updated_at=_dt(r["updated"]),
+            )
+            for r in rows
+        ]
+
+    def delivery_names(self, key: str) -> dict[str, str | None]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT email, name FROM deliveries WHERE run_key=?", (key,))}
+
+    def mark(
+        self,
+        key: str,
+        email: str,
+        state: DeliveryState,
+        *,
+        now: datetime,
+        reply: str = "",
+        attempt: bool = False,
+    ) -> None:
+        self.db.execute(
+            "UPDATE deliveries SET state=?, reply=?, updated=?, attempts=attempts+? WHERE run_key=? AND email=?",
+            (state, reply, _ts(now), 1 if attempt else 0, key, email),
+        )
+
+    def add_recipient(self, key: str, email: str, name: str | None, message_id: str, *, now: datetime) -> bool:
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO deliveries (run_key, email, name, state, message_id, updated) VALUES (?,?,?,?,?,?)",
+            (key, email, name, "pending", message_id, _ts(now)),
+        )
+        return cur.rowcount > 0
+
+    def reset_failed(self, key: str, *, now: datetime) -> int:
+        cur = self.db.execute(
+            "UPDATE deliveries SET state='pending', updated=? WHERE run_key=? AND state='failed'",
+            (_ts(now), key),
+        )
+        self.db.execute("UPDATE runs SET status='sending', finished=NULL WHERE key=? AND status='done'", (key,))
+        return cur.rowcount
+
+    def finish_run(self, key: str, *, now: datetime) -> None:
+        self.db.execute("UPDATE runs SET status='done', finished=? WHERE key=? AND status='sending'", (_ts(now), key))
+
+    def delivery_counts(self, key: str) -> dict[str, int]:
+        return {
+            r[0]: r[1]
+            for r in self.db.execute("SELECT state, count(*) FROM deliveries WHERE run_key=? GROUP BY state", (key,))
+        }
+
+    def suppressed_count(self, key: str) -> int:
+        """A run's recipients who are suppressed: skipped as such, or failed and then suppressed (a 5.1.1)."""
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM deliveries WHERE run_key=? AND (state='suppressed' OR "
+                "(state='failed' AND lower(email) IN (SELECT email FROM suppressions)))",
+                (key,),
+            ).fetchone()[0]
+        )
+
+    def recent_runs(self, limit: int = 10) -> list[RunInfo]:
+        rows = self.db.execute("SELECT * FROM runs ORDER BY day DESC, created DESC LIMIT ?", (limit,)).fetchall()
+        return [
+            RunInfo(
+                key=r["key"],
+                day=date.fromisoformat(r["day"]),
+                subject=r["subject"],
+                created_at=datetime.fromisoformat(r["created"]),
+                status=r["status"],
+                items=len(json.loads(r["item_ids"])),
+                counts=self.delivery_counts(r["key"]),
+            )
+            for r in rows
+        ]
+
+    def last_poll(self) -> datetime | None:
+        r = self.db.execute("SELECT max(last_polled) FROM feeds").fetchone()
+        return _dt(r[0])
+
+    # ---- suppressions
+
+    def suppress(self, email: str, reason: str, *, now: datetime, detail: str = "") -> None:
+        self.db.execute(
+            "INSERT INTO suppressions (email, reason, detail, created) VALUES (?,?,?,?) "
+            "ON CONFLICT(email) DO UPDATE SET reason=excluded.reason, detail=excluded.detail",
+            (email.lower(), reason, detail, _ts(now)),
+        )
+
+    def unsuppress(self, email: str) -> bool:
+        return self.db.execute("DELETE FROM suppressions WHERE email=?", (email.lower(),)).rowcount > 0
+
+    def suppressions(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT email, reason FROM suppressions")}
+
+    # ---- admin sessions
+
+    def open_session(self, sid: str, *, now: datetime, ttl: timedelta) -> None:
+        """Sign a session id in until now + ttl (and forget the sessions that have run out)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE expires <= ?", (_ts(now),))
+            db.execute(
+                "INSERT INTO sessions (id, created, expires) VALUES (?,?,?)", (_sid(sid), _ts(now), _ts(now + ttl))
+            )
+
+    def session_open(self, sid: str, *, now: datetime) -> bool:
+        row = self.db.execute("SELECT expires FROM sessions WHERE id=?", (_sid(sid),)).fetchone()
+        return row is not None and datetime.fromisoformat(row[0]) > now
+
+    def close_session(self, sid: str) -> None:
+        self.db.execute("DELETE FROM sessions WHERE id=?", (_sid(sid),))
+
+    # ---- locks
+
+    def acquire_lock(self, name: str, *, now: datetime, ttl: timedelta = timedelta(minutes=10)) -> str:
+        """Take a named lock, recovering one whose holder died or whose lease ran out. Returns the owner id."""
+        host = socket.gethostname()
+        owner = f"{host}:{os.getpid()}"
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM locks WHERE name=?", (name,)).fetchone()
+            if row is not None and row["owner"] != owner:
+                expired = datetime.fromisoformat(row["expires"]) <= now
+                dead = row["host"] == host and not _pid_alive(row["pid"])
+                if not (expired or dead):
+                    raise LockedError(name, row["owner"])
+            db.execute(
+                "INSERT OR REPLACE INTO locks (name, owner, pid, host, expires) VALUES (?,?,?,?,?)",
+                (name, owner, os.getpid(), host, _ts(now + ttl)),
+            )
+        return owner
+
+    def lock_held(self, name: str, *, now: datetime) -> bool:
+        """Whether a live holder has the named lock (a lapsed lease or a dead holder does not count)."""
+        row = self.db.execute("SELECT * FROM locks WHERE name=?", (name,)).fetchone()
+        if row is None or datetime.fromisoformat(row["expires"]) <= now:
+            return False
+        return not (row["host"] == socket.gethostname() and not _pid_alive(row["pid"]))
+
+    def renew_lock(self, name: str, owner: str, *, now: datetime, ttl: timedelta = timedelta(minutes=10)) -> None:
+        self.db.execute("UPDATE locks SET expires=? WHERE name=? AND owner=?", (_ts(now + ttl), name, owner))
+
+    def release_lock(self, name: str, owner: str) -> None:
+        self.db.execute("DELETE FROM locks WHERE name=? AND owner=?", (name, owner))
+
+
+def _sid(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

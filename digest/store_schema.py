@@ -1,0 +1,179 @@
+"""The database file: one SQLite connection in WAL mode with a busy timeout, and the schema, which moves forward
+by numbered migrations under `PRAGMA user_version`. The queries live in store_items and store_runs."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+from .errors import StoreError
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        kind TEXT,
+        filter INTEGER NOT NULL DEFAULT 1,
+        etag TEXT,
+        last_modified TEXT,
+        first_polled TEXT,
+        last_polled TEXT,
+        last_success TEXT,
+        last_error TEXT,
+        last_error_kind TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_poll TEXT,
+        disabled TEXT,
+        moved_to TEXT
+    );
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        feed_id INTEGER NOT NULL REFERENCES feeds(id),
+        guid TEXT NOT NULL,
+        url TEXT NOT NULL,
+        canonical_url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        published TEXT NOT NULL,
+        discovered TEXT NOT NULL,
+        authors TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        links TEXT NOT NULL,
+        content_html TEXT NOT NULL,
+        summary_html TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        state TEXT NOT NULL,          -- new | seen (backfill) | duplicate
+        duplicate_of INTEGER,
+        run_key TEXT,                 -- the digest run that carried it
+        UNIQUE (feed_id, guid)
+    );
+    CREATE INDEX items_canonical ON items(canonical_url);
+    CREATE INDEX items_hash ON items(content_hash);
+    CREATE INDEX items_pending ON items(state, run_key);
+    CREATE TABLE documents (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        format TEXT NOT NULL,
+        text TEXT NOT NULL,
+        published TEXT,
+        scanned INTEGER NOT NULL,
+        pages INTEGER NOT NULL,
+        report_url TEXT,
+        pdf_url TEXT,
+        error TEXT
+    );
+    CREATE TABLE summaries (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        data TEXT NOT NULL,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        key TEXT PRIMARY KEY,          -- list:YYYY-MM-DD
+        day TEXT NOT NULL,
+        created TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        status TEXT NOT NULL,          -- empty | sending | done
+        item_ids TEXT NOT NULL,
+        html TEXT NOT NULL,            -- rendered once, with per-subscriber placeholders
+        text TEXT NOT NULL,
+        finished TEXT
+    );
+    CREATE TABLE deliveries (
+        run_key TEXT NOT NULL REFERENCES runs(key),
+        email TEXT NOT NULL,
+        name TEXT,
+        state TEXT NOT NULL,           -- pending | sending | sent | failed | suppressed
+        message_id TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        reply TEXT NOT NULL DEFAULT '',
+        updated TEXT NOT NULL,
+        PRIMARY KEY (run_key, email)
+    );
+    CREATE INDEX deliveries_state ON deliveries(run_key, state);
+    CREATE TABLE suppressions (
+        email TEXT PRIMARY KEY,        -- lower-cased
+        reason TEXT NOT NULL,          -- unsubscribed | bounced | manual
+        detail TEXT NOT NULL DEFAULT '',
+        created TEXT NOT NULL
+    );
+    CREATE TABLE locks (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        expires TEXT NOT NULL
+    );
+    """,
+    # 2: the editor's admin sessions; the signed cookie carries an id, and only an id with a row here is signed in
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,           -- sha256 of the id in the cookie: this file alone signs nobody in
+        created TEXT NOT NULL,
+        expires TEXT NOT NULL
+    );
+    """,
+)
+
+
+def ts(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat(timespec="seconds") if dt else None
+
+
+def dt(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s) if s else None
+
+
+class Database:
+    """One connection to the database file, migrated to the newest schema. Use one per thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open database: {exc}") from exc
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(_MIGRATIONS):
+            raise StoreError(f"{self.path}: schema version {version} is newer than this program knows")
+        for n, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={n}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
