@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import click
 
-from .config import Settings, default_config_path, find_config, load_settings
+from .config import Settings, load_settings
+from .errors import ConfigError
 from .store import Store
 
 
@@ -37,3 +40,34 @@ def fail(message: str, code: int) -> NoReturn:
 def settings_or_default(ctx: Context) -> Settings:
     path = default_config_path(ctx.config_arg)
     return ctx.settings if path.exists() else Settings(path=None)
+
+
+def default_config_path(explicit: str | None) -> Path:
+    return Path(explicit or os.environ.get("DIGEST_CONFIG") or "digest.yml")
+
+
+def example_config() -> Path:
+    """digest.example.yml: the copy in the wheel, else the source checkout's."""
+    packaged = Path(__file__).parent / "digest.example.yml"
+    return packaged if packaged.is_file() else Path(__file__).parent.parent / "digest.example.yml"
+
+
+def find_config(explicit: str | None) -> Path:
+    """The settings file (--config, else $DIGEST_CONFIG, else ./digest.yml); when there is none, a ConfigError that
+    says where it looked, why there, and how to start."""
+    path = default_config_path(explicit)
+    if path.exists():
+        return path
+    if explicit:
+        why = "given by --config"
+    elif os.environ.get("DIGEST_CONFIG"):
+        why = "named by $DIGEST_CONFIG"
+    else:
+        why = "the default, as neither --config nor $DIGEST_CONFIG is set"
+    example = Path("digest.example.yml") if Path("digest.example.yml").is_file() else example_config()
+    raise ConfigError(
+        f"no settings file; looked for {path.resolve()} ({why}).\n"
+        f"To start, copy the example, which explains every setting, and edit it:  cp {example} {path}\n"
+        f"Or point $DIGEST_CONFIG (or --config) at the settings file you have.",
+        path=path,
+    )

@@ -7,59 +7,28 @@ line, the key path, the bad value and what was expected.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, time
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import msgspec
-from email_validator import EmailNotValidError, validate_email
 from msgspec import Meta
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from . import secret
+from .config_values import PARSE, Address, Name, Network, Subject, Time, Url
 from .errors import ConfigError
 from .models import Feed, SourceType
-from .names import check_name
 from .yamlmodel import Shape, convert, line, yaml_error
 
 DEFAULT_SUBJECT = "{list_name}, {date:%a %-d %b}: {counts}"
 _T = TypeVar("_T")
-
-# ---- values that need more than a type and a range: each is parsed by `_PARSE` below, with its own message
-
-
-class _Url(str):
-    """An http or https URL."""
-
-
-class _Address(str):
-    """An email address, normalised."""
-
-
-class _Name(str):
-    """A name safe in the From: and Subject: headers."""
-
-
-class _Network(str):
-    """An IP address or network."""
-
-
-class _Subject(str):
-    """A subject pattern using {list_name}, {date}, {counts} and {count}."""
-
-
-class _Time(time):
-    """A time of day, written HH:MM."""
-
 
 _Text = Annotated[str, Meta(min_length=1)]  # strings arrive stripped (see _plain)
 _Hours = Annotated[float, Meta(ge=0, le=24 * 365 * 30)]
@@ -105,16 +74,16 @@ class FetchSettings(_Section, frozen=True):
 
 
 class _Schedule(_Section, frozen=True):
-    send_time: _Time = _Time(12, 0)
+    send_time: Time = Time(12, 0)
     timezone: ZoneInfo = msgspec.field(default_factory=lambda: ZoneInfo("Europe/London"))
     poll_interval: Annotated[int, Meta(ge=1, le=24 * 60)] = 30
-    missed_cutoff: _Time = _Time(18, 0)
+    missed_cutoff: Time = Time(18, 0)
     send_empty: bool = False
 
 
 class _Feed(_Section, frozen=True):
     name: _Text
-    url: _Url
+    url: Url
     type: SourceType | None = None
     kind: SourceType | None = None  # the old name of `type`, still read
     filter: bool = True
@@ -128,7 +97,7 @@ class _Delivery(_Section, frozen=True):
 
 
 class _EmailSection(_Section, frozen=True):
-    subject: _Subject = _Subject(DEFAULT_SUBJECT)
+    subject: Subject = Subject(DEFAULT_SUBJECT)
     max_html_bytes: Annotated[int, Meta(ge=20_000, le=102_000)] = 90_000
 
 
@@ -141,23 +110,23 @@ class _Web(_Section, frozen=True):
     host: _Text = "127.0.0.1"
     port: _Port = 8080
     admin_password_env: _Text = "DIGEST_ADMIN_PASSWORD_HASH"
-    trusted_proxies: tuple[_Network, ...] = ()  # peers whose X-Forwarded-For names the client
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-For names the client
 
 
 class _File(_Section, frozen=True):
     """The settings file, section by section, with every default."""
 
-    list_name: _Name = _Name("Probation Digest")
-    from_address: _Address = _Address("digest@localhost")
-    reply_to: _Address | None = None
+    list_name: Name = Name("Probation Digest")
+    from_address: Address = Address("digest@localhost")
+    reply_to: Address | None = None
     contact: _Text = ""
-    public_url: _Url = _Url("http://localhost:8080")
+    public_url: Url = Url("http://localhost:8080")
     database: Path = Path("digest.sqlite3")
     subscribers_file: Path = Path("subscribers.yml")
     templates_dir: Path | None = None
     outbox_dir: Path = Path("outbox")
     backfill_hours: _Hours = 24.0
-    editors: tuple[_Address, ...] = ()
+    editors: tuple[Address, ...] = ()
     feeds: tuple[_Feed, ...] = ()
     schedule: _Schedule = _Schedule()
     fetch: FetchSettings = FetchSettings()
@@ -220,81 +189,8 @@ class Settings:
         return self.from_address.rpartition("@")[2] or "localhost"
 
 
-# ---- parsers for the values a type and a range cannot check; each raises ValueError(expected)
-
-
-def _str(v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise ValueError("expected a non-empty string")
-    return v.strip()
-
-
-def _url(v: Any) -> _Url:
-    if isinstance(v, str):
-        parts = urlsplit(v.strip())
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return _Url(v.strip())
-    raise ValueError("expected an http or https URL")
-
-
-def _time(v: Any) -> _Time:
-    # YAML 1.1 reads 12:00 unquoted as a sexagesimal integer (720); accept it as minutes.
-    if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 24 * 60:
-        return _Time(v // 60, v % 60)
-    if isinstance(v, str):
-        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", v.strip())
-        if m:
-            return _Time(int(m[1]), int(m[2]))
-    raise ValueError("expected HH:MM, 24-hour clock")
-
-
-def _zone(v: Any) -> ZoneInfo:
-    try:
-        return ZoneInfo(_str(v))
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError("expected an IANA timezone such as Europe/London") from None
-
-
-def _email(v: Any) -> _Address:
-    try:
-        return _Address(validate_email(_str(v), check_deliverability=False).normalized)
-    except (EmailNotValidError, ValueError) as exc:
-        raise ValueError(f"expected an email address ({exc})") from None
-
-
-def _network(v: Any) -> _Network:
-    try:
-        ipaddress.ip_network(_str(v), strict=False)
-    except ValueError:
-        raise ValueError("expected an IP address or network, such as 10.0.0.0/8") from None
-    return _Network(str(v).strip())
-
-
-def _subject(v: Any) -> _Subject:
-    s = _str(v)
-    try:
-        s.format(list_name="x", date=date(2026, 1, 1), counts="x", count=1)  # a trial run of the pattern
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(
-            f"expected a pattern using {{list_name}}, {{date:%a %-d %b}}, {{counts}}, {{count}} ({exc})"
-        ) from None
-    return _Subject(s)
-
-
-_PARSE: dict[type, Callable[[Any], Any]] = {
-    _Url: _url,
-    _Address: _email,
-    _Name: lambda v: _Name(check_name(_str(v))),  # it goes into the From: and Subject: headers
-    _Network: _network,
-    _Subject: _subject,
-    _Time: _time,
-    ZoneInfo: _zone,
-    Path: lambda v: Path(_str(v)),
-}
-
-
 _SHAPE = Shape(
-    dec_hook=lambda kind, value: _PARSE[kind](value),
+    dec_hook=lambda kind, value: PARSE[kind](value),
     may_be_empty=frozenset(
         {"schedule", "feeds", "fetch", "delivery", "delivery.smtp", "editors", "email", "summaries", "web"}
         | {"web.trusted_proxies"}
@@ -414,35 +310,4 @@ def _no_host(root: Any, path: Path) -> ConfigError:
         path=path,
         line=line(root["delivery"], "method"),
         key="delivery.smtp.host",
-    )
-
-
-def default_config_path(explicit: str | None) -> Path:
-    return Path(explicit or os.environ.get("DIGEST_CONFIG") or "digest.yml")
-
-
-def example_config() -> Path:
-    """digest.example.yml: the copy in the wheel, else the source checkout's."""
-    packaged = Path(__file__).parent / "digest.example.yml"
-    return packaged if packaged.is_file() else Path(__file__).parent.parent / "digest.example.yml"
-
-
-def find_config(explicit: str | None) -> Path:
-    """The settings file (--config, else $DIGEST_CONFIG, else ./digest.yml); when there is none, a ConfigError that
-    says where it looked, why there, and how to start."""
-    path = default_config_path(explicit)
-    if path.exists():
-        return path
-    if explicit:
-        why = "given by --config"
-    elif os.environ.get("DIGEST_CONFIG"):
-        why = "named by $DIGEST_CONFIG"
-    else:
-        why = "the default, as neither --config nor $DIGEST_CONFIG is set"
-    example = Path("digest.example.yml") if Path("digest.example.yml").is_file() else example_config()
-    raise ConfigError(
-        f"no settings file; looked for {path.resolve()} ({why}).\n"
-        f"To start, copy the example, which explains every setting, and edit it:  cp {example} {path}\n"
-        f"Or point $DIGEST_CONFIG (or --config) at the settings file you have.",
-        path=path,
     )
