@@ -62,7 +62,11 @@ def summary_json(summary: Summary, *, contract: bool = False) -> dict[str, objec
     }
     if not contract:
         return data
-    return {k: data[k] for k in _CONTRACT} | {"recommendations": [r.text for r in summary.recommendations]}
+    # Added in 0.2, after the keys of 0.1: whom each recommendation is for, in the same order (null: not said).
+    return {k: data[k] for k in _CONTRACT} | {
+        "recommendations": [r.text for r in summary.recommendations],
+        "recommendation_owners": [r.owner for r in summary.recommendations],
+    }
 
 
 def summary_from_json(d: dict[str, Any]) -> Summary:

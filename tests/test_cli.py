@@ -34,6 +34,7 @@ KEYS = [
     "summary",
     "key_findings",
     "recommendations",
+    "recommendation_owners",
 ]
 
 
@@ -52,6 +53,9 @@ def test_summarise_json_contract_for_a_pdf() -> None:
     assert data["organisation"] == "South Yorkshire" and data["rating"] is None
     assert data["chief_inspector"] == "Dame Glenys Stacey"
     assert len(data["recommendations"]) == 13
+    owners = data["recommendation_owners"]  # whom each is for, in order, as the report's "X should:" lines say
+    assert len(owners) == 13 and owners[2] == "The Community Rehabilitation Company"
+    assert owners[-1] == "The Ministry of Justice"
     assert len(data["summary"].split()) <= 120
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", data["published"])
 
