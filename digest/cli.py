@@ -4,36 +4,29 @@ DigestError into a message and an exit code (1: failed, 2: bad configuration or 
 
 from __future__ import annotations
 
-import asyncio
-import json
 import signal
 import sys
-import webbrowser
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__, daily, pipeline
+from . import __version__
 from .cli_context import Context, fail, pass_ctx, settings_or_default
 from .cli_feeds import feeds, status
 from .cli_subscribers import subscribers
 from .clock import utcnow as now
-from .config import Settings
-from .deliver import make_sender
 from .errors import ConfigError, DigestError, InputError, LockedError
-from .extract import extract
-from .fetch import Fetcher
-from .ledger import Stop
 from .models import SOURCE_TYPES, SourceType
-from .store import Store, summary_json
-from .subscribers import load as load_subscribers
-from .subscribers import load_for_send, normalise_email
-from .summarise import Hints
-from .summarise import summarise as summarise_doc
-from .workers import WorkerPool
+
+# Each command imports what it needs when it runs: `digest --help` and a poll stay fast (trafilatura, pypdf, bs4
+# and the daily run cost half a second to import), and pool workers, which import this module, stay light.
+if TYPE_CHECKING:
+    from .config import Settings
+    from .ledger import Stop
+    from .store import Store
 
 
 @contextmanager
@@ -80,6 +73,10 @@ def cli(ctx: click.Context, config: str | None) -> None:
 async def _poll_and_process(
     settings: Settings, store: Store, *, force: bool, read: bool, echo: Callable[[str], None]
 ) -> None:
+    from . import pipeline
+    from .fetch import Fetcher
+    from .workers import WorkerPool
+
     with WorkerPool(workers=2) as pool:
         async with Fetcher(settings.fetch, contact=settings.public_url) as fetcher:
             with _progress("polling feeds", len(settings.feeds)) as tick:
@@ -113,6 +110,8 @@ async def _poll_and_process(
 @pass_ctx
 def poll(ctx: Context, force: bool, no_read: bool) -> None:
     """Poll the feeds, then read and summarise new items."""
+    import asyncio
+
     with ctx.store() as store:
         asyncio.run(_poll_and_process(ctx.settings, store, force=force, read=not no_read, echo=click.echo))
 
@@ -128,6 +127,9 @@ def poll(ctx: Context, force: bool, no_read: bool) -> None:
 @pass_ctx
 def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber: str | None) -> None:
     """Render today's digest exactly as it would be sent."""
+    from . import daily
+    from .subscribers import load as load_subscribers
+
     sub = None
     if subscriber:
         sub = load_subscribers(ctx.settings.subscribers_file).find(subscriber)
@@ -144,6 +146,8 @@ def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber:
     target.write_text(body, encoding="utf-8")
     click.echo(f"{digest.subject}\npreview: {target}", err=out is None)
     if open_:
+        import webbrowser
+
         webbrowser.open(target.resolve().as_uri())
 
 
@@ -155,6 +159,11 @@ def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber:
 @pass_ctx
 def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed: bool) -> None:
     """Send today's digest to every subscriber not yet sent it."""
+    from . import daily
+    from .deliver import make_sender
+    from .ledger import Stop
+    from .subscribers import load_for_send, normalise_email
+
     settings = ctx.settings
     with ctx.store() as store:
         if dry_run:
@@ -242,7 +251,15 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
 @pass_ctx
 def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type: SourceType | None) -> None:
     """Summarise a .txt, .html or .pdf file or an http(s) URL."""
+    from .store import summary_json
+    from .summarise import Hints
+    from .summarise import summarise as summarise_doc
+
     if source.startswith(("http://", "https://")):
+        import asyncio
+
+        from .fetch import Fetcher
+
         settings = settings_or_default(ctx)
 
         async def get() -> tuple[bytes, str, str]:
@@ -265,9 +282,13 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type:
 
         doc = extract_text(content.decode("utf-8", errors="replace"), url=url)
     else:
+        from .extract import extract
+
         doc = extract(content, url=url, content_type=ctype)
     result = summarise_doc(doc, Hints(source_type=source_type, filtered=True), words=words)
     if as_json:
+        import json
+
         click.echo(json.dumps(summary_json(result, contract=True), ensure_ascii=False, indent=2))
         return
     click.echo(result.title)

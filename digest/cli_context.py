@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from .config import Settings, load_settings
 from .errors import ConfigError
-from .store import Store
+
+if TYPE_CHECKING:  # imported when first used, so that `digest --help` stays fast
+    from .config import Settings
+    from .store import Store
 
 
 class Context:
@@ -22,10 +24,14 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from .config import load_settings
+
             self._settings = load_settings(find_config(self.config_arg))
         return self._settings
 
     def store(self) -> Store:
+        from .store import Store
+
         return Store(self.settings.database)
 
 
@@ -38,6 +44,8 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def settings_or_default(ctx: Context) -> Settings:
+    from .config import Settings
+
     path = default_config_path(ctx.config_arg)
     return ctx.settings if path.exists() else Settings(path=None)
 

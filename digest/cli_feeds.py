@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import click
 
 from .cli_context import Context, pass_ctx, settings_or_default
 from .clock import utcnow as now
-from .feeds import parse_feed
-from .fetch import Fetcher
-from .models import Feed
 
 
 def _ago(when: datetime | None, ref: datetime) -> str:
@@ -87,6 +83,12 @@ def feeds(cctx: click.Context) -> None:
 @pass_ctx
 def feeds_check(ctx: Context, url: str) -> None:
     """Fetch and parse one feed; show what would be imported. Changes nothing."""
+    import asyncio
+
+    from .feeds import parse_feed
+    from .fetch import Fetcher
+    from .models import Feed
+
     settings = settings_or_default(ctx)
 
     async def run() -> None:

@@ -1,4 +1,5 @@
-"""`digest subscribers …`: the subscriber list (the YAML file the editor owns) and its suppressions."""
+"""`digest subscribers …`: the subscriber list (the YAML file the editor owns) and its suppressions. Each command
+imports the list's module (ruamel.yaml, email_validator) when it runs, so `--help` stays fast."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from pathlib import Path
 import click
 
 from .cli_context import Context, fail, pass_ctx
-from .subscribers import Editor, read_csv, to_csv
-from .subscribers import load as load_subscribers
 
 
 @click.group()
@@ -20,6 +19,8 @@ def subscribers() -> None:
 @pass_ctx
 def subscribers_list(ctx: Context) -> None:
     """Every address with its status (active, or why it is suppressed)."""
+    from .subscribers import load as load_subscribers
+
     loaded = load_subscribers(ctx.settings.subscribers_file)
     with ctx.store() as store:
         suppressed = store.suppressions()
@@ -44,6 +45,9 @@ def subscribers_list(ctx: Context) -> None:
 @pass_ctx
 def subscribers_add(ctx: Context, email: str, name: str | None) -> None:
     """Add an address (keeps the file's comments and order)."""
+    from .subscribers import Editor
+    from .subscribers import load as load_subscribers
+
     loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).add(email, name)
     with ctx.store() as store:
         store.unsuppress(email)
@@ -55,6 +59,9 @@ def subscribers_add(ctx: Context, email: str, name: str | None) -> None:
 @pass_ctx
 def subscribers_remove(ctx: Context, email: str) -> None:
     """Remove an address from the list."""
+    from .subscribers import Editor
+    from .subscribers import load as load_subscribers
+
     loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).remove(email)
     click.echo(f"removed {email}; {len(loaded.subscribers)} subscribers")
 
@@ -76,6 +83,9 @@ def subscribers_unsuppress(ctx: Context, email: str) -> None:
 @pass_ctx
 def subscribers_import(ctx: Context, csv_file: Path, skip_invalid: bool) -> None:
     """Import addresses from a CSV (email[,name]); nothing is imported if any row is bad."""
+    from .subscribers import Editor, read_csv
+    from .subscribers import load as load_subscribers
+
     loaded = load_subscribers(ctx.settings.subscribers_file)
     report = read_csv(csv_file.read_text(encoding="utf-8-sig"), loaded)
     for row, reason in report.bad:
@@ -95,6 +105,9 @@ def subscribers_import(ctx: Context, csv_file: Path, skip_invalid: bool) -> None
 @pass_ctx
 def subscribers_export(ctx: Context, as_csv: bool) -> None:
     """Print the list, for a spreadsheet or another tool."""
+    from .subscribers import load as load_subscribers
+    from .subscribers import to_csv
+
     loaded = load_subscribers(ctx.settings.subscribers_file)
     if as_csv:
         with ctx.store() as store:

@@ -12,17 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from .card import merge_cards
 from .clock import Clock
 from .config import Settings
 from .errors import DigestError, ExtractError, FeedError, FetchError, WorkerError
-from .extract import extract, extract_html, report_links
 from .feeds import ParsedFeed, clean_text, parse_feed
 from .fetch import Fetcher, max_age
 from .models import Document, Feed, Item, Kind, PollStatus, Summary
 from .store import Store
-from .summarise import Hints, summarise
 from .workers import InlineRunner, Runner
+
+# Reading and summarising (trafilatura, pypdf, bs4) is imported by the functions that read, when they run:
+# a poll that only polls, and a pool worker that only parses feeds, never pays for it.
 
 log = logging.getLogger("digest")
 _FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
@@ -139,6 +139,8 @@ async def _poll_feed(
 
 
 def _feed_document(item: Item) -> Document:
+    from .extract import extract_html, report_links
+
     text = "\n\n".join(
         p
         for p in (
@@ -164,6 +166,8 @@ def _feed_document(item: Item) -> Document:
 
 
 async def _fetch_document(fetcher: Fetcher, url: str, runner: Runner) -> Document:
+    from .extract import extract
+
     response = await fetcher.get(url, accept="text/html, application/pdf;q=0.9, */*;q=0.5")
     return await runner.run(extract, response.content, url=response.url, content_type=response.content_type)
 
@@ -172,6 +176,9 @@ async def read_item(
     settings: Settings, fetcher: Fetcher, item: Item, *, runner: Runner = _INLINE
 ) -> tuple[Summary, Document]:
     """Get the fullest text of an item (feed content, its page, the report it announces) and summarise it."""
+    from .card import merge_cards
+    from .summarise import Hints, summarise
+
     doc = await runner.run(_feed_document, item)  # trafilatura: CPU work, off the event loop
     if len(doc.text.split()) < _MIN_FEED_WORDS and not item.url.startswith("urn:"):
         try:
@@ -218,6 +225,8 @@ async def _read_report(fetcher: Fetcher, doc: Document, runner: Runner) -> Docum
 def _from_feed_only(settings: Settings, item: Item) -> tuple[Summary, Document | None]:
     """The fallback when an item's page or report cannot be read: summarise what the feed gave; failing even
     that, the title alone (kept only from feeds that need no relevance filter)."""
+    from .summarise import Hints, summarise
+
     hints = Hints(title=item.title, published=item.published.date(), source_type=item.source_type, filtered=item.filter)
     try:
         doc = _feed_document(item)

@@ -308,3 +308,48 @@ def test_without_a_settings_file_it_says_where_it_looked_and_how_to_start(tmp_pa
         [sys.executable, "-m", "digest.cli", "status"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert r.returncode == 2 and f"looked for {tmp_path / 'etc' / 'digest.yml'} (named by $DIGEST_CONFIG)" in r.stderr
+
+
+HEAVY = ("trafilatura", "pypdf", "bs4", "feedparser", "httpx", "jinja2")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["subscribers", "--help"], ["feeds", "--help"]])
+def test_help_imports_none_of_the_heavy_libraries(args: list[str]) -> None:
+    """`digest --help` stays instant: it imports no extraction, feed, HTTP or template library (half a second)."""
+    code = (
+        "import sys\nfrom digest.cli import main\n"
+        f"main({args!r})\n"
+        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules) or 'none', file=sys.stderr)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "Usage: digest" in r.stdout
+    assert r.stderr.strip().splitlines()[-1] == "none"
+
+
+def test_a_pool_worker_imports_only_what_its_task_needs(tmp_path: Path) -> None:
+    """A worker (spawned, so it imports the `digest` command as its main module) starts without the extraction and
+    feed libraries; parsing a feed brings in feedparser and nothing for reading pages."""
+    script = tmp_path / "digest_main.py"
+    script.write_text(
+        "from digest.cli import main  # as the installed `digest` script does\n"
+        "if __name__ == '__main__':\n"
+        "    import asyncio\n"
+        "    from datetime import UTC, datetime\n"
+        "    from digest.feeds import parse_feed\n"
+        "    from digest.models import Feed\n"
+        "    from digest.workers import WorkerPool\n"
+        f"    PROBE = \"' '.join(m for m in {HEAVY!r} if m in __import__('sys').modules) or 'none'\"\n"
+        "    async def go() -> None:\n"
+        "        with WorkerPool(workers=1) as pool:\n"
+        "            print(await pool.run(eval, PROBE))\n"
+        "            feed = Feed(name='f', url='https://example.org/feed')\n"
+        "            rss = b'<rss version=\"2.0\"><channel><title>t</title></channel></rss>'\n"
+        "            await pool.run(parse_feed, rss, {}, feed=feed, url=feed.url, fetched_at=datetime.now(UTC))\n"
+        "            print(await pool.run(eval, PROBE))\n"
+        "    asyncio.run(go())\n",
+        encoding="utf-8",
+    )
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:2] == ["none", "feedparser"]

@@ -1,0 +1,79 @@
+"""The command's fixed cost: what `digest` pays before it does anything, each beside its reference in this run.
+
+- `digest --help`, wall time, median of 5 subprocess runs, against `python -c "import click"` (the least a
+  click command can cost);
+- a poll's fixed cost: `digest poll --all --no-read` with zero feeds configured (settings read, database opened,
+  the poll run over nothing), median of 3, against `python -c pass` (the interpreter alone).
+
+Last line: RESULT help_s=… click_s=… help_ratio=… poll_s=… python_s=… poll_ratio=…
+Targets (issue 14): `digest --help` ≤ 0.15 s; a poll's fixed cost ≤ 0.3 s. (Before lazy imports: 0.6 s and
+about 1.9 s, as everything, trafilatura, pypdf, bs4 and the daily run included, was imported eagerly.)
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HELP_TARGET = 0.15
+POLL_TARGET = 0.3
+CONFIG = """\
+list_name: Startup bench
+from_address: digest@example.org
+contact: editor@example.org
+public_url: https://digest.example.org
+database: digest.sqlite3
+subscribers_file: subscribers.yml
+feeds: []
+delivery:
+  method: outbox
+"""
+
+
+def wall(cmd: list[str], runs: int, cwd: Path) -> float:
+    """The median wall time of `runs` runs of cmd, which must succeed."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="digest-startup-") as tmp:
+        cwd = Path(tmp)
+        (cwd / "digest.yml").write_text(CONFIG, encoding="utf-8")
+        cli = [py, "-m", "digest.cli", "--config", str(cwd / "digest.yml")]
+        wall([*cli, "--help"], 1, cwd)  # warm the file cache and the bytecode
+        click_s = wall([py, "-c", "import click"], 5, cwd)
+        help_s = wall([*cli, "--help"], 5, cwd)
+        wall([*cli, "poll", "--all", "--no-read"], 1, cwd)  # the first run creates the database
+        python_s = wall([py, "-c", "pass"], 3, cwd)
+        poll_s = wall([*cli, "poll", "--all", "--no-read"], 3, cwd)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average: {load}; {os.cpu_count()} CPUs")
+    print(f'python -c "import click" (median of 5): {click_s:.3f} s')
+    print(
+        f"digest --help (median of 5): {help_s:.3f} s ({help_s / click_s:.2f}× import click; "
+        f"target ≤ {HELP_TARGET} s: {'met' if help_s <= HELP_TARGET else 'MISSED'})"
+    )
+    print(f"python -c pass (median of 3): {python_s:.3f} s")
+    print(
+        f"digest poll --all --no-read, zero feeds (median of 3): {poll_s:.3f} s ({poll_s / python_s:.2f}× "
+        f"python -c pass; target ≤ {POLL_TARGET} s: {'met' if poll_s <= POLL_TARGET else 'MISSED'})"
+    )
+    print(
+        f"RESULT help_s={help_s:.3f} click_s={click_s:.3f} help_ratio={help_s / click_s:.2f} "
+        f"poll_s={poll_s:.3f} python_s={python_s:.3f} poll_ratio={poll_s / python_s:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
