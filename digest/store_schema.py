@@ -158,11 +158,15 @@ class Database:
         self.close()
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(_MIGRATIONS):
-            raise StoreError(f"{self.path}: schema version {version} is newer than this program knows")
-        for n, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+        for n, script in enumerate(_MIGRATIONS, start=1):
+            # The version is read under the write lock: two processes opening a new database at once must not
+            # both run the same migration ("table feeds already exists").
             with self.transaction():
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                if version > len(_MIGRATIONS):
+                    raise StoreError(f"{self.path}: schema version {version} is newer than this program knows")
+                if version >= n:
+                    continue
                 for statement in script.split(";"):
                     if statement.strip():
                         self.db.execute(statement)

@@ -472,3 +472,17 @@ def test_the_pre_send_poll_stops_at_the_send_time_and_the_send_does_not_poll(
     asyncio.run(svc.send_job())
     assert len(web.hits) == hits
     assert "1 sent" in svc.last_send
+
+
+def test_processes_opening_a_new_database_together_both_succeed(tmp_path: Path) -> None:
+    """A `digest serve` and a `digest send` started at the same moment on a new database both open it: the
+    schema is made once, never twice ("table feeds already exists")."""
+    script = (
+        "import sys; from digest.store import Store\n"
+        "with Store(sys.argv[1]) as s: s.db.execute('SELECT count(*) FROM feeds').fetchone()\n"
+    )
+    for attempt in range(5):
+        db = tmp_path / f"new-{attempt}.sqlite3"
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(db)], stderr=subprocess.PIPE) for _ in range(6)]
+        errors = [p.communicate(timeout=60)[1].decode() for p in procs]
+        assert all(p.returncode == 0 for p in procs), errors
