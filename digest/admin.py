@@ -85,7 +85,7 @@ class AdminPages:
                 csrf=auth.csrf(request),
                 feeds=store.feed_health(),
                 runs=store.recent_runs(7),
-                next_send=schedule.next_send(settings, now).astimezone(settings.timezone),
+                next_send=schedule.next_send(settings, now, svc.today_status(store)),
                 last_poll=store.last_poll(),
                 pending=len(store.pending_items()),
                 last_send=svc.last_send,

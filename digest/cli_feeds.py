@@ -7,14 +7,16 @@ from datetime import datetime
 
 import click
 
+from . import daily, schedule
 from .cli_context import Context, pass_ctx, settings_or_default
 from .clock import utcnow as now
+from .config import Settings
 from .feeds import parse_feed
 from .fetch import Fetcher
 from .models import Feed
 
 
-def _ago(when: datetime | None, ref: datetime) -> str:
+def _ago(when: datetime | None, ref: datetime, settings: Settings) -> str:
     if when is None:
         return "never"
     minutes = int((ref - when).total_seconds() // 60)
@@ -24,7 +26,7 @@ def _ago(when: datetime | None, ref: datetime) -> str:
         return f"{minutes} min ago"
     if minutes < 48 * 60:
         return f"{minutes // 60} h ago"
-    return when.strftime("%Y-%m-%d %H:%M")
+    return schedule.shown(settings, when)
 
 
 @click.command()
@@ -36,7 +38,9 @@ def status(ctx: Context) -> None:
     with ctx.store() as store:
         health = store.feed_health()
         broken = [h for h in health if h.last_error or h.disabled]
-        click.echo(f"last poll: {_ago(store.last_poll(), t)}; feeds: {len(health)} ({len(broken)} with errors)")
+        click.echo(
+            f"last poll: {_ago(store.last_poll(), t, settings)}; feeds: {len(health)} ({len(broken)} with errors)"
+        )
         for h in broken:
             click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({h.failures} failures in a row)")
         pending = store.pending_items()
@@ -45,11 +49,9 @@ def status(ctx: Context) -> None:
             f"waiting for the next digest: {len(relevant)} items ({len(pending) - len(relevant)} "
             f"filtered out as not about probation); {store.count_unsummarised()} not yet summarised"
         )
-        local = t.astimezone(settings.timezone)
-        click.echo(
-            f"next send: {settings.send_time.strftime('%H:%M')} {settings.timezone.key} "
-            f"(now {local.strftime('%Y-%m-%d %H:%M')})"
-        )
+        today = store.run(daily.run_key(settings, daily.digest_day(settings, t)))
+        upcoming = schedule.next_send(settings, t, today.status if today else None)
+        click.echo(f"next send: {schedule.shown(settings, upcoming)} (now {schedule.shown(settings, t)})")
         runs = store.recent_runs(7)
         click.echo("recent digests:" if runs else "recent digests: none yet")
         for r in runs:
@@ -71,8 +73,8 @@ def feeds(cctx: click.Context) -> None:
         for h in store.feed_health():
             state = "DISABLED" if h.disabled else ("ERROR" if h.last_error else "ok")
             click.echo(
-                f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t)}; "
-                f"{h.items} items; next poll {h.next_poll.strftime('%H:%M') if h.next_poll else 'now'}"
+                f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t, ctx.settings)}; "
+                f"{h.items} items; next poll {schedule.shown(ctx.settings, h.next_poll) if h.next_poll else 'now'}"
             )
             if h.last_error:
                 click.echo(f"  last error ({h.last_error_kind}): {h.last_error}; {h.failures} failures in a row")

@@ -494,3 +494,30 @@ def test_a_hash_pasted_in_double_quotes_is_reported(
     caplog.clear()
     create_app(settings, clock=lambda: NOW)
     assert "cannot be used" not in caplog.text
+
+
+def test_after_todays_send_health_and_dashboard_show_tomorrow_in_the_schedules_zone(
+    make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Before noon /health and the dashboard name today's send; once today's send has gone (here an empty day)
+    they name tomorrow's, and the dashboard gives every time in the schedule's zone, never UTC."""
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("correct horse"))
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    morning = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)  # 09:00 BST
+    config = make_config([], subscribers=["reader@example.org"])
+    settings = load_settings(config, overrides={"public_url": "http://127.0.0.1"})
+    application = create_app(settings, clock=lambda: morning, sender=OutboxSender(tmp_path / "outbox"))
+    for live in serve_app(application):
+        with live.client() as client:
+            assert client.get("/health").json()["next_send"] == "2026-07-01T12:00:00+01:00"
+            csrf = login(client)
+            assert "Wednesday 1 July, 12:00 BST" in client.get("/admin").text
+            client.post("/admin/send", data={"csrf": csrf, "confirm": "yes"})
+            deadline = time.monotonic() + 10
+            while client.get("/health").json()["today"] != "empty":
+                assert time.monotonic() < deadline, "the send did not finish"
+                time.sleep(0.05)
+            assert client.get("/health").json()["next_send"] == "2026-07-02T12:00:00+01:00"
+            dashboard = client.get("/admin").text
+            assert "Thursday 2 July, 12:00 BST" in dashboard
+            assert "UTC" not in dashboard
