@@ -159,6 +159,11 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     with ctx.store() as store:
         if dry_run:
             subs = load_for_send(settings.subscribers_file).subscribers
+            today = store.run(daily.run_key(settings, daily.digest_day(settings, now())))
+            reason = daily.nothing_to_send(store, today, subs, force=force, resend_failed=resend_failed)
+            if reason is not None:
+                click.echo(f"{reason} (dry run: nothing sent)")
+                return
             digest, _html, _text = daily.preview(settings, store, now=now())
             suppressed = store.suppressions()
             active = [s for s in subs if s.email.lower() not in suppressed]

@@ -166,13 +166,7 @@ def _send_locked(
     if not pending:
         counts = store.delivery_counts(key)
         store.finish_run(key, now=now)
-        return SendOutcome(
-            key,
-            f"already sent today to {counts.get('sent', 0)} subscribers; nothing to do"
-            + (" (use --resend-failed to retry failures)" if counts.get("failed") else ""),
-            digest=digest,
-            counts=counts,
-        )
+        return SendOutcome(key, _already_sent(counts), digest=digest, counts=counts)
     emails = DigestMessages(settings, digest, envelope(settings, run.subject, run.created_at, key))
     signer = tokens(settings)
 
@@ -271,6 +265,31 @@ def _resume_run(
     for s in subs:
         store.add_recipient(key, s.email, s.name, message_id(key, s.email, settings.domain), now=now)
     return digest
+
+
+def _already_sent(counts: dict[str, int]) -> str:
+    return f"already sent today to {counts.get('sent', 0)} subscribers; nothing to do" + (
+        " (use --resend-failed to retry failures)" if counts.get("failed") else ""
+    )
+
+
+def nothing_to_send(
+    store: Store, run: Run | None, subs: Sequence[Subscriber], *, force: bool = False, resend_failed: bool = False
+) -> str | None:
+    """Why `send` would send nothing now, in its own words, so `send --dry-run` says the same; None when it
+    would send to someone."""
+    if run is None or force:
+        return None
+    if run.status == "empty":
+        return "today was an empty day and nothing was sent (use --force to send anyway)"
+    counts = store.delivery_counts(run.key)
+    if resend_failed:
+        return None if counts.get("failed") else "no failed deliveries to resend"
+    recorded = {d.email.lower() for d in store.deliveries(run.key)}
+    joined = [s for s in subs if s.email.lower() not in recorded]
+    if counts.get("pending", 0) + counts.get("sending", 0) or joined:
+        return None
+    return _already_sent(counts)
 
 
 def _skip_departed(store: Store, key: str, by_email: dict[str, Subscriber], *, now: datetime) -> None:

@@ -11,9 +11,10 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 import pytest
@@ -304,3 +305,27 @@ def test_without_a_settings_file_it_says_where_it_looked_and_how_to_start(tmp_pa
         [sys.executable, "-m", "digest.cli", "status"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert r.returncode == 2 and f"looked for {tmp_path / 'etc' / 'digest.yml'} (named by $DIGEST_CONFIG)" in r.stderr
+
+
+def _noon_zone() -> str:
+    """A fixed-offset zone where it is about noon now, so a late send time has not come yet today."""
+    offset = 12 - datetime.now(UTC).hour
+    return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"  # Etc/GMT-N is N hours ahead of UTC
+
+
+def test_after_todays_send_status_shows_tomorrow_and_dry_run_agrees_with_send(web: WebServer, make_config: Any) -> None:
+    """Once today's digest has gone, `digest status` names tomorrow's send, and `send --dry-run` says there
+    is nothing to do, as `send` does."""
+    zone = _noon_zone()
+    extra = f"schedule:\n  timezone: {zone}\n  send_time: '23:30'\n  missed_cutoff: '23:59'\n"
+    config = make_config(demo_feeds(web)[1:2], subscribers=["a@example.org"], extra=extra)
+    assert run("poll", config=config).returncode == 0
+    today = datetime.now(ZoneInfo(zone)).date()
+    assert f"next send: {today} 23:30" in run("status", config=config).stdout
+    assert "would send to 1 of 1 subscribers" in run("send", "--dry-run", config=config).stdout
+    assert ": 1 sent, 0 failed" in run("send", config=config).stdout
+    assert f"next send: {today + timedelta(days=1)} 23:30" in run("status", config=config).stdout
+    dry = run("send", "--dry-run", config=config).stdout
+    again = run("send", config=config).stdout
+    assert "already sent today to 1 subscribers; nothing to do" in again
+    assert dry.startswith("already sent today to 1 subscribers; nothing to do") and "would send" not in dry
