@@ -43,12 +43,10 @@ def status(ctx: Context) -> None:
         )
         for h in broken:
             click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({h.failures} failures in a row)")
-        pending = store.pending_items()
-        relevant = [p for p in pending if p[1].about_probation]
-        click.echo(
-            f"waiting for the next digest: {len(relevant)} items ({len(pending) - len(relevant)} "
-            f"filtered out as not about probation); {store.count_unsummarised()} not yet summarised"
-        )
+        w = daily.waiting(settings, store, t)
+        click.echo(f"waiting for the next digest: {w.phrase()}; {w.unsummarised} not yet summarised")
+        for item, reason in w.left_out:
+            click.echo(f"  left out: {item.title} ({item.source}): {reason}")
         today = store.run(daily.run_key(settings, daily.digest_day(settings, t)))
         upcoming = schedule.next_send(settings, t, today.status if today else None)
         click.echo(f"next send: {schedule.shown(settings, upcoming)} (now {schedule.shown(settings, t)})")
@@ -56,8 +54,11 @@ def status(ctx: Context) -> None:
         click.echo("recent digests:" if runs else "recent digests: none yet")
         for r in runs:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(r.counts.items())) or "no recipients"
-            label = "empty day, nothing sent" if r.status == "empty" else f"{r.items} items; {counts}"
+            tally = daily.run_tally(settings, store, r)
+            label = "empty day, nothing sent" if r.status == "empty" else f"{tally.phrase()}; {counts}"
             click.echo(f"  {r.day}  {r.status:<8} {label}")
+            for item, reason in tally.left_out:
+                click.echo(f"    left out: {item.title} ({item.source}): {reason}")
 
 
 @click.group(invoke_without_command=True)
