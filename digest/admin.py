@@ -80,14 +80,15 @@ class AdminPages:
         clock = self.svc.clock
         now = clock()
         with svc.store() as store:
+            runs = store.recent_runs(7)
             return self.page(
                 "admin/dashboard",
                 csrf=auth.csrf(request),
                 feeds=store.feed_health(),
-                runs=store.recent_runs(7),
-                next_send=schedule.next_send(settings, now).astimezone(settings.timezone),
+                runs=[(r, daily.run_tally(settings, store, r)) for r in runs],
+                next_send=schedule.next_send(settings, now, svc.today_status(store)),
                 last_poll=store.last_poll(),
-                pending=len(store.pending_items()),
+                waiting=daily.waiting(settings, store, now),
                 last_send=svc.last_send,
                 problems=svc.verdict(store).problems,
             )

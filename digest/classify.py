@@ -118,6 +118,7 @@ class Classification:
     about_probation: bool
     kind: Kind
     score: float
+    reason: str = ""  # why it is not about probation, in words an editor can check; empty when it is
 
 
 def _score(text: str, patterns: list[tuple[re.Pattern[str], int]], cap: int = 6) -> int:
@@ -149,14 +150,22 @@ def classify(
         pro += 6
     elif _AWAY_SITE.search(url) and not _JOINT_WITH_US.search(head[:1500]):
         other += 6  # another body's site, unless the probation inspectorate is named as a joint author
-    if not filtered or source_type == "inspectorate":
-        about = True
-    else:
+    reason = ""
+    if filtered and source_type != "inspectorate":
         # Relevant when probation language is present, outweighs the other sectors', and is about here.
-        foreign = _FOREIGN_SITE.search(url) and not _JOINT_WITH_US.search(head[:1500])
-        about = pro >= 4 and pro >= 1.2 * other and not _abroad(head) and not foreign
+        if _FOREIGN_SITE.search(url) and not _JOINT_WITH_US.search(head[:1500]):
+            reason = "published by a body outside England and Wales"
+        elif _abroad(head):
+            reason = "about another country's justice system"
+        elif pro < 4:
+            reason = f"hardly mentions probation (probation score {pro}, at least 4 needed)"
+        elif pro < 1.2 * other:
+            reason = f"more about prisons, courts or policing than probation (probation {pro}, other {other})"
     return Classification(
-        about_probation=about, kind=kind_of(title, text, categories, source_type, url), score=pro - other
+        about_probation=not reason,
+        kind=kind_of(title, text, categories, source_type, url),
+        score=pro - other,
+        reason=reason,
     )
 
 

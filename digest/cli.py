@@ -96,12 +96,16 @@ async def _poll_and_process(
                 await pipeline.poll(settings, store, fetcher, clock=now, runner=pool, force=force, progress=report)
             if not read:
                 return
-            total = store.count_unsummarised()
-            with _progress("reading and summarising", total) as tick:
-                n = await pipeline.process(
-                    settings, store, fetcher, clock=now, runner=pool, progress=lambda _item: tick()
-                )
-            echo(f"summarised {n} new item{'s' if n != 1 else ''}")
+            todo = [i.id for i in store.unsummarised_items() if i.id is not None]
+            with _progress("reading and summarising", len(todo)) as tick:
+                await pipeline.process(settings, store, fetcher, clock=now, runner=pool, progress=lambda _item: tick())
+            summarised = store.summarised_items(todo)
+            left_out = sum(1 for _, s, _ in summarised if not s.about_probation)
+            echo(
+                f"summarised {len(summarised)} new feed item{'s' if len(summarised) != 1 else ''}: "
+                f"{len(summarised) - left_out} about probation, {left_out} left out as not about probation"
+                + (" (see `digest status`)" if left_out else "")
+            )
 
 
 @cli.command()
@@ -168,6 +172,11 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     with ctx.store() as store:
         if dry_run:
             subs = load_for_send(settings.subscribers_file).subscribers
+            today = store.run(daily.run_key(settings, daily.digest_day(settings, now())))
+            reason = daily.nothing_to_send(store, today, subs, force=force, resend_failed=resend_failed)
+            if reason is not None:
+                click.echo(f"{reason} (dry run: nothing sent)")
+                return
             digest, _html, _text = daily.preview(settings, store, now=now())
             suppressed = store.suppressions()
             active = [s for s in subs if s.email.lower() not in suppressed]

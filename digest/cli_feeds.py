@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from .cli_context import Context, pass_ctx, settings_or_default
 from .clock import utcnow as now
+from .models import Feed
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 
-def _ago(when: datetime | None, ref: datetime) -> str:
+def _ago(when: datetime | None, ref: datetime, settings: Settings) -> str:
+    from . import schedule  # imported by the commands that show times, not by --help
+
     if when is None:
         return "never"
     minutes = int((ref - when).total_seconds() // 60)
@@ -20,38 +27,41 @@ def _ago(when: datetime | None, ref: datetime) -> str:
         return f"{minutes} min ago"
     if minutes < 48 * 60:
         return f"{minutes // 60} h ago"
-    return when.strftime("%Y-%m-%d %H:%M")
+    return schedule.shown(settings, when)
 
 
 @click.command()
 @pass_ctx
 def status(ctx: Context) -> None:
     """Feed health, recent digest runs and what is waiting for the next digest."""
+    from . import daily, schedule
+
     settings = ctx.settings
     t = now()
     with ctx.store() as store:
         health = store.feed_health()
         broken = [h for h in health if h.last_error or h.disabled]
-        click.echo(f"last poll: {_ago(store.last_poll(), t)}; feeds: {len(health)} ({len(broken)} with errors)")
+        click.echo(
+            f"last poll: {_ago(store.last_poll(), t, settings)}; feeds: {len(health)} ({len(broken)} with errors)"
+        )
         for h in broken:
             click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({h.failures} failures in a row)")
-        pending = store.pending_items()
-        relevant = [p for p in pending if p[1].about_probation]
-        click.echo(
-            f"waiting for the next digest: {len(relevant)} items ({len(pending) - len(relevant)} "
-            f"filtered out as not about probation); {store.count_unsummarised()} not yet summarised"
-        )
-        local = t.astimezone(settings.timezone)
-        click.echo(
-            f"next send: {settings.send_time.strftime('%H:%M')} {settings.timezone.key} "
-            f"(now {local.strftime('%Y-%m-%d %H:%M')})"
-        )
+        w = daily.waiting(settings, store, t)
+        click.echo(f"waiting for the next digest: {w.phrase()}; {w.unsummarised} not yet summarised")
+        for item, reason in w.left_out:
+            click.echo(f"  left out: {item.title} ({item.source}): {reason}")
+        today = store.run(daily.run_key(settings, daily.digest_day(settings, t)))
+        upcoming = schedule.next_send(settings, t, today.status if today else None)
+        click.echo(f"next send: {schedule.shown(settings, upcoming)} (now {schedule.shown(settings, t)})")
         runs = store.recent_runs(7)
         click.echo("recent digests:" if runs else "recent digests: none yet")
         for r in runs:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(r.counts.items())) or "no recipients"
-            label = "empty day, nothing sent" if r.status == "empty" else f"{r.items} items; {counts}"
+            tally = daily.run_tally(settings, store, r)
+            label = "empty day, nothing sent" if r.status == "empty" else f"{tally.phrase()}; {counts}"
             click.echo(f"  {r.day}  {r.status:<8} {label}")
+            for item, reason in tally.left_out:
+                click.echo(f"    left out: {item.title} ({item.source}): {reason}")
 
 
 @click.group(invoke_without_command=True)
@@ -60,6 +70,8 @@ def feeds(cctx: click.Context) -> None:
     """List the feeds with their health (see also: feeds check)."""
     if cctx.invoked_subcommand is not None:
         return
+    from . import schedule
+
     ctx: Context = cctx.obj
     t = now()
     with ctx.store() as store:
@@ -67,8 +79,8 @@ def feeds(cctx: click.Context) -> None:
         for h in store.feed_health():
             state = "DISABLED" if h.disabled else ("ERROR" if h.last_error else "ok")
             click.echo(
-                f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t)}; "
-                f"{h.items} items; next poll {h.next_poll.strftime('%H:%M') if h.next_poll else 'now'}"
+                f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t, ctx.settings)}; "
+                f"{h.items} items; next poll {schedule.shown(ctx.settings, h.next_poll) if h.next_poll else 'now'}"
             )
             if h.last_error:
                 click.echo(f"  last error ({h.last_error_kind}): {h.last_error}; {h.failures} failures in a row")
@@ -87,7 +99,6 @@ def feeds_check(ctx: Context, url: str) -> None:
 
     from .feeds import parse_feed
     from .fetch import Fetcher
-    from .models import Feed
 
     settings = settings_or_default(ctx)
 

@@ -20,10 +20,11 @@ from .deliver import Sender
 from .errors import DigestError
 from .ledger import SendReport, Stop, send_run
 from .messages import DigestMessages, Envelope, RunFacts, message_id, renderer
-from .models import Delivery, Digest, Message, Run, Subscriber
+from .models import Delivery, Digest, Document, Item, Message, Run, RunInfo, Subscriber, Summary
 from .render import RECIPIENT, UNSUBSCRIBE
 from .store import Store
 from .subscribers import load_for_send
+from .summarise import why_left_out
 from .tokens import Tokens
 
 
@@ -44,6 +45,43 @@ def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence
     rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
     candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
     return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a digest carries (or will), counted as its email counts it, and what the filter left out."""
+
+    entries: int  # the email's "N new items": one per publication
+    items: int  # the feed items about probation behind them (several feeds can report one publication)
+    left_out: tuple[tuple[Item, str], ...]  # feed items judged not about probation, each with the reason
+    unsummarised: int
+
+    def phrase(self) -> str:
+        said = f"{self.entries} item{'' if self.entries == 1 else 's'}"
+        if self.items != self.entries:
+            said += f" (from {self.items} feed items about probation, grouped by publication)"
+        return f"{said}; {len(self.left_out)} left out as not about probation"
+
+
+def _tally(settings: Settings, rows: Sequence[tuple[Item, Summary, Document | None]], day: date, unread: int) -> Tally:
+    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
+    digest = compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
+    return Tally(
+        entries=digest.count,
+        items=sum(1 for _, s, _ in rows if s.about_probation),
+        left_out=tuple((i, why_left_out(i, d)) for i, s, d in rows if not s.about_probation),
+        unsummarised=unread,
+    )
+
+
+def waiting(settings: Settings, store: Store, now: datetime) -> Tally:
+    """The items waiting for the next digest, as `digest status` and the dashboard both report them."""
+    return _tally(settings, store.pending_items(), digest_day(settings, now), store.count_unsummarised())
+
+
+def run_tally(settings: Settings, store: Store, run: Run | RunInfo) -> Tally:
+    """What a day's digest carried and what the filter left out of it."""
+    return _tally(settings, store.run_items(run.key), run.day, 0)
 
 
 def _run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:
@@ -166,13 +204,7 @@ def _send_locked(
     if not pending:
         counts = store.delivery_counts(key)
         store.finish_run(key, now=now)
-        return SendOutcome(
-            key,
-            f"already sent today to {counts.get('sent', 0)} subscribers; nothing to do"
-            + (" (use --resend-failed to retry failures)" if counts.get("failed") else ""),
-            digest=digest,
-            counts=counts,
-        )
+        return SendOutcome(key, _already_sent(counts), digest=digest, counts=counts)
     emails = DigestMessages(settings, digest, envelope(settings, run.subject, run.created_at, key))
     signer = tokens(settings)
 
@@ -271,6 +303,31 @@ def _resume_run(
     for s in subs:
         store.add_recipient(key, s.email, s.name, message_id(key, s.email, settings.domain), now=now)
     return digest
+
+
+def _already_sent(counts: dict[str, int]) -> str:
+    return f"already sent today to {counts.get('sent', 0)} subscribers; nothing to do" + (
+        " (use --resend-failed to retry failures)" if counts.get("failed") else ""
+    )
+
+
+def nothing_to_send(
+    store: Store, run: Run | None, subs: Sequence[Subscriber], *, force: bool = False, resend_failed: bool = False
+) -> str | None:
+    """Why `send` would send nothing now, in its own words, so `send --dry-run` says the same; None when it
+    would send to someone."""
+    if run is None or force:
+        return None
+    if run.status == "empty":
+        return "today was an empty day and nothing was sent (use --force to send anyway)"
+    counts = store.delivery_counts(run.key)
+    if resend_failed:
+        return None if counts.get("failed") else "no failed deliveries to resend"
+    recorded = {d.email.lower() for d in store.deliveries(run.key)}
+    joined = [s for s in subs if s.email.lower() not in recorded]
+    if counts.get("pending", 0) + counts.get("sending", 0) or joined:
+        return None
+    return _already_sent(counts)
 
 
 def _skip_departed(store: Store, key: str, by_email: dict[str, Subscriber], *, now: datetime) -> None:

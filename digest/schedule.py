@@ -32,10 +32,21 @@ def poll_trigger(settings: Settings) -> IntervalTrigger:
     return IntervalTrigger(minutes=settings.poll_interval_minutes, timezone=settings.timezone)
 
 
-def next_send(settings: Settings, now: datetime) -> datetime:
-    fire = send_trigger(settings).get_next_fire_time(None, now)
+def next_send(settings: Settings, now: datetime, today_status: str | None = None) -> datetime:
+    """The next send that will send something, in the schedule's timezone: once today's digest has gone (its
+    run done, or an empty day) today's send time would send nothing, so the next is tomorrow's."""
+    after = now
+    if today_status in ("done", "empty"):
+        tomorrow = now.astimezone(settings.timezone).date() + timedelta(days=1)
+        after = datetime.combine(tomorrow, time(0, 0), tzinfo=settings.timezone)
+    fire = send_trigger(settings).get_next_fire_time(None, after)
     assert fire is not None
-    return fire  # type: ignore[no-any-return]
+    return fire.astimezone(settings.timezone)  # type: ignore[no-any-return]
+
+
+def shown(settings: Settings, when: datetime) -> str:
+    """A moment as every screen shows it to the editor: in the schedule's timezone, named."""
+    return when.astimezone(settings.timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _local(settings: Settings, now: datetime, at: time) -> datetime:

@@ -218,5 +218,5 @@ def start_scheduler(svc: Service) -> Any:
         log.info("send time passed while the service was down; sending today's digest now")
         sched.add_job(svc.send_job, id="catch-up")  # no trigger: once, now
     sched.start()
-    log.info("next send at %s", schedule.next_send(settings, svc.clock()).isoformat())
+    log.info("next send at %s", schedule.shown(settings, schedule.next_send(settings, svc.clock(), status)))
     return sched

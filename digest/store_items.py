@@ -278,6 +278,11 @@ class ItemStore(Database):
         ).fetchall()
         return [self._read(r) for r in rows]
 
+    def run_items(self, key: str) -> list[tuple[Item, Summary, Document | None]]:
+        """Every item a run claimed, those it carried and those the filter left out, oldest first."""
+        rows = self.db.execute(f"{self._READ_SELECT} WHERE i.run_key=? ORDER BY i.published, i.id", (key,)).fetchall()
+        return [self._read(r) for r in rows]
+
     def summarised_items(self, ids: Iterable[int]) -> list[tuple[Item, Summary, Document | None]]:
         """The given items that have a summary, in the order given, with their summaries and documents: one
         query."""

@@ -31,7 +31,7 @@ from .card import (
     standard_ratings,
 )
 from .classify import classify
-from .models import Document, Kind, SourceType, Summary
+from .models import Document, Item, Kind, SourceType, Summary
 from .ratings import find_rating
 from .text import Sentence, sentences, whole
 
@@ -386,3 +386,17 @@ def _extractive(
         if used >= budget - 5:
             break
     return " ".join(_FOOTNOTE.sub("", s.text) for s in sorted(chosen.values(), key=lambda s: s.index))
+
+
+def why_left_out(item: Item, doc: Document | None) -> str:
+    """Why the filter left an item out of the digest, worked out again from the stored text as `summarise`
+    judged it, so the editor can check the filter's call."""
+    verdict = classify(
+        title=_clean_title(item.title or (doc.title if doc else "") or "Untitled"),
+        text=doc.text if doc else "",
+        categories=item.categories,
+        source_type=item.source_type,
+        filtered=item.filter,
+        url=doc.url if doc else item.url,
+    )
+    return verdict.reason or "judged not about probation when it was read"

@@ -60,6 +60,7 @@ class Pages:
     def __init__(self, svc: Service) -> None:
         self.svc = svc
         self.env: Environment = environment(svc.settings.templates_dir)
+        self.env.filters["local"] = lambda when: schedule.shown(svc.settings, when)  # the schedule's timezone
 
     def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
         for optional in ("link", "error", "email", "message", "csrf"):
@@ -236,12 +237,12 @@ class Pages:
         body = {
             "status": state,
             "problems": list(verdict.problems),
-            "last_poll": last_poll.isoformat() if last_poll else None,
+            "last_poll": last_poll.astimezone(settings.timezone).isoformat() if last_poll else None,
             "last_digest": None
             if not runs
             else {"day": runs[0].day.isoformat(), "status": runs[0].status, "deliveries": runs[0].counts},
             "today": status,
-            "next_send": schedule.next_send(settings, clock()).isoformat(),
+            "next_send": schedule.next_send(settings, clock(), status).isoformat(),
             "feeds_in_error": broken,
         }
         return JSONResponse(body, status_code=200 if verdict.ok else 503)

@@ -11,9 +11,10 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 import pytest
@@ -103,7 +104,7 @@ def test_status_and_preview(web: WebServer, make_config: Any, tmp_path: Path) ->
     assert run("poll", config=config).returncode == 0
     status = run("status", config=config).stdout
     assert "feeds: 4 (0 with errors)" in status
-    assert "waiting for the next digest: 7 items (1 filtered out as not about probation)" in status
+    assert "waiting for the next digest: 6 items (from 7 feed items about probation" in status
     out = tmp_path / "p.html"
     r = run("preview", "--out", str(out), config=config)
     assert r.returncode == 0 and "preview:" in r.stdout
@@ -353,3 +354,49 @@ def test_a_pool_worker_imports_only_what_its_task_needs(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n")[:2] == ["none", "feedparser"]
+
+
+def _noon_zone() -> str:
+    """A fixed-offset zone where it is about noon now, so a late send time has not come yet today."""
+    offset = 12 - datetime.now(UTC).hour
+    return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"  # Etc/GMT-N is N hours ahead of UTC
+
+
+def test_after_todays_send_status_shows_tomorrow_and_dry_run_agrees_with_send(web: WebServer, make_config: Any) -> None:
+    """Once today's digest has gone, `digest status` names tomorrow's send, and `send --dry-run` says there
+    is nothing to do, as `send` does."""
+    zone = _noon_zone()
+    extra = f"schedule:\n  timezone: {zone}\n  send_time: '23:30'\n  missed_cutoff: '23:59'\n"
+    config = make_config(demo_feeds(web)[1:2], subscribers=["a@example.org"], extra=extra)
+    assert run("poll", config=config).returncode == 0
+    today = datetime.now(ZoneInfo(zone)).date()
+    assert f"next send: {today} 23:30" in run("status", config=config).stdout
+    assert "would send to 1 of 1 subscribers" in run("send", "--dry-run", config=config).stdout
+    assert ": 1 sent, 0 failed" in run("send", config=config).stdout
+    assert f"next send: {today + timedelta(days=1)} 23:30" in run("status", config=config).stdout
+    dry = run("send", "--dry-run", config=config).stdout
+    again = run("send", config=config).stdout
+    assert "already sent today to 1 subscribers; nothing to do" in again
+    assert dry.startswith("already sent today to 1 subscribers; nothing to do") and "would send" not in dry
+
+
+def test_poll_status_and_the_email_count_the_same_items_and_show_what_was_left_out(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """`digest poll`, `digest status` and the email agree on the count (6 items from 7 feed items, 1 left out),
+    and status names the item the filter left out and why, before and after the send."""
+    config = make_config(demo_feeds(web), subscribers=["a@example.org"])
+    poll = run("poll", config=config).stdout
+    assert "summarised 8 new feed items: 7 about probation, 1 left out as not about probation" in poll
+    counted = "6 items (from 7 feed items about probation, grouped by publication); 1 left out as not about probation"
+    left_out = "left out: Prison officer recruitment drive opens in the North West (HM Prison and Probation Service): "
+    before = run("status", config=config).stdout
+    assert f"waiting for the next digest: {counted}; 0 not yet summarised" in before
+    assert f"  {left_out}hardly mentions probation" in before
+    assert "would send to 1 of 1 subscribers (0 suppressed); 6 items" in run("send", "--dry-run", config=config).stdout
+    assert run("send", config=config).returncode == 0
+    email = next((tmp_path / "outbox").rglob("*.eml")).read_text()
+    assert "6 new items" in email
+    after = run("status", config=config).stdout
+    assert f"done     {counted}; 1 sent" in after
+    assert f"    {left_out}hardly mentions probation" in after

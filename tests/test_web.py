@@ -25,7 +25,8 @@ from digest.deliver import OutboxSender
 from digest.store import Store
 from digest.web import create_app
 
-from .conftest import SECRET, free_port, serve_app
+from .conftest import SECRET, WebServer, demo_feeds, free_port, serve_app
+from .test_cli import run
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
 
@@ -494,3 +495,54 @@ def test_a_hash_pasted_in_double_quotes_is_reported(
     caplog.clear()
     create_app(settings, clock=lambda: NOW)
     assert "cannot be used" not in caplog.text
+
+
+def test_after_todays_send_health_and_dashboard_show_tomorrow_in_the_schedules_zone(
+    make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Before noon /health and the dashboard name today's send; once today's send has gone (here an empty day)
+    they name tomorrow's, and the dashboard gives every time in the schedule's zone, never UTC."""
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("correct horse"))
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    morning = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)  # 09:00 BST
+    config = make_config([], subscribers=["reader@example.org"])
+    settings = load_settings(config, overrides={"public_url": "http://127.0.0.1"})
+    application = create_app(settings, clock=lambda: morning, sender=OutboxSender(tmp_path / "outbox"))
+    for live in serve_app(application):
+        with live.client() as client:
+            assert client.get("/health").json()["next_send"] == "2026-07-01T12:00:00+01:00"
+            csrf = login(client)
+            assert "Wednesday 1 July, 12:00 BST" in client.get("/admin").text
+            client.post("/admin/send", data={"csrf": csrf, "confirm": "yes"})
+            deadline = time.monotonic() + 10
+            while client.get("/health").json()["today"] != "empty":
+                assert time.monotonic() < deadline, "the send did not finish"
+                time.sleep(0.05)
+            assert client.get("/health").json()["next_send"] == "2026-07-02T12:00:00+01:00"
+            dashboard = client.get("/admin").text
+            assert "Thursday 2 July, 12:00 BST" in dashboard
+            assert "UTC" not in dashboard
+
+
+def test_dashboard_counts_as_the_email_does_and_lists_what_was_left_out(
+    web: WebServer, make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The dashboard counts the waiting items as the email will (6 items from 7 feed items) and lists the feed
+    item the filter left out, with the reason."""
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("correct horse"))
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    config = make_config(demo_feeds(web), subscribers=["reader@example.org"])
+    assert run("poll", config=config).returncode == 0
+    settings = load_settings(config, overrides={"public_url": "http://127.0.0.1"})
+    application = create_app(settings, sender=OutboxSender(tmp_path / "outbox"))
+    for live in serve_app(application):
+        with live.client() as client:
+            login(client)
+            dashboard = client.get("/admin").text
+    assert "Waiting for the next digest: 6 items (from 7 feed items about probation, grouped by publication)" in (
+        dashboard
+    )
+    assert "Prison officer recruitment drive opens in the North West</a></td><td>HM Prison and Probation Service" in (
+        dashboard
+    )
+    assert "hardly mentions probation" in dashboard
