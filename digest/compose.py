@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from .bodies import same_body
 from .feeds import canonical_url
 from .models import Digest, Document, Entry, Item, Link, Recommendation, Section, Subscriber, Summary
+from .regions import region_of
 from .text import TITLE_LIMIT, safe_text, web_link
 
 SAME_REPORT_WINDOW = timedelta(days=14)
@@ -134,6 +135,7 @@ def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subje
                 summary=_safe_summary(lead.summary),
                 report_url=report_url if report_url != url else None,
                 pdf_url=web_link(doc.pdf_url) if doc else None,
+                region=region_of(lead.summary.organisation) if lead.summary.kind == "inspection" else None,
                 also=tuple(
                     Link(
                         title=safe_text(o.item.title, TITLE_LIMIT),

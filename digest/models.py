@@ -151,6 +151,7 @@ class Entry:
     pdf_url: str | None = None
     also: tuple[Link, ...] = ()
     anchor: str = ""
+    region: str | None = None  # the probation region of the body an inspection is about, or "national"
 
 
 @dataclass(frozen=True)

@@ -310,3 +310,14 @@ def test_templates_directory_override(tmp_path: Path) -> None:
     rendered = Renderer(public_url="https://x.example", templates=tmp_path).render(digest)
     assert rendered.html == "<html><head></head><body><p>custom 2</p></body></html>"
     assert templates_dir(None).joinpath("digest.html.j2").exists()
+
+
+def test_an_inspection_card_names_its_region() -> None:
+    """A reader sees which probation region an inspected body is in, from the shipped table: West Kent PDU is in
+    Kent, Surrey and Sussex."""
+    digest, rendered = render()
+    card = next(e for e in digest.entries if e.summary.organisation == "West Kent PDU")
+    assert card.region == "Kent, Surrey and Sussex"
+    assert "Region: Kent, Surrey and Sussex" in rendered.html
+    assert "region: Kent, Surrey and Sussex" in " ".join(rendered.text.split())
+    assert all(e.region is None for e in digest.entries if e.summary.kind != "inspection")
