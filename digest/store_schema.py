@@ -4,6 +4,7 @@ by numbered migrations under `PRAGMA user_version`. The queries live in store_it
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -142,11 +143,24 @@ class Database:
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open database: {exc}") from exc
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA busy_timeout=30000")
+        self._wal()
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
+
+    def _wal(self) -> None:
+        """Switch to WAL. Several processes opening a new database at once can find it locked for a moment
+        even with a busy timeout (the switch needs the file to themselves): try again for a while."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise StoreError(f"{self.path}: cannot open database: {exc}") from exc
+                time.sleep(0.05)
 
     def close(self) -> None:
         self.db.close()
