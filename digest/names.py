@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-# C0 and C1 controls (CR, LF, NUL, tab, NEL…), the Unicode line and paragraph separators, and the bidi
-# embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+from .text import UNSAFE_CLASS
+
+# What no text that reaches an email may hold (controls, bidi overrides, line separators), and in a header
+# not even a tab or a newline either.
+_UNSAFE = re.compile(f"[\t\n{UNSAFE_CLASS}]")
 
 PROBLEM = "a name cannot contain line breaks, control characters or text-direction overrides"
 

@@ -154,7 +154,8 @@ def word_count(s: str) -> int:
 
 # C0 and C1 controls (but tab and newline), DEL, bidi embeddings/overrides/isolates, and the line and paragraph
 # separators: they can reorder what a reader sees (a "right-to-left override" makes exe.pdf look like fdp.exe).
-_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff]")
+UNSAFE_CLASS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ufeff"  # for names.py too
+_UNSAFE_CHARS = re.compile(f"[{UNSAFE_CLASS}]")
 TITLE_LIMIT = 300
 TEXT_LIMIT = 4000
 
