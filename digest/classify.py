@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .bodies import inspected_body
+from .dates import is_listing
 from .models import Kind, SourceType
 
 _PROBATION = [
@@ -99,6 +100,8 @@ _OTHER = re.compile(
     r"job (?:advert|description)|privacy notice|about us)\b",
     re.I,
 )
+_NEWSLETTER = re.compile(r"\b(?:bulletin|newsletter)\b", re.I)
+_ANALYSIS = re.compile(r"\b(?:research|analysis|statistic(?:s|al)|evidence|data|academic)\b", re.I)
 _THEMATIC = re.compile(r"\bthematic\b", re.I)
 # The lead says this publication is a thematic ("A new thematic inspection …"), not that some were published.
 _THIS_THEMATIC = re.compile(
@@ -199,7 +202,7 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
     (
         re.compile(
             r"/(?:about|about-us|about-hmi-probation|our-work|our-inspections|guidance|standards|jobs|vacancies|"
-            r"careers|roles)/|apply-for-public-appointment",
+            r"careers|roles|corporate-documents?)/|apply-for-public-appointment",
             re.I,
         ),
         "other",
@@ -214,6 +217,10 @@ def kind_of(
     """What kind of publication it is: blog, research, other, thematic, inspection or news."""
     lead = text[:1500]
     cats = " ".join(categories).lower()
+    if is_listing(text):
+        return "other"  # an index of posts or reports, not one of them
+    if _NEWSLETTER.search(title) and not _ANALYSIS.search(title):
+        return "news"  # a programme's bulletin or newsletter, whatever GOV.UK files it under
     if source_type == "blog" or "blog" in cats or _BLOG_URL.search(url) or _DATED_TITLE.match(title):
         return "blog"
     first_line = lead.split("\n", 1)[0].strip().lower()
