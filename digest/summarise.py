@@ -35,16 +35,15 @@ from .models import Document, Item, Kind, SourceType, Summary
 from .ratings import find_rating
 from .text import Sentence, sentences, whole
 
-_STOP = frozenset(
-    """
+_STOP_WORDS = """
     a about above after again against all also am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have having he
     her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor
     not now of off on once only or other our ours ourselves out over own same she should so some such than that
     the their theirs them themselves then there these they this those through to too under until up very was we
     were what when where which while who whom why will with would you your yours yourself said says it's
-    """.split()
-)
+"""
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 @dataclass(frozen=True)
@@ -108,10 +107,12 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
         )
     # Only an inspection names a body and rates it; a thematic reports on a topic across many.
     org = inspected_body(title, doc.text) if kind == "inspection" else None
-    rating = find_rating(doc.text, title=title, body=org) if kind == "inspection" else None
+    # Before 2018 there was no four-point scale: "good overall" then was a description, not a rating.
+    year = published.year if published else _url_year(doc.url)
+    older = (year is not None and year < 2018) or re.search(r"Quality\s*&\s*Impact", doc.text[:5000])
+    rating = find_rating(doc.text, title=title, body=org) if kind == "inspection" and not older else None
     note = None
     if rating is None and kind == "inspection":
-        older = (published and published.year < 2018) or re.search(r"Quality\s*&\s*Impact", doc.text[:5000])
         note = (
             "This inspection predates the four-point rating scale introduced in 2018."
             if older
@@ -134,6 +135,12 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
         key_findings=findings,
         recommendations=recommendations(doc.text),
     )
+
+
+def _url_year(url: str) -> int | None:
+    """The year in a dated address (".../press-releases/2013/01/..."), which the site gives at publication."""
+    m = re.search(r"/(20\d\d)/(?:0[1-9]|1[0-2])/", url)
+    return int(m[1]) if m else None
 
 
 def _clean_title(title: str) -> str:
