@@ -298,9 +298,13 @@ def _header(msg: Message, name: str) -> str:
     return " ".join(str(value).split()) if value is not None else ""
 
 
-def _status(text: str) -> str | None:
+def status_in(text: str) -> str | None:
+    """The first enhanced status code (RFC 3463) in a text: "5.1.1"."""
     found = _STATUS.search(text or "")
     return ".".join(found.groups()) if found else None
+
+
+_status = status_in
 
 
 def _address_field(value: str | None) -> str | None:

@@ -73,6 +73,15 @@ class FetchSettings(_Section, frozen=True):
     mirror_dir: Path | None = None  # serve URLs from this folder instead of the network (offline demo)
 
 
+class BounceSettings(_Section, frozen=True):
+    """bounces: where mail that comes back goes, and when it stops the digest going to an address."""
+
+    address: Address | None = None  # the return path: each digest's MAIL FROM is bounces+<token>@its domain
+    unsubscribe_address: Address | None = None  # the List-Unsubscribe mailto: (default unsubscribe@ that domain)
+    soft_limit: Annotated[int, Meta(ge=1, le=100)] = 3  # soft bounces that suppress an address…
+    soft_days: Annotated[int, Meta(ge=1, le=365)] = 14  # …within this many days
+
+
 class _Schedule(_Section, frozen=True):
     send_time: Time = Time(12, 0)
     timezone: ZoneInfo = msgspec.field(default_factory=lambda: ZoneInfo("Europe/London"))
@@ -134,6 +143,7 @@ class _File(_Section, frozen=True):
     email: _EmailSection = _EmailSection()
     summaries: _Summaries = _Summaries()
     web: _Web = _Web()
+    bounces: BounceSettings = BounceSettings()
     secret_env: _Text = "DIGEST_SECRET"
 
 
@@ -173,6 +183,7 @@ class Settings:
     web_host: str = _D.web.host
     web_port: int = _D.web.port
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For names the client (IPs or networks)
+    bounces: BounceSettings = _D.bounces
 
     @property
     def secret_file(self) -> Path:
@@ -192,7 +203,7 @@ class Settings:
 _SHAPE = Shape(
     dec_hook=lambda kind, value: PARSE[kind](value),
     may_be_empty=frozenset(
-        {"schedule", "feeds", "fetch", "delivery", "delivery.smtp", "editors", "email", "summaries", "web"}
+        {"schedule", "feeds", "fetch", "delivery", "delivery.smtp", "editors", "email", "summaries", "web", "bounces"}
         | {"web.trusted_proxies"}
     ),
     nullable=frozenset({"delivery.smtp.username"}),
@@ -300,6 +311,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
         web_host=f.web.host,
         web_port=f.web.port,
         trusted_proxies=f.web.trusted_proxies,
+        bounces=f.bounces,
     )
     return replace(settings, **overrides) if overrides else settings
 

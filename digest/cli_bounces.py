@@ -1,0 +1,80 @@
+"""`digest bounces …`: mail that comes back, for a local mail server's pipe or `.forward` to the bounce address.
+Imports its modules when it runs, so `--help` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from .cli_context import Context, fail, pass_ctx
+from .clock import utcnow
+
+if TYPE_CHECKING:
+    from .bounce_policy import Processor
+    from .store import Store
+
+
+@click.group()
+def bounces() -> None:
+    """Bounces, complaints and mailto: unsubscribes that come back to the list."""
+
+
+@bounces.command("process")
+@click.argument("source", metavar="FILE|-")
+@pass_ctx
+def bounces_process(ctx: Context, source: str) -> None:
+    """Read one message or an mbox (FILE, or - for stdin) and act on each: suppress, count, unsubscribe."""
+    name = "stdin" if source == "-" else source
+    data = sys.stdin.buffer.read() if source == "-" else _read(Path(source))
+    messages = _messages(data, name)
+    with ctx.store() as store:
+        processor = processor_for(ctx, store, source="process")
+        for raw in messages:
+            click.echo(processor.process(raw, now=utcnow()).line())
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"{path}: cannot read: {exc.strerror or exc}", 2)
+
+
+def _messages(data: bytes, name: str) -> list[bytes]:
+    """One message, or each message of an mbox (it starts with a `From ` line); exits 2 if it is neither."""
+    import mailbox
+    import tempfile
+    from email import message_from_bytes, policy
+
+    if not data.strip():
+        fail(f"{name}: empty; expected an email message or an mbox", 2)
+    if data.startswith(b"From "):
+        with tempfile.NamedTemporaryFile(suffix=".mbox") as fh:
+            fh.write(data)
+            fh.flush()
+            box = mailbox.mbox(fh.name, create=False)
+            messages = [box.get_bytes(key) for key in box.iterkeys()]
+            box.close()
+    else:
+        messages = [data]
+    for i, raw in enumerate(messages, start=1):
+        if not message_from_bytes(raw, policy=policy.compat32).keys():
+            where = f" (message {i})" if len(messages) > 1 else ""
+            fail(f"{name}{where}: not an email message (no headers)", 2)
+    return messages
+
+
+def processor_for(ctx: Context, store: Store, *, source: str) -> Processor:
+    from . import daily
+    from .bounce_policy import Processor
+    from .subscribers import load as load_subscribers
+
+    settings = ctx.settings
+
+    def subscribers() -> list[str]:
+        return [s.email for s in load_subscribers(settings.subscribers_file).subscribers]
+
+    return Processor(store, settings.bounces, daily.return_paths(settings), subscribers, source=source)
