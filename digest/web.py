@@ -274,6 +274,7 @@ def create_app(
         Route("/admin/logout", admin_pages.logout, methods=["POST", "GET"]),
         Route("/admin", admin(admin_pages.dashboard)),
         Route("/admin/subscribers", admin(admin_pages.subscribers_page), methods=["GET", "POST"]),
+        Route("/admin/bounces", admin(admin_pages.bounces_page), methods=["GET", "POST"]),
         Route("/admin/preview", admin(admin_pages.preview_page)),
         Route("/admin/test", admin(admin_pages.test_send), methods=["POST"]),
         Route("/admin/send", admin(admin_pages.send_page), methods=["GET", "POST"]),
