@@ -18,7 +18,7 @@ from email import message_from_bytes, policy
 
 from .bounces import Bounce, classify
 from .bounces import status_in as _status
-from .config import BounceSettings
+from .config import BounceSettings, Settings
 from .store import Store
 from .verp import Index, ReturnPaths
 
@@ -149,6 +149,29 @@ class Processor:
         """A message to the List-Unsubscribe mailto: the same as the one-click POST."""
         self.store.suppress(email, "unsubscribed", now=now)
         return Outcome(email, "unsubscribe", True, "unsubscribed (List-Unsubscribe mailto:)")
+
+
+def processor_for(settings: Settings, store: Store, *, source: str) -> Processor:
+    """The processor for this list: its bounce settings, its return paths and its subscriber file."""
+    from . import daily  # its imports (rendering) are only needed here, not by every user of the policy
+    from .subscribers import load as load_subscribers
+
+    def subscribers() -> list[str]:
+        return [s.email for s in load_subscribers(settings.subscribers_file).subscribers]
+
+    return Processor(store, settings.bounces, daily.return_paths(settings), subscribers, source=source)
+
+
+def poll_imap(settings: Settings, store: Store, *, clock: Callable[[], datetime]) -> list[str]:
+    """One poll of the bounce mailbox (`bounces.imap`): each message processed and moved; the lines say what
+    became of each. Raises ImapError when the mailbox cannot be read; [] when no mailbox is configured."""
+    from .imap import poll_mailbox
+
+    if settings.bounces.imap is None:
+        return []
+    processor = processor_for(settings, store, source="imap")
+    report = poll_mailbox(settings.bounces.imap, lambda raw: processor.process(raw, now=clock()).line())
+    return report.processed + [f"left in the mailbox: {why}" for why in report.failed]
 
 
 def _message_id(data: bytes) -> str | None:

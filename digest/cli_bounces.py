@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from .cli_context import Context, fail, pass_ctx
 from .clock import utcnow
-
-if TYPE_CHECKING:
-    from .bounce_policy import Processor
-    from .store import Store
 
 
 @click.group()
@@ -30,10 +25,31 @@ def bounces_process(ctx: Context, source: str) -> None:
     name = "stdin" if source == "-" else source
     data = sys.stdin.buffer.read() if source == "-" else _read(Path(source))
     messages = _messages(data, name)
+    from .bounce_policy import processor_for
+
     with ctx.store() as store:
-        processor = processor_for(ctx, store, source="process")
+        processor = processor_for(ctx.settings, store, source="process")
         for raw in messages:
             click.echo(processor.process(raw, now=utcnow()).line())
+
+
+@bounces.command("poll")
+@pass_ctx
+def bounces_poll(ctx: Context) -> None:
+    """Process the bounce mailbox once (settings bounces.imap): each message, then moved to the processed folder."""
+    from .bounce_policy import poll_imap
+    from .errors import DigestError
+
+    if ctx.settings.bounces.imap is None:
+        fail("no bounce mailbox is configured (bounces.imap in the settings)", 2)
+    with ctx.store() as store:
+        try:
+            lines = poll_imap(ctx.settings, store, clock=utcnow)
+        except DigestError as exc:
+            fail(str(exc), 1)
+    for line in lines:
+        click.echo(line)
+    click.echo(f"{len(lines)} message{'' if len(lines) == 1 else 's'} in the bounce mailbox", err=True)
 
 
 def _read(path: Path) -> bytes:
@@ -65,16 +81,3 @@ def _messages(data: bytes, name: str) -> list[bytes]:
             where = f" (message {i})" if len(messages) > 1 else ""
             fail(f"{name}{where}: not an email message (no headers)", 2)
     return messages
-
-
-def processor_for(ctx: Context, store: Store, *, source: str) -> Processor:
-    from . import daily
-    from .bounce_policy import Processor
-    from .subscribers import load as load_subscribers
-
-    settings = ctx.settings
-
-    def subscribers() -> list[str]:
-        return [s.email for s in load_subscribers(settings.subscribers_file).subscribers]
-
-    return Processor(store, settings.bounces, daily.return_paths(settings), subscribers, source=source)

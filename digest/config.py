@@ -73,6 +73,24 @@ class FetchSettings(_Section, frozen=True):
     mirror_dir: Path | None = None  # serve URLs from this folder instead of the network (offline demo)
 
 
+class ImapSettings(_Section, frozen=True):
+    """bounces.imap: the mailbox the bounce address delivers to, polled by the service (`digest bounces poll`)."""
+
+    host: _Text
+    username: _Text
+    port: _Port = 993
+    tls: Literal["tls", "starttls", "none"] = "tls"
+    password_env: _Text = "DIGEST_IMAP_PASSWORD"
+    folder: _Text = "INBOX"
+    processed_folder: _Text = "Processed"  # processed messages are moved here, never deleted
+    interval: Annotated[int, Meta(ge=1, le=24 * 60)] = 10  # minutes between polls
+    timeout: _Seconds = 30.0
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env)
+
+
 class BounceSettings(_Section, frozen=True):
     """bounces: where mail that comes back goes, and when it stops the digest going to an address."""
 
@@ -80,6 +98,7 @@ class BounceSettings(_Section, frozen=True):
     unsubscribe_address: Address | None = None  # the List-Unsubscribe mailto: (default unsubscribe@ that domain)
     soft_limit: Annotated[int, Meta(ge=1, le=100)] = 3  # soft bounces that suppress an address…
     soft_days: Annotated[int, Meta(ge=1, le=365)] = 14  # …within this many days
+    imap: ImapSettings | None = None
 
 
 class _Schedule(_Section, frozen=True):

@@ -113,6 +113,20 @@ class Service:
                 log.exception("poll failed")
         self.poll_state = JobState(finished=self.clock(), error=error)
 
+    async def bounce_poll_job(self) -> None:
+        """Process the bounce mailbox (bounces.imap): each message through the bounce policy, then moved."""
+        from .bounce_policy import poll_imap
+
+        def poll() -> list[str]:
+            with self.store() as store:
+                return poll_imap(self.settings, store, clock=self.clock)
+
+        try:
+            for line in await asyncio.to_thread(poll):
+                log.info("bounce mailbox: %s", line)
+        except DigestError as exc:  # the next poll tries again; the log says why this one failed
+            log.error("bounce mailbox: %s", exc)
+
     def start_send(self, *, force: bool = False, resend_failed: bool = False) -> bool:
         """Send in a thread; False when a send is already running here."""
         if self.send_thread is not None and self.send_thread.is_alive():
@@ -201,6 +215,9 @@ def start_scheduler(svc: Service) -> Any:
         svc.poll_job, schedule.poll_trigger(settings), id="poll", next_run_time=datetime.now(settings.timezone)
     )
     sched.add_job(svc.pre_send_poll_job, schedule.pre_send_poll_trigger(settings), id="pre-send-poll")
+    if settings.bounces.imap is not None:
+        every = schedule.bounce_poll_trigger(settings, settings.bounces.imap.interval)
+        sched.add_job(svc.bounce_poll_job, every, id="bounces", next_run_time=datetime.now(settings.timezone))
     sched.add_job(
         svc.send_job,
         schedule.send_trigger(settings),
