@@ -145,6 +145,25 @@ class Processor:
             notice_id=notice_id,
         )
 
+    def event(
+        self, email: str, kind: str, *, status: str | None, evidence: str, notice_id: str | None, now: datetime
+    ) -> Outcome:
+        """A bounce or complaint a relay reported (a webhook): acted on if the address is on the list."""
+        email = email.strip().lower()
+        if email not in self.known():
+            return Outcome(email, kind, False, f"{kind}: not an address on the list; ignored")
+        return record(
+            self.store,
+            email,
+            kind,
+            status=status,
+            evidence=evidence,
+            source=self.source,
+            now=now,
+            settings=self.settings,
+            notice_id=notice_id,
+        )
+
     def unsubscribe(self, email: str, *, now: datetime) -> Outcome:
         """A message to the List-Unsubscribe mailto: the same as the one-click POST."""
         self.store.suppress(email, "unsubscribed", now=now)

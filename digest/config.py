@@ -91,6 +91,33 @@ class ImapSettings(_Section, frozen=True):
         return os.environ.get(self.password_env)
 
 
+class MailgunWebhook(_Section, frozen=True):
+    signing_key_env: _Text = "DIGEST_MAILGUN_SIGNING_KEY"  # the HTTP webhook signing key, from the environment
+
+
+class PostmarkWebhook(_Section, frozen=True):
+    username: _Text  # the basic-auth user and password put in the webhook URL at Postmark
+    password_env: _Text = "DIGEST_POSTMARK_WEBHOOK_PASSWORD"
+
+
+class SendgridWebhook(_Section, frozen=True):
+    public_key: _Text  # the Signed Event Webhook's verification key (base64), as SendGrid shows it
+
+
+class SesWebhook(_Section, frozen=True):
+    topic_arns: tuple[_Text, ...]  # the SNS topics SES publishes bounces and complaints to; others are refused
+
+
+class WebhookSettings(_Section, frozen=True):
+    """bounces.webhooks: relays that report bounces and complaints by HTTP POST to /webhooks/<provider>."""
+
+    max_age: Annotated[int, Meta(ge=30, le=86_400)] = 900  # seconds a signed timestamp stays acceptable
+    mailgun: MailgunWebhook | None = None
+    postmark: PostmarkWebhook | None = None
+    sendgrid: SendgridWebhook | None = None
+    ses: SesWebhook | None = None
+
+
 class BounceSettings(_Section, frozen=True):
     """bounces: where mail that comes back goes, and when it stops the digest going to an address."""
 
@@ -99,6 +126,7 @@ class BounceSettings(_Section, frozen=True):
     soft_limit: Annotated[int, Meta(ge=1, le=100)] = 3  # soft bounces that suppress an address…
     soft_days: Annotated[int, Meta(ge=1, le=365)] = 14  # …within this many days
     imap: ImapSettings | None = None
+    webhooks: WebhookSettings = WebhookSettings()
 
 
 class _Schedule(_Section, frozen=True):
@@ -223,6 +251,7 @@ _SHAPE = Shape(
     dec_hook=lambda kind, value: PARSE[kind](value),
     may_be_empty=frozenset(
         {"schedule", "feeds", "fetch", "delivery", "delivery.smtp", "editors", "email", "summaries", "web", "bounces"}
+        | {"bounces.webhooks"}
         | {"web.trusted_proxies"}
     ),
     nullable=frozenset({"delivery.smtp.username"}),

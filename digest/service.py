@@ -5,8 +5,10 @@ the routes share (settings, clock, sender, rate limits, job states). No HTTP her
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
@@ -47,6 +49,7 @@ class Service:
         self.started = clock()
         self.poll_state: JobState | None = None
         self.send_state: JobState | None = None
+        self.sns_certificate: Callable[[str], bytes] = _sns_certificate  # tests give their own
         # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
         self.pool: Runner = InlineRunner()
 
@@ -205,6 +208,19 @@ class Service:
             self.sender.send(self.unsubscribe_link(email))
         except DigestError as exc:
             log.error("unsubscribe link to %s failed: %s", email, exc)
+
+
+@functools.lru_cache(maxsize=8)
+def _sns_certificate(url: str) -> bytes:
+    """Amazon SNS's signing certificate (the URL is checked before this is called), kept once fetched."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=10, follow_redirects=False)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise DigestError(f"cannot fetch the SNS signing certificate {url}: {exc}") from exc
+    return response.content
 
 
 def start_scheduler(svc: Service) -> Any:

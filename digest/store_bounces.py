@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .store_schema import Database
 from .store_schema import dt as _dt
@@ -52,6 +52,16 @@ class BounceStore(Database):
                 "VALUES (?,?,?,?,?,?,?)",
                 (email.lower(), kind, status, evidence, source, notice_id, _ts(now)),
             )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def first_sight(self, provider: str, key: str, *, now: datetime, keep: timedelta) -> bool:
+        """True the first time a webhook request's key is seen; False for a replay. Keys older than `keep` (past
+        which the request's own timestamp refuses it anyway) are forgotten."""
+        self.db.execute("DELETE FROM webhook_seen WHERE seen < ?", (_ts(now - keep),))
+        try:
+            self.db.execute("INSERT INTO webhook_seen (provider, key, seen) VALUES (?,?,?)", (provider, key, _ts(now)))
         except sqlite3.IntegrityError:
             return False
         return True

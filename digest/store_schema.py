@@ -135,6 +135,12 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX bounces_email ON bounces(email, created);
     CREATE UNIQUE INDEX bounces_notice ON bounces(notice_id, email) WHERE notice_id IS NOT NULL;
+    CREATE TABLE webhook_seen (        -- each signed webhook request once: a replay is refused
+        provider TEXT NOT NULL,
+        key TEXT NOT NULL,             -- Mailgun's token, SNS's MessageId, a hash of SendGrid's signature…
+        seen TEXT NOT NULL,
+        PRIMARY KEY (provider, key)
+    );
     """,
 )
 

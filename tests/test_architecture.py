@@ -24,6 +24,7 @@ PURE = [
     "regions",
     "bounces",
     "verp",
+    "webhooks",
 ]
 IO = {"httpx", "smtplib", "sqlite3", "socket", "urllib.request", "requests", "aiosmtpd", "uvicorn", "starlette"}
 
