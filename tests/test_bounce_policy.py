@@ -137,12 +137,12 @@ def run(*args: str, config: Path, stdin: bytes | None = None) -> subprocess.Comp
 def sent(web: WebServer, smtp: tuple[Mailbox, int], make_config: Any) -> tuple[Path, Mailbox]:
     """Today's digest sent through aiosmtpd to three subscribers, with VERP return paths."""
     box, port = smtp
-    extra = f"bounces:\n  address: bounces@{DOMAIN}\n"
-    subs = ["kim@example.org", "lee@example.org", "max@example.org"]
+    extra = f"editors: [editor@example.org]\nbounces:\n  address: bounces@{DOMAIN}\n"
+    subs = ["kim@example.org", "lee@example.org", "max@example.org", "ned@example.org"]
     config = make_config(demo_feeds(web)[1:2], subscribers=subs, smtp_port=port, extra=extra)
     assert run("poll", config=config).returncode == 0
     r = run("send", config=config)
-    assert r.returncode == 0 and b"3 sent" in r.stdout, r.stderr
+    assert r.returncode == 0 and b"4 sent" in r.stdout, r.stderr
     return config, box
 
 
@@ -180,9 +180,16 @@ def test_a_bounce_and_a_mailto_unsubscribe_through_bounces_process_stop_the_next
     assert r.stdout.decode().strip() == "lee@example.org: unsubscribed (List-Unsubscribe mailto:)"
 
     box.messages.clear()
+    box.unknown = {"ned@example.org"}  # and ned's server now refuses him during the send
     r = run("send", "--force", config=config)
-    assert r.returncode == 0 and b"1 sent, 0 failed, 2 suppressed" in r.stdout, r.stdout
-    assert box.recipients == ["max@example.org"]
+    assert b"1 sent, 1 failed, 3 suppressed" in r.stdout, r.stdout
+    assert [r for r in box.recipients if r != "editor@example.org"] == ["max@example.org"]
+    [report] = box.to("editor@example.org")
+    body = report.get_content()
+    assert "Suppressed since the last report (bounces, complaints, unsubscribes):" in body
+    assert "  kim@example.org: bounced: Status: 5.1.1; Diagnostic-Code: smtp; 550 5.1.1 mailbox says no" in body
+    assert "  lee@example.org: unsubscribed\n" in body
+    assert "  ned@example.org: bounced: 550 5.1.1 <ned@example.org>: Recipient address rejected" in body
 
     listed = run("subscribers", "list", config=config).stdout.decode()
     lines = {ln.split()[0]: ln for ln in listed.splitlines()}
@@ -190,6 +197,10 @@ def test_a_bounce_and_a_mailto_unsubscribe_through_bounces_process_stop_the_next
     assert "Diagnostic-Code: smtp; 550 5.1.1 mailbox says no" in lines["kim@example.org"]
     assert lines["lee@example.org"].split()[1] == "unsubscribed"
     assert lines["max@example.org"].split()[1] == "active"
+    with Store(config.parent / "digest.sqlite3") as store:  # ned's refusal is a bounce like the others
+        assert [(b.email, b.kind, b.status, b.source) for b in store.bounces(q="ned")] == [
+            ("ned@example.org", "hard", "5.1.1", "smtp")
+        ]
 
 
 def test_an_mbox_is_processed_message_by_message(sent: tuple[Path, Mailbox], tmp_path: Path) -> None:
