@@ -101,6 +101,7 @@ _OTHER = re.compile(
     re.I,
 )
 _GOVERNMENT = re.compile(r"^https?://[^/]*(?:justiceinspectorates|\.gov\.uk|gov\.wales|gov\.scot)(?:[:/]|$)", re.I)
+_STATISTICS = re.compile(r"\b(?:statistics|statistical (?:release|bulletin)|data tables)\b", re.I)
 _NEWSLETTER = re.compile(r"\b(?:bulletin|newsletter)\b", re.I)
 _ANALYSIS = re.compile(r"\b(?:research|analysis|statistic(?:s|al)|evidence|data|academic)\b", re.I)
 _THEMATIC = re.compile(r"\bthematic\b", re.I)
@@ -112,7 +113,7 @@ _INSPECTION_WORDS = re.compile(r"\binspect(?:ion|ions|ed|ors?|orate)\b|\brat(?:e
 _REPORT_OF_TOPIC = re.compile(
     r"\b(?:review|report|inspection)\b[^.]{0,80}\b(?:by|from)\s+(?:His Majesty’s |HM |Her Majesty’s )?"
     r"Inspectorate of Probation\b|\bInspectorate of Probation (?:has )?(?:published|revisited|reported|examined|"
-    r"found|reviewed|looked)\b|\baccording to (?:the )?(?:inspectors|a new report|the report)\b",
+    r"found|reviewed|looked)\b(?!\s+to\s+be\b)|\baccording to (?:the )?(?:inspectors|a new report|the report)\b",
     re.I,
 )
 
@@ -202,7 +203,7 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
     ),
     (
         re.compile(
-            r"/(?:about|about-us|about-hmi-probation|our-work|our-inspections|guidance|standards|jobs|vacancies|"
+            r"/(?:about|about-[\w-]+|our-work|our-inspections|guidance|standards|jobs|vacancies|"
             r"careers|roles|corporate-documents?)/|apply-for-public-appointment",
             re.I,
         ),
@@ -238,6 +239,8 @@ def kind_of(
     if source_type not in ("inspectorate", "govuk") and _DATELINE.match(first_line):
         return "blog"  # a post opens on its date, then its headline and author
     if first_line in _GOVUK_TYPE:
+        if _GOVUK_TYPE[first_line] == "news" and _STATISTICS.search(title):
+            return "research"  # a press release that is the statistics' release
         return _GOVUK_TYPE[first_line]  # type: ignore[return-value]
     if re.match(r"(?:consultation|call for evidence|(?:written|oral)(?: ministerial)? statement)\b", title, re.I):
         return "news"

@@ -21,6 +21,8 @@ KNOWN = {
     "neurodiversity-cjs-evidence-review-hmi-prisons": "led by the prisons inspectorate, probation's a supporting part",
     "approved-premises-inspections-about-page": "an about page with no address or title that says so",
     "academic-insights-listing-new-site": "a series' landing page, read as the series (research)",
+    "hmip-people-on-probation-page": "an about page in prose, at an address that does not say so",
+    "hmip-services-and-pathways": "a two-paragraph about page on standards, read as news",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
 READ = (
