@@ -72,6 +72,7 @@ def main() -> None:
             name=None,
             message_id=message_id(env.run_key, email, "example.org"),
             unsubscribe_url=f"https://digest.example.org/unsubscribe/{tokens.unsubscribe(email)}",
+            preferences_url=f"https://digest.example.org/preferences/{tokens.preferences(email)}",
         )
         total += len(data)
     ours = time.perf_counter() - start

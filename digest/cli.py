@@ -173,7 +173,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
         if dry_run:
             subs = load_for_send(settings.subscribers_file).subscribers
             today = store.run(daily.run_key(settings, daily.digest_day(settings, now())))
-            reason = daily.nothing_to_send(store, today, subs, force=force, resend_failed=resend_failed)
+            reason = daily.nothing_to_send(settings, store, today, subs, force=force, resend_failed=resend_failed)
             if reason is not None:
                 click.echo(f"{reason} (dry run: nothing sent)")
                 return

@@ -8,11 +8,12 @@ clock.
 from __future__ import annotations
 
 from .store_items import ItemStore, summary_from_json, summary_json
+from .store_readers import ReaderStore
 from .store_runs import RunStore
 
 __all__ = ["Store", "summary_from_json", "summary_json"]
 
 
-class Store(ItemStore, RunStore):
-    """One connection to the database file (store_schema), with the item queries (store_items) and the run and
-    ledger queries (store_runs). Use one Store per thread."""
+class Store(ItemStore, RunStore, ReaderStore):
+    """One connection to the database file (store_schema), with the item queries (store_items), the run and
+    ledger queries (store_runs) and what each reader is owed (store_readers). Use one Store per thread."""
