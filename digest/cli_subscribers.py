@@ -18,20 +18,20 @@ def subscribers() -> None:
 @subscribers.command("list")
 @pass_ctx
 def subscribers_list(ctx: Context) -> None:
-    """Every address with its status (active, or why it is suppressed)."""
+    """Every address with its status (active, or why it is suppressed) and what it gets."""
+    from .clock import utcnow
+    from .preferences import describe
     from .subscribers import load as load_subscribers
 
-    loaded = load_subscribers(ctx.settings.subscribers_file)
+    settings = ctx.settings
+    loaded = load_subscribers(settings.subscribers_file)
+    today = utcnow().astimezone(settings.timezone).date()
     with ctx.store() as store:
         suppressed = store.suppressions()
     for s in loaded.subscribers:
         state = suppressed.get(s.email.lower(), "active")
-        prefs = []
-        if s.kinds is not None:
-            prefs.append("kinds: " + ", ".join(sorted(s.kinds)))
-        if s.sources is not None:
-            prefs.append("sources: " + ", ".join(sorted(s.sources)))
-        click.echo(f"{s.email:<40} {state:<13} {s.name or ''}{'  [' + '; '.join(prefs) + ']' if prefs else ''}")
+        gets = describe(s, send_time=settings.send_time, today=today)
+        click.echo(f"{s.email:<40} {state:<13} {s.name or ''}  [gets {gets}]")
     click.echo(
         f"{len(loaded.subscribers)} subscribers, "
         f"{sum(1 for s in loaded.subscribers if s.email.lower() in suppressed)} suppressed",

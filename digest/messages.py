@@ -358,3 +358,18 @@ def unsubscribe_link(settings: Settings, email: str, link: str, *, date: datetim
         f"To unsubscribe, open this link and press the button:\n\n{link}"
         f"\n\nIf you did not ask for this, ignore this email: you will keep receiving the digest.\n",
     )
+
+
+def preferences_link(settings: Settings, email: str, link: str, *, date: datetime, message_id: str) -> Message:
+    """The link to a reader's preferences page, for someone who asked on the web version, sent to the address."""
+    name = settings.list_name
+    return _notice(
+        settings,
+        email,
+        f"Change what you get from {name}",
+        date=date,
+        message_id=message_id,
+        body=f"Someone (we hope you) asked to change what {name} sends to {email}.\n\n"
+        f"Open this link to choose the kinds of item, sources, regions, daily or weekly, or a pause:\n\n{link}"
+        f"\n\nIf you did not ask for this, ignore this email: nothing changes.\n",
+    )

@@ -68,6 +68,14 @@ def you_get(sub: Subscriber, *, send_time: time) -> str:
     return f"{what}, {when}"
 
 
+def describe(sub: Subscriber, *, send_time: time, today: date) -> str:
+    """What the editor sees of a reader's choices (the list, the admin): what they get, and any pause."""
+    said = you_get(sub, send_time=send_time)
+    if paused(sub, today):
+        said += f"; paused until {sub.paused_until:%-d %b %Y}"
+    return said
+
+
 def paused(sub: Subscriber, today: date) -> bool:
     return sub.paused_until is not None and today < sub.paused_until
 

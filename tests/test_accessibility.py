@@ -80,16 +80,20 @@ def daily_clock() -> Any:
 
 
 def test_every_page_meets_wcag_aa(browser: Any, axe: str, live: tuple[str, Any]) -> None:  # noqa: F811
-    """Subscriber pages, the web version of a digest, link pages and every admin page have no WCAG 2.2 A/AA
-    violations."""
+    """Subscriber pages (the reader's preferences page included), the web version of a digest, link pages and
+    every admin page have no WCAG 2.2 A/AA violations."""
     base, settings = live
     token = daily.tokens(settings).unsubscribe("reader@example.org")
+    prefs = daily.tokens(settings).preferences("reader@example.org")
     public = [
         "/",
         "/subscribe",
         "/unsubscribe",
         f"/unsubscribe/{token}",
         "/unsubscribe/not-a-token",
+        "/preferences",
+        f"/preferences/{prefs}",
+        "/preferences/not-a-token",
         "/digests/2026-11-24",
     ]
     found = {path: violations(browser, axe, url=base + path) for path in public}
