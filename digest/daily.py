@@ -287,8 +287,8 @@ def _resume_run(
     # Someone who joined (or became due, by switching to daily) since the run began gets today's digest too.
     recorded = frozenset(d.email.lower() for d in store.deliveries(key))
     later = editions.plan(settings, store, subs, key=key, day=day, carries=bool(run.item_ids), recorded=recorded)
-    if later.recipients or later.owe:
-        store.plan(key, day=day, now=now, owe=later.owe, recipients=later.recipients, periods=later.periods)
+    store.plan(key, day=day, now=now, owe=later.owe, recipients=later.recipients, periods=later.periods)
+    if later.recipients:
         store.reopen_run(key)
     return digest
 
