@@ -225,3 +225,53 @@ def test_a_reader_no_longer_on_the_list_and_a_bad_link(site: Any) -> None:
     bad = client.get("/preferences/garbage")
     assert bad.status_code == 400 and "Email me a link to my preferences" in bad.text
     assert settings.subscribers_file.read_text() == before
+
+
+def test_a_digest_narrowed_by_region_keeps_only_the_chosen_regions_cards() -> None:
+    """Composed from real cards, a reader who chose Kent, Surrey and Sussex gets the West Kent inspection and
+    not Cardiff's or the thematic; one who chose youth justice gets the youth justice service's anywhere."""
+    from digest.compose import Candidate, compose, for_subscriber
+    from digest.models import Item
+
+    def candidate(n: int, kind: str, organisation: str | None) -> Candidate:
+        url = f"https://x.example/{n}/"
+        item = Item(
+            feed_url="f",
+            source="HMI Probation",
+            guid=url,
+            url=url,
+            canonical_url=url,
+            title=f"t{n}",
+            published=NOW,
+            content_html="",
+            summary_html="",
+            content_hash=str(n),
+            id=n,
+        )
+        summary = Summary(
+            title=f"{organisation or 'A thematic'}",
+            kind=kind,
+            about_probation=True,
+            summary="s",
+            organisation=organisation,
+        )  # type: ignore[arg-type]
+        return Candidate(item=item, summary=summary)
+
+    digest = compose(
+        [
+            candidate(1, "inspection", "West Kent PDU"),
+            candidate(2, "inspection", "Cardiff PDU"),
+            candidate(3, "thematic", None),
+            candidate(4, "inspection", "Leeds Youth Justice Service"),
+        ],
+        list_name="Probation Digest",
+        day=NOW.date(),
+        subject="{list_name}: {counts}",
+    )
+    kent = for_subscriber(
+        digest, Subscriber(email="a@x.org", regions=frozenset({"Kent, Surrey and Sussex"})), "{counts}"
+    )
+    assert [e.title for e in kent.entries] == ["West Kent PDU"]
+    assert kent.subject == "1 inspection report"
+    youth = for_subscriber(digest, Subscriber(email="b@x.org", regions=frozenset({"youth justice"})), "{counts}")
+    assert [e.title for e in youth.entries] == ["Leeds Youth Justice Service"]

@@ -217,3 +217,21 @@ def test_the_weekly_email_has_contents_and_counts_by_kind(days: Days) -> None:
     assert "Change what you get: https://digest.example.org/preferences/" in text
     assert ">Change what you get</a>" in html
     assert len(html.encode()) <= days.settings.max_html_bytes
+
+
+def test_a_paused_reader_gets_nothing_until_the_pause_ends(days: Days) -> None:
+    """Paused from Wednesday to Saturday: no email on those days and the items that came out meanwhile are not
+    kept for them; from Saturday on they get each day's items once, as before."""
+    days.run(date(2026, 11, 16), date(2026, 11, 17))
+    days.switch("switcher@example.org", paused_until=date(2026, 11, 21))
+    days.run(date(2026, 11, 18), date(2026, 11, 23))
+    assert days.days_mailed("switcher@example.org") == [
+        date(2026, 11, 16),
+        date(2026, 11, 17),
+        date(2026, 11, 21),
+        date(2026, 11, 22),
+        date(2026, 11, 23),
+    ]
+    paused = {"Item-20261118", "Item-20261119", "Item-20261120"}
+    assert days.received("switcher@example.org") == Counter(t for t in days.published if t not in paused)
+    once_each(days, "weekly@example.org")  # the others are not affected
