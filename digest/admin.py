@@ -129,6 +129,36 @@ class AdminPages:
             "admin/subscribers", code, csrf=auth.csrf(request), rows=rows, q=q, message=message, total=len(subs)
         )
 
+    async def bounces_page(self, request: Request) -> Response:
+        """Who is suppressed and why (reason, evidence, date), the bounces as they came back, and the lift."""
+        svc = self.svc
+        message, code = "", 200
+        if request.method == "POST":
+            form = request.state.form
+            email = form.get("email", "").strip()
+            if form.get("confirm") != "yes":
+                message, code = f"Not lifted: tick the box to confirm that {email} should get the digest again.", 400
+            else:
+                with svc.store() as store:
+                    lifted = store.unsuppress(email)
+                message = f"{email} will receive the digest again." if lifted else f"{email} was not suppressed."
+        q = request.query_params.get("q", "").strip().lower()
+        kind = request.query_params.get("kind", "")
+        kind = kind if kind in ("hard", "soft", "complaint") else ""
+        with svc.store() as store:
+            suppressed = [s for s in store.suppression_details().values() if q in s.email]
+            bounces = store.bounces(kind=kind or None, q=q, limit=200)
+        return self.page(
+            "admin/bounces",
+            code,
+            csrf=auth.csrf(request),
+            suppressed=suppressed,
+            bounces=bounces,
+            q=q,
+            kind=kind,
+            message=message,
+        )
+
     async def preview_page(self, request: Request) -> Response:
         svc = self.svc
         settings = self.svc.settings

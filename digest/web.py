@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
@@ -40,6 +40,7 @@ from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE, environment, templates_
 from .service import Service
 from .subscribers import Editor, normalise_email, normalise_name
 from .subscribers import load as load_subscribers
+from .web_webhooks import Webhooks
 
 log = logging.getLogger("digest")
 
@@ -258,9 +259,17 @@ class Pages:
 
 
 def create_app(
-    settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    sender: Sender | None = None,
+    scheduler: bool = False,
+    sns_certificate: Callable[[str], bytes] | None = None,
 ) -> ASGIApp:
+    """`sns_certificate`: how to get Amazon SNS's signing certificate by URL (tests give their own)."""
     svc = Service(settings, clock=clock, sender=sender)
+    if sns_certificate is not None:
+        svc.sns_certificate = sns_certificate
     pages = Pages(svc)
     admin_pages = AdminPages(svc, pages.page)
     reader_pages = PreferencePages(svc, pages.page)
@@ -282,10 +291,12 @@ def create_app(
         Route("/preferences/{token}", reader_pages.preferences, methods=["GET", "POST"]),
         Route("/digests/{day}", pages.web_digest),
         Route("/health", pages.health),
+        Route("/webhooks/{provider}", Webhooks(svc).receive, methods=["POST"]),
         Route("/admin/login", admin_pages.login, methods=["GET", "POST"]),
         Route("/admin/logout", admin_pages.logout, methods=["POST", "GET"]),
         Route("/admin", admin(admin_pages.dashboard)),
         Route("/admin/subscribers", admin(admin_pages.subscribers_page), methods=["GET", "POST"]),
+        Route("/admin/bounces", admin(admin_pages.bounces_page), methods=["GET", "POST"]),
         Route("/admin/preview", admin(admin_pages.preview_page)),
         Route("/admin/test", admin(admin_pages.test_send), methods=["POST"]),
         Route("/admin/send", admin(admin_pages.send_page), methods=["GET", "POST"]),

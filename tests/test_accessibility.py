@@ -71,6 +71,16 @@ def live(make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
     settings = load_settings(config, overrides={"public_url": f"http://127.0.0.1:{port}"})
     with Store(settings.database) as store:
         daily.send_digest(settings, store, OutboxSender(tmp_path / "outbox"), clock=daily_clock)
+        # One suppression with its bounce, so the bounces page shows both tables and the lift form.
+        store.add_bounce(
+            "reader@example.org",
+            "hard",
+            status="5.1.1",
+            evidence="550 5.1.1 User unknown",
+            source="process",
+            now=daily_clock(),
+        )
+        store.suppress("reader@example.org", "bounced", now=daily_clock(), detail="550 5.1.1 User unknown")
     for server in serve_app(create_app(settings, clock=daily_clock, sender=OutboxSender(tmp_path / "out2")), port):
         yield server.base, settings
 
@@ -106,7 +116,8 @@ def test_every_page_meets_wcag_aa(browser: Any, axe: str, live: tuple[str, Any])
     page.fill("#password", "pw")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/admin$"))
-    for path in ["/admin/login", "/admin", "/admin/subscribers", "/admin/preview", "/admin/send", "/admin/log"]:
+    admin = ["/admin/login", "/admin", "/admin/subscribers", "/admin/bounces", "/admin/preview", "/admin/send"]
+    for path in [*admin, "/admin/log", "/admin/bounces?kind=soft&q=nobody"]:
         page.goto(base + path)
         page.add_script_tag(content=axe)
         found[path] = page.evaluate(
