@@ -49,7 +49,9 @@ def read(prefs: Any, path: Path, key: str, line: int | None) -> dict[str, Any]:
             allowed = _LISTS[k]
             bad = [x for x in v if allowed is not None and x not in allowed]
             if bad and allowed is not None:
-                raise error(f"{bad[0]!r} is not a {_ONE[k]}; expected some of: {', '.join(allowed)}")
+                split = next((a for a in allowed if "," in a and a.startswith(f"{bad[0]},")), None)
+                hint = f" ({split!r} has commas: quote it, as in [{split!r}])" if split else ""
+                raise error(f"{bad[0]!r} is not a {_ONE[k]}{hint}; expected some of: {', '.join(allowed)}")
             out[k] = frozenset(v)
         elif k == "frequency":
             if v not in ("daily", "weekly"):

@@ -123,7 +123,7 @@ def test_preferences_are_written_round_trip_keeping_comments_and_order(tmp_path:
     text = path.read_text()
     assert text.startswith(before.rsplit("  - email: research@charity.example.org", 1)[0])  # all above unchanged
     assert "    preferences:\n      kinds: [thematic, research]\n" in text
-    assert "      regions: [Kent, Surrey and Sussex, national]\n" in text or "regions: ['Kent, Surrey" in text
+    assert "      regions: ['Kent, Surrey and Sussex', national]\n" in text  # quoted: its commas are its own
     assert "      frequency: weekly\n      day: monday\n      paused_until: 2026-12-24\n" in text
     back = Editor(after).set_preferences(Subscriber(email="research@charity.example.org"))
     assert path.read_text() == before
@@ -138,6 +138,11 @@ def test_a_wrong_preference_in_the_file_names_its_line(tmp_path: Path) -> None:
         load(path)
     path.write_text("subscribers:\n  - email: a@example.org\n    preferences:\n      regions: [Mars]\n")
     with pytest.raises(ConfigError, match=r":4: .*'Mars' is not a region"):
+        load(path)
+    path.write_text(
+        "subscribers:\n  - email: a@example.org\n    preferences:\n      regions: [Kent, Surrey and Sussex]\n"
+    )
+    with pytest.raises(ConfigError, match=r"'Kent' is not a region \('Kent, Surrey and Sussex' has commas: quote it"):
         load(path)
 
 
