@@ -11,7 +11,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from . import auth, daily, schedule
+from . import auth, daily, schedule, tally
 from .csp import email_policy
 from .errors import DigestError
 from .service import Service
@@ -85,10 +85,10 @@ class AdminPages:
                 "admin/dashboard",
                 csrf=auth.csrf(request),
                 feeds=store.feed_health(),
-                runs=[(r, daily.run_tally(settings, store, r)) for r in runs],
+                runs=[(r, tally.run_tally(settings, store, r)) for r in runs],
                 next_send=schedule.next_send(settings, now, svc.today_status(store)),
                 last_poll=store.last_poll(),
-                waiting=daily.waiting(settings, store, now),
+                waiting=tally.waiting(settings, store, now),
                 last_send=svc.last_send,
                 problems=svc.verdict(store).problems,
             )

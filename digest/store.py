@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from .store_bounces import BounceStore
 from .store_items import ItemStore, summary_from_json, summary_json
+from .store_readers import ReaderStore
 from .store_runs import RunStore
 
 __all__ = ["Store", "summary_from_json", "summary_json"]
 
 
-class Store(BounceStore, ItemStore, RunStore):
+class Store(BounceStore, ItemStore, RunStore, ReaderStore):
     """One connection to the database file (store_schema), with the item queries (store_items), the run and
-    ledger queries (store_runs) and the bounces (store_bounces). Use one Store per thread."""
+    ledger queries (store_runs), the bounces (store_bounces) and what each reader is owed (store_readers). Use
+    one Store per thread."""

@@ -142,6 +142,20 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (provider, key)
     );
     """,
+    # what each reader is owed: every day's run (edition) is owed once to each reader and settled by the one
+    # delivery that carries it to them (daily, or in a weekly digest); deliveries name their period
+    """
+    CREATE TABLE owed (
+        email TEXT NOT NULL,           -- lower-cased
+        run_key TEXT NOT NULL REFERENCES runs(key),
+        day TEXT NOT NULL,             -- the run's day, local to the schedule
+        settled_by TEXT,               -- the run whose delivery carries it to them (NULL while owed)
+        PRIMARY KEY (email, run_key)
+    );
+    CREATE INDEX owed_open ON owed(email, settled_by);
+    ALTER TABLE deliveries ADD COLUMN period TEXT;   -- daily:2026-11-23 | weekly:2026-W48
+    CREATE UNIQUE INDEX deliveries_period ON deliveries(lower(email), period);
+    """,
 )
 
 

@@ -34,7 +34,9 @@ from .csp import SecurityHeaders, email_policy
 from .deliver import Sender
 from .errors import DigestError, InputError, SubscriberError
 from .models import HealthStatus
-from .render import RECIPIENT, UNSUBSCRIBE, environment, templates_dir
+from .preferences import describe
+from .reader_pages import PreferencePages
+from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE, environment, templates_dir
 from .service import Service
 from .subscribers import Editor, normalise_email, normalise_name
 from .subscribers import load as load_subscribers
@@ -62,6 +64,9 @@ class Pages:
         self.svc = svc
         self.env: Environment = environment(svc.settings.templates_dir)
         self.env.filters["local"] = lambda when: schedule.shown(svc.settings, when)  # the schedule's timezone
+        self.env.filters["gets"] = lambda sub: describe(  # what a reader gets, as the admin's list shows it
+            sub, send_time=svc.settings.send_time, today=daily.digest_day(svc.settings, svc.clock())
+        )
 
     def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
         for optional in ("link", "error", "email", "message", "csrf"):
@@ -216,7 +221,11 @@ class Pages:
             run = store.run(daily.run_key(settings, day))
         if run is None or not run.html:
             return self.page("message", 404, title="No digest that day", text=f"Nothing was sent on {day}.")
-        html = run.html.replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe").replace(RECIPIENT, "")
+        html = (
+            run.html.replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe")
+            .replace(PREFERENCES, f"{settings.public_url}/preferences")
+            .replace(RECIPIENT, "")
+        )
         return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html)})
 
     async def health(self, request: Request) -> Response:
@@ -263,6 +272,7 @@ def create_app(
         svc.sns_certificate = sns_certificate
     pages = Pages(svc)
     admin_pages = AdminPages(svc, pages.page)
+    reader_pages = PreferencePages(svc, pages.page)
     stored_hash = os.environ.get(settings.admin_password_env)
     if stored_hash and (problem := auth.hash_problem(stored_hash)):
         log.warning("$%s cannot be used, so no one can log in to the admin: %s", settings.admin_password_env, problem)
@@ -277,6 +287,8 @@ def create_app(
         Route("/confirm/{token}", pages.confirm, methods=["GET", "POST"]),
         Route("/unsubscribe", pages.unsubscribe, methods=["GET", "POST"]),
         Route("/unsubscribe/{token}", pages.unsubscribe, methods=["GET", "POST"]),
+        Route("/preferences", reader_pages.preferences, methods=["GET", "POST"]),
+        Route("/preferences/{token}", reader_pages.preferences, methods=["GET", "POST"]),
         Route("/digests/{day}", pages.web_digest),
         Route("/health", pages.health),
         Route("/webhooks/{provider}", Webhooks(svc).receive, methods=["POST"]),

@@ -14,7 +14,7 @@ from digest import daily
 from digest.auth import hash_password
 from digest.config import load_settings
 from digest.deliver import OutboxSender
-from digest.render import RECIPIENT, UNSUBSCRIBE
+from digest.render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from digest.store import Store
 from digest.web import create_app
 
@@ -54,8 +54,10 @@ def violations(browser: Any, axe: str, *, url: str | None = None, html: str | No
 def test_the_email_meets_wcag_aa(browser: Any, axe: str) -> None:  # noqa: F811
     """The digest email as a reader's client shows it has no WCAG 2.2 A/AA violations."""
     _, rendered = render()
-    html = rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/T").replace(
-        RECIPIENT, "reader@example.org"
+    html = (
+        rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/T")
+        .replace(PREFERENCES, "https://digest.example.org/preferences/T")
+        .replace(RECIPIENT, "reader@example.org")
     )
     assert violations(browser, axe, html=html) == []
 
@@ -90,16 +92,20 @@ def daily_clock() -> Any:
 
 
 def test_every_page_meets_wcag_aa(browser: Any, axe: str, live: tuple[str, Any]) -> None:  # noqa: F811
-    """Subscriber pages, the web version of a digest, link pages and every admin page have no WCAG 2.2 A/AA
-    violations."""
+    """Subscriber pages (the reader's preferences page included), the web version of a digest, link pages and
+    every admin page have no WCAG 2.2 A/AA violations."""
     base, settings = live
     token = daily.tokens(settings).unsubscribe("reader@example.org")
+    prefs = daily.tokens(settings).preferences("reader@example.org")
     public = [
         "/",
         "/subscribe",
         "/unsubscribe",
         f"/unsubscribe/{token}",
         "/unsubscribe/not-a-token",
+        "/preferences",
+        f"/preferences/{prefs}",
+        "/preferences/not-a-token",
         "/digests/2026-11-24",
     ]
     found = {path: violations(browser, axe, url=base + path) for path in public}
