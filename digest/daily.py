@@ -14,7 +14,7 @@ from email.utils import make_msgid
 
 from . import messages
 from .clock import Clock
-from .compose import Candidate, compose, for_subscriber
+from .compose import LEFT_OUT_BY_EDITOR, Candidate, apply_choices, compose, for_subscriber
 from .config import Settings
 from .deliver import Sender
 from .errors import DigestError
@@ -43,7 +43,7 @@ def digest_day(settings: Settings, now: datetime) -> date:
 def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence[int] | None = None) -> Digest:
     """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
     rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
-    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
+    candidates = apply_choices([Candidate(item=i, summary=s, document=d) for i, s, d in rows], store.item_choices())
     return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
 
 
@@ -63,28 +63,35 @@ class Tally:
         return f"{said}; {len(self.left_out)} left out as not about probation"
 
 
-def _tally(settings: Settings, rows: Sequence[tuple[Item, Summary, Document | None]], day: date, unread: int) -> Tally:
-    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
+def _tally(
+    settings: Settings, store: Store, rows: Sequence[tuple[Item, Summary, Document | None]], day: date, unread: int
+) -> Tally:
+    choices = store.item_choices()
+    candidates = apply_choices([Candidate(item=i, summary=s, document=d) for i, s, d in rows], choices)
     digest = compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
+
+    def why(c: Candidate) -> str:
+        return LEFT_OUT_BY_EDITOR if choices.get(c.item.id or 0) == "leave-out" else why_left_out(c.item, c.document)
+
     return Tally(
         entries=digest.count,
-        items=sum(1 for _, s, _ in rows if s.about_probation),
-        left_out=tuple((i, why_left_out(i, d)) for i, s, d in rows if not s.about_probation),
+        items=sum(1 for c in candidates if c.summary.about_probation),
+        left_out=tuple((c.item, why(c)) for c in candidates if not c.summary.about_probation),
         unsummarised=unread,
     )
 
 
 def waiting(settings: Settings, store: Store, now: datetime) -> Tally:
     """The items waiting for the next digest, as `digest status` and the dashboard both report them."""
-    return _tally(settings, store.pending_items(), digest_day(settings, now), store.count_unsummarised())
+    return _tally(settings, store, store.pending_items(), digest_day(settings, now), store.count_unsummarised())
 
 
 def run_tally(settings: Settings, store: Store, run: Run | RunInfo) -> Tally:
     """What a day's digest carried and what the filter left out of it."""
-    return _tally(settings, store.run_items(run.key), run.day, 0)
+    return _tally(settings, store, store.run_items(run.key), run.day, 0)
 
 
-def _run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:
+def run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:
     """The digest a started run carries: its items, under the subject it went out with."""
     digest = build_digest(settings, store, day, item_ids=run.item_ids)
     return replace(digest, subject=run.subject)
@@ -96,7 +103,7 @@ def todays_digest(settings: Settings, store: Store, now: datetime) -> Digest:
     run = store.run(run_key(settings, day))
     if run is None or run.status == "empty":
         return build_digest(settings, store, day)
-    return _run_digest(settings, store, run, day)
+    return run_digest(settings, store, run, day)
 
 
 def tokens(settings: Settings) -> Tokens:
@@ -296,7 +303,7 @@ def _resume_run(
     """Carry on with today's run: the same digest, to whoever has not had it yet."""
     if run.status == "empty":
         return SendOutcome(key, "today was an empty day and nothing was sent (use --force to send anyway)")
-    digest = _run_digest(settings, store, run, day)
+    digest = run_digest(settings, store, run, day)
     if resend_failed and not store.reset_failed(key, now=now):
         return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
     # Someone who joined since the run began gets today's digest too.
@@ -328,6 +335,22 @@ def nothing_to_send(
     if counts.get("pending", 0) + counts.get("sending", 0) or joined:
         return None
     return _already_sent(counts)
+
+
+def recipients_now(
+    store: Store, run: Run | None, subs: Sequence[Subscriber], *, force: bool = False, resend_failed: bool = False
+) -> int:
+    """How many addresses `send` would send to now, as the admin's confirmation says before a send."""
+    suppressed = store.suppressions()
+    active = [s for s in subs if s.email.lower() not in suppressed]
+    if run is None or force:
+        return len(active)
+    counts = store.delivery_counts(run.key)
+    recorded = {d.email.lower() for d in store.deliveries(run.key)}
+    joined = sum(1 for s in active if s.email.lower() not in recorded)
+    return (
+        counts.get("pending", 0) + counts.get("sending", 0) + joined + (counts.get("failed", 0) if resend_failed else 0)
+    )
 
 
 def _skip_departed(store: Store, key: str, by_email: dict[str, Subscriber], *, now: datetime) -> None:

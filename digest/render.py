@@ -68,8 +68,12 @@ class Renderer:
     def web_url(self, digest: Digest) -> str:
         return f"{self.public_url}/digests/{digest.day.isoformat()}"
 
-    def render(self, digest: Digest, *, test: bool = False, inline: bool = True) -> Rendered:
+    def render(self, digest: Digest, *, test: bool = False, inline: bool = True, web: bool = False) -> Rendered:
+        """The digest as an email; with `web`, as its web version (a page: no "view in your browser", no
+        unsubscribe footer, a link to subscribe instead)."""
         context = {
+            "web": web,
+            "subscribe_url": f"{self.public_url}/subscribe",
             "digest": digest,
             "date_long": digest.day.strftime("%A %-d %B %Y"),
             "web_url": self.web_url(digest),

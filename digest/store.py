@@ -7,12 +7,13 @@ clock.
 
 from __future__ import annotations
 
+from .store_choices import ChoiceStore
 from .store_items import ItemStore, summary_from_json, summary_json
 from .store_runs import RunStore
 
 __all__ = ["Store", "summary_from_json", "summary_json"]
 
 
-class Store(ItemStore, RunStore):
-    """One connection to the database file (store_schema), with the item queries (store_items) and the run and
-    ledger queries (store_runs). Use one Store per thread."""
+class Store(ItemStore, RunStore, ChoiceStore):
+    """One connection to the database file (store_schema), with the item queries (store_items), the run and
+    ledger queries (store_runs) and the editor's choices on items (store_choices). Use one Store per thread."""

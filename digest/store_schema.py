@@ -120,6 +120,14 @@ _MIGRATIONS: tuple[str, ...] = (
         expires TEXT NOT NULL
     );
     """,
+    # 3: the editor's call on an item waiting for the digest: leave it out, or include one the filter dropped
+    """
+    CREATE TABLE item_choices (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        choice TEXT NOT NULL,          -- leave-out | include
+        created TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -513,7 +513,7 @@ def test_after_todays_send_health_and_dashboard_show_tomorrow_in_the_schedules_z
             assert client.get("/health").json()["next_send"] == "2026-07-01T12:00:00+01:00"
             csrf = login(client)
             assert "Wednesday 1 July, 12:00 BST" in client.get("/admin").text
-            client.post("/admin/send", data={"csrf": csrf, "confirm": "yes"})
+            client.post("/admin/send", data={"csrf": csrf, "mode": "continue", "confirmed": "yes"})
             deadline = time.monotonic() + 10
             while client.get("/health").json()["today"] != "empty":
                 assert time.monotonic() < deadline, "the send did not finish"
