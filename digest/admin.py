@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from . import auth, daily, schedule
 from .admin_base import AdminBase
 from .csp import email_policy
+from .deliver import OutboxSender
 from .errors import DigestError
 from .subscribers import load as load_subscribers
 from .subscribers import load_for_send, normalise_email
@@ -131,7 +132,10 @@ class AdminPages(AdminBase):
                 request, "Test copy not sent", "An unexpected error; the log has it.", "/admin/preview", 500
             )
         # The outbox answers with the file it wrote: a path on the server, which is no business of the page.
-        said = f" The mail server replied: {reply}" if _SMTP_REPLY.match(reply) else " It is in the outbox folder."
+        outbox = isinstance(svc.sender, OutboxSender) or not _SMTP_REPLY.match(reply)
+        said = (
+            " It is in the outbox folder (delivery method: outbox)." if outbox else f" The mail server replied: {reply}"
+        )
         return self.done(
             request, "Test copy sent", f"A test copy of today's digest went to {to}.{said}", "/admin/preview"
         )
@@ -155,6 +159,8 @@ class AdminPages(AdminBase):
                 why_not = daily.nothing_to_send(store, run, subs, force=force, resend_failed=resend)
                 count = daily.recipients_now(store, run, subs, force=force, resend_failed=resend)
                 digest, _html, _text = daily.preview(settings, store, now=clock())
+            if why_not is None and (run is None or force) and digest.count == 0 and not settings.send_empty:
+                why_not = "nothing new today, and schedule.send_empty is off"
             if why_not is not None:
                 return self.done(request, "Nothing to send", f"Nothing was sent: {why_not}.", "/admin/log")
             if not self.confirmed(request):

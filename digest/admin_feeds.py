@@ -91,7 +91,7 @@ class FeedPages(AdminBase):
             "admin/feed-check",
             csrf=auth.csrf(request),
             feed=feed,
-            name=name,
+            feed_name=name,
             parsed=parsed,
             newest=newest,
             types=SOURCE_TYPES,
