@@ -162,6 +162,8 @@ class AdminPages(AdminBase):
             if why_not is None and (run is None or force) and digest.count == 0 and not settings.send_empty:
                 why_not = "nothing new today, and schedule.send_empty is off"
             if why_not is not None:
+                for flag, choice in _CLI_WORDS:  # the reason in the admin's words, not the command line's
+                    why_not = why_not.replace(flag, choice)
                 return self.done(request, "Nothing to send", f"Nothing was sent: {why_not}.", "/admin/log")
             if not self.confirmed(request):
                 return self.confirm(
@@ -183,6 +185,10 @@ class AdminPages(AdminBase):
 
 
 _SMTP_REPLY = re.compile(r"[2-5]\d\d\b")
+_CLI_WORDS = (
+    ("use --resend-failed", "choose “Only retry today's failed deliveries”"),
+    ("use --force", "choose “Start a new run”"),
+)
 _MODES = {
     "continue": "Today's digest, to everyone not yet sent it",
     "resend": "Retry today's failed deliveries (and anyone not yet sent it)",

@@ -26,6 +26,7 @@ def round_trip() -> YAML:
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.indent(mapping=2, sequence=4, offset=2)
+    y.width = 4096  # never fold a long line (a feed's URL) the operator wrote on one
     return y
 
 
