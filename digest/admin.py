@@ -159,12 +159,20 @@ class AdminPages(AdminBase):
                 why_not = daily.nothing_to_send(store, run, subs, force=force, resend_failed=resend)
                 count = daily.recipients_now(store, run, subs, force=force, resend_failed=resend)
                 digest, _html, _text = daily.preview(settings, store, now=clock())
-            if why_not is None and (run is None or force) and digest.count == 0 and not settings.send_empty:
-                why_not = "nothing new today, and schedule.send_empty is off"
+            empty_day = why_not is None and (run is None or force) and digest.count == 0 and not settings.send_empty
             if why_not is not None:
                 for flag, choice in _CLI_WORDS:  # the reason in the admin's words, not the command line's
                     why_not = why_not.replace(flag, choice)
                 return self.done(request, "Nothing to send", f"Nothing was sent: {why_not}.", "/admin/log")
+            if not self.confirmed(request) and empty_day:
+                return self.confirm(
+                    request,
+                    title="Send now?",
+                    text="There is nothing new today and schedule.send_empty is off: no email will go to anyone; "
+                    "today is recorded as an empty day.",
+                    button="Record an empty day",
+                    back="/admin/send",
+                )
             if not self.confirmed(request):
                 return self.confirm(
                     request,
