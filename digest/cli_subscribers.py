@@ -18,20 +18,24 @@ def subscribers() -> None:
 @subscribers.command("list")
 @pass_ctx
 def subscribers_list(ctx: Context) -> None:
-    """Every address with its status (active, or why it is suppressed)."""
+    """Every address with its status (active, or why it is suppressed: the reason, date and evidence)."""
     from .subscribers import load as load_subscribers
 
     loaded = load_subscribers(ctx.settings.subscribers_file)
     with ctx.store() as store:
-        suppressed = store.suppressions()
+        suppressed = store.suppression_details()
     for s in loaded.subscribers:
-        state = suppressed.get(s.email.lower(), "active")
+        why = suppressed.get(s.email.lower())
         prefs = []
         if s.kinds is not None:
             prefs.append("kinds: " + ", ".join(sorted(s.kinds)))
         if s.sources is not None:
             prefs.append("sources: " + ", ".join(sorted(s.sources)))
-        click.echo(f"{s.email:<40} {state:<13} {s.name or ''}{'  [' + '; '.join(prefs) + ']' if prefs else ''}")
+        line = f"{s.email:<40} {why.reason if why else 'active':<13} {s.name or ''}"
+        line += "  [" + "; ".join(prefs) + "]" if prefs else ""
+        if why:
+            line += f"  ({why.created:%Y-%m-%d}{': ' + why.detail[:160] if why.detail else ''})"
+        click.echo(line.rstrip())
     click.echo(
         f"{len(loaded.subscribers)} subscribers, "
         f"{sum(1 for s in loaded.subscribers if s.email.lower() in suppressed)} suppressed",

@@ -9,10 +9,11 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 
 from . import messages
+from .bounce_policy import record_refusals
 from .clock import Clock
 from .compose import LEFT_OUT_BY_EDITOR, Candidate, apply_choices, compose, for_subscriber
 from .config import Settings
@@ -26,6 +27,7 @@ from .store import Store
 from .subscribers import load_for_send
 from .summarise import why_left_out
 from .tokens import Tokens
+from .verp import ReturnPaths
 
 
 def list_slug(settings: Settings) -> str:
@@ -108,6 +110,12 @@ def todays_digest(settings: Settings, store: Store, now: datetime) -> Digest:
 
 def tokens(settings: Settings) -> Tokens:
     return Tokens(settings.keys.accepted, list_id(settings))
+
+
+def return_paths(settings: Settings) -> ReturnPaths | None:
+    """Per-recipient return paths and mailto: unsubscribes, when a bounce address is set (see verp)."""
+    b = settings.bounces
+    return ReturnPaths(settings.keys.accepted, b.address, b.unsubscribe_address) if b.address else None
 
 
 def list_id(settings: Settings) -> str:
@@ -214,6 +222,7 @@ def _send_locked(
         return SendOutcome(key, _already_sent(counts), digest=digest, counts=counts)
     emails = DigestMessages(settings, digest, envelope(settings, run.subject, run.created_at, key))
     signer = tokens(settings)
+    paths = return_paths(settings)
 
     def build(d: Delivery, name: str | None) -> Message:
         return emails.message(
@@ -222,12 +231,15 @@ def _send_locked(
             name=name,
             message_id=d.message_id,
             unsubscribe_url=unsubscribe_url(settings, d.email, signer),
+            sender=paths.bounce_address(d.email) if paths else None,
+            unsubscribe_mailto=paths.unsubscribe_mailto(d.email) if paths else None,
         )
 
     pool = workers or (settings.smtp.pool if settings.smtp else 1)
     report = send_run(
         store, key, build, sender, clock=clock, workers=pool, stop=stop, progress=progress, heartbeat=heartbeat
     )
+    record_refusals(store, [(e, r) for e, r in report.failed if e in report.suppressed], now=clock())
     counts = store.delivery_counts(key)
     msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {store.suppressed_count(key)} suppressed"
     if report.deferred:
@@ -402,6 +414,7 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
     if not settings.editors or outcome.report is None:
         return None
     suppressed = store.suppressions()
+    since = (run.created_at if (run := store.run(outcome.key)) else now) - timedelta(days=1)
     facts = RunFacts(
         key=outcome.key,
         counts=store.delivery_counts(outcome.key),
@@ -411,6 +424,9 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
         failures=tuple((d, d.email.lower() in suppressed) for d in store.deliveries(outcome.key, ["failed"])),
         deferred=tuple(d for d in store.deliveries(outcome.key, ["pending"]) if d.reply),
         broken=tuple(h for h in store.feed_health() if h.last_error or h.disabled),
+        newly_suppressed=tuple(
+            (s.email, s.reason, s.detail) for s in store.suppression_details().values() if s.created >= since
+        ),
     )
     return messages.editor_report(settings, facts, date=now, message_id=make_msgid(domain=settings.domain))
 

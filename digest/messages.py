@@ -130,13 +130,15 @@ class MessageFactory:
         name: str | None,
         message_id: str,
         unsubscribe_url: str,
+        unsubscribe_mailto: str | None = None,
         extra_headers: dict[str, str] | None = None,
     ) -> bytes:
+        """`unsubscribe_mailto`: this recipient's own mailto: unsubscribe (VERP), instead of the shared one."""
         head = (
             _header("To", format_address(to, name))
             + self._common
             + _header("Message-ID", message_id)
-            + _header("List-Unsubscribe", f"<{unsubscribe_url}>, <{self.mailto}>")
+            + _header("List-Unsubscribe", f"<{unsubscribe_url}>, <{unsubscribe_mailto or self.mailto}>")
             + b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         )
         for k, v in (extra_headers or {}).items():
@@ -207,11 +209,19 @@ class DigestMessages:
         message_id: str,
         unsubscribe_url: str,
         extra_headers: dict[str, str] | None = None,
+        sender: str | None = None,
+        unsubscribe_mailto: str | None = None,
     ) -> Message:
+        """`sender`: the envelope sender (the VERP return path), default the from address."""
         data = self.factory(sub).build(
-            to=to, name=name, message_id=message_id, unsubscribe_url=unsubscribe_url, extra_headers=extra_headers
+            to=to,
+            name=name,
+            message_id=message_id,
+            unsubscribe_url=unsubscribe_url,
+            unsubscribe_mailto=unsubscribe_mailto,
+            extra_headers=extra_headers,
         )
-        return Message(to=to, sender=self.settings.from_address, message_id=message_id, data=data)
+        return Message(to=to, sender=sender or self.settings.from_address, message_id=message_id, data=data)
 
 
 # ---- the plain-text emails
@@ -242,6 +252,7 @@ class RunFacts:
     failures: tuple[tuple[Delivery, bool], ...] = ()  # each failed row, and whether it is now suppressed
     deferred: tuple[Delivery, ...] = ()  # rows left pending after a temporary error
     broken: tuple[FeedHealth, ...] = ()  # feeds in error or disabled
+    newly_suppressed: tuple[tuple[str, str, str], ...] = ()  # (address, reason, evidence) since the last report
 
 
 def editor_report(settings: Settings, facts: RunFacts, *, date: datetime, message_id: str) -> Message:
@@ -268,6 +279,13 @@ def editor_report(settings: Settings, facts: RunFacts, *, date: datetime, messag
     if facts.deferred:
         lines.append("Left pending (the next `digest send` tries again):")
         lines += [_row(d) for d in facts.deferred[:50]]
+        lines.append("")
+    if facts.newly_suppressed:
+        lines.append("Suppressed since the last report (bounces, complaints, unsubscribes):")
+        lines += [
+            f"  {email}: {reason}{': ' + detail[:200] if detail else ''}"
+            for email, reason, detail in facts.newly_suppressed[:50]
+        ]
         lines.append("")
     if facts.broken:
         lines.append("Feeds with errors:")

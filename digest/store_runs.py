@@ -212,9 +212,6 @@ class RunStore(Database):
             (email.lower(), reason, detail, _ts(now)),
         )
 
-    def unsuppress(self, email: str) -> bool:
-        return self.db.execute("DELETE FROM suppressions WHERE email=?", (email.lower(),)).rowcount > 0
-
     def suppressions(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT email, reason FROM suppressions")}
 

@@ -120,7 +120,29 @@ _MIGRATIONS: tuple[str, ...] = (
         expires TEXT NOT NULL
     );
     """,
-    # 3: the editor's call on an item waiting for the digest: leave it out, or include one the filter dropped
+    # bounces and complaints as they come back, with their evidence; a suppression's reason points here
+    """
+    CREATE TABLE bounces (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL,           -- lower-cased
+        kind TEXT NOT NULL,            -- hard | soft | complaint
+        status TEXT,                   -- the enhanced status code, 5.1.1
+        evidence TEXT NOT NULL,        -- the line that decided it (a Diagnostic-Code, a Feedback-Type)
+        source TEXT NOT NULL,          -- smtp (refused during the send) | process | imap | webhook:<provider>
+        notice_id TEXT,                -- the notice's Message-ID or event id: the same notice counts once
+        created TEXT NOT NULL,
+        lifted INTEGER NOT NULL DEFAULT 0  -- 1 once the editor lifted the suppression it led to
+    );
+    CREATE INDEX bounces_email ON bounces(email, created);
+    CREATE UNIQUE INDEX bounces_notice ON bounces(notice_id, email) WHERE notice_id IS NOT NULL;
+    CREATE TABLE webhook_seen (        -- each signed webhook request once: a replay is refused
+        provider TEXT NOT NULL,
+        key TEXT NOT NULL,             -- Mailgun's token, SNS's MessageId, a hash of SendGrid's signature…
+        seen TEXT NOT NULL,
+        PRIMARY KEY (provider, key)
+    );
+    """,
+    # the editor's call on an item waiting for the digest: leave it out, or include one the filter dropped
     """
     CREATE TABLE item_choices (
         item_id INTEGER PRIMARY KEY REFERENCES items(id),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
@@ -28,6 +28,7 @@ from starlette.types import ASGIApp
 
 from . import auth, daily, schedule
 from .admin import AdminPages
+from .admin_bounces import BouncePages
 from .admin_feeds import FeedPages
 from .admin_items import ItemPages
 from .admin_log import LogPages
@@ -43,6 +44,7 @@ from .render import RECIPIENT, environment, templates_dir
 from .service import Service
 from .subscribers import Editor, normalise_email, normalise_name
 from .subscribers import load as load_subscribers
+from .web_webhooks import Webhooks
 
 log = logging.getLogger("digest")
 
@@ -256,15 +258,24 @@ class Pages:
 
 
 def create_app(
-    settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    sender: Sender | None = None,
+    scheduler: bool = False,
+    sns_certificate: Callable[[str], bytes] | None = None,
 ) -> ASGIApp:
+    """`sns_certificate`: how to get Amazon SNS's signing certificate by URL (tests give their own)."""
     svc = Service(settings, clock=clock, sender=sender)
+    if sns_certificate is not None:
+        svc.sns_certificate = sns_certificate
     pages = Pages(svc)
     admin_pages = AdminPages(svc, pages.page)
     feeds = FeedPages(svc, pages.page)
     items = ItemPages(svc, pages.page)
     log_pages = LogPages(svc, pages.page)
     subscribers = SubscriberPages(svc, pages.page)
+    bounces = BouncePages(svc, pages.page)
     stored_hash = os.environ.get(settings.admin_password_env)
     if stored_hash and (problem := auth.hash_problem(stored_hash)):
         log.warning("$%s cannot be used, so no one can log in to the admin: %s", settings.admin_password_env, problem)
@@ -281,6 +292,7 @@ def create_app(
         Route("/unsubscribe/{token}", pages.unsubscribe, methods=["GET", "POST"]),
         Route("/digests/{day}", pages.web_digest),
         Route("/health", pages.health),
+        Route("/webhooks/{provider}", Webhooks(svc).receive, methods=["POST"]),
         Route("/admin/login", admin_pages.login, methods=["GET", "POST"]),
         Route("/admin/logout", admin_pages.logout, methods=["POST", "GET"]),
         Route("/admin", admin(admin_pages.dashboard)),
@@ -293,6 +305,7 @@ def create_app(
         Route("/admin/items", admin(items.items_page), methods=["GET", "POST"]),
         Route("/admin/subscribers", admin(subscribers.list_page), methods=["GET", "POST"]),
         Route("/admin/subscriber", admin(subscribers.detail)),
+        Route("/admin/bounces", admin(bounces.bounces_page), methods=["GET", "POST"]),
         Route("/admin/preview", admin(admin_pages.preview_page)),
         Route("/admin/test", admin(admin_pages.test_send), methods=["POST"]),
         Route("/admin/send", admin(admin_pages.send_page), methods=["GET", "POST"]),

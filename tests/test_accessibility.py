@@ -73,6 +73,16 @@ def live(
     settings = load_settings(config, overrides={"public_url": f"http://127.0.0.1:{port}"})
     with Store(settings.database) as store:
         daily.send_digest(settings, store, OutboxSender(tmp_path / "outbox"), clock=daily_clock)
+        # One suppression with its bounce, so the bounces page shows both tables and the lift form.
+        store.add_bounce(
+            "reader@example.org",
+            "hard",
+            status="5.1.1",
+            evidence="550 5.1.1 User unknown",
+            source="process",
+            now=daily_clock(),
+        )
+        store.suppress("reader@example.org", "bounced", now=daily_clock(), detail="550 5.1.1 User unknown")
     for server in serve_app(create_app(settings, clock=daily_clock, sender=OutboxSender(tmp_path / "out2")), port):
         yield server.base, settings
 
@@ -113,6 +123,8 @@ def test_every_page_meets_wcag_aa(browser: Any, axe: str, live: tuple[str, Any])
         "/admin/items",
         "/admin/subscribers",
         "/admin/subscriber?email=reader%40example.org",
+        "/admin/bounces",
+        "/admin/bounces?kind=soft&q=nobody",
         "/admin/preview",
         "/admin/preview?email=reader%40example.org",
         "/admin/send",
