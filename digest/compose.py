@@ -9,7 +9,7 @@ to it, or names the same organisation within a week), the entry carries the repo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -113,6 +113,21 @@ def _safe_summary(s: Summary) -> Summary:
         facts=tuple(safe_text(f, 600) for f in s.facts),
         standard_ratings=tuple((safe_text(n, 200), safe_text(r, 60)) for n, r in s.standard_ratings),
     )
+
+
+LEFT_OUT_BY_EDITOR = "left out by the editor"
+
+
+def apply_choices(candidates: Iterable[Candidate], choices: Mapping[int, str]) -> list[Candidate]:
+    """The candidates with the editor's calls made: "include" puts an item the filter dropped in the digest,
+    "leave-out" keeps one out (it is still considered, so the run claims it and it does not come back)."""
+    out = []
+    for c in candidates:
+        choice = choices.get(c.item.id or 0)
+        if choice in ("include", "leave-out"):
+            c = replace(c, summary=replace(c.summary, about_probation=choice == "include"))
+        out.append(c)
+    return out
 
 
 def compose(

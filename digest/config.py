@@ -143,6 +143,7 @@ class _Feed(_Section, frozen=True):
     type: SourceType | None = None
     kind: SourceType | None = None  # the old name of `type`, still read
     filter: bool = True
+    enabled: bool = True  # false: the editor paused it (the admin's "Disable"); it is not polled
     backfill_hours: _Hours | None = None
 
 
@@ -343,6 +344,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
                 url=feed.url,
                 source_type=feed.type or feed.kind,
                 filter=feed.filter,
+                enabled=feed.enabled,
                 backfill_hours=feed.backfill_hours,
             )
             for feed in f.feeds

@@ -15,7 +15,7 @@ from email.utils import make_msgid
 from . import editions, messages
 from .bounce_policy import record_refusals
 from .clock import Clock
-from .compose import Candidate, compose, for_subscriber
+from .compose import Candidate, apply_choices, compose, for_subscriber
 from .config import Settings
 from .deliver import Sender
 from .errors import DigestError
@@ -45,11 +45,11 @@ def digest_day(settings: Settings, now: datetime) -> date:
 def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence[int] | None = None) -> Digest:
     """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
     rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
-    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
+    candidates = apply_choices([Candidate(item=i, summary=s, document=d) for i, s, d in rows], store.item_choices())
     return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
 
 
-def _run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:
+def run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:
     """The digest a started run carries: its items, under the subject it went out with."""
     digest = build_digest(settings, store, day, item_ids=run.item_ids)
     return replace(digest, subject=run.subject)
@@ -61,7 +61,7 @@ def todays_digest(settings: Settings, store: Store, now: datetime) -> Digest:
     run = store.run(run_key(settings, day))
     if run is None or run.status == "empty":
         return build_digest(settings, store, day)
-    return _run_digest(settings, store, run, day)
+    return run_digest(settings, store, run, day)
 
 
 def tokens(settings: Settings) -> Tokens:
@@ -293,7 +293,7 @@ def _resume_run(
     """Carry on with today's run: the same digest, to whoever has not had it yet."""
     if run.status == "empty":
         return SendOutcome(key, "today was an empty day and nothing was sent (use --force to send anyway)")
-    digest = _run_digest(settings, store, run, day)
+    digest = run_digest(settings, store, run, day)
     if resend_failed and not store.reset_failed(key, now=now):
         return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
     # Someone who joined (or became due, by switching to daily) since the run began gets today's digest too.
@@ -338,6 +338,38 @@ def nothing_to_send(
     if counts.get("pending", 0) + counts.get("sending", 0) or joined:
         return None
     return _already_sent(counts)
+
+
+def recipients_now(
+    settings: Settings,
+    store: Store,
+    run: Run | None,
+    subs: Sequence[Subscriber],
+    *,
+    day: date,
+    carries: bool,
+    force: bool = False,
+    resend_failed: bool = False,
+) -> int:
+    """How many addresses `send` would send to now (only readers due today: weekly readers on their day, nobody
+    paused), as the admin's confirmation says before a send. `carries`: today's digest has items."""
+    suppressed = store.suppressions()
+    active = [s for s in subs if s.email.lower() not in suppressed]
+    if run is None or force:
+        return len(
+            editions.plan(settings, store, active, key=run_key(settings, day), day=day, carries=carries).recipients
+        )
+    counts = store.delivery_counts(run.key)
+    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
+    joined = editions.plan(
+        settings, store, active, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded
+    ).recipients
+    return (
+        counts.get("pending", 0)
+        + counts.get("sending", 0)
+        + len(joined)
+        + (counts.get("failed", 0) if resend_failed else 0)
+    )
 
 
 def _skip_departed(store: Store, key: str, by_email: dict[str, Subscriber], *, now: datetime) -> None:

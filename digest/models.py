@@ -47,6 +47,7 @@ class Feed:
     url: str
     source_type: SourceType | None = None  # what sort of source: a hint for relevance and kinds
     filter: bool = True  # keep only items about probation
+    enabled: bool = True  # false: paused by the editor, not polled
     backfill_hours: float | None = None  # override of the global first-run window
 
 

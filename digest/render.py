@@ -71,9 +71,16 @@ class Renderer:
     def web_url(self, digest: Digest) -> str:
         return f"{self.public_url}/digests/{digest.day.isoformat()}"
 
-    def render(self, digest: Digest, *, test: bool = False, inline: bool = True, you_get: str = "") -> Rendered:
-        """`you_get`: what the reader gets, for the footer ("inspections from London, weekly on Mondays")."""
+    def render(
+        self, digest: Digest, *, test: bool = False, inline: bool = True, you_get: str = "", web: bool = False
+    ) -> Rendered:
+        """The digest as an email; with `web`, as its web version (a page: no "view in your browser", no
+        unsubscribe footer, a link to subscribe instead). `you_get`: what the reader gets, for the footer
+        ("inspections from London, weekly on Mondays")."""
         context = {
+            "web": web,
+            "subscribe_url": f"{self.public_url}/subscribe",
+            "preferences_page_url": f"{self.public_url}/preferences",
             "digest": digest,
             "date_long": digest.day.strftime("%A %-d %B %Y"),
             "since_long": digest.since.strftime("%A %-d %B") if digest.since else "",

@@ -9,6 +9,7 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
@@ -22,7 +23,7 @@ from .errors import DigestError, LockedError
 from .fetch import Fetcher
 from .health import JobState, Verdict, assess
 from .ledger import Stop
-from .models import Message
+from .models import Feed, Message
 from .store import Store
 from .subscribers import load as load_subscribers
 from .workers import InlineRunner, Runner, WorkerPool
@@ -115,6 +116,23 @@ class Service:
             else:
                 log.exception("poll failed")
         self.poll_state = JobState(finished=self.clock(), error=error)
+
+    def use_feeds(self, edited: Settings) -> None:
+        """The feeds as the settings file now has them (after the admin edited it); the rest stays as started."""
+        self.settings = replace(self.settings, feeds=edited.feeds)
+        with self.store() as store:
+            store.sync_feeds(self.settings.feeds)
+
+    async def poll_feed(self, feed: Feed) -> pipeline.PollResult:
+        """One poll of one feed now (the admin's "Poll now"), then reading what it found, as the poll job does:
+        the fetch is async and parsing and summarising go to the job's runner, so the pages stay responsive."""
+        one = replace(self.settings, feeds=(feed,))
+        with self.store() as store:
+            async with Fetcher(self.settings.fetch, contact=self.settings.public_url) as fetcher:
+                [result] = await pipeline.poll(one, store, fetcher, clock=self.clock, runner=self.pool, force=True)
+                if result.new:
+                    await pipeline.process(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
+        return result
 
     async def bounce_poll_job(self) -> None:
         """Process the bounce mailbox (bounces.imap): each message through the bounce policy, then moved."""

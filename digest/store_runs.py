@@ -111,18 +111,37 @@ class RunStore(Database):
             sql += f" AND state IN ({','.join('?' * len(states))})"
             args += list(states)
         rows = self.db.execute(sql + " ORDER BY rowid", args).fetchall()
-        return [
-            Delivery(
-                run_key=r["run_key"],
-                email=r["email"],
-                state=r["state"],
-                message_id=r["message_id"],
-                attempts=r["attempts"],
-                reply=r["reply"],
-                updated_at=_dt(r["updated"]),
-            )
-            for r in rows
-        ]
+        return [_delivery(r) for r in rows]
+
+    def delivery_log(
+        self,
+        *,
+        states: Sequence[DeliveryState] = (),
+        run_key: str | None = None,
+        email: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Delivery], int]:
+        """One page of the ledger, newest change first, narrowed by state, run and address; and how many rows
+        match in all (for paging)."""
+        where: list[str] = ["1=1"]
+        args: list[Any] = []
+        if states:
+            where.append(f"state IN ({','.join('?' * len(states))})")
+            args += list(states)
+        if run_key:
+            where.append("run_key=?")
+            args.append(run_key)
+        if email:
+            where.append("lower(email)=?")
+            args.append(email.lower())
+        cond = " AND ".join(where)
+        total = int(self.db.execute(f"SELECT count(*) FROM deliveries WHERE {cond}", args).fetchone()[0])
+        rows = self.db.execute(
+            f"SELECT * FROM deliveries WHERE {cond} ORDER BY updated DESC, rowid DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return [_delivery(r) for r in rows], total
 
     def delivery_names(self, key: str) -> dict[str, str | None]:
         return {r[0]: r[1] for r in self.db.execute("SELECT email, name FROM deliveries WHERE run_key=?", (key,))}
@@ -255,6 +274,18 @@ class RunStore(Database):
 
     def release_lock(self, name: str, owner: str) -> None:
         self.db.execute("DELETE FROM locks WHERE name=? AND owner=?", (name, owner))
+
+
+def _delivery(r: Any) -> Delivery:
+    return Delivery(
+        run_key=r["run_key"],
+        email=r["email"],
+        state=r["state"],
+        message_id=r["message_id"],
+        attempts=r["attempts"],
+        reply=r["reply"],
+        updated_at=_dt(r["updated"]),
+    )
 
 
 def _sid(sid: str) -> str:

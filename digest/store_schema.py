@@ -156,6 +156,14 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN period TEXT;   -- daily:2026-11-23 | weekly:2026-W48
     CREATE UNIQUE INDEX deliveries_period ON deliveries(lower(email), period);
     """,
+    # the editor's call on an item waiting for the digest: leave it out, or include one the filter dropped
+    """
+    CREATE TABLE item_choices (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        choice TEXT NOT NULL,          -- leave-out | include
+        created TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from .compose import Candidate, compose
+from .compose import LEFT_OUT_BY_EDITOR, Candidate, apply_choices, compose
 from .config import Settings
 from .daily import digest_day
 from .models import Document, Item, Run, RunInfo, Summary
@@ -31,22 +31,29 @@ class Tally:
         return f"{said}; {len(self.left_out)} left out as not about probation"
 
 
-def _tally(settings: Settings, rows: Sequence[tuple[Item, Summary, Document | None]], day: date, unread: int) -> Tally:
-    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
+def _tally(
+    settings: Settings, store: Store, rows: Sequence[tuple[Item, Summary, Document | None]], day: date, unread: int
+) -> Tally:
+    choices = store.item_choices()
+    candidates = apply_choices([Candidate(item=i, summary=s, document=d) for i, s, d in rows], choices)
     digest = compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
+
+    def why(c: Candidate) -> str:
+        return LEFT_OUT_BY_EDITOR if choices.get(c.item.id or 0) == "leave-out" else why_left_out(c.item, c.document)
+
     return Tally(
         entries=digest.count,
-        items=sum(1 for _, s, _ in rows if s.about_probation),
-        left_out=tuple((i, why_left_out(i, d)) for i, s, d in rows if not s.about_probation),
+        items=sum(1 for c in candidates if c.summary.about_probation),
+        left_out=tuple((c.item, why(c)) for c in candidates if not c.summary.about_probation),
         unsummarised=unread,
     )
 
 
 def waiting(settings: Settings, store: Store, now: datetime) -> Tally:
     """The items waiting for the next digest, as `digest status` and the dashboard both report them."""
-    return _tally(settings, store.pending_items(), digest_day(settings, now), store.count_unsummarised())
+    return _tally(settings, store, store.pending_items(), digest_day(settings, now), store.count_unsummarised())
 
 
 def run_tally(settings: Settings, store: Store, run: Run | RunInfo) -> Tally:
     """What a day's digest carried and what the filter left out of it."""
-    return _tally(settings, store.run_items(run.key), run.day, 0)
+    return _tally(settings, store, store.run_items(run.key), run.day, 0)

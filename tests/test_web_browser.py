@@ -90,6 +90,11 @@ def test_subscribe_confirm_receive_unsubscribe(browser: Any, site: Any) -> None:
     page.goto(f"{live.base}/digests/2026-11-24")
     assert page.locator("h1").inner_text() == "Probation Digest"
     assert background(page, ".masthead") == NAVY
+    # A web page says what it is and how to subscribe, not what an email says.
+    expect(page.locator("body")).to_contain_text("This is the web version of Probation Digest for Tuesday 24 November")
+    expect(page.locator("body")).not_to_contain_text("View in your browser")
+    expect(page.locator("body")).not_to_contain_text("You get this email")
+    assert page.get_attribute("text=Subscribe", "href") == f"{live.base}/subscribe"
     page.screenshot(path=str(ARTIFACTS / "web-version.png"), full_page=True)
     csp.check()
     digest = [m for m in box.to("new@example.org") if m["Subject"].startswith("Probation Digest")]
@@ -158,8 +163,9 @@ def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None
     csp.check()
 
     page.click("nav >> text=Send")
-    page.check("input[name=confirm]")
     page.click("button:has-text('Send now')")
+    expect(page.locator("main")).to_contain_text("will go to 2 recipients now")  # a confirmation step first
+    page.click("button:has-text('Send to 2 now')")
     page.wait_for_url(f"{live.base}/admin/log")
     # A locator, not wait_for_function: that evaluates a string, which the page's policy (rightly) refuses.
     page.get_by_text("Sending…").wait_for(state="detached", timeout=20_000)
@@ -176,7 +182,7 @@ def test_a_bounce_suppresses_the_next_digest_and_the_editor_sees_why_and_lifts_i
     site: Any,
 ) -> None:
     """A DSN for the subscriber, piped to `digest bounces process`, stops the next day's digest; the editor sees
-    the reason and evidence on the bounces page and lifts the suppression only once they tick the box."""
+    the reason and evidence on the bounces page and lifts the suppression only after a confirmation step."""
     import subprocess
     import sys
 
@@ -207,8 +213,11 @@ def test_a_bounce_suppresses_the_next_digest_and_the_editor_sees_why_and_lifts_i
     page.click("button:has-text('Filter')")
     expect(page.locator("body")).to_contain_text("No bounces of that kind.")
     page.goto(f"{live.base}/admin/bounces")
-    page.check("text=Send to reader@example.org again")
     page.click("button:has-text('Lift suppression')")
+    expect(page.locator("h1")).to_have_text("Send to reader@example.org again?")  # a confirmation step first
+    with Store(settings.database) as store:
+        assert "reader@example.org" in store.suppressions()
+    page.click("button:has-text('Lift the suppression')")
     expect(page.locator("[role=status]")).to_contain_text("reader@example.org will receive the digest again.")
     expect(page.locator("body")).to_contain_text("No one is suppressed")
     page.screenshot(path=str(ARTIFACTS / "admin-bounces.png"), full_page=True)
