@@ -113,7 +113,8 @@ _INSPECTION_WORDS = re.compile(r"\binspect(?:ion|ions|ed|ors?|orate)\b|\brat(?:e
 _REPORT_OF_TOPIC = re.compile(
     r"\b(?:review|report|inspection)\b[^.]{0,80}\b(?:by|from)\s+(?:His Majesty’s |HM |Her Majesty’s )?"
     r"Inspectorate of Probation\b|\bInspectorate of Probation (?:has )?(?:published|revisited|reported|examined|"
-    r"found|reviewed|looked)\b(?!\s+to\s+be\b)|\baccording to (?:the )?(?:inspectors|a new report|the report)\b",
+    r"found|reviewed|looked)\b(?!\s+to\s+be\b)|\baccording to (?:the )?(?:inspectors|a new report|the report)\b|"
+    r"\b(?:a|this|the|new)\s+joint\s+(?:inspection\s+)?report\b",
     re.I,
 )
 
