@@ -22,12 +22,13 @@ _SP = r"[^\S\n]+"
 _JOIN = rf"(?:,?{_SP}(?:and|&){_SP}(?:the{_SP})?|,{_SP}|{_SP}(?:of|upon|on|with){_SP}(?:the{_SP})?|{_SP})"
 _PLACE = rf"{_WORD}(?:{_JOIN}{_WORD})*"
 _YOUTH = (
-    r"(?:Children\s+(?:and|&)\s+)?(?:Youth|Young\s+People[’']?s?)(?:\s+(?:[A-Z][a-z]+|and|&)){0,4}?"
+    # "Leicester City Children & Young People's Justice Service", "Wokingham Prevention and Youth Justice Service"
+    r"(?:[A-Z][a-z]+\s+(?:and|&)\s+)?(?:Youth|Young\s+People[’']?s?)(?:\s+(?:[A-Z][a-z]+|and|&)){0,4}?"
     r"\s+(?:Service|Team|Partnership)s?\b"
 )
 _UNIT = (
     r"(?:Probation\s+Delivery\s+Units?\b|PDUs?\b|" + _YOUTH + r"|YJS\b|YOS\b|YOT\b|YJPS\b|"
-    r"Community\s+Rehabilitation\s+Company\b|CRC\b|Probation\s+Trust\b|"
+    r"Community\s+Rehabilitation\s+Company\b|CRC\b|Probation\s+Trust\b|Approved\s+Premises\b|"
     r"[Dd]ivision(?:\s+of\s+the\s+(?:National\s+Probation\s+Service|NPS))?\b|[Rr]egion\b(?!al))"
 )
 _CANDIDATE = re.compile(rf"(?P<place>{_PLACE}){_SP}(?:\((?:[A-Z]{{2,5}})\){_SP})?(?P<unit>{_UNIT})")
@@ -46,6 +47,11 @@ _IN_PLACE = rf"\bin{_SP}(?:the{_SP})?(?P<place>(?:(?:north|south|east|west)(?:{_
 _AREA_TITLE = re.compile(rf"\b(?:[Pp]robation|[Ii]nspection)\b[^.\n]{{0,40}}?{_IN_PLACE}")
 _AREA_TEXT = re.compile(rf"\b[Pp]robation{_SP}(?:work|services?)\b[^.\n]{{0,40}}?{_IN_PLACE}")
 _MONTH = re.compile(r"^(?:January|February|March|April|May|June|July|August|September|October|November|December)\b")
+# "Uned Gyflawni Prawf Gogledd Cymru", "Uned Gyflenwi Prawf (PDU) Abertawe Castell-nedd Port Talbot": a probation
+# delivery unit named in Welsh, the place after the unit.
+_WELSH_PDU = re.compile(
+    r"\bUned\s+Gyfl(?:awni|enwi)\s+(?:Gwasanaeth\s+)?Prawf(?:\s+\(PDU\))?(?:[^\S\n]+[A-Z][\w’'-]*)+"
+)
 _NATIONAL = re.compile(r"\bnational\s+(?:inspection|arrangements)\b", re.I)
 _HMPPS = re.compile(
     r"\b(?:His|Her)\s+Majesty[’']s\s+Prison\s+and\s+Probation\s+Service\b|\bHM\s+Prison\s+and\s+Probation\s+Service\b"
@@ -54,6 +60,13 @@ _HMPPS = re.compile(
 _NOT_PLACE = frozenset(
     (
         "A",
+        "First",
+        "Second",
+        "Third",
+        "Latest",
+        "New",
+        "Recent",
+        "Further",
         "An",
         "The",
         "This",
@@ -254,6 +267,9 @@ def inspected_body(title: str, text: str) -> str | None:
         return area
     if found:
         return tidy(_fullest(found[0], found))
+    welsh = _WELSH_PDU.search(f"{title}\n{text[:3000]}")  # the Welsh version of a Welsh PDU's report
+    if welsh:
+        return re.sub(r"\s+", " ", welsh.group(0))
     return _area(_AREA_TEXT, text[:1500])
 
 

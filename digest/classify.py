@@ -109,7 +109,10 @@ _THEMATIC = re.compile(r"\bthematic\b", re.I)
 _THIS_THEMATIC = re.compile(
     r"\b(?:a|an|this|the|our|new|latest|joint)\s+(?:new\s+|joint\s+|\d{4}\s+)?thematic\b(?!\s+\w+s\b)", re.I
 )
-_INSPECTION_WORDS = re.compile(r"\binspect(?:ion|ions|ed|ors?|orate)\b|\brat(?:ed|ing)\b", re.I)
+# English, and Welsh for the Welsh versions of Welsh reports ("Arolygiad", inspection; "graddiwyd", rated)
+_INSPECTION_WORDS = re.compile(
+    r"\binspect(?:ion|ions|ed|ors?|orate)\b|\brat(?:ed|ing)\b|\barolyg\w*|\bgraddiwyd\b", re.I
+)
 _REPORT_OF_TOPIC = re.compile(
     r"\b(?:review|report|inspection)\b[^.]{0,80}\b(?:by|from)\s+(?:His Majesty’s |HM |Her Majesty’s )?"
     r"Inspectorate of Probation\b|\bInspectorate of Probation (?:has )?(?:published|revisited|reported|examined|"

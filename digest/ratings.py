@@ -112,4 +112,21 @@ def find_rating(text: str, *, title: str = "", body: str | None = None) -> str |
             continue
         if best is None or score > best[0]:
             best = (score, order, rating)
-    return best[2] if best else None
+    return best[2] if best else _welsh_rating(text[:20_000])
+
+
+# The Welsh version of a Welsh report: "graddiwyd yr Uned fel “angen ei gwella”", "cafodd yr Uned sgôr ‘Angen
+# gwella’ yn gyffredinol" (overall). Only a quoted rating after "rated"/"score": the adjectives alone describe parts.
+_WELSH = re.compile(
+    rf"\b(?:graddiwyd|sgôr|gradd)\b[^.\n]{{0,60}}?[{_Q}](Rhagorol|Da|Angen\s+(?:ei\s+)?[gw]wella|Annigonol)[{_QC}]",
+    re.I,
+)
+_WELSH_WORDS = {"rhagorol": "Outstanding", "da": "Good", "annigonol": "Inadequate"}
+
+
+def _welsh_rating(text: str) -> str | None:
+    m = _WELSH.search(text)
+    if not m:
+        return None
+    word = m.group(1).lower()
+    return "Requires improvement" if word.startswith("angen") else _WELSH_WORDS[word]

@@ -45,7 +45,16 @@ REGIONS: tuple[str, ...] = (
 )
 NATIONAL = "national"
 
-_CATEGORIES = ("aliases", "pdus", "youth_justice", "crcs", "nps_divisions", "probation_trusts", "areas")
+_CATEGORIES = (
+    "aliases",
+    "pdus",
+    "youth_justice",
+    "crcs",
+    "nps_divisions",
+    "probation_trusts",
+    "approved_premises",
+    "areas",
+)
 
 _STOPWORDS = frozenset({"and", "the", "of"})
 
@@ -114,6 +123,7 @@ _UNIT_WORDS = (
     "divisional",
     "area",
     "council",
+    "approved premises",
 )
 
 _GAP = ""  # stands where unit words were taken out: no place is matched across it
