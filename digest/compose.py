@@ -18,6 +18,7 @@ from .feeds import canonical_url
 from .models import Digest, Document, Entry, Item, Link, Recommendation, Section, Subscriber, Summary
 from .regions import region_of
 from .text import TITLE_LIMIT, safe_text, web_link
+from .tracker import Inspection, chart, previously
 
 SAME_REPORT_WINDOW = timedelta(days=14)
 SECTIONS = (
@@ -115,8 +116,17 @@ def _safe_summary(s: Summary) -> Summary:
     )
 
 
-def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subject: str) -> Digest:
-    """Build the digest: relevant items only, grouped per publication, in sections, newest first."""
+def compose(
+    candidates: Iterable[Candidate],
+    *,
+    list_name: str,
+    day: date,
+    subject: str,
+    history: Sequence[Inspection] = (),
+) -> Digest:
+    """Build the digest: relevant items only, grouped per publication, in sections, newest first. `history`, the
+    inspections the store knows (`tracker.inspections`), gives each card the body's previous rating and, on a day
+    with an inspection, the digest its "ratings this year" chart."""
     candidates = list(candidates)
     relevant = [c for c in candidates if c.summary.about_probation]
     entries: list[Entry] = []
@@ -136,6 +146,11 @@ def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subje
                 report_url=report_url if report_url != url else None,
                 pdf_url=web_link(doc.pdf_url) if doc else None,
                 region=region_of(lead.summary.organisation) if lead.summary.kind == "inspection" else None,
+                previously=previously(
+                    lead.summary.organisation, lead.summary.published or lead.item.published.date(), history
+                )
+                if lead.summary.kind == "inspection"
+                else None,
                 also=tuple(
                     Link(
                         title=safe_text(o.item.title, TITLE_LIMIT),
@@ -149,7 +164,12 @@ def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subje
         )
     ids = tuple(sorted(c.item.id for c in relevant if c.item.id is not None))
     digest = _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids)
-    return replace(digest, considered=tuple(sorted(c.item.id for c in candidates if c.item.id is not None)))
+    inspected = history and any(e.summary.kind == "inspection" for e in entries)
+    return replace(
+        digest,
+        considered=tuple(sorted(c.item.id for c in candidates if c.item.id is not None)),
+        chart=chart(history, day.year, until=day) if inspected else None,
+    )
 
 
 def _assemble(
@@ -185,9 +205,11 @@ def for_subscriber(digest: Digest, subscriber: Subscriber, subject: str) -> Dige
     kept = [e for e in digest.entries if subscriber.wants(e)]
     main = [e for e in kept if e not in digest.overflow]
     over = [e for e in kept if e in digest.overflow]
-    return _assemble(
+    narrowed = _assemble(
         main, list_name=digest.list_name, day=digest.day, subject=subject, item_ids=digest.item_ids, overflow=over
     )
+    inspected = any(e.summary.kind == "inspection" for e in kept)
+    return replace(narrowed, chart=digest.chart if inspected else None)
 
 
 def trim(digest: Digest, keep: int) -> Digest:
@@ -203,6 +225,7 @@ def trim(digest: Digest, keep: int) -> Digest:
             overflow=ordered[keep:],
         ),
         subject=digest.subject,
+        chart=digest.chart,
     )
 
 

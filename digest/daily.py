@@ -26,6 +26,7 @@ from .store import Store
 from .subscribers import load_for_send
 from .summarise import why_left_out
 from .tokens import Tokens
+from .tracker import inspections
 
 
 def list_slug(settings: Settings) -> str:
@@ -44,7 +45,8 @@ def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence
     """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
     rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
     candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
-    return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
+    history = inspections(store.inspection_rows())  # earlier ratings and the year's chart
+    return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject, history=history)
 
 
 @dataclass(frozen=True)

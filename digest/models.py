@@ -152,6 +152,7 @@ class Entry:
     also: tuple[Link, ...] = ()
     anchor: str = ""
     region: str | None = None  # the probation region of the body an inspection is about, or "national"
+    previously: str | None = None  # an earlier inspection of the same body: "Good (December 2022)"
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,35 @@ class Section:
     key: str  # inspections, thematic, news
     title: str
     entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One rating's bar in the "ratings this year" chart."""
+
+    rating: str
+    count: int
+    percent: int  # of the longest bar, for its width (at least 1 where the count is not 0)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """How many inspections published in a year got each overall rating (`tracker.chart`)."""
+
+    year: int
+    bars: tuple[Bar, ...]
+    unrated: int
+
+    @property
+    def total(self) -> int:
+        return sum(b.count for b in self.bars) + self.unrated
+
+    @property
+    def text(self) -> str:
+        """The chart in words, for screen readers and the plain-text email."""
+        counts = ", ".join(f"{b.rating} {b.count}" for b in self.bars)
+        unrated = f"; {self.unrated} without an overall rating" if self.unrated else ""
+        return f"Inspections published in {self.year}: {counts}{unrated}."
 
 
 @dataclass(frozen=True)
@@ -172,6 +202,7 @@ class Digest:
     overflow: tuple[Entry, ...] = ()  # listed as headlines only, past the size budget
     item_ids: tuple[int, ...] = ()
     considered: tuple[int, ...] = ()  # every item looked at, relevant or not
+    chart: Chart | None = None  # ratings this year, on a day with an inspection
 
     @property
     def entries(self) -> tuple[Entry, ...]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from .models import Digest
+from .models import Digest, Entry
 
 RECIPIENT = "__DIGEST_RECIPIENT__"
 UNSUBSCRIBE = "__DIGEST_UNSUBSCRIBE_URL__"
@@ -68,6 +68,10 @@ class Renderer:
     def web_url(self, digest: Digest) -> str:
         return f"{self.public_url}/digests/{digest.day.isoformat()}"
 
+    def item_url(self, entry: Entry) -> str:
+        """An item's page in the archive, where the site has a public address; else the item itself."""
+        return f"{self.public_url}/items/{entry.item_id}" if self.public_url and entry.item_id else entry.url
+
     def render(self, digest: Digest, *, test: bool = False, inline: bool = True) -> Rendered:
         context = {
             "digest": digest,
@@ -78,6 +82,7 @@ class Renderer:
             "contact": self.contact,
             "test": test,
             "preheader": "; ".join(e.title for e in digest.entries[:3]),
+            "item_url": self.item_url,
         }
         html = self.env.get_template("digest.html.j2").render(context)
         if inline:

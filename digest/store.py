@@ -7,12 +7,14 @@ clock.
 
 from __future__ import annotations
 
-from .store_items import ItemStore, summary_from_json, summary_json
+from .store_archive import ArchiveStore
+from .store_items import summary_from_json, summary_json
 from .store_runs import RunStore
 
 __all__ = ["Store", "summary_from_json", "summary_json"]
 
 
-class Store(ItemStore, RunStore):
-    """One connection to the database file (store_schema), with the item queries (store_items) and the run and
-    ledger queries (store_runs). Use one Store per thread."""
+class Store(ArchiveStore, RunStore):
+    """One connection to the database file (store_schema), with the item queries (store_items), the archive's
+    (store_archive: past digests, search, inspections) and the run and ledger queries (store_runs). Use one Store
+    per thread."""

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp
 
 from . import auth, daily, schedule
 from .admin import AdminPages
+from .archive import ArchivePages
 from .clock import Clock, utcnow
 from .config import Settings
 from .csp import SecurityHeaders, email_policy
@@ -254,6 +255,7 @@ def create_app(
     svc = Service(settings, clock=clock, sender=sender)
     pages = Pages(svc)
     admin_pages = AdminPages(svc, pages.page)
+    archive = ArchivePages(svc, pages.page)
     stored_hash = os.environ.get(settings.admin_password_env)
     if stored_hash and (problem := auth.hash_problem(stored_hash)):
         log.warning("$%s cannot be used, so no one can log in to the admin: %s", settings.admin_password_env, problem)
@@ -268,7 +270,12 @@ def create_app(
         Route("/confirm/{token}", pages.confirm, methods=["GET", "POST"]),
         Route("/unsubscribe", pages.unsubscribe, methods=["GET", "POST"]),
         Route("/unsubscribe/{token}", pages.unsubscribe, methods=["GET", "POST"]),
+        Route("/digests", archive.digests),
+        Route("/digests.atom", archive.feed),
         Route("/digests/{day}", pages.web_digest),
+        Route("/items/{item_id}", archive.item),
+        Route("/search", archive.search),
+        Route("/ratings", archive.ratings),
         Route("/health", pages.health),
         Route("/admin/login", admin_pages.login, methods=["GET", "POST"]),
         Route("/admin/logout", admin_pages.logout, methods=["POST", "GET"]),
