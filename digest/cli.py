@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
+from .cli_archive import backfill, ratings
 from .cli_context import Context, fail, pass_ctx, settings_or_default
 from .cli_feeds import feeds, status
 from .cli_subscribers import subscribers
@@ -346,7 +347,7 @@ def hash_password_cmd(password: str) -> None:
     click.echo(hash_password(password))
 
 
-for _command in (status, feeds, subscribers):
+for _command in (status, feeds, subscribers, ratings, backfill):
     cli.add_command(_command)
 
 

@@ -186,6 +186,8 @@ class Chart:
     @property
     def text(self) -> str:
         """The chart in words, for screen readers and the plain-text email."""
+        if not self.total:
+            return f"No inspection published in {self.year} is in the archive yet."
         counts = ", ".join(f"{b.rating} {b.count}" for b in self.bars)
         unrated = f"; {self.unrated} without an overall rating" if self.unrated else ""
         return f"Inspections published in {self.year}: {counts}{unrated}."

@@ -143,6 +143,22 @@ class ArchiveStore(ItemStore):
             found.append(Found(item, summary, doc, r["snip"] or "", day))
         return found, total
 
+    def count_items(self, feed_url: str) -> int:
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM items i JOIN feeds f ON f.id=i.feed_id WHERE f.url=?", (feed_url,)
+            ).fetchone()[0]
+        )
+
+    def unsummarised_seen(self, feed_url: str) -> list[Item]:
+        """A feed's items recorded as seen (a backfill's) that have no summary yet, oldest first."""
+        rows = self.db.execute(
+            f"""{self._ITEM_SELECT} WHERE f.url=? AND i.state='seen'
+                AND i.id NOT IN (SELECT item_id FROM summaries) ORDER BY i.published, i.id""",
+            (feed_url,),
+        ).fetchall()
+        return [self._item(r) for r in rows]
+
     def inspection_rows(self) -> list[tuple[Item, Summary]]:
         """Every stored item summarised as an inspection (the tracker picks and merges: `tracker.inspections`)."""
         rows = self.db.execute(

@@ -120,7 +120,9 @@ SEEDS = [
     Seed(
         "off-topic",
         BLOG,
-        _summary("A post about gardening", kind="blog", summary="Roses and caseloads of compost.", about_probation=False),
+        _summary(
+            "A post about gardening", kind="blog", summary="Roses and caseloads of compost.", about_probation=False
+        ),
         datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
         date(2026, 11, 24),
     ),
