@@ -45,7 +45,7 @@ def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence
     """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
     rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
     candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
-    history = inspections(store.inspection_rows())  # earlier ratings and the year's chart
+    history = inspections(store.inspection_rows())  # for earlier ratings and the year's chart
     return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject, history=history)
 
 

@@ -9,8 +9,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
-from .bodies import same_body
+from .bodies import place_of, same_body, tidy
 from .models import RATINGS, Bar, Chart, Item, Summary
 from .regions import NATIONAL, region_of
 from .text import TITLE_LIMIT, safe_text, web_link
@@ -78,7 +79,7 @@ def inspections(rows: Iterable[tuple[Item, Summary]]) -> list[Inspection]:
         if s.kind != "inspection" or not s.about_probation or not s.organisation or item.id is None:
             continue
         organisation = safe_text(s.organisation, TITLE_LIMIT)
-        region = region_of(organisation)
+        region = _region(organisation)
         found.append(
             Inspection(
                 item_id=item.id,
@@ -96,14 +97,33 @@ def inspections(rows: Iterable[tuple[Item, Summary]]) -> list[Inspection]:
     # The inspectorate's own and the fullest first, so that a blog's report of the same inspection joins it.
     found.sort(key=lambda i: (not i.inspectorate, i.rating is None, -len(i.standards), i.item_id))
     kept: list[Inspection] = []
+    by_day: dict[int, list[Inspection]] = {}  # kept rows by day, so each is compared with a month's rows only
+    window = SAME_REPORT_WINDOW.days
     for i in found:
-        if not any(_same_inspection(i, k) for k in kept):
+        day = i.published.toordinal()
+        near = (k for d in range(day - window, day + window + 1) for k in by_day.get(d, ()))
+        if not any(_maybe_same(i.organisation, k.organisation) for k in near):
             kept.append(i)
+            by_day.setdefault(day, []).append(i)
     return sorted(kept, key=lambda i: (i.published, i.item_id), reverse=True)
 
 
-def _same_inspection(a: Inspection, b: Inspection) -> bool:
-    return abs(a.published - b.published) <= SAME_REPORT_WINDOW and same_body(a.organisation, b.organisation)
+# The region of each name, once: the table's lookup costs ~0.1 ms, and the same bodies come back year after year.
+_region = lru_cache(maxsize=4096)(region_of)
+
+
+@lru_cache(maxsize=4096)
+def _start(name: str) -> str:
+    """The first letters of a body's place: two names same_body matches always share them (it matches a place
+    word only to another that starts the same, three letters at least)."""
+    return re.sub(r"[^a-z0-9]+", "", place_of(tidy(name)).lower())[:3]
+
+
+@lru_cache(maxsize=65536)
+def _maybe_same(a: str, b: str) -> bool:
+    """same_body, asked only of names that could match, and once a pair: it is slow (regular expressions), and
+    a tracker compares the same few hundred names again and again."""
+    return _start(a) == _start(b) and same_body(a, b)
 
 
 def previous(organisation: str | None, published: date, history: Sequence[Inspection]) -> Inspection | None:
@@ -113,7 +133,7 @@ def previous(organisation: str | None, published: date, history: Sequence[Inspec
     earlier = [
         i
         for i in history
-        if i.rating and i.published < published - SAME_REPORT_WINDOW and same_body(i.organisation, organisation)
+        if i.rating and i.published < published - SAME_REPORT_WINDOW and _maybe_same(i.organisation, organisation)
     ]
     return max(earlier, key=lambda i: i.published, default=None)
 

@@ -22,6 +22,8 @@ PURE = [
     "names",
     "schedule",
     "regions",
+    "tracker",
+    "atom",
 ]
 IO = {"httpx", "smtplib", "sqlite3", "socket", "urllib.request", "requests", "aiosmtpd", "uvicorn", "starlette"}
 
