@@ -93,26 +93,27 @@ class ArchiveStore(ItemStore):
         """Items about probation matching the words (best first) or, without words, all of them (newest first),
         within the filters; one page, and how many match."""
         self.db.create_function("region_of", 1, region_of, deterministic=True)
-        joins = """FROM items i JOIN feeds f ON f.id=i.feed_id JOIN summaries s ON s.item_id=i.id
-                   LEFT JOIN documents d ON d.item_id=i.id LEFT JOIN runs r ON r.key=i.run_key"""
-        where = ["i.state != 'duplicate'", "json_extract(s.data, '$.about_probation')"]
+        # What matches (counted), then what a page shows. Only new and backfilled items are summarised, never a
+        # duplicate; and the item's columns read here come before its (long) content, so counting stays quick.
+        matched = "FROM summary_text t JOIN items i ON i.id=t.item_id"
+        where = ["t.relevant"]
         args: list[Any] = []
         match = fts_query(query.words)
         if query.words.strip() and not match:
             return [], 0  # only punctuation: nothing can match
         if match:
-            joins = joins.replace("FROM items i", "FROM summary_search JOIN items i ON i.id=summary_search.rowid", 1)
+            matched = """FROM summary_search JOIN summary_text t ON t.item_id=summary_search.rowid
+                         JOIN items i ON i.id=t.item_id"""
             where.append("summary_search MATCH ?")
             args.append(match)
         if query.kind:
-            where.append("json_extract(s.data, '$.kind') = ?")
+            where.append("t.kind = ?")
             args.append(query.kind)
         if query.rating:
-            where.append("json_extract(s.data, '$.rating') = ?")
+            where.append("t.rating = ?")
             args.append(query.rating)
         if query.region:
-            where.append("json_extract(s.data, '$.kind') = 'inspection'")
-            where.append("region_of(json_extract(s.data, '$.organisation')) = ?")
+            where.append("t.kind = 'inspection' AND region_of(t.organisation) = ?")
             args.append(query.region)
         if query.since:  # days as the store keeps times: UTC
             where.append("substr(i.published, 1, 10) >= ?")
@@ -122,7 +123,7 @@ class ArchiveStore(ItemStore):
             args.append(query.until.isoformat())
         sql_where = " AND ".join(where)
         try:
-            total = int(self.db.execute(f"SELECT count(*) {joins} WHERE {sql_where}", args).fetchone()[0])
+            total = int(self.db.execute(f"SELECT count(*) {matched} WHERE {sql_where}", args).fetchone()[0])
         except sqlite3.OperationalError as exc:  # quoting leaves no syntax to get wrong; a guard all the same
             raise InputError(f"that search could not be run: {exc}") from exc
         snippet = "snippet(summary_search, -1, char(2), char(3), '…', 24)" if match else "''"
@@ -133,7 +134,9 @@ class ArchiveStore(ItemStore):
                 d.text AS doc_text, d.published AS doc_published, d.scanned AS doc_scanned,
                 d.pages AS doc_pages, d.report_url AS doc_report_url, d.pdf_url AS doc_pdf_url,
                 {snippet} AS snip, CASE WHEN r.status != 'empty' THEN r.day END AS carried
-                {joins} WHERE {sql_where} ORDER BY {order} LIMIT ? OFFSET ?""",
+                {matched} JOIN feeds f ON f.id=i.feed_id JOIN summaries s ON s.item_id=i.id
+                LEFT JOIN documents d ON d.item_id=i.id LEFT JOIN runs r ON r.key=i.run_key
+                WHERE {sql_where} ORDER BY {order} LIMIT ? OFFSET ?""",
             [*args, limit, offset],
         ).fetchall()
         found = []
@@ -162,7 +165,7 @@ class ArchiveStore(ItemStore):
     def inspection_rows(self) -> list[tuple[Item, Summary]]:
         """Every stored item summarised as an inspection (the tracker picks and merges: `tracker.inspections`)."""
         rows = self.db.execute(
-            f"""{self._READ_SELECT} WHERE i.state != 'duplicate' AND json_extract(s.data, '$.kind') = 'inspection'
+            f"""{self._READ_SELECT} WHERE i.id IN (SELECT item_id FROM summary_text WHERE kind = 'inspection')
                 ORDER BY i.published, i.id"""
         ).fetchall()
         return [self._read(r)[:2] for r in rows]

@@ -120,12 +120,15 @@ _MIGRATIONS: tuple[str, ...] = (
         expires TEXT NOT NULL
     );
     """,
-    # 3: the archive's search. Each summary's words (read out of its JSON by the view summary_words) are kept in
-    # summary_text by triggers on summaries, and the FTS5 index summary_search (external content: summary_text) by
-    # triggers on summary_text. FTS5 cannot read its content straight from a view that walks JSON arrays.
+    # 3: the archive's search. Each summary's words and the fields the search filters on (read out of its JSON by
+    # the view summary_words) are kept in summary_text by triggers on summaries, and the FTS5 index summary_search
+    # (external content: summary_text) by triggers on summary_text. FTS5 cannot read its content straight from a
+    # view that walks JSON arrays.
     """
-    CREATE VIEW summary_words (item_id, title, organisation, body) AS
-        SELECT item_id, coalesce(json_extract(data, '$.title'), ''), coalesce(json_extract(data, '$.organisation'), ''),
+    CREATE VIEW summary_words (item_id, kind, relevant, rating, title, organisation, body) AS
+        SELECT item_id, json_extract(data, '$.kind'), json_extract(data, '$.about_probation'),
+               json_extract(data, '$.rating'),
+               coalesce(json_extract(data, '$.title'), ''), coalesce(json_extract(data, '$.organisation'), ''),
                coalesce(json_extract(data, '$.summary'), '') || ' ' || coalesce(json_extract(data, '$.unit'), '')
                || ' ' || coalesce(json_extract(data, '$.chief_inspector'), '')
                || ' ' || coalesce(json_extract(data, '$.chief_inspector_quote'), '')
@@ -136,6 +139,9 @@ _MIGRATIONS: tuple[str, ...] = (
         FROM summaries;
     CREATE TABLE summary_text (
         item_id INTEGER PRIMARY KEY REFERENCES summaries(item_id) ON DELETE CASCADE,
+        kind TEXT,                     -- the summary's kind, about_probation and rating, for the search's filters
+        relevant INTEGER,
+        rating TEXT,
         title TEXT NOT NULL,
         organisation TEXT NOT NULL,
         body TEXT NOT NULL
@@ -163,6 +169,7 @@ _MIGRATIONS: tuple[str, ...] = (
         DELETE FROM summary_text WHERE item_id = old.item_id;
     END;
     INSERT INTO summary_text SELECT * FROM summary_words;
+    CREATE INDEX items_published ON items(published);
     """,
 )
 
