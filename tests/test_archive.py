@@ -314,3 +314,12 @@ def test_digest_ratings_prints_a_table_and_a_csv(archive: Any) -> None:
     ]
     wakefield = run("ratings", "--csv", "--year", "2026", "--type", "PDU", config=config).stdout
     assert "1.1 Leadership: Good; 1.2 Staffing: Inadequate" in wakefield
+
+
+def test_the_home_page_leads_to_the_archive_and_feed_readers_find_the_feed(archive: Any) -> None:
+    """The home page links to the archive's pages, and every page names the Atom feed for feed readers to find."""
+    client, _, _ = archive
+    home = client.get("/").text
+    assert all(f'href="/{path}"' in home for path in ("digests", "search", "ratings"))
+    for path in ("/", "/digests", "/ratings"):
+        assert '<link rel="alternate" type="application/atom+xml"' in client.get(path).text
