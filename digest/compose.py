@@ -164,7 +164,7 @@ def compose(
         )
     ids = tuple(sorted(c.item.id for c in relevant if c.item.id is not None))
     digest = _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids)
-    inspected = history and any(e.summary.kind == "inspection" for e in entries)
+    inspected = bool(history) and any(e.summary.kind == "inspection" for e in entries)
     return replace(
         digest,
         considered=tuple(sorted(c.item.id for c in candidates if c.item.id is not None)),
