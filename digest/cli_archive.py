@@ -45,9 +45,8 @@ def ratings(
         writer.writerow(_COLUMNS)
         for i in rows:
             standards = "; ".join(f"{n}: {r}" for n, r in i.standards)
-            writer.writerow(
-                [i.organisation, i.type, i.region or "", i.published.isoformat(), i.rating or "", standards, i.url]
-            )
+            cells = [i.organisation, i.type, i.region or "", i.published.isoformat(), i.rating or "", standards, i.url]
+            writer.writerow([_cell(c) for c in cells])
         return
     if not history:
         click.echo("no inspections in the store yet (`digest poll` reads new ones; `digest backfill` older ones)")
@@ -62,6 +61,11 @@ def ratings(
             click.echo("  ".join("-" * w for w in widths))
     today = now().astimezone(settings.timezone).date()
     click.echo(f"\n{len(rows)} of {len(history)} inspections. {tracker.chart(history, today.year).text}")
+
+
+def _cell(text: str) -> str:
+    """A cell a spreadsheet shows as text: names come from feeds, and one starting "=" would be run as a formula."""
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 def _cut(text: str, width: int) -> str:

@@ -323,3 +323,23 @@ def test_the_home_page_leads_to_the_archive_and_feed_readers_find_the_feed(archi
     assert all(f'href="/{path}"' in home for path in ("digests", "search", "ratings"))
     for path in ("/", "/digests", "/ratings"):
         assert '<link rel="alternate" type="application/atom+xml"' in client.get(path).text
+
+
+def test_a_name_a_spreadsheet_would_run_is_written_as_text(archive: Any) -> None:
+    """An organisation name from a feed that starts like a formula reaches the CSV as text, not as a formula."""
+    from .archive_data import INSPECTORATE, Seed, _item, _summary
+
+    _, settings, _ = archive
+    seed = Seed(
+        "formula",
+        INSPECTORATE,
+        _summary("x", summary="", organisation='=HYPERLINK("http://evil.example") PDU'),
+        NOW,
+        None,
+    )
+    with Store(settings.database) as store:
+        store.add_items(INSPECTORATE.url, [_item(seed)], now=NOW, backfill_since=None)
+        item_id = store.db.execute("SELECT max(id) FROM items").fetchone()[0]
+        store.save_summary(item_id, seed.summary, now=NOW)
+    rows = list(csv.DictReader(io.StringIO(run("ratings", "--csv", config=settings.path).stdout)))
+    assert '\'=HYPERLINK("http://evil.example") PDU' in [r["organisation"] for r in rows]
