@@ -165,7 +165,7 @@ class ArchiveStore(ItemStore):
     def inspection_rows(self) -> list[tuple[Item, Summary]]:
         """Every stored item summarised as an inspection (the tracker picks and merges: `tracker.inspections`)."""
         rows = self.db.execute(
-            f"""{self._READ_SELECT} WHERE i.id IN (SELECT item_id FROM summary_text WHERE kind = 'inspection')
+            f"""{self._READ_SELECT} WHERE i.id IN (SELECT t.item_id FROM summary_text t WHERE t.kind = 'inspection')
                 ORDER BY i.published, i.id"""
         ).fetchall()
         return [self._read(r)[:2] for r in rows]
