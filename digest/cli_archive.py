@@ -59,8 +59,11 @@ def ratings(
         click.echo("  ".join(_cut(cell, w).ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
         if n == 0:
             click.echo("  ".join("-" * w for w in widths))
-    today = now().astimezone(settings.timezone).date()
-    click.echo(f"\n{len(rows)} of {len(history)} inspections. {tracker.chart(history, today.year).text}")
+    # The year asked for, else this year, else (none yet this year) the latest year the store has.
+    this_year = now().astimezone(settings.timezone).year
+    years = [year] if year else [this_year] if any(i.published.year == this_year for i in history) else []
+    chart = tracker.chart(history, (years or [max(i.published.year for i in history)])[0])
+    click.echo(f"\n{len(rows)} of {len(history)} inspections. {chart.text}")
 
 
 def _cell(text: str) -> str:
