@@ -1,5 +1,6 @@
-"""The web edge: the routes of the subscriber pages (double opt-in, one-click unsubscribe, web version),
-/health for the operator and the editor's admin (its handlers in `admin`). `create_app` composes them with the
+"""The web edge: the routes of the subscriber pages (double opt-in, one-click unsubscribe, web version), the
+public archive (its handlers in `archive`), /health for the operator and the editor's admin (its handlers in
+`admin`). `create_app` composes them with the
 service (`service`: jobs, send thread, scheduler) and the protections (`auth`), all on one event loop (uvicorn +
 starlette).
 """
