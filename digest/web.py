@@ -1,8 +1,7 @@
 """The web edge: the routes of the subscriber pages (double opt-in, one-click unsubscribe, web version), the
 public archive (its handlers in `archive`), /health for the operator and the editor's admin (its handlers in
-`admin`). `create_app` composes them with the
-service (`service`: jobs, send thread, scheduler) and the protections (`auth`), all on one event loop (uvicorn +
-starlette).
+`admin`). `create_app` composes them with the service (`service`: jobs, send thread, scheduler) and the
+protections (`auth`), all on one event loop (uvicorn + starlette).
 """
 
 from __future__ import annotations
