@@ -11,7 +11,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from . import auth, daily, schedule
+from . import auth, daily, schedule, tally
 from .csp import email_policy
 from .errors import DigestError
 from .service import Service
@@ -85,10 +85,10 @@ class AdminPages:
                 "admin/dashboard",
                 csrf=auth.csrf(request),
                 feeds=store.feed_health(),
-                runs=[(r, daily.run_tally(settings, store, r)) for r in runs],
+                runs=[(r, tally.run_tally(settings, store, r)) for r in runs],
                 next_send=schedule.next_send(settings, now, svc.today_status(store)),
                 last_poll=store.last_poll(),
-                waiting=daily.waiting(settings, store, now),
+                waiting=tally.waiting(settings, store, now),
                 last_send=svc.last_send,
                 problems=svc.verdict(store).problems,
             )
@@ -127,6 +127,36 @@ class AdminPages:
         ]
         return self.page(
             "admin/subscribers", code, csrf=auth.csrf(request), rows=rows, q=q, message=message, total=len(subs)
+        )
+
+    async def bounces_page(self, request: Request) -> Response:
+        """Who is suppressed and why (reason, evidence, date), the bounces as they came back, and the lift."""
+        svc = self.svc
+        message, code = "", 200
+        if request.method == "POST":
+            form = request.state.form
+            email = form.get("email", "").strip()
+            if form.get("confirm") != "yes":
+                message, code = f"Not lifted: tick the box to confirm that {email} should get the digest again.", 400
+            else:
+                with svc.store() as store:
+                    lifted = store.unsuppress(email)
+                message = f"{email} will receive the digest again." if lifted else f"{email} was not suppressed."
+        q = request.query_params.get("q", "").strip().lower()
+        kind = request.query_params.get("kind", "")
+        kind = kind if kind in ("hard", "soft", "complaint") else ""
+        with svc.store() as store:
+            suppressed = [s for s in store.suppression_details().values() if q in s.email]
+            bounces = store.bounces(kind=kind or None, q=q, limit=200)
+        return self.page(
+            "admin/bounces",
+            code,
+            csrf=auth.csrf(request),
+            suppressed=suppressed,
+            bounces=bounces,
+            q=q,
+            kind=kind,
+            message=message,
         )
 
     async def preview_page(self, request: Request) -> Response:

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from .bodies import same_body
 from .feeds import canonical_url
 from .models import Digest, Document, Entry, Item, Link, Recommendation, Section, Subscriber, Summary
-from .regions import region_of
+from .regions import region_of, youth_justice
 from .text import TITLE_LIMIT, safe_text, web_link
 from .tracker import Inspection, chart, previously
 
@@ -122,9 +122,12 @@ def compose(
     list_name: str,
     day: date,
     subject: str,
+    since: date | None = None,
+    weekly: bool = False,
     history: Sequence[Inspection] = (),
 ) -> Digest:
-    """Build the digest: relevant items only, grouped per publication, in sections, newest first. `history`, the
+    """Build the digest: relevant items only, grouped per publication, in sections, newest first. `since`: the
+    first day of several it covers (a weekly digest, or a catch-up after a switch from weekly). `history`, the
     inspections the store knows (`tracker.inspections`), gives each card the body's previous rating and, on a day
     with an inspection, the digest its "ratings this year" chart."""
     candidates = list(candidates)
@@ -146,6 +149,8 @@ def compose(
                 report_url=report_url if report_url != url else None,
                 pdf_url=web_link(doc.pdf_url) if doc else None,
                 region=region_of(lead.summary.organisation) if lead.summary.kind == "inspection" else None,
+                youth_justice=lead.summary.kind == "inspection"
+                and youth_justice(lead.summary.organisation, lead.summary.unit),
                 previously=previously(
                     lead.summary.organisation, lead.summary.published or lead.item.published.date(), history
                 )
@@ -163,7 +168,7 @@ def compose(
             )
         )
     ids = tuple(sorted(c.item.id for c in relevant if c.item.id is not None))
-    digest = _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids)
+    digest = _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids, since=since, weekly=weekly)
     inspected = bool(history) and any(e.summary.kind == "inspection" for e in entries)
     return replace(
         digest,
@@ -180,6 +185,8 @@ def _assemble(
     subject: str,
     item_ids: tuple[int, ...],
     overflow: Sequence[Entry] = (),
+    since: date | None = None,
+    weekly: bool = False,
 ) -> Digest:
     sections = []
     for key, title, kinds in SECTIONS:
@@ -190,23 +197,32 @@ def _assemble(
     return Digest(
         list_name=list_name,
         day=day,
-        subject=make_subject(subject, list_name, day, everything),
+        subject=make_subject(subject, list_name, day, everything, weekly=weekly),
         sections=tuple(sections),
         overflow=tuple(overflow),
         item_ids=item_ids,
+        since=since,
+        weekly=weekly,
     )
 
 
 def for_subscriber(digest: Digest, subscriber: Subscriber, subject: str) -> Digest:
     """The digest narrowed to a subscriber's preferences, its subject (from the `subject` pattern) counting
     what they get; the same digest when they want everything."""
-    if subscriber.kinds is None and subscriber.sources is None:
+    if not subscriber.narrowed:
         return digest
     kept = [e for e in digest.entries if subscriber.wants(e)]
     main = [e for e in kept if e not in digest.overflow]
     over = [e for e in kept if e in digest.overflow]
     narrowed = _assemble(
-        main, list_name=digest.list_name, day=digest.day, subject=subject, item_ids=digest.item_ids, overflow=over
+        main,
+        list_name=digest.list_name,
+        day=digest.day,
+        subject=subject,
+        item_ids=digest.item_ids,
+        overflow=over,
+        since=digest.since,
+        weekly=digest.weekly,
     )
     inspected = any(e.summary.kind == "inspection" for e in kept)
     return replace(narrowed, chart=digest.chart if inspected else None)
@@ -223,6 +239,8 @@ def trim(digest: Digest, keep: int) -> Digest:
             subject=digest.subject,
             item_ids=digest.item_ids,
             overflow=ordered[keep:],
+            since=digest.since,
+            weekly=digest.weekly,
         ),
         subject=digest.subject,
         chart=digest.chart,
@@ -263,5 +281,6 @@ def counts_phrase(entries: Sequence[Entry]) -> str:
     return ", ".join(parts) or "nothing new"
 
 
-def make_subject(pattern: str, list_name: str, day: date, entries: Sequence[Entry]) -> str:
-    return pattern.format(list_name=list_name, date=day, counts=counts_phrase(entries), count=len(entries))
+def make_subject(pattern: str, list_name: str, day: date, entries: Sequence[Entry], *, weekly: bool = False) -> str:
+    name = f"{list_name} weekly" if weekly else list_name
+    return pattern.format(list_name=name, date=day, counts=counts_phrase(entries), count=len(entries))

@@ -1,7 +1,8 @@
 """Render a digest to HTML (CSS inlined) and plain text. Pure: no I/O beyond reading templates.
 
-The bodies carry two placeholders, the recipient's address and unsubscribe link, which `messages` fills in per
-subscriber. What goes in the digest (the size budget included) is compose's decision, not this module's.
+The bodies carry three placeholders, the recipient's address, unsubscribe link and preferences link, which
+`messages` fills in per subscriber. What goes in the digest (the size budget included) is compose's decision, not
+this module's.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from pathlib import Path
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .compose import counts_phrase
 from .models import Digest, Entry
 
 RECIPIENT = "__DIGEST_RECIPIENT__"
 UNSUBSCRIBE = "__DIGEST_UNSUBSCRIBE_URL__"
+PREFERENCES = "__DIGEST_PREFERENCES_URL__"
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True, minify_css=True)
 
 
@@ -72,12 +75,18 @@ class Renderer:
         """An item's page in the archive, where the site has a public address; else the item itself."""
         return f"{self.public_url}/items/{entry.item_id}" if self.public_url and entry.item_id else entry.url
 
-    def render(self, digest: Digest, *, test: bool = False, inline: bool = True) -> Rendered:
+    def render(self, digest: Digest, *, test: bool = False, inline: bool = True, you_get: str = "") -> Rendered:
+        """`you_get`: what the reader gets, for the footer ("inspections from London, weekly on Mondays")."""
         context = {
             "digest": digest,
             "date_long": digest.day.strftime("%A %-d %B %Y"),
+            "since_long": digest.since.strftime("%A %-d %B") if digest.since else "",
+            "counts": counts_phrase(digest.entries),
+            "covering": bool(digest.since or digest.weekly),  # several days: contents, counts, no web version
             "web_url": self.web_url(digest),
             "unsubscribe_url": UNSUBSCRIBE,
+            "preferences_url": PREFERENCES,
+            "you_get": you_get,
             "recipient": RECIPIENT,
             "contact": self.contact,
             "test": test,

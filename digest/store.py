@@ -8,13 +8,15 @@ clock.
 from __future__ import annotations
 
 from .store_archive import ArchiveStore
+from .store_bounces import BounceStore
 from .store_items import summary_from_json, summary_json
+from .store_readers import ReaderStore
 from .store_runs import RunStore
 
 __all__ = ["Store", "summary_from_json", "summary_json"]
 
 
-class Store(ArchiveStore, RunStore):
-    """One connection to the database file (store_schema), with the item queries (store_items), the archive's
-    (store_archive: past digests, search, inspections) and the run and ledger queries (store_runs). Use one Store
-    per thread."""
+class Store(ArchiveStore, BounceStore, RunStore, ReaderStore):
+    """One connection to the database file (store_schema), with the item queries (store_items) and the archive's
+    (store_archive: past digests, search, inspections), the run and ledger queries (store_runs), the bounces
+    (store_bounces) and what each reader is owed (store_readers). Use one Store per thread."""

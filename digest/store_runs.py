@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from .models import (
     Run,
     RunInfo,
 )
+from .store_readers import Recipient, forget, owe_and_deliver
 from .store_schema import Database
 from .store_schema import dt as _dt
 from .store_schema import ts as _ts
@@ -52,41 +53,51 @@ class RunStore(Database):
         item_ids: Sequence[int],
         html: str,
         text: str,
-        recipients: Sequence[tuple[str, str | None, str]],
+        recipients: Sequence[Recipient],
         considered: Sequence[int] = (),
+        owe: Sequence[str] = (),
+        periods: Mapping[str, str] | None = None,
     ) -> None:
-        """Record a run and its ledger in one transaction: the items it carries and one pending row each.
+        """Record a run and its ledger in one transaction: the items it carries, who is owed it (`owe`), and one
+        pending row per recipient, settling what each is owed (see store_readers).
 
         `recipients` are (email, name, message_id); suppressed addresses are recorded as suppressed.
         `considered` items (those filtered out as not about probation) are claimed by the run too, so they do
-        not wait for ever.
+        not wait for ever. A run with no recipients is "empty" when it carries nothing, else done at once.
         """
-        status = "sending" if recipients else "empty"
+        status = "sending" if recipients else ("done" if item_ids else "empty")
         with self.transaction() as db:
             db.execute("DELETE FROM deliveries WHERE run_key=?", (key,))
+            forget(db, key)
             db.execute(
-                "INSERT OR REPLACE INTO runs (key, day, created, subject, status, item_ids, html, text) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                (key, day.isoformat(), _ts(now), subject, status, json.dumps(list(item_ids)), html, text),
+                "INSERT OR REPLACE INTO runs (key, day, created, subject, status, item_ids, html, text, finished) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    key,
+                    day.isoformat(),
+                    _ts(now),
+                    subject,
+                    status,
+                    json.dumps(list(item_ids)),
+                    html,
+                    text,
+                    _ts(now) if status == "done" else None,
+                ),
             )
             claimed = sorted(set(item_ids) | set(considered))
             if claimed:
                 marks = ",".join("?" * len(claimed))
                 db.execute(f"UPDATE items SET run_key=? WHERE id IN ({marks})", (key, *claimed))
             suppressed = {r[0] for r in db.execute("SELECT email FROM suppressions")}
-            db.executemany(
-                "INSERT INTO deliveries (run_key, email, name, state, message_id, updated) VALUES (?,?,?,?,?,?)",
-                [
-                    (
-                        key,
-                        email,
-                        name,
-                        "suppressed" if email.lower() in suppressed else "pending",
-                        mid,
-                        _ts(now),
-                    )
-                    for email, name, mid in recipients
-                ],
+            owe_and_deliver(
+                db,
+                key,
+                day=day,
+                now=now,
+                owe=owe,
+                recipients=recipients,
+                periods=periods or {},
+                suppressed=suppressed,
             )
 
     def release_items(self, key: str) -> None:
@@ -192,9 +203,6 @@ class RunStore(Database):
             "ON CONFLICT(email) DO UPDATE SET reason=excluded.reason, detail=excluded.detail",
             (email.lower(), reason, detail, _ts(now)),
         )
-
-    def unsuppress(self, email: str) -> bool:
-        return self.db.execute("DELETE FROM suppressions WHERE email=?", (email.lower(),)).rowcount > 0
 
     def suppressions(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT email, reason FROM suppressions")}

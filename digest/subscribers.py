@@ -23,13 +23,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from . import subscriber_prefs
 from .errors import ConfigError, InputError, SubscriberError
-from .models import KINDS, Subscriber
+from .models import Subscriber
 from .names import check_name
 from .yamlmodel import yaml_error, yaml_line
 
 _FIELDS = ("email", "name", "preferences")
-_PREFS = ("kinds", "sources")
 
 
 def _yaml() -> YAML:
@@ -178,8 +178,10 @@ def parse(tree: Any, path: Path) -> list[Subscriber]:
             check_name(name or "")
         except ValueError as exc:
             raise error("name", f"{name!r} is not valid; {exc}") from None
-        kinds, sources = _preferences(node.get("preferences"), path, i, node_line)
-        out.append(Subscriber(email=email, name=name or None, kinds=kinds, sources=sources))
+        prefs = subscriber_prefs.read(
+            node.get("preferences"), path, f"subscribers[{i}].preferences", node_line("preferences")
+        )
+        out.append(Subscriber(email=email, name=name or None, **prefs))
     return out
 
 
@@ -194,38 +196,6 @@ class _LineOf:
         if self.node is None or key not in self.node:
             return self.line
         return yaml_line(self.node, how="value", key=key) or self.line
-
-
-def _preferences(
-    prefs: Any, path: Path, i: int, node_line: _LineOf
-) -> tuple[frozenset[str] | None, frozenset[str] | None]:
-    if prefs is None:
-        return None, None
-    key = f"subscribers[{i}].preferences"
-    if not isinstance(prefs, dict):
-        raise ConfigError(
-            "expected a mapping with kinds and/or sources", path=path, line=node_line("preferences"), key=key
-        )
-    out: dict[str, frozenset[str] | None] = {"kinds": None, "sources": None}
-    for k, v in prefs.items():
-        line = yaml_line(prefs, how="value", key=k)
-        if k not in _PREFS:
-            raise ConfigError(
-                f"unknown key {k!r}; expected one of: kinds, sources", path=path, line=line, key=f"{key}.{k}"
-            )
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            raise ConfigError(f"{v!r} is not valid; expected a list", path=path, line=line, key=f"{key}.{k}")
-        if k == "kinds":
-            bad = [x for x in v if x not in KINDS]
-            if bad:
-                raise ConfigError(
-                    f"{bad[0]!r} is not a kind; expected some of: {', '.join(KINDS)}",
-                    path=path,
-                    line=line,
-                    key=f"{key}.kinds",
-                )
-        out[k] = frozenset(v)
-    return out["kinds"], out["sources"]
 
 
 @contextmanager
@@ -335,6 +305,23 @@ class Editor:
                 value = node if isinstance(node, str) else node.get("email", "")
                 if str(value).strip().lower() == lowered:
                     del seq[i]
+                    return
+
+        return self._commit(mutate)
+
+    def set_preferences(self, sub: Subscriber) -> SubscriberFile:
+        """Write a subscriber's choices into their entry (a bare address becomes a mapping)."""
+        lowered = sub.email.lower()
+        if not self.loaded.find(lowered):
+            raise SubscriberError(f"{sub.email} is not on the list")
+
+        def mutate(seq: CommentedSeq) -> None:
+            for i, node in enumerate(seq):
+                value = node if isinstance(node, str) else node.get("email", "")
+                if str(value).strip().lower() == lowered:
+                    if isinstance(node, str):
+                        node = seq[i] = CommentedMap(email=node)
+                    subscriber_prefs.write(node, sub)
                     return
 
         return self._commit(mutate)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
@@ -35,10 +35,13 @@ from .csp import SecurityHeaders, email_policy
 from .deliver import Sender
 from .errors import DigestError, InputError, SubscriberError
 from .models import HealthStatus
-from .render import RECIPIENT, UNSUBSCRIBE, environment, templates_dir
+from .preferences import describe
+from .reader_pages import PreferencePages
+from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE, environment, templates_dir
 from .service import Service
 from .subscribers import Editor, normalise_email, normalise_name
 from .subscribers import load as load_subscribers
+from .web_webhooks import Webhooks
 
 log = logging.getLogger("digest")
 
@@ -62,6 +65,9 @@ class Pages:
         self.svc = svc
         self.env: Environment = environment(svc.settings.templates_dir)
         self.env.filters["local"] = lambda when: schedule.shown(svc.settings, when)  # the schedule's timezone
+        self.env.filters["gets"] = lambda sub: describe(  # what a reader gets, as the admin's list shows it
+            sub, send_time=svc.settings.send_time, today=daily.digest_day(svc.settings, svc.clock())
+        )
 
     def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
         for optional in ("link", "error", "email", "message", "csrf"):
@@ -216,7 +222,11 @@ class Pages:
             run = store.run(daily.run_key(settings, day))
         if run is None or not run.html:
             return self.page("message", 404, title="No digest that day", text=f"Nothing was sent on {day}.")
-        html = run.html.replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe").replace(RECIPIENT, "")
+        html = (
+            run.html.replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe")
+            .replace(PREFERENCES, f"{settings.public_url}/preferences")
+            .replace(RECIPIENT, "")
+        )
         return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html)})
 
     async def health(self, request: Request) -> Response:
@@ -250,11 +260,20 @@ class Pages:
 
 
 def create_app(
-    settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    sender: Sender | None = None,
+    scheduler: bool = False,
+    sns_certificate: Callable[[str], bytes] | None = None,
 ) -> ASGIApp:
+    """`sns_certificate`: how to get Amazon SNS's signing certificate by URL (tests give their own)."""
     svc = Service(settings, clock=clock, sender=sender)
+    if sns_certificate is not None:
+        svc.sns_certificate = sns_certificate
     pages = Pages(svc)
     admin_pages = AdminPages(svc, pages.page)
+    reader_pages = PreferencePages(svc, pages.page)
     archive = ArchivePages(svc, pages.page)
     stored_hash = os.environ.get(settings.admin_password_env)
     if stored_hash and (problem := auth.hash_problem(stored_hash)):
@@ -270,6 +289,8 @@ def create_app(
         Route("/confirm/{token}", pages.confirm, methods=["GET", "POST"]),
         Route("/unsubscribe", pages.unsubscribe, methods=["GET", "POST"]),
         Route("/unsubscribe/{token}", pages.unsubscribe, methods=["GET", "POST"]),
+        Route("/preferences", reader_pages.preferences, methods=["GET", "POST"]),
+        Route("/preferences/{token}", reader_pages.preferences, methods=["GET", "POST"]),
         Route("/digests", archive.digests),
         Route("/digests.atom", archive.feed),
         Route("/digests/{day}", pages.web_digest),
@@ -277,10 +298,12 @@ def create_app(
         Route("/search", archive.search),
         Route("/ratings", archive.ratings),
         Route("/health", pages.health),
+        Route("/webhooks/{provider}", Webhooks(svc).receive, methods=["POST"]),
         Route("/admin/login", admin_pages.login, methods=["GET", "POST"]),
         Route("/admin/logout", admin_pages.logout, methods=["POST", "GET"]),
         Route("/admin", admin(admin_pages.dashboard)),
         Route("/admin/subscribers", admin(admin_pages.subscribers_page), methods=["GET", "POST"]),
+        Route("/admin/bounces", admin(admin_pages.bounces_page), methods=["GET", "POST"]),
         Route("/admin/preview", admin(admin_pages.preview_page)),
         Route("/admin/test", admin(admin_pages.test_send), methods=["POST"]),
         Route("/admin/send", admin(admin_pages.send_page), methods=["GET", "POST"]),

@@ -15,7 +15,7 @@ from digest import daily
 from digest.auth import hash_password
 from digest.config import load_settings
 from digest.deliver import OutboxSender
-from digest.render import RECIPIENT, UNSUBSCRIBE
+from digest.render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from digest.store import Store
 from digest.web import create_app
 
@@ -55,8 +55,10 @@ def violations(browser: Any, axe: str, *, url: str | None = None, html: str | No
 def test_the_email_meets_wcag_aa(browser: Any, axe: str) -> None:  # noqa: F811
     """The digest email as a reader's client shows it has no WCAG 2.2 A/AA violations."""
     _, rendered = render()
-    html = rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/T").replace(
-        RECIPIENT, "reader@example.org"
+    html = (
+        rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/T")
+        .replace(PREFERENCES, "https://digest.example.org/preferences/T")
+        .replace(RECIPIENT, "reader@example.org")
     )
     assert violations(browser, axe, html=html) == []
 
@@ -70,6 +72,16 @@ def live(make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> I
     settings = load_settings(config, overrides={"public_url": f"http://127.0.0.1:{port}"})
     with Store(settings.database) as store:
         daily.send_digest(settings, store, OutboxSender(tmp_path / "outbox"), clock=daily_clock)
+        # One suppression with its bounce, so the bounces page shows both tables and the lift form.
+        store.add_bounce(
+            "reader@example.org",
+            "hard",
+            status="5.1.1",
+            evidence="550 5.1.1 User unknown",
+            source="process",
+            now=daily_clock(),
+        )
+        store.suppress("reader@example.org", "bounced", now=daily_clock(), detail="550 5.1.1 User unknown")
     for server in serve_app(create_app(settings, clock=daily_clock, sender=OutboxSender(tmp_path / "out2")), port):
         yield server.base, settings
 
@@ -81,16 +93,20 @@ def daily_clock() -> Any:
 
 
 def test_every_page_meets_wcag_aa(browser: Any, axe: str, live: tuple[str, Any]) -> None:  # noqa: F811
-    """Subscriber pages, the web version of a digest, link pages and every admin page have no WCAG 2.2 A/AA
-    violations."""
+    """Subscriber pages (the reader's preferences page included), the web version of a digest, link pages and
+    every admin page have no WCAG 2.2 A/AA violations."""
     base, settings = live
     token = daily.tokens(settings).unsubscribe("reader@example.org")
+    prefs = daily.tokens(settings).preferences("reader@example.org")
     public = [
         "/",
         "/subscribe",
         "/unsubscribe",
         f"/unsubscribe/{token}",
         "/unsubscribe/not-a-token",
+        "/preferences",
+        f"/preferences/{prefs}",
+        "/preferences/not-a-token",
         "/digests/2026-11-24",
     ]
     found = {path: violations(browser, axe, url=base + path) for path in public}
@@ -101,7 +117,8 @@ def test_every_page_meets_wcag_aa(browser: Any, axe: str, live: tuple[str, Any])
     page.fill("#password", "pw")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/admin$"))
-    for path in ["/admin/login", "/admin", "/admin/subscribers", "/admin/preview", "/admin/send", "/admin/log"]:
+    admin = ["/admin/login", "/admin", "/admin/subscribers", "/admin/bounces", "/admin/preview", "/admin/send"]
+    for path in [*admin, "/admin/log", "/admin/bounces?kind=soft&q=nobody"]:
         page.goto(base + path)
         page.add_script_tag(content=axe)
         found[path] = page.evaluate(

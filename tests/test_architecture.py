@@ -22,6 +22,9 @@ PURE = [
     "names",
     "schedule",
     "regions",
+    "bounces",
+    "verp",
+    "webhooks",
     "tracker",
     "atom",
 ]

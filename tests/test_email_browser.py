@@ -9,7 +9,7 @@ import pytest
 
 from digest import daily
 from digest.config import load_settings
-from digest.render import RECIPIENT, UNSUBSCRIBE
+from digest.render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from digest.store import Store
 from digest.web import create_app
 
@@ -22,8 +22,10 @@ from .test_render import DAY, NOW, render
 def test_email_fits_and_links_are_absolute(browser: Any, width: int) -> None:  # noqa: F811
     """At 600 px and 375 px nothing is wider than the screen; every link is absolute; screenshots are kept."""
     _, rendered = render()
-    html = rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/TOKEN").replace(
-        RECIPIENT, "reader@example.org"
+    html = (
+        rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/TOKEN")
+        .replace(PREFERENCES, "https://digest.example.org/preferences/TOKEN")
+        .replace(RECIPIENT, "reader@example.org")
     )
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.set_content(html)

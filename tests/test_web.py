@@ -182,8 +182,10 @@ def _signed_for_another_purpose(settings: Any) -> dict[str, list[str]]:
         ],
         "unsubscribe": [
             ours.confirm("reader@example.org"),
+            ours.preferences("reader@example.org"),
             unsub.make_signer(unsub.salt).sign(b"not-json").decode(),
         ],
+        "preferences": [ours.unsubscribe("reader@example.org"), ours.confirm("reader@example.org")],
     }
 
 
@@ -199,6 +201,7 @@ def test_malformed_links_give_the_not_valid_page(app: Any) -> None:
     for route, title in (
         ("confirm", "This link has expired or is not valid"),
         ("unsubscribe", "This link is not valid"),
+        ("preferences", "This link is not valid"),
     ):
         for token in GARBAGE + other[route]:
             for method in ("GET", "POST"):

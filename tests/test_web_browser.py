@@ -169,3 +169,50 @@ def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None
     assert sorted(box.recipients) == ["added@example.org", "reader@example.org"]
     csp.check()
     page.close()
+
+
+def test_a_bounce_suppresses_the_next_digest_and_the_editor_sees_why_and_lifts_it(
+    browser: Any,  # noqa: F811
+    site: Any,
+) -> None:
+    """A DSN for the subscriber, piped to `digest bounces process`, stops the next day's digest; the editor sees
+    the reason and evidence on the bounces page and lifts the suppression only once they tick the box."""
+    import subprocess
+    import sys
+
+    from .test_bounce_policy import _dsn
+
+    live, settings, clock, box = site
+    send_day(settings, clock, 24)
+    assert box.recipients == ["reader@example.org"]
+    dsn = _dsn("digest@probation-digest.example", "reader@example.org", message_id="<b1@mx.example>")
+    cmd = [sys.executable, "-m", "digest.cli", "--config", str(settings.path), "bounces", "process", "-"]
+    done = subprocess.run(cmd, input=dsn, capture_output=True, timeout=60)
+    assert done.returncode == 0 and b"reader@example.org: hard bounce (5.1.1); suppressed" in done.stdout
+    send_day(settings, clock, 25)
+    assert box.recipients == ["reader@example.org"]  # the 25th's digest went to no one
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    csp = CspWatch(page)
+    page.goto(f"{live.base}/admin/login")
+    page.fill("#password", "editor pass")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Dashboard")
+    page.click("nav >> text=Bounces")
+    row = page.locator("table").first.locator("tr", has_text="reader@example.org")
+    expect(row).to_contain_text("bounced")
+    expect(row).to_contain_text("Diagnostic-Code: smtp; 550 5.1.1 mailbox says no")
+    expect(page.locator("table").nth(1)).to_contain_text("process")
+    page.select_option("#kind", "soft")
+    page.click("button:has-text('Filter')")
+    expect(page.locator("body")).to_contain_text("No bounces of that kind.")
+    page.goto(f"{live.base}/admin/bounces")
+    page.check("text=Send to reader@example.org again")
+    page.click("button:has-text('Lift suppression')")
+    expect(page.locator("[role=status]")).to_contain_text("reader@example.org will receive the digest again.")
+    expect(page.locator("body")).to_contain_text("No one is suppressed")
+    page.screenshot(path=str(ARTIFACTS / "admin-bounces.png"), full_page=True)
+    csp.check()
+    page.close()
+    with Store(settings.database) as store:
+        assert store.suppressions() == {}
