@@ -343,3 +343,21 @@ def test_a_name_a_spreadsheet_would_run_is_written_as_text(archive: Any) -> None
         store.save_summary(item_id, seed.summary, now=NOW)
     rows = list(csv.DictReader(io.StringIO(run("ratings", "--csv", config=settings.path).stdout)))
     assert '\'=HYPERLINK("http://evil.example") PDU' in [r["organisation"] for r in rows]
+
+
+def test_a_weekly_digests_contents_and_headline_only_items_link_into_the_archive() -> None:
+    """A weekly digest has no web version: its contents link to each item's page in the archive, as do the items
+    listed by headline only past the size budget, in the HTML and the plain text."""
+    from digest.compose import compose, trim
+    from digest.messages import EmailRenderer
+
+    from .test_render import DAY, candidates
+
+    digest = compose(candidates(), list_name="Probation Digest", day=DAY, subject="{counts}", weekly=True)
+    rendered = EmailRenderer(public_url="https://digest.example.org").render(trim(digest, 1))
+    contents = rendered.html[rendered.html.index('id="headlines"') : rendered.html.index("</ul>")]
+    links = re.findall(r'href="([^"]+)"', contents)
+    assert links and all(re.fullmatch(r"https://digest\.example\.org/items/\d+", url) for url in links)
+    headlines_only = rendered.html[rendered.html.index("More items") :]
+    assert re.search(r'href="https://digest\.example\.org/items/\d+"', headlines_only)
+    assert re.search(r"^  https://digest\.example\.org/items/\d+$", rendered.text, re.M)
