@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/send.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/archive.py
 
 ## eval: report cards against the labelled corpus, both halves of the fixed split, with every miss
 eval: $(STAMP)

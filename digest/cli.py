@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
+from .cli_archive import backfill, ratings
 from .cli_bounces import bounces
 from .cli_context import Context, fail, pass_ctx, settings_or_default
 from .cli_feeds import feeds, status
@@ -352,7 +353,7 @@ def hash_password_cmd(password: str) -> None:
     click.echo(hash_password(password))
 
 
-for _command in (status, feeds, subscribers, bounces):
+for _command in (status, feeds, subscribers, bounces, ratings, backfill):
     cli.add_command(_command)
 
 

@@ -18,6 +18,7 @@ from .feeds import canonical_url
 from .models import Digest, Document, Entry, Item, Link, Recommendation, Section, Subscriber, Summary
 from .regions import region_of, youth_justice
 from .text import TITLE_LIMIT, safe_text, web_link
+from .tracker import Inspection, chart, previously
 
 SAME_REPORT_WINDOW = timedelta(days=14)
 SECTIONS = (
@@ -138,9 +139,12 @@ def compose(
     subject: str,
     since: date | None = None,
     weekly: bool = False,
+    history: Sequence[Inspection] = (),
 ) -> Digest:
     """Build the digest: relevant items only, grouped per publication, in sections, newest first. `since`: the
-    first day of several it covers (a weekly digest, or a catch-up after a switch from weekly)."""
+    first day of several it covers (a weekly digest, or a catch-up after a switch from weekly). `history`, the
+    inspections the store knows (`tracker.inspections`), gives each card the body's previous rating and, on a day
+    with an inspection, the digest its "ratings this year" chart."""
     candidates = list(candidates)
     relevant = [c for c in candidates if c.summary.about_probation]
     entries: list[Entry] = []
@@ -162,6 +166,11 @@ def compose(
                 region=region_of(lead.summary.organisation) if lead.summary.kind == "inspection" else None,
                 youth_justice=lead.summary.kind == "inspection"
                 and youth_justice(lead.summary.organisation, lead.summary.unit),
+                previously=previously(
+                    lead.summary.organisation, lead.summary.published or lead.item.published.date(), history
+                )
+                if lead.summary.kind == "inspection"
+                else None,
                 also=tuple(
                     Link(
                         title=safe_text(o.item.title, TITLE_LIMIT),
@@ -175,7 +184,12 @@ def compose(
         )
     ids = tuple(sorted(c.item.id for c in relevant if c.item.id is not None))
     digest = _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids, since=since, weekly=weekly)
-    return replace(digest, considered=tuple(sorted(c.item.id for c in candidates if c.item.id is not None)))
+    inspected = bool(history) and any(e.summary.kind == "inspection" for e in entries)
+    return replace(
+        digest,
+        considered=tuple(sorted(c.item.id for c in candidates if c.item.id is not None)),
+        chart=chart(history, day.year, until=day) if inspected else None,
+    )
 
 
 def _assemble(
@@ -215,7 +229,7 @@ def for_subscriber(digest: Digest, subscriber: Subscriber, subject: str) -> Dige
     kept = [e for e in digest.entries if subscriber.wants(e)]
     main = [e for e in kept if e not in digest.overflow]
     over = [e for e in kept if e in digest.overflow]
-    return _assemble(
+    narrowed = _assemble(
         main,
         list_name=digest.list_name,
         day=digest.day,
@@ -225,6 +239,8 @@ def for_subscriber(digest: Digest, subscriber: Subscriber, subject: str) -> Dige
         since=digest.since,
         weekly=digest.weekly,
     )
+    inspected = any(e.summary.kind == "inspection" for e in kept)
+    return replace(narrowed, chart=digest.chart if inspected else None)
 
 
 def trim(digest: Digest, keep: int) -> Digest:
@@ -242,6 +258,7 @@ def trim(digest: Digest, keep: int) -> Digest:
             weekly=digest.weekly,
         ),
         subject=digest.subject,
+        chart=digest.chart,
     )
 
 

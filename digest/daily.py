@@ -27,6 +27,7 @@ from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from .store import Store
 from .subscribers import load_for_send
 from .tokens import Tokens
+from .tracker import inspections
 from .verp import ReturnPaths
 
 
@@ -46,7 +47,8 @@ def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence
     """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
     rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
     candidates = apply_choices([Candidate(item=i, summary=s, document=d) for i, s, d in rows], store.item_choices())
-    return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
+    history = inspections(store.inspection_rows())  # for earlier ratings and the year's chart
+    return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject, history=history)
 
 
 def run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:

@@ -19,6 +19,7 @@ from .models import Digest, Subscriber
 from .preferences import due, paused, period
 from .store import Store
 from .store_readers import Recipient
+from .tracker import inspections
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def covering(settings: Settings, store: Store, editions: Editions, *, day: date,
         subject=settings.subject,
         since=first if first < day else None,
         weekly=weekly,
+        history=inspections(store.inspection_rows()),  # earlier ratings and the year's chart, as the daily has
     )
 
 

@@ -160,6 +160,7 @@ class Entry:
     anchor: str = ""
     region: str | None = None  # the probation region of the body an inspection is about, or "national"
     youth_justice: bool = False  # an inspection of a youth justice service
+    previously: str | None = None  # an earlier inspection of the same body: "Good (December 2022)"
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,37 @@ class Section:
     key: str  # inspections, thematic, news
     title: str
     entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One rating's bar in the "ratings this year" chart."""
+
+    rating: str
+    count: int
+    percent: int  # of the longest bar, for its width (at least 1 where the count is not 0)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """How many inspections published in a year got each overall rating (`tracker.chart`)."""
+
+    year: int
+    bars: tuple[Bar, ...]
+    unrated: int
+
+    @property
+    def total(self) -> int:
+        return sum(b.count for b in self.bars) + self.unrated
+
+    @property
+    def text(self) -> str:
+        """The chart in words, for screen readers and the plain-text email."""
+        if not self.total:
+            return f"No inspection published in {self.year} is in the archive yet."
+        counts = ", ".join(f"{b.rating} {b.count}" for b in self.bars)
+        unrated = f"; {self.unrated} without an overall rating" if self.unrated else ""
+        return f"Inspections published in {self.year}: {counts}{unrated}."
 
 
 @dataclass(frozen=True)
@@ -182,6 +214,7 @@ class Digest:
     considered: tuple[int, ...] = ()  # every item looked at, relevant or not
     since: date | None = None  # the first day it covers, when it covers more than `day` (a weekly, a catch-up)
     weekly: bool = False
+    chart: Chart | None = None  # ratings this year, on a day with an inspection
 
     @property
     def entries(self) -> tuple[Entry, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -249,9 +249,11 @@ async def process(
     clock: Clock,
     runner: Runner = _INLINE,
     progress: Callable[[Item], None] | None = None,
+    items: Sequence[Item] | None = None,
 ) -> int:
-    """Read and summarise every new item that has no summary yet. One failure never stops the others."""
-    items = store.unsummarised_items()
+    """Read and summarise every new item that has no summary yet (or the `items` given: a backfill's). One failure
+    never stops the others."""
+    items = store.unsummarised_items() if items is None else items
     limit = asyncio.Semaphore(8)
 
     async def one(item: Item) -> None:

@@ -15,7 +15,7 @@ import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .compose import counts_phrase
-from .models import Digest
+from .models import Digest, Entry
 
 RECIPIENT = "__DIGEST_RECIPIENT__"
 UNSUBSCRIBE = "__DIGEST_UNSUBSCRIBE_URL__"
@@ -71,6 +71,10 @@ class Renderer:
     def web_url(self, digest: Digest) -> str:
         return f"{self.public_url}/digests/{digest.day.isoformat()}"
 
+    def item_url(self, entry: Entry) -> str:
+        """An item's page in the archive, where the site has a public address; else the item itself."""
+        return f"{self.public_url}/items/{entry.item_id}" if self.public_url and entry.item_id else entry.url
+
     def render(
         self, digest: Digest, *, test: bool = False, inline: bool = True, you_get: str = "", web: bool = False
     ) -> Rendered:
@@ -94,6 +98,7 @@ class Renderer:
             "contact": self.contact,
             "test": test,
             "preheader": "; ".join(e.title for e in digest.entries[:3]),
+            "item_url": self.item_url,
         }
         html = self.env.get_template("digest.html.j2").render(context)
         if inline:

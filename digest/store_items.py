@@ -334,7 +334,10 @@ class ItemStore(Database):
 
     def save_summary(self, item_id: int, summary: Summary, *, now: datetime) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO summaries (item_id, data, created) VALUES (?,?,?)",
+            # An upsert, not INSERT OR REPLACE: a replace's delete fires no trigger, and the search index
+            # (summary_search) is kept in step by the update triggers.
+            "INSERT INTO summaries (item_id, data, created) VALUES (?,?,?) "
+            "ON CONFLICT(item_id) DO UPDATE SET data=excluded.data, created=excluded.created",
             (item_id, json.dumps(summary_json(summary)), _ts(now)),
         )
 

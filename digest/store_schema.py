@@ -164,7 +164,70 @@ _MIGRATIONS: tuple[str, ...] = (
         created TEXT NOT NULL
     );
     """,
+    # the archive's search. Each summary's words and the fields the search filters on (read out of its JSON by
+    # the view summary_words) are kept in summary_text by triggers on summaries, and the FTS5 index summary_search
+    # (external content: summary_text) by triggers on summary_text. FTS5 cannot read its content straight from a
+    # view that walks JSON arrays.
+    """
+    CREATE VIEW summary_words (item_id, kind, relevant, rating, title, organisation, body) AS
+        SELECT item_id, json_extract(data, '$.kind'), json_extract(data, '$.about_probation'),
+               json_extract(data, '$.rating'),
+               coalesce(json_extract(data, '$.title'), ''), coalesce(json_extract(data, '$.organisation'), ''),
+               coalesce(json_extract(data, '$.summary'), '') || ' ' || coalesce(json_extract(data, '$.unit'), '')
+               || ' ' || coalesce(json_extract(data, '$.chief_inspector'), '')
+               || ' ' || coalesce(json_extract(data, '$.chief_inspector_quote'), '')
+               || ' ' || coalesce((SELECT group_concat(value, ' ') FROM json_each(data, '$.key_findings')), '')
+               || ' ' || coalesce((SELECT group_concat(json_extract(value, '$.text'), ' ')
+                                   FROM json_each(data, '$.recommendations')), '')
+               || ' ' || coalesce((SELECT group_concat(value, ' ') FROM json_each(data, '$.facts')), '')
+        FROM summaries;
+    CREATE TABLE summary_text (
+        item_id INTEGER PRIMARY KEY REFERENCES summaries(item_id) ON DELETE CASCADE,
+        kind TEXT,                     -- the summary's kind, about_probation and rating, for the search's filters
+        relevant INTEGER,
+        rating TEXT,
+        title TEXT NOT NULL,
+        organisation TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE summary_search USING fts5 (
+        title, organisation, body, content='summary_text', content_rowid='item_id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER summary_text_insert AFTER INSERT ON summary_text BEGIN
+        INSERT INTO summary_search (rowid, title, organisation, body)
+            VALUES (new.item_id, new.title, new.organisation, new.body);
+    END;
+    CREATE TRIGGER summary_text_delete AFTER DELETE ON summary_text BEGIN
+        INSERT INTO summary_search (summary_search, rowid, title, organisation, body)
+            VALUES ('delete', old.item_id, old.title, old.organisation, old.body);
+    END;
+    CREATE TRIGGER summaries_insert AFTER INSERT ON summaries BEGIN
+        INSERT INTO summary_text SELECT * FROM summary_words WHERE item_id = new.item_id;
+    END;
+    CREATE TRIGGER summaries_update AFTER UPDATE ON summaries BEGIN
+        DELETE FROM summary_text WHERE item_id = old.item_id;
+        INSERT INTO summary_text SELECT * FROM summary_words WHERE item_id = new.item_id;
+    END;
+    CREATE TRIGGER summaries_delete AFTER DELETE ON summaries BEGIN
+        DELETE FROM summary_text WHERE item_id = old.item_id;
+    END;
+    INSERT INTO summary_text SELECT * FROM summary_words;
+    CREATE INDEX items_published ON items(published);
+    """,
 )
+
+
+def _statements(script: str) -> Iterator[str]:
+    """A migration's statements one by one; a trigger's body holds semicolons of its own."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement.strip()
+            statement = ""
+    if statement.strip():
+        yield statement.strip()
 
 
 def ts(dt: datetime | None) -> str | None:
@@ -225,9 +288,8 @@ class Database:
                     raise StoreError(f"{self.path}: schema version {version} is newer than this program knows")
                 if version >= n:
                     continue
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+                for statement in _statements(script):
+                    self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version={n}")
 
     @contextmanager

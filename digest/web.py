@@ -1,7 +1,7 @@
-"""The web edge: the routes of the subscriber pages (double opt-in, one-click unsubscribe, web version),
-/health for the operator and the editor's admin (its handlers in `admin`). `create_app` composes them with the
-service (`service`: jobs, send thread, scheduler) and the protections (`auth`), all on one event loop (uvicorn +
-starlette).
+"""The web edge: the routes of the subscriber pages (double opt-in, one-click unsubscribe, web version), the
+public archive (its handlers in `archive`), /health for the operator and the editor's admin (its handlers in
+`admin`). `create_app` composes them with the service (`service`: jobs, send thread, scheduler) and the
+protections (`auth`), all on one event loop (uvicorn + starlette).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .admin_feeds import FeedPages
 from .admin_items import ItemPages
 from .admin_log import LogPages
 from .admin_subscribers import SubscriberPages
+from .archive import ArchivePages
 from .clock import Clock, utcnow
 from .config import Settings
 from .csp import SecurityHeaders, email_policy
@@ -282,6 +283,7 @@ def create_app(
     log_pages = LogPages(svc, pages.page)
     subscribers = SubscriberPages(svc, pages.page)
     bounces = BouncePages(svc, pages.page)
+    archive = ArchivePages(svc, pages.page)
     stored_hash = os.environ.get(settings.admin_password_env)
     if stored_hash and (problem := auth.hash_problem(stored_hash)):
         log.warning("$%s cannot be used, so no one can log in to the admin: %s", settings.admin_password_env, problem)
@@ -298,7 +300,12 @@ def create_app(
         Route("/unsubscribe/{token}", pages.unsubscribe, methods=["GET", "POST"]),
         Route("/preferences", reader_pages.preferences, methods=["GET", "POST"]),
         Route("/preferences/{token}", reader_pages.preferences, methods=["GET", "POST"]),
+        Route("/digests", archive.digests),
+        Route("/digests.atom", archive.feed),
         Route("/digests/{day}", pages.web_digest),
+        Route("/items/{item_id}", archive.item),
+        Route("/search", archive.search),
+        Route("/ratings", archive.ratings),
         Route("/health", pages.health),
         Route("/webhooks/{provider}", Webhooks(svc).receive, methods=["POST"]),
         Route("/admin/login", admin_pages.login, methods=["GET", "POST"]),

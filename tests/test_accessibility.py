@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -177,4 +178,39 @@ def test_every_page_meets_wcag_aa(browser: Any, axe: str, live: tuple[str, Any])
     page.wait_for_selector("h1:has-text('Test copy sent')")
     check("test copy sent")
     context.close()
+    assert {path: v for path, v in found.items() if v} == {}
+
+
+@pytest.fixture
+def archive_live(make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[str, Any, Path]]:
+    from .archive_data import seed_archive
+
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    port = free_port()
+    settings = load_settings(make_config([]), overrides={"public_url": f"http://127.0.0.1:{port}"})
+    ids = seed_archive(settings, tmp_path / "outbox")
+    for server in serve_app(create_app(settings, clock=daily_clock), port):
+        yield server.base, ids, tmp_path / "outbox"
+
+
+def test_the_archive_meets_wcag_aa(browser: Any, axe: str, archive_live: tuple[str, Any]) -> None:  # noqa: F811
+    """The archive's pages (index, an item's card, search with results, with none and with an error, the ratings
+    tracker with its chart, sorted and filtered) and the email with its ratings chart have no WCAG 2.2 A/AA
+    violations."""
+    base, ids, outbox = archive_live
+    paths = [
+        "/digests",
+        f"/items/{ids['wakefield-2026']}",
+        f"/items/{ids['accommodation']}",
+        "/search",
+        "/search?q=caseloads",
+        "/search?q=unicorns",
+        "/search?q=x&from=nonsense",
+        "/ratings",
+        "/ratings?sort=rating&order=asc&region=Wales",
+        "/items/999",
+    ]
+    found = {path: violations(browser, axe, url=base + path) for path in paths}
+    eml = message_from_bytes((outbox / "20261124" / "reader@example.org.eml").read_bytes(), policy=policy.default)
+    found["email with the chart"] = violations(browser, axe, html=eml.get_body(("html",)).get_content())  # type: ignore[union-attr]
     assert {path: v for path, v in found.items() if v} == {}

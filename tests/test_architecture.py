@@ -25,6 +25,8 @@ PURE = [
     "bounces",
     "verp",
     "webhooks",
+    "tracker",
+    "atom",
 ]
 IO = {"httpx", "smtplib", "sqlite3", "socket", "urllib.request", "requests", "aiosmtpd", "uvicorn", "starlette"}
 

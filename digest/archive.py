@@ -1,0 +1,235 @@
+"""The public archive's pages: past digests (`/digests`, paged), a page per item with its full card
+(`/items/{id}`), search over every item (`/search`, SQLite FTS5), the Atom feed (`/digests.atom`) and the ratings
+tracker (`/ratings`). No script, no inline style: the site's policy (csp.SITE_POLICY) holds for all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from . import atom, tracker
+from .compose import Candidate, compose
+from .errors import InputError
+from .models import KINDS, RATINGS, Entry
+from .regions import NATIONAL, REGIONS
+from .service import Service
+from .store import Store
+from .store_archive import SearchQuery
+
+PAGE_SIZE = 20
+FEED_SIZE = 30
+Page = Callable[..., HTMLResponse]
+
+
+def _page_number(params: Mapping[str, str]) -> int:
+    try:
+        return max(1, min(int(params.get("page", "1")), 10_000))
+    except ValueError:
+        return 1
+
+
+def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
+    """A filter's value when it is one of the choices offered; anything else is no filter."""
+    value = params.get(name, "")
+    return value if value in allowed else None
+
+
+def _day(params: Mapping[str, str], name: str) -> date | None:
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{value!r} is not a date: dates look like 2026-11-24") from exc
+
+
+def _paging(path: str, params: Mapping[str, str], page: int, total: int) -> dict[str, Any]:
+    """Links to the pages before and after, keeping the filters."""
+    last = max(1, -(-total // PAGE_SIZE))
+    kept = {k: v for k, v in params.items() if k != "page" and v}
+
+    def link(n: int) -> str:
+        query = urlencode({**kept, "page": str(n)} if n > 1 else kept)
+        return f"{path}?{query}" if query else path
+
+    return {
+        "page": page,
+        "pages": last,
+        "previous": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < last else None,
+    }
+
+
+def _history(store: Store) -> list[tracker.Inspection]:
+    return tracker.inspections(store.inspection_rows())
+
+
+class ArchivePages:
+    """The archive's handlers, over one Service; `page` renders a site template (web.Pages.page)."""
+
+    def __init__(self, svc: Service, page: Page) -> None:
+        self.svc = svc
+        self.page = page
+
+    def _entry(self, store: Store, item_id: int) -> Entry | None:
+        rows = store.summarised_items([item_id])
+        if not rows:
+            return None
+        item, summary, document = rows[0]
+        digest = compose(
+            [Candidate(item, summary, document)],
+            list_name=self.svc.settings.list_name,
+            day=item.published.date(),
+            subject="",
+            history=_history(store) if summary.kind == "inspection" else (),
+        )
+        return digest.entries[0] if digest.entries else None  # compose keeps only items about probation
+
+    async def digests(self, request: Request) -> Response:
+        page = _page_number(request.query_params)
+
+        def read() -> tuple[list[Any], int]:
+            with self.svc.store() as store:
+                return store.digests(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+
+        found, total = await asyncio.to_thread(read)
+        return self.page(
+            "digests", digests=found, total=total, **_paging("/digests", request.query_params, page, total)
+        )
+
+    async def item(self, request: Request) -> Response:
+        try:
+            item_id = int(request.path_params["item_id"])
+        except ValueError:
+            item_id = 0
+
+        def read() -> tuple[Entry | None, date | None]:
+            with self.svc.store() as store:
+                return self._entry(store, item_id), store.item_day(item_id)
+
+        entry, day = await asyncio.to_thread(read)
+        if entry is None:
+            return self.page("message", 404, title="No such item", text="The archive has no item at this address.")
+        return self.page("item", e=entry, day=day)
+
+    async def search(self, request: Request) -> Response:
+        params = request.query_params
+        page = _page_number(params)
+        regions = (*REGIONS, NATIONAL)
+        form = {
+            "q": params.get("q", "")[:200],
+            "kind": _choice(params, "kind", KINDS),
+            "region": _choice(params, "region", regions),
+            "rating": _choice(params, "rating", RATINGS),
+            "from": params.get("from", "")[:10],
+            "to": params.get("to", "")[:10],
+        }
+        choices = {"kinds": KINDS, "regions": regions, "ratings": RATINGS}
+        try:
+            query = SearchQuery(
+                words=form["q"] or "",
+                kind=form["kind"],
+                region=form["region"],
+                rating=form["rating"],
+                since=_day(params, "from"),
+                until=_day(params, "to"),
+            )
+        except InputError as exc:
+            return self.page("search", 400, form=form, error=str(exc), results=[], total=0, **choices, page=1, pages=1)
+
+        def read() -> tuple[list[Any], int]:
+            with self.svc.store() as store:
+                return store.search(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+
+        try:
+            results, total = await asyncio.to_thread(read)
+        except InputError as exc:
+            return self.page("search", 400, form=form, error=str(exc), results=[], total=0, **choices, page=1, pages=1)
+        return self.page(
+            "search",
+            form=form,
+            results=results,
+            total=total,
+            searched=bool(request.query_params),
+            **choices,
+            **_paging("/search", params, page, total),
+        )
+
+    async def feed(self, request: Request) -> Response:
+        settings = self.svc.settings
+
+        def read() -> list[atom.FeedDigest]:
+            with self.svc.store() as store:
+                found, _ = store.digests(limit=FEED_SIZE)
+                out = []
+                for d in found:
+                    rows = store.summarised_items(d.item_ids)
+                    items = tuple(atom.FeedItem(i.id or 0, s.title or i.title, i.source, s.rating) for i, s, _ in rows)
+                    out.append(atom.FeedDigest(d.day.isoformat(), d.subject, d.created_at, items))
+                return out
+
+        digests = await asyncio.to_thread(read)
+        body = atom.feed(
+            base=settings.public_url, list_name=settings.list_name, digests=digests, updated=self.svc.clock()
+        )
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    async def ratings(self, request: Request) -> Response:
+        params = request.query_params
+
+        def read() -> list[tracker.Inspection]:
+            with self.svc.store() as store:
+                return _history(store)
+
+        rows = await asyncio.to_thread(read)
+        years = tuple(str(y) for y in sorted({i.published.year for i in rows}, reverse=True))
+        regions = tuple(sorted({i.region for i in rows if i.region}))
+        form = {
+            "region": _choice(params, "region", regions),
+            "rating": _choice(params, "rating", (*RATINGS, tracker.NO_RATING)),
+            "type": _choice(params, "type", tracker.TYPES),
+            "year": _choice(params, "year", years),
+        }
+        sort = _choice(params, "sort", tracker.SORTS) or "date"
+        descending = params.get("order", "desc" if sort == "date" else "asc") == "desc"
+        shown = tracker.select(
+            rows,
+            region=form["region"],
+            rating=form["rating"],
+            type=form["type"],
+            year=int(form["year"]) if form["year"] else None,
+            sort=sort,
+            descending=descending,
+        )
+        kept = {k: v for k, v in form.items() if v}
+
+        def sort_link(column: str) -> str:
+            flip = "asc" if column == sort and descending else "desc" if column == sort else None
+            order = flip or ("desc" if column == "date" else "asc")
+            return "/ratings?" + urlencode({**kept, "sort": column, "order": order})
+
+        today = self.svc.clock().astimezone(self.svc.settings.timezone).date()
+        year = int(form["year"]) if form["year"] else today.year
+        return self.page(
+            "ratings",
+            rows=shown,
+            total=len(rows),
+            form=form,
+            years=years,
+            regions=regions,
+            ratings=(*RATINGS, tracker.NO_RATING),
+            types=tracker.TYPES,
+            sort=sort,
+            descending=descending,
+            sort_link=sort_link,
+            chart=tracker.chart(rows, year),
+            csv_note="digest ratings --csv",
+        )
