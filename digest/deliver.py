@@ -282,7 +282,11 @@ def _quit(conn: smtplib.SMTP) -> None:
 
 
 def make_sender(settings: Settings) -> Sender:
-    """The sender the settings ask for: SMTP when a server is configured, else the outbox folder."""
-    if settings.smtp is not None:
-        return SmtpSender(settings.smtp)
-    return OutboxSender(settings.outbox_dir)
+    """The sender the settings ask for: SMTP when a server is configured, else the outbox folder; signing each
+    message with DKIM when the settings have a `dkim` section."""
+    sender: Sender = SmtpSender(settings.smtp) if settings.smtp is not None else OutboxSender(settings.outbox_dir)
+    if settings.dkim is not None:
+        from .signing import DkimSigner, SignedSender  # lazily: the DKIM library loads only when it signs
+
+        sender = SignedSender(sender, DkimSigner(settings.dkim))
+    return sender
