@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import smtplib
+import socket
 import ssl
 import tempfile
 import threading
@@ -123,7 +124,7 @@ class SmtpSender:
         self._local = threading.local()
         self._all: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
-        self._turn = threading.Lock()  # held from the end of DATA until the acceptance is recorded (see above)
+        self._turn = threading.Lock()  # held from DATA's final dot until the acceptance is recorded (see above)
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -134,6 +135,8 @@ class SmtpSender:
         else:
             conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         try:
+            if conn.sock is not None:  # connected by the constructor; NODELAY: the lone final dot goes at once
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.ehlo()
             if s.tls == "starttls":
                 conn.starttls(context=context)
@@ -244,10 +247,10 @@ class SmtpSender:
         check(*conn.mail(message.sender), ok=(250,))
         check(*conn.rcpt(message.to), ok=(250, 251))
         check(*conn.docmd("data"), ok=(354,))
-        payload = _DOT.sub(b"..", message.data)  # as smtplib's data() quotes it
-        payload += b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n"
+        body = _DOT.sub(b"..", message.data)  # quoted as smtplib's data() does
+        conn.send(body if body.endswith(b"\r\n") else body + b"\r\n")  # all but the dot, where the server takes it
         with self._turn:
-            conn.send(payload)  # one write: the final dot never waits on Nagle behind the body
+            conn.send(b".\r\n")
             code, resp = conn.getreply()
             reply = f"{code} {resp.decode(errors='replace')}"
             if code == 250 and on_accepted is not None:

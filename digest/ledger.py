@@ -142,10 +142,11 @@ def send_run(
                     progress(done, total)
 
     threads = [threading.Thread(target=worker, name=f"send-{i}") for i in range(max(1, min(workers, total)))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with store.checkpoints_aside():
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     if not store.deliveries(key, ["pending", "sending"]):
         store.finish_run(key, now=clock())
     return report
