@@ -34,7 +34,7 @@ def _ago(when: datetime | None, ref: datetime, settings: Settings) -> str:
 @pass_ctx
 def status(ctx: Context) -> None:
     """Feed health, recent digest runs and what is waiting for the next digest."""
-    from . import daily, schedule
+    from . import daily, schedule, tally
 
     settings = ctx.settings
     t = now()
@@ -46,7 +46,7 @@ def status(ctx: Context) -> None:
         )
         for h in broken:
             click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({h.failures} failures in a row)")
-        w = daily.waiting(settings, store, t)
+        w = tally.waiting(settings, store, t)
         click.echo(f"waiting for the next digest: {w.phrase()}; {w.unsummarised} not yet summarised")
         for item, reason in w.left_out:
             click.echo(f"  left out: {item.title} ({item.source}): {reason}")
@@ -57,10 +57,10 @@ def status(ctx: Context) -> None:
         click.echo("recent digests:" if runs else "recent digests: none yet")
         for r in runs:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(r.counts.items())) or "no recipients"
-            tally = daily.run_tally(settings, store, r)
-            label = "empty day, nothing sent" if r.status == "empty" else f"{tally.phrase()}; {counts}"
+            carried = tally.run_tally(settings, store, r)
+            label = "empty day, nothing sent" if r.status == "empty" else f"{carried.phrase()}; {counts}"
             click.echo(f"  {r.day}  {r.status:<8} {label}")
-            for item, reason in tally.left_out:
+            for item, reason in carried.left_out:
                 click.echo(f"    left out: {item.title} ({item.source}): {reason}")
 
 
@@ -76,16 +76,17 @@ def feeds(cctx: click.Context) -> None:
     t = now()
     with ctx.store() as store:
         store.sync_feeds(ctx.settings.feeds)
+        paused = {f.url for f in ctx.settings.feeds if not f.enabled}
         for h in store.feed_health():
-            state = "DISABLED" if h.disabled else ("ERROR" if h.last_error else "ok")
+            state = "DISABLED" if h.disabled or h.url in paused else ("ERROR" if h.last_error else "ok")
             click.echo(
                 f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t, ctx.settings)}; "
                 f"{h.items} items; next poll {schedule.shown(ctx.settings, h.next_poll) if h.next_poll else 'now'}"
             )
             if h.last_error:
                 click.echo(f"  last error ({h.last_error_kind}): {h.last_error}; {h.failures} failures in a row")
-            if h.disabled:
-                click.echo(f"  disabled: {h.disabled}")
+            if h.disabled or h.url in paused:
+                click.echo(f"  disabled: {h.disabled or 'enabled: false in the settings'}")
             if h.moved_to:
                 click.echo(f"  moved permanently to {h.moved_to}: update the config")
 

@@ -5,8 +5,11 @@ the routes share (settings, clock, sender, rate limits, job states). No HTTP her
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
@@ -20,7 +23,7 @@ from .errors import DigestError, LockedError
 from .fetch import Fetcher
 from .health import JobState, Verdict, assess
 from .ledger import Stop
-from .models import Message
+from .models import Feed, Message
 from .store import Store
 from .subscribers import load as load_subscribers
 from .workers import InlineRunner, Runner, WorkerPool
@@ -47,6 +50,7 @@ class Service:
         self.started = clock()
         self.poll_state: JobState | None = None
         self.send_state: JobState | None = None
+        self.sns_certificate: Callable[[str], bytes] = _sns_certificate  # tests give their own
         # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
         self.pool: Runner = InlineRunner()
 
@@ -112,6 +116,37 @@ class Service:
             else:
                 log.exception("poll failed")
         self.poll_state = JobState(finished=self.clock(), error=error)
+
+    def use_feeds(self, edited: Settings) -> None:
+        """The feeds as the settings file now has them (after the admin edited it); the rest stays as started."""
+        self.settings = replace(self.settings, feeds=edited.feeds)
+        with self.store() as store:
+            store.sync_feeds(self.settings.feeds)
+
+    async def poll_feed(self, feed: Feed) -> pipeline.PollResult:
+        """One poll of one feed now (the admin's "Poll now"), then reading what it found, as the poll job does:
+        the fetch is async and parsing and summarising go to the job's runner, so the pages stay responsive."""
+        one = replace(self.settings, feeds=(feed,))
+        with self.store() as store:
+            async with Fetcher(self.settings.fetch, contact=self.settings.public_url) as fetcher:
+                [result] = await pipeline.poll(one, store, fetcher, clock=self.clock, runner=self.pool, force=True)
+                if result.new:
+                    await pipeline.process(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
+        return result
+
+    async def bounce_poll_job(self) -> None:
+        """Process the bounce mailbox (bounces.imap): each message through the bounce policy, then moved."""
+        from .bounce_policy import poll_imap
+
+        def poll() -> list[str]:
+            with self.store() as store:
+                return poll_imap(self.settings, store, clock=self.clock)
+
+        try:
+            for line in await asyncio.to_thread(poll):
+                log.info("bounce mailbox: %s", line)
+        except DigestError as exc:  # the next poll tries again; the log says why this one failed
+            log.error("bounce mailbox: %s", exc)
 
     def start_send(self, *, force: bool = False, resend_failed: bool = False) -> bool:
         """Send in a thread; False when a send is already running here."""
@@ -193,6 +228,19 @@ class Service:
             log.error("unsubscribe link to %s failed: %s", email, exc)
 
 
+@functools.lru_cache(maxsize=8)
+def _sns_certificate(url: str) -> bytes:
+    """Amazon SNS's signing certificate (the URL is checked before this is called), kept once fetched."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=10, follow_redirects=False)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise DigestError(f"cannot fetch the SNS signing certificate {url}: {exc}") from exc
+    return response.content
+
+
 def start_scheduler(svc: Service) -> Any:
     settings = svc.settings
     sched = schedule.build_scheduler(settings)
@@ -201,6 +249,9 @@ def start_scheduler(svc: Service) -> Any:
         svc.poll_job, schedule.poll_trigger(settings), id="poll", next_run_time=datetime.now(settings.timezone)
     )
     sched.add_job(svc.pre_send_poll_job, schedule.pre_send_poll_trigger(settings), id="pre-send-poll")
+    if settings.bounces.imap is not None:
+        every = schedule.bounce_poll_trigger(settings, settings.bounces.imap.interval)
+        sched.add_job(svc.bounce_poll_job, every, id="bounces", next_run_time=datetime.now(settings.timezone))
     sched.add_job(
         svc.send_job,
         schedule.send_trigger(settings),
