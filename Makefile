@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/poll.py
 	$(BIN)/python bench/send.py
+	$(BIN)/python bench/kill.py --kills 20
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/archive.py
 

@@ -353,6 +353,23 @@ def hash_password_cmd(password: str) -> None:
     click.echo(hash_password(password))
 
 
+@cli.command("dkim-record")
+@pass_ctx
+def dkim_record(ctx: Context) -> None:
+    """Print the DNS TXT record to publish for the DKIM key in the settings (dkim.key_file)."""
+    from .signing import dns_record, zone_line
+
+    dkim = ctx.settings.dkim
+    if dkim is None:
+        fail("no dkim section in the settings; add dkim: {selector: ..., key_file: ...} (see README, DKIM)", 2)
+    name, value = dns_record(dkim)
+    click.echo(f"Publish this TXT record in the DNS of {dkim.domain}:\n")
+    click.echo(f"name:  {name}")
+    click.echo(f"value: {value}\n")
+    click.echo("As a zone file line (DNS takes the value in strings of at most 255 characters):\n")
+    click.echo(zone_line(name, value))
+
+
 for _command in (status, feeds, subscribers, bounces, ratings, backfill):
     cli.add_command(_command)
 

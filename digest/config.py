@@ -8,8 +8,8 @@ line, the key path, the bad value and what was expected.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -57,6 +57,24 @@ class SmtpSettings(_Section, frozen=True):
     @property
     def password(self) -> str | None:
         return os.environ.get(self.password_env)
+
+
+class _Dkim(_Section, frozen=True):
+    """dkim: who signs (d=), under which selector (s=), with which private key"""
+
+    selector: _Text
+    key_file: Path
+    domain: _Text | None = None  # the From address's domain when not given (what DMARC alignment wants)
+
+
+@dataclass(frozen=True)
+class DkimSettings:
+    """The DKIM signing key, read and checked when the settings are loaded."""
+
+    domain: str
+    selector: str
+    key_file: Path
+    key: bytes = field(repr=False)  # the PEM private key (RSA, PKCS#1 or PKCS#8), as the file holds it
 
 
 class FetchSettings(_Section, frozen=True):
@@ -192,6 +210,7 @@ class _File(_Section, frozen=True):
     summaries: _Summaries = _Summaries()
     web: _Web = _Web()
     bounces: BounceSettings = BounceSettings()
+    dkim: dict[str, Any] | None = None  # converted to _Dkim on its own, to say what a dkim section needs
     secret_env: _Text = "DIGEST_SECRET"
 
 
@@ -221,6 +240,7 @@ class Settings:
     feeds: tuple[Feed, ...] = ()
     fetch: FetchSettings = _D.fetch
     smtp: SmtpSettings | None = None
+    dkim: DkimSettings | None = None
     editors: tuple[str, ...] = ()
     subject: str = _D.email.subject
     summary_words: int = _D.summaries.words
@@ -266,6 +286,7 @@ _SHAPE = Shape(
     whole_lists=frozenset({"fetch.allow_private"}),
     missing="missing; every feed needs a name and a url",
 )
+_DKIM_SHAPE = replace(_SHAPE, missing="missing; a dkim section needs a selector and a key_file")
 
 
 def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -351,6 +372,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
         ),
         fetch=msgspec.structs.replace(f.fetch, mirror_dir=f.fetch.mirror_dir and rel(f.fetch.mirror_dir)),
         smtp=smtp,
+        dkim=_dkim(root, path, rel, f.from_address) if f.dkim is not None else None,
         editors=f.editors,
         subject=f.email.subject,
         summary_words=f.summaries.words,
@@ -364,6 +386,33 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
         bounces=f.bounces,
     )
     return replace(settings, **overrides) if overrides else settings
+
+
+def _dkim(root: Any, path: Path, rel: Callable[[Path], Path], from_address: str) -> DkimSettings:
+    """The dkim section with its key read: a key file that is missing, unreadable or not an RSA private key of
+    at least 1024 bits is refused here, naming the setting, rather than at the first send."""
+    from .signing import key_bits  # lazily: the DKIM library is only loaded when signing is set up
+
+    section = convert(root["dkim"], _Dkim, _DKIM_SHAPE, root=root, path=path, at=".dkim")
+    key_file = rel(section.key_file)
+
+    def refuse(message: str) -> ConfigError:
+        return ConfigError(message, path=path, line=line(root["dkim"], "key_file"), key="dkim.key_file")
+
+    try:
+        key = key_file.read_bytes()
+    except FileNotFoundError:
+        raise refuse(f"{key_file} not found; make one with `openssl genrsa -out {key_file} 2048`") from None
+    except OSError as exc:
+        raise refuse(f"cannot read {key_file}: {exc.strerror or exc}") from None
+    try:
+        bits = key_bits(key)
+    except ValueError as exc:
+        raise refuse(f"{key_file} is not an RSA private key in PEM form ({exc})") from None
+    if bits < 1024:
+        raise refuse(f"{key_file} is a {bits}-bit key; receivers ignore DKIM keys under 1024 bits (use 2048)")
+    domain = section.domain or from_address.rpartition("@")[2]
+    return DkimSettings(domain=domain, selector=section.selector, key_file=key_file, key=key)
 
 
 def _no_host(root: Any, path: Path) -> ConfigError:

@@ -3,6 +3,10 @@ picks one from the settings. Senders hand over one message each and know nothing
 
 A sender reports how a message went by its reply or a DeliveryError: `permanent` for a 5xx (the row fails),
 `transport` when nothing can get through (the run stops), otherwise temporary. Whoever makes a sender closes it.
+
+A sender also calls `on_accepted` the moment the server takes a message (its 250 after DATA), before it says
+anything more on that connection, and its connections take turns from the end of DATA to the end of that call:
+so a ledger that records the message there leaves at most one accepted message unrecorded, whenever it dies.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import contextlib
 import os
 import re
 import smtplib
+import socket
 import ssl
 import tempfile
 import threading
@@ -24,13 +29,17 @@ from .errors import DeliveryError
 from .models import Message
 
 Attempt = Callable[[], None]
+Accepted = Callable[[str], None]
 
 
 class Sender(Protocol):
     """Hands one message to the mail system. Thread-safe. Returns the server's reply; raises DeliveryError.
-    `on_attempt` is called before each try, retries included (the ledger counts them)."""
+    `on_attempt` is called before each try, retries included (the ledger counts them); `on_accepted` with the
+    reply as soon as the message is accepted, one call at a time across threads (the ledger records it there)."""
 
-    def send(self, message: Message, *, on_attempt: Attempt | None = None) -> str: ...
+    def send(
+        self, message: Message, *, on_attempt: Attempt | None = None, on_accepted: Accepted | None = None
+    ) -> str: ...
 
     def release(self) -> None:
         """Let go of what the calling thread holds (its connection): a sending thread calls this as it ends."""
@@ -46,13 +55,14 @@ class OutboxSender:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self._turn = threading.Lock()  # one message accepted (renamed into place) and recorded at a time
 
     def path_for(self, message: Message) -> Path:
         run = re.sub(r"[^A-Za-z0-9.@_-]+", "_", message.message_id.strip("<>").split("@")[0].split(".")[0])
         name = re.sub(r"[^A-Za-z0-9.@_+-]+", "_", message.to.lower())
         return self.folder / run / f"{name}.eml"
 
-    def send(self, message: Message, *, on_attempt: Attempt | None = None) -> str:
+    def send(self, message: Message, *, on_attempt: Attempt | None = None, on_accepted: Accepted | None = None) -> str:
         if on_attempt is not None:
             on_attempt()
         target = self.path_for(message)
@@ -63,11 +73,15 @@ class OutboxSender:
                 fh.write(message.data)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            with self._turn:
+                os.replace(tmp, target)
+                reply = f"250 written to {target}"
+                if on_accepted is not None:
+                    on_accepted(reply)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
             raise DeliveryError(f"cannot write {target}: {exc}") from exc
-        return f"250 written to {target}"
+        return reply
 
     def release(self) -> None:
         pass
@@ -95,6 +109,7 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
+_DOT = re.compile(rb"(?m)^\.")
 _UNKNOWN_USER = re.compile(r"\b5\.1\.1\b|user unknown|no such user|mailbox unavailable|does not exist", re.I)
 
 
@@ -109,6 +124,7 @@ class SmtpSender:
         self._local = threading.local()
         self._all: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
+        self._turn = threading.Lock()  # held from DATA's final dot until the acceptance is recorded (see above)
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -119,6 +135,8 @@ class SmtpSender:
         else:
             conn = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         try:
+            if conn.sock is not None:  # connected by the constructor; NODELAY: the lone final dot goes at once
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.ehlo()
             if s.tls == "starttls":
                 conn.starttls(context=context)
@@ -160,7 +178,7 @@ class SmtpSender:
             with contextlib.suppress(OSError):
                 conn.close()
 
-    def send(self, message: Message, *, on_attempt: Attempt | None = None) -> str:
+    def send(self, message: Message, *, on_attempt: Attempt | None = None, on_accepted: Accepted | None = None) -> str:
         last = ""
         connected = False
         for attempt in range(self.settings.retries + 1):
@@ -178,7 +196,7 @@ class SmtpSender:
                 continue
             connected = True
             try:
-                return self._transaction(conn, message)
+                return self._transaction(conn, message, on_accepted)
             except DeliveryError as exc:
                 if exc.permanent:
                     raise
@@ -212,7 +230,7 @@ class SmtpSender:
             reply = f"cannot connect to {self.settings.host}:{self.settings.port}: {exc or type(exc).__name__}"
             raise DeliveryError(reply, reply=reply, transport=True) from exc
 
-    def _transaction(self, conn: smtplib.SMTP, message: Message) -> str:
+    def _transaction(self, conn: smtplib.SMTP, message: Message, on_accepted: Accepted | None) -> str:
         def check(code: int, resp: bytes | str, ok: tuple[int, ...]) -> None:
             if code in ok:
                 return
@@ -228,13 +246,17 @@ class SmtpSender:
 
         check(*conn.mail(message.sender), ok=(250,))
         check(*conn.rcpt(message.to), ok=(250, 251))
-        try:
-            code, resp = conn.data(message.data)
-        except smtplib.SMTPDataError as exc:
-            check(exc.smtp_code, exc.smtp_error, ok=())
-            raise  # unreachable: check raises
+        check(*conn.docmd("data"), ok=(354,))
+        body = _DOT.sub(b"..", message.data)  # quoted as smtplib's data() does
+        conn.send(body if body.endswith(b"\r\n") else body + b"\r\n")  # all but the dot, where the server takes it
+        with self._turn:
+            conn.send(b".\r\n")
+            code, resp = conn.getreply()
+            reply = f"{code} {resp.decode(errors='replace')}"
+            if code == 250 and on_accepted is not None:
+                on_accepted(reply)
         check(code, resp, ok=(250,))
-        return f"{code} {resp.decode(errors='replace')}"
+        return reply
 
     def release(self) -> None:
         conn: smtplib.SMTP | None = getattr(self._local, "conn", None)
@@ -263,7 +285,11 @@ def _quit(conn: smtplib.SMTP) -> None:
 
 
 def make_sender(settings: Settings) -> Sender:
-    """The sender the settings ask for: SMTP when a server is configured, else the outbox folder."""
-    if settings.smtp is not None:
-        return SmtpSender(settings.smtp)
-    return OutboxSender(settings.outbox_dir)
+    """The sender the settings ask for: SMTP when a server is configured, else the outbox folder; signing each
+    message with DKIM when the settings have a `dkim` section."""
+    sender: Sender = SmtpSender(settings.smtp) if settings.smtp is not None else OutboxSender(settings.outbox_dir)
+    if settings.dkim is not None:
+        from .signing import DkimSigner, SignedSender  # lazily: the DKIM library loads only when it signs
+
+        sender = SignedSender(sender, DkimSigner(settings.dkim))
+    return sender

@@ -2,11 +2,13 @@
 how a send is asked to stop. It uses a `Sender` it is given and never closes it (its maker does); each sending
 thread releases its own connection as it ends.
 
-Exactly once, as near as SMTP allows: a row is marked `sending` before the message goes and `sent` the moment
-the server accepts it. A crash (even SIGKILL) leaves at most one `sending` row per open connection; on
-restart those are sent again, so the only possible duplicate is a message the server accepted in the instant
-before the ledger recorded it — at most one per connection (see README, "Delivery guarantees"). Only a 5xx
-reply fails a row; a temporary error that outlasts the retries puts it back to pending for the next run.
+Exactly once, as near as SMTP allows: a row is marked `sending` as each try begins and `sent` (one small
+committed transaction) from inside the sender, right after the server's 250 and before that connection says
+anything more; the sender's connections take turns through that moment. A crash (even SIGKILL) therefore
+leaves at most one message the server accepted but the ledger has not recorded, whatever the pool size; on
+restart `sending` rows are sent again, so that one message is the only possible duplicate (see README,
+"Delivery guarantees"). Only a 5xx reply fails a row; a temporary error that outlasts the retries puts it
+back to pending for the next run.
 """
 
 from __future__ import annotations
@@ -97,15 +99,18 @@ def send_run(
                 if heartbeat is not None and time.monotonic() - beat[0] >= heartbeat_every:
                     heartbeat()
                     beat[0] = time.monotonic()
-                store.mark(key, row.email, "sending", now=clock())
             message = build(row, names.get(row.email))
 
             def attempt(email: str = row.email) -> None:
                 with lock:
                     store.mark(key, email, "sending", now=clock(), attempt=True)
 
+            def accepted(reply: str, email: str = row.email) -> None:
+                with lock:  # the sender calls this at the server's 250, before its next command
+                    store.mark(key, email, "sent", now=clock(), reply=reply[:300])
+
             try:
-                reply = sender.send(message, on_attempt=attempt)
+                sender.send(message, on_attempt=attempt, on_accepted=accepted)
             except DeliveryError as exc:
                 if exc.transport:
                     # Nothing can get through: stop, and leave this and the rest pending for the next run.
@@ -131,17 +136,17 @@ def send_run(
                     done += 1
                 continue
             with lock:
-                store.mark(key, row.email, "sent", now=clock(), reply=reply[:300])
                 report.sent += 1
                 done += 1
                 if progress:
                     progress(done, total)
 
     threads = [threading.Thread(target=worker, name=f"send-{i}") for i in range(max(1, min(workers, total)))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with store.checkpoints_aside():
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     if not store.deliveries(key, ["pending", "sending"]):
         store.finish_run(key, now=clock())
     return report

@@ -259,7 +259,9 @@ def _plain(
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     msg.set_content(body)
-    return Message(to=to[0], sender=sender, message_id=message_id, data=msg.as_bytes())
+    # CRLF, as SMTP wants: a server reading lines would find a bare-LF message one over-long line (and DKIM signs it)
+    data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    return Message(to=to[0], sender=sender, message_id=message_id, data=data)
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,12 @@ class Mailbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def to(self, address: str) -> list[EmailMessage]:
-        return [message_from_bytes(d, policy=policy.default) for r, d in self.messages if r == address]  # type: ignore[misc]
+        # As a mailbox stores them: with local line ends (the wire's CRLF would stay in a 7bit body's text).
+        return [
+            message_from_bytes(d.replace(b"\r\n", b"\n"), policy=policy.default)  # type: ignore[misc]
+            for r, d in self.messages
+            if r == address
+        ]
 
     @property
     def recipients(self) -> list[str]:

@@ -144,7 +144,7 @@ def test_a_second_sender_is_locked_out_and_a_dead_ones_lock_is_recovered(tmp_pat
 
 def test_sigkill_mid_send_loses_nothing(ready: Any, smtp: tuple[Mailbox, int], tmp_path: Path) -> None:
     """Killed with SIGKILL part-way through 500 recipients, a second run completes the rest; at most one
-    duplicate per open connection (the documented window)."""
+    duplicate, however many connections (the documented window)."""
     box, _ = smtp
     box.delay = 0.003
     subs = [f"user{i:03d}@example.org" for i in range(500)]
@@ -167,7 +167,7 @@ def test_sigkill_mid_send_loses_nothing(ready: Any, smtp: tuple[Mailbox, int], t
     counts = Counter(box.recipients)
     assert set(counts) == set(subs)
     duplicates = sum(n - 1 for n in counts.values())
-    assert duplicates <= 2  # pool of 2 connections: at most one accepted-but-unrecorded message each
+    assert duplicates <= 1  # the pool's 2 connections take turns from the end of DATA to the ledger's write
     assert Counter(ledger(config, today).values()) == {"sent": 500}
 
 
