@@ -13,7 +13,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from . import auth, daily, schedule, tally
+from . import auth, daily, readiness, schedule, tally
 from .admin_base import AdminBase
 from .csp import email_policy
 from .deliver import OutboxSender
@@ -155,15 +155,17 @@ class AdminPages(AdminBase):
             except DigestError as exc:
                 return self.done(request, "Not sent", str(exc), "/admin/send", 400)
             with svc.store() as store:
-                run = store.run(daily.run_key(settings, daily.digest_day(settings, clock())))
                 day = daily.digest_day(settings, clock())
-                why_not = daily.nothing_to_send(settings, store, run, subs, force=force, resend_failed=resend)
+                key = daily.run_key(settings, day)
+                run = store.run(key)
+                why_not = readiness.nothing_to_send(settings, store, run, subs, force=force, resend_failed=resend)
                 digest, _html, _text = daily.preview(settings, store, now=clock())
-                count = daily.recipients_now(
+                count = readiness.recipients_now(
                     settings,
                     store,
                     run,
                     subs,
+                    key=key,
                     day=day,
                     carries=bool(digest.item_ids),
                     force=force,

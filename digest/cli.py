@@ -165,7 +165,7 @@ def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber:
 @pass_ctx
 def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed: bool) -> None:
     """Send today's digest to every subscriber not yet sent it."""
-    from . import daily, editions
+    from . import daily, editions, readiness
     from .deliver import make_sender
     from .ledger import Stop
     from .subscribers import load_for_send, normalise_email
@@ -175,7 +175,7 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
         if dry_run:
             subs = load_for_send(settings.subscribers_file).subscribers
             today = store.run(daily.run_key(settings, daily.digest_day(settings, now())))
-            reason = daily.nothing_to_send(settings, store, today, subs, force=force, resend_failed=resend_failed)
+            reason = readiness.nothing_to_send(settings, store, today, subs, force=force, resend_failed=resend_failed)
             if reason is not None:
                 click.echo(f"{reason} (dry run: nothing sent)")
                 return

@@ -23,6 +23,7 @@ from .ledger import SendReport, Stop, send_run
 from .messages import DigestMessages, Envelope, RunFacts, renderer
 from .models import Delivery, Digest, Message, Run, Subscriber
 from .preferences import you_get
+from .readiness import already_sent
 from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from .store import Store
 from .subscribers import load_for_send
@@ -182,7 +183,7 @@ def _send_locked(
     if not pending:
         counts = store.delivery_counts(key)
         store.finish_run(key, now=now)
-        return SendOutcome(key, _already_sent(counts), digest=digest, counts=counts)
+        return SendOutcome(key, already_sent(counts), digest=digest, counts=counts)
     # What each delivery carries, and the digests of several days, made here: the sending threads share no store.
     carries = editions.carried(store, key, [d.email for d in pending])
     several = {c: editions.covering(settings, store, c[0], day=day, weekly=c[1]) for c in set(carries.values()) if c[0]}
@@ -305,73 +306,6 @@ def _resume_run(
     if later.recipients:
         store.reopen_run(key)
     return digest
-
-
-def _already_sent(counts: dict[str, int]) -> str:
-    if not counts:
-        return "no reader is due a digest today; nothing to do"
-    return f"already sent today to {counts.get('sent', 0)} subscribers; nothing to do" + (
-        " (use --resend-failed to retry failures)" if counts.get("failed") else ""
-    )
-
-
-def nothing_to_send(
-    settings: Settings,
-    store: Store,
-    run: Run | None,
-    subs: Sequence[Subscriber],
-    *,
-    force: bool = False,
-    resend_failed: bool = False,
-) -> str | None:
-    """Why `send` would send nothing now, in its own words, so `send --dry-run` says the same; None when it
-    would send to someone."""
-    if run is None or force:
-        return None
-    if run.status == "empty":
-        return "today was an empty day and nothing was sent (use --force to send anyway)"
-    counts = store.delivery_counts(run.key)
-    if resend_failed:
-        return None if counts.get("failed") else "no failed deliveries to resend"
-    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
-    joined = editions.plan(
-        settings, store, subs, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded
-    ).recipients
-    if counts.get("pending", 0) + counts.get("sending", 0) or joined:
-        return None
-    return _already_sent(counts)
-
-
-def recipients_now(
-    settings: Settings,
-    store: Store,
-    run: Run | None,
-    subs: Sequence[Subscriber],
-    *,
-    day: date,
-    carries: bool,
-    force: bool = False,
-    resend_failed: bool = False,
-) -> int:
-    """How many addresses `send` would send to now (only readers due today: weekly readers on their day, nobody
-    paused), as the admin's confirmation says before a send. `carries`: today's digest has items."""
-    suppressed = store.suppressions()
-    active = [s for s in subs if s.email.lower() not in suppressed]
-    if run is None or force:
-        return len(
-            editions.plan(settings, store, active, key=run_key(settings, day), day=day, carries=carries).recipients
-        )
-    counts = store.delivery_counts(run.key)
-    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
-    joined = editions.plan(
-        settings, store, active, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded
-    ).recipients
-    return (
-        counts.get("pending", 0)
-        + counts.get("sending", 0)
-        + len(joined)
-        + (counts.get("failed", 0) if resend_failed else 0)
-    )
 
 
 def _skip_departed(store: Store, key: str, by_email: dict[str, Subscriber], *, now: datetime) -> None:

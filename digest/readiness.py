@@ -1,0 +1,79 @@
+"""Whether `send` would send now, and to how many, in its own words: so `send --dry-run`, the admin's confirmation
+and `send` itself say the same thing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from . import editions
+from .config import Settings
+from .models import Run, Subscriber
+from .store import Store
+
+
+def already_sent(counts: dict[str, int]) -> str:
+    if not counts:
+        return "no reader is due a digest today; nothing to do"
+    return f"already sent today to {counts.get('sent', 0)} subscribers; nothing to do" + (
+        " (use --resend-failed to retry failures)" if counts.get("failed") else ""
+    )
+
+
+def nothing_to_send(
+    settings: Settings,
+    store: Store,
+    run: Run | None,
+    subs: Sequence[Subscriber],
+    *,
+    force: bool = False,
+    resend_failed: bool = False,
+) -> str | None:
+    """Why `send` would send nothing now, in its own words, so `send --dry-run` says the same; None when it
+    would send to someone."""
+    if run is None or force:
+        return None
+    if run.status == "empty":
+        return "today was an empty day and nothing was sent (use --force to send anyway)"
+    counts = store.delivery_counts(run.key)
+    if resend_failed:
+        return None if counts.get("failed") else "no failed deliveries to resend"
+    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
+    joined = editions.plan(
+        settings, store, subs, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded
+    ).recipients
+    if counts.get("pending", 0) + counts.get("sending", 0) or joined:
+        return None
+    return already_sent(counts)
+
+
+def recipients_now(
+    settings: Settings,
+    store: Store,
+    run: Run | None,
+    subs: Sequence[Subscriber],
+    *,
+    key: str,
+    day: date,
+    carries: bool,
+    force: bool = False,
+    resend_failed: bool = False,
+) -> int:
+    """How many addresses `send` would send to now (only readers due today: weekly readers on their day, nobody
+    paused), as the admin's confirmation says before a send. `key`, `day`: today's run; `carries`: today's digest
+    has items."""
+    suppressed = store.suppressions()
+    active = [s for s in subs if s.email.lower() not in suppressed]
+    if run is None or force:
+        return len(editions.plan(settings, store, active, key=key, day=day, carries=carries).recipients)
+    counts = store.delivery_counts(run.key)
+    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
+    joined = editions.plan(
+        settings, store, active, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded
+    ).recipients
+    return (
+        counts.get("pending", 0)
+        + counts.get("sending", 0)
+        + len(joined)
+        + (counts.get("failed", 0) if resend_failed else 0)
+    )
