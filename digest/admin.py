@@ -173,9 +173,7 @@ class AdminPages(AdminBase):
                 )
             empty_day = why_not is None and (run is None or force) and digest.count == 0 and not settings.send_empty
             if why_not is not None:
-                for flag, choice in _CLI_WORDS:  # the reason in the admin's words, not the command line's
-                    why_not = why_not.replace(flag, choice)
-                return self.done(request, "Nothing to send", f"Nothing was sent: {why_not}.", "/admin/log")
+                return self.done(request, "Nothing to send", f"Nothing was sent: {_words(why_not)}.", "/admin/log")
             if not self.confirmed(request) and empty_day:
                 return self.confirm(
                     request,
@@ -197,11 +195,27 @@ class AdminPages(AdminBase):
             if not svc.start_send(force=force, resend_failed=resend):
                 svc.last_send = "a send is already running"
             return RedirectResponse("/admin/log", status_code=303)
+        subs = load_subscribers(settings.subscribers_file).subscribers
         with svc.store() as store:
             digest, _html, _text = daily.preview(settings, store, now=clock())
             status = svc.today_status(store)
-        subs = load_subscribers(settings.subscribers_file).subscribers
-        return self.page("admin/send", csrf=auth.csrf(request), digest=digest, subscribers=len(subs), status=status)
+            day = daily.digest_day(settings, clock())
+            run = store.run(daily.run_key(settings, day))
+            why_not = readiness.nothing_to_send(settings, store, run, subs)
+            count = readiness.recipients_now(
+                settings, store, run, subs, key=daily.run_key(settings, day), day=day, carries=bool(digest.item_ids)
+            )
+            others = readiness.not_sent_now(store, run, subs, count)
+        return self.page(
+            "admin/send",
+            csrf=auth.csrf(request),
+            digest=digest,
+            subscribers=len(subs),
+            count=0 if why_not else count,
+            others=others,
+            why_not=_words(why_not) if why_not else None,
+            status=status,
+        )
 
 
 _SMTP_REPLY = re.compile(r"[2-5]\d\d\b")
@@ -209,6 +223,15 @@ _CLI_WORDS = (
     ("use --resend-failed", "choose “Only retry today's failed deliveries”"),
     ("use --force", "choose “Start a new run”"),
 )
+
+
+def _words(reason: str) -> str:
+    """A reason in the admin's words, not the command line's."""
+    for flag, choice in _CLI_WORDS:
+        reason = reason.replace(flag, choice)
+    return reason
+
+
 _MODES = {
     "continue": "Today's digest, to everyone not yet sent it",
     "resend": "Retry today's failed deliveries (and anyone not yet sent it)",

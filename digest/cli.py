@@ -165,7 +165,7 @@ def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber:
 @pass_ctx
 def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed: bool) -> None:
     """Send today's digest to every subscriber not yet sent it."""
-    from . import daily, editions, readiness
+    from . import daily, readiness
     from .deliver import make_sender
     from .ledger import Stop
     from .subscribers import load_for_send, normalise_email
@@ -180,18 +180,21 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
                 click.echo(f"{reason} (dry run: nothing sent)")
                 return
             digest, _html, _text = daily.preview(settings, store, now=now())
-            suppressed = store.suppressions()
-            active = [s for s in subs if s.email.lower() not in suppressed]
             day = daily.digest_day(settings, now())
-            due = editions.plan(
-                settings, store, active, key=daily.run_key(settings, day), day=day, carries=bool(digest.item_ids)
-            ).recipients
-            not_due = f", {len(active) - len(due)} not due today (weekly or paused)" if len(due) < len(active) else ""
-            click.echo(f"subject: {digest.subject}")
-            click.echo(
-                f"would send to {len(due)} of {len(subs)} subscribers "
-                f"({len(subs) - len(active)} suppressed{not_due}); {digest.count} items"
+            count = readiness.recipients_now(
+                settings,
+                store,
+                today,
+                subs,
+                key=daily.run_key(settings, day),
+                day=day,
+                carries=bool(digest.item_ids),
+                force=force,
+                resend_failed=resend_failed,
             )
+            others = readiness.not_sent_now(store, today, subs, count, force=force, resend_failed=resend_failed)
+            click.echo(f"subject: {digest.subject}")
+            click.echo(f"would send to {count} of {len(subs)} subscribers ({others}); {digest.count} items")
             for e in digest.entries:
                 click.echo(f"  - [{e.summary.kind}] {e.title} ({e.source})")
             return

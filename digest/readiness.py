@@ -77,3 +77,29 @@ def recipients_now(
         + len(joined)
         + (counts.get("failed", 0) if resend_failed else 0)
     )
+
+
+def not_sent_now(
+    store: Store,
+    run: Run | None,
+    subs: Sequence[Subscriber],
+    count: int,
+    *,
+    force: bool = False,
+    resend_failed: bool = False,
+) -> str:
+    """Why the others of `subs` would not get it now, beside `recipients_now`'s `count`: "1 suppressed, 2 already
+    sent today, 1 not due today (weekly or paused)"."""
+    suppressed = store.suppressions()
+    active = [s for s in subs if s.email.lower() not in suppressed]
+    done = 0
+    if run is not None and not force:
+        states = {d.email.lower(): d.state for d in store.deliveries(run.key)}
+        finished = {"sent", "suppressed"} | (set() if resend_failed else {"failed"})
+        done = sum(1 for s in active if states.get(s.email.lower()) in finished)
+    said = [f"{len(subs) - len(active)} suppressed"]
+    if done:
+        said.append(f"{done} already sent today")
+    if (rest := len(active) - done - count) > 0:
+        said.append(f"{rest} not due today (weekly or paused)")
+    return ", ".join(said)

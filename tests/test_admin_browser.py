@@ -228,6 +228,7 @@ def test_send_is_one_choice_with_a_count_and_the_log_shows_each_recipient(browse
     expect(page.locator("main")).to_contain_text("no email will go to anyone; today is recorded as an empty day")
     poll_now(page, base, "HMPPS")
     page.click("nav >> text=Send")
+    expect(page.locator("main")).to_contain_text("Sending now goes to 3 of 3 subscribers (0 suppressed)")
     radios = page.locator("input[name=mode]")
     expect(radios).to_have_count(3)
     assert {radios.nth(i).get_attribute("type") for i in range(3)} == {"radio"}
@@ -263,6 +264,16 @@ def test_send_is_one_choice_with_a_count_and_the_log_shows_each_recipient(browse
     page.click("button:has-text('Send now')")
     expect(page.locator("h1")).to_have_text("Nothing to send")
     expect(page.locator("nav[aria-label=Admin]")).to_be_visible()
+    page.click("nav >> text=Send")
+    expect(page.locator("main")).to_contain_text("Sending now would send nothing: already sent today to 2")
+
+    # One new reader: the first step and its confirmation both count only them, as `send` would.
+    _settings.subscribers_file.write_text(SUBSCRIBERS + "  - email: new@example.org\n")
+    page.reload()
+    expect(page.locator("main")).to_contain_text("Sending now goes to 1 of 4 subscribers (1 suppressed, 2 already sent")
+    page.click("button:has-text('Send now')")
+    expect(page.locator("main")).to_contain_text("will go to 1 recipient now")
+    _settings.subscribers_file.write_text(SUBSCRIBERS)
 
     page.click("nav >> text=Subscribers")
     page.click("text=reader@example.org")

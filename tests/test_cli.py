@@ -380,6 +380,20 @@ def test_after_todays_send_status_shows_tomorrow_and_dry_run_agrees_with_send(we
     assert dry.startswith("already sent today to 1 subscribers; nothing to do") and "would send" not in dry
 
 
+def test_dry_run_after_a_new_subscriber_counts_only_who_send_would_send_to(web: WebServer, make_config: Any) -> None:
+    """After today's send, one new subscriber: `send --dry-run` says it would send to 1 (the others were sent
+    today), and `send` then sends to exactly 1."""
+    zone = _noon_zone()
+    extra = f"schedule:\n  timezone: {zone}\n  send_time: '23:30'\n  missed_cutoff: '23:59'\n"
+    config = make_config(demo_feeds(web)[1:2], subscribers=["a@example.org", "b@example.org"], extra=extra)
+    assert run("poll", config=config).returncode == 0
+    assert ": 2 sent, 0 failed" in run("send", config=config).stdout
+    assert run("subscribers", "add", "new@example.org", config=config).returncode == 0
+    dry = run("send", "--dry-run", config=config).stdout
+    assert "would send to 1 of 3 subscribers (0 suppressed, 2 already sent today)" in dry
+    assert ": 1 sent, 0 failed" in run("send", config=config).stdout
+
+
 def test_poll_status_and_the_email_count_the_same_items_and_show_what_was_left_out(
     web: WebServer, make_config: Any, tmp_path: Path
 ) -> None:
