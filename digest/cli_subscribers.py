@@ -18,8 +18,8 @@ def subscribers() -> None:
 @subscribers.command("list")
 @pass_ctx
 def subscribers_list(ctx: Context) -> None:
-    """Every address with its status (active, or why it is suppressed: the reason, date and evidence) and what
-    it gets."""
+    """Every address with its status (active, or why it is suppressed: the reason, date and evidence) and, when
+    active, what it gets."""
     from .clock import utcnow
     from .preferences import describe
     from .subscribers import load as load_subscribers
@@ -31,10 +31,11 @@ def subscribers_list(ctx: Context) -> None:
         suppressed = store.suppression_details()
     for s in loaded.subscribers:
         why = suppressed.get(s.email.lower())
-        gets = describe(s, send_time=settings.send_time, today=today)
-        line = f"{s.email:<40} {why.reason if why else 'active':<13} {s.name or ''}  [gets {gets}]"
-        if why:
+        line = f"{s.email:<40} {why.reason if why else 'active':<13} {s.name or ''}"
+        if why:  # a suppressed reader gets nothing, whatever their preferences say
             line += f"  ({why.created:%Y-%m-%d}{': ' + why.detail[:160] if why.detail else ''})"
+        else:
+            line += f"  [gets {describe(s, send_time=settings.send_time, today=today)}]"
         click.echo(line)
     click.echo(
         f"{len(loaded.subscribers)} subscribers, "

@@ -18,11 +18,18 @@ from . import auth, daily, messages, preferences
 from .errors import DigestError, InputError, SubscriberError
 from .models import KINDS, NATIONAL, WEEKDAYS, YOUTH_JUSTICE, Subscriber
 from .service import Service
+from .store_bounces import Suppression
 from .subscribers import Editor, normalise_email
 from .subscribers import load as load_subscribers
 
 log = logging.getLogger("digest")
 Page = Callable[..., HTMLResponse]
+_READERS_OWN = frozenset({"unsubscribed", "complained"})  # stops the reader chose, so may undo
+_STOPPED = {
+    "unsubscribed": "You are unsubscribed",
+    "complained": "You are unsubscribed: your mail service reported our email as unwanted",
+}
+_REFUSED = "Nothing is sent to you: your mail server refused our email"
 _REGION_LABELS = {
     NATIONAL: "National: national bodies, and everything about no one place",
     YOUTH_JUSTICE: "Youth justice services, wherever they are",
@@ -34,17 +41,27 @@ class PreferencePages:
         self.svc = svc
         self.page = page
 
+    def _stopped(self, email: str) -> Suppression | None:
+        """Why nothing is sent to the reader (they unsubscribed, their server refused it), or None: they get it."""
+        with self.svc.store() as store:
+            return store.suppression_details().get(email.lower())
+
     def _form(self, request: Request, sub: Subscriber, token: str, code: int = 200, **context: Any) -> HTMLResponse:
         settings = self.svc.settings
         feeds = [f.name for f in settings.feeds]
         today = daily.digest_day(settings, self.svc.clock())
         context.setdefault("saved", False)
+        context.setdefault("resubscribed", False)
+        stopped = self._stopped(sub.email)
         return self.page(
             "preferences",
             code,
             csrf=auth.csrf(request),
             email=sub.email,
             token=token,
+            stopped=_STOPPED.get(stopped.reason, _REFUSED) if stopped else None,
+            stopped_on=f"{stopped.created:%-d %B %Y}" if stopped else None,
+            can_resubscribe=stopped is not None and stopped.reason in _READERS_OWN,
             you_get=preferences.you_get(sub, send_time=settings.send_time),
             paused_until=f"{sub.paused_until:%A %-d %B %Y}" if preferences.paused(sub, today) else None,
             choices=preferences.choices(sub, feeds),
@@ -88,6 +105,8 @@ class PreferencePages:
         form = await request.form()
         if not auth.csrf_ok({"csrf": str(form.get("csrf", ""))}, request):
             return self.page("message", 403, title="Please try again", text="The form expired. Reload and resend.")
+        if form.get("action") == "resubscribe":
+            return self._resubscribe(request, sub, token)
         answers = {k: [str(v) for v in form.getlist(k)] for k in form}
         today = daily.digest_day(settings, self.svc.clock())
         try:
@@ -100,6 +119,19 @@ class PreferencePages:
             log.error("preferences of %s: %s", email, exc)
             return self._form(request, sub, token, 409, error="The list was busy and nothing was saved; try again.")
         return self._form(request, chosen, token, saved=True)
+
+    def _resubscribe(self, request: Request, sub: Subscriber, token: str) -> HTMLResponse:
+        """The reader's own "Subscribe me again": the signed link proves the address is theirs, so no second
+        confirmation email is needed. Only their own stop (an unsubscribe, a spam report) is theirs to undo; a
+        refusal by their mail server is the editor's to lift."""
+        stopped = self._stopped(sub.email)
+        if stopped is not None and stopped.reason not in _READERS_OWN:
+            return self._form(request, sub, token, 409, error="Only the editor can start sending here again.")
+        if stopped is not None:
+            with self.svc.store() as store:
+                store.unsuppress(sub.email)
+            log.info("%s subscribed again from their preferences link", sub.email)
+        return self._form(request, sub, token, resubscribed=True)
 
     def _ask_page(self, request: Request, code: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("title", "Change what you get")

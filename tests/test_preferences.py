@@ -20,6 +20,7 @@ from digest.deliver import OutboxSender
 from digest.errors import ConfigError, InputError
 from digest.models import Entry, Subscriber, Summary
 from digest.preferences import from_form, you_get
+from digest.store import Store
 from digest.subscribers import Editor, load
 from digest.web import create_app
 
@@ -230,6 +231,22 @@ def test_a_reader_no_longer_on_the_list_and_a_bad_link(site: Any) -> None:
     bad = client.get("/preferences/garbage")
     assert bad.status_code == 400 and "Email me a link to my preferences" in bad.text
     assert settings.subscribers_file.read_text() == before
+
+
+def test_a_reader_whose_server_refused_the_digest_is_told_so_and_cannot_lift_it(site: Any) -> None:
+    """A bounce-suppressed reader's page says their server refused the email and points at the editor; a
+    resubscribe POST is refused (409) and the suppression stays: only the editor lifts a bounce."""
+    client, settings = site
+    with Store(settings.database) as store:
+        store.suppress("reader@example.org", "bounced", now=NOW, detail="550 5.1.1 User unknown")
+    path = daily.preferences_url(settings, "reader@example.org").replace(settings.public_url, "")
+    page = client.get(path)
+    assert "your mail server refused our email" in page.text and "write to the editor" in page.text
+    assert "Subscribe me again" not in page.text and "You get:" not in page.text
+    r = client.post(path, data={"csrf": _csrf(page.text), "action": "resubscribe"})
+    assert r.status_code == 409 and "Only the editor can start sending here again." in r.text
+    with Store(settings.database) as store:
+        assert "reader@example.org" in store.suppressions()
 
 
 def test_a_digest_narrowed_by_region_keeps_only_the_chosen_regions_cards() -> None:

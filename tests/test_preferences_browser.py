@@ -187,3 +187,59 @@ def test_a_reader_changes_what_they_get_from_the_link_in_their_email(
     expect(email.locator(".masthead")).to_have_css("background-color", "rgb(29, 53, 87)")
     email.screenshot(path=str(ARTIFACTS / f"weekly-email-{width}.png"), full_page=True)
     email.close()
+
+
+def test_an_unsubscribed_reader_is_told_so_and_can_subscribe_again_from_the_link(
+    browser: Any,  # noqa: F811
+    site: Any,
+) -> None:
+    """After the one-click unsubscribe, the preferences link from the same email says they are unsubscribed (not
+    what they "get"), saving says nothing is sent, the list shows no "gets"; "Subscribe me again" (a POST) makes
+    them active, and the next digest reaches them."""
+    import httpx
+
+    _live, settings, clock, box = site
+    today = datetime.now(LONDON).date()
+    publish(settings, "West Kent PDU: an inspection", kind="inspection", day=today)
+    service_send(settings, clock, today)
+    (first,) = box.to("reader@example.org")
+    link = re.search(r"Change what you get: (\S+)", titles(first))[1]  # type: ignore[index]
+    one_click = re.search(r"<(http://[^>]+/unsubscribe/[^>]+)>", first["List-Unsubscribe"])[1]  # type: ignore[index]
+    r = httpx.post(
+        one_click, content=b"List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert r.status_code == 200
+
+    page = browser.new_page(viewport=WIDTHS["desktop"])
+    csp = CspWatch(page)
+    page.goto(link)
+    main = page.locator("main")
+    expect(main).to_contain_text("You are unsubscribed: nothing is sent to this address")
+    expect(main).not_to_contain_text("You get:")
+    expect(main).not_to_contain_text("Unsubscribe instead")
+    page.get_by_label("Blog posts").uncheck()
+    page.get_by_role("button", name="Save what I get").click()
+    expect(page.get_by_role("status")).to_contain_text("Nothing is sent to you while you are unsubscribed")
+    expect(page.get_by_role("status")).not_to_contain_text("From the next email on")
+    listed = subprocess.run(
+        [sys.executable, "-m", "digest.cli", "--config", str(settings.path), "subscribers", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    (line,) = [x for x in listed.splitlines() if x.startswith("reader@example.org")]
+    assert "unsubscribed" in line and "gets" not in line
+    page.screenshot(path=str(ARTIFACTS / "preferences-unsubscribed.png"), full_page=True)
+
+    page.get_by_role("button", name="Subscribe me again").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "You are subscribed again. From the next email on, you get: inspections, thematics, research, news and "
+        "other items, every day at 12:00"
+    )
+    expect(main).not_to_contain_text("You are unsubscribed")
+    csp.check()
+    page.close()
+    tomorrow = today + timedelta(days=1)
+    publish(settings, "Cardiff PDU: an inspection", kind="inspection", day=tomorrow)
+    service_send(settings, clock, tomorrow)
+    assert "Cardiff PDU: an inspection" in titles(box.to("reader@example.org")[-1])
