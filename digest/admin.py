@@ -13,11 +13,12 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from . import auth, daily, readiness, schedule, tally
+from . import auth, daily, next_email, readiness, schedule, tally
 from .admin_base import AdminBase
 from .csp import email_policy
 from .deliver import OutboxSender
 from .errors import DigestError
+from .preferences import describe
 from .subscribers import load as load_subscribers
 from .subscribers import load_for_send, normalise_email
 
@@ -102,7 +103,11 @@ class AdminPages(AdminBase):
         if email and subscriber is None:
             return self.done(request, "Not on the list", f"{email} is not a subscriber.", "/admin/subscribers", 404)
         with svc.store() as store:
-            digest, html, text = daily.preview(settings, store, now=clock(), subscriber=subscriber)
+            if subscriber is None:
+                nxt = None
+                digest, html, text = daily.preview(settings, store, now=clock())
+            else:
+                nxt, digest, html, text = next_email.preview(settings, store, subscriber, now=clock())
         if request.query_params.get("format") == "html":  # shown in the preview page's frame
             return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html, framed_by_self=True)})
         return self.page(
@@ -112,6 +117,10 @@ class AdminPages(AdminBase):
             text=text,
             editor=(settings.editors or ("",))[0],
             subscriber=subscriber,
+            next_email=nxt,
+            gets=describe(subscriber, send_time=settings.send_time, today=daily.digest_day(settings, clock()))
+            if subscriber
+            else None,
             frame=f"/admin/preview?format=html&email={quote(email)}" if subscriber else "/admin/preview?format=html",
         )
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import auth
+from . import auth, daily, next_email, preferences
 from .admin_base import AdminBase
 from .errors import DigestError
+from .models import WEEKDAYS
 from .subscribers import Editor
 from .subscribers import load as load_subscribers
 
@@ -76,13 +77,22 @@ class SubscriberPages(AdminBase):
         subscriber = load_subscribers(self.svc.settings.subscribers_file).find(email)
         if subscriber is None:
             return self.done(request, "Not on the list", f"{email} is not a subscriber.", "/admin/subscribers", 404)
+        settings = self.svc.settings
+        now = self.svc.clock()
         with self.svc.store() as store:
             suppressed = store.suppressions().get(subscriber.email.lower())
             history, total = store.delivery_log(email=subscriber.email, limit=HISTORY)
+            nxt = next_email.for_reader(settings, store, subscriber, now=now)
+        today = daily.digest_day(settings, now)
         return self.page(
             "admin/subscriber",
             csrf=auth.csrf(request),
             s=subscriber,
+            gets=preferences.describe(subscriber, send_time=settings.send_time, today=today),
+            paused=preferences.paused(subscriber, today),
+            weekday=WEEKDAYS[subscriber.weekday].title(),
+            send_time=f"{settings.send_time:%H:%M}",
+            next_email=nxt,
             suppressed=suppressed,
             history=history,
             total=total,

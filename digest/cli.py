@@ -132,8 +132,8 @@ def poll(ctx: Context, force: bool, no_read: bool) -> None:
 @click.option("--subscriber", metavar="EMAIL", help="As this subscriber would get it (their preferences).")
 @pass_ctx
 def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber: str | None) -> None:
-    """Render today's digest exactly as it would be sent."""
-    from . import daily
+    """Render today's digest exactly as it would be sent (with --subscriber: their next email, and when it goes)."""
+    from . import daily, next_email
     from .subscribers import load as load_subscribers
 
     sub = None
@@ -142,7 +142,11 @@ def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber:
         if sub is None:
             fail(f"{subscriber} is not in {ctx.settings.subscribers_file}", 2)
     with ctx.store() as store:
-        digest, html, plain = daily.preview(ctx.settings, store, now=now(), subscriber=sub)
+        if sub is None:
+            digest, html, plain = daily.preview(ctx.settings, store, now=now())
+        else:
+            nxt, digest, html, plain = next_email.preview(ctx.settings, store, sub, now=now())
+            click.echo(f"{sub.email}: {nxt.why}", err=True)
     body = plain if text else html
     if out is None and not open_:
         click.echo(body, nl=False)

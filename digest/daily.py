@@ -340,9 +340,11 @@ def preview(
     now: datetime,
     subscriber: Subscriber | None = None,
     email: str = "preview@example.invalid",
+    base: Digest | None = None,
 ) -> tuple[Digest, str, str]:
-    """Today's digest exactly as it would be sent: the run's items if it exists, else what is pending."""
-    digest = todays_digest(settings, store, now)
+    """Today's digest exactly as it would be sent: the run's items if it exists, else what is pending (or `base`,
+    a digest of several days, as a weekly reader gets it)."""
+    digest = base if base is not None else todays_digest(settings, store, now)
     if subscriber is not None:
         digest = for_subscriber(digest, subscriber, settings.subject)
         email = subscriber.email

@@ -62,11 +62,19 @@ def plan(
     return Plan(owe=tuple(owe), recipients=tuple(recipients), periods=periods)
 
 
-def covering(settings: Settings, store: Store, editions: Editions, *, day: date, weekly: bool) -> Digest:
+def covering(
+    settings: Settings,
+    store: Store,
+    editions: Editions,
+    *,
+    day: date,
+    weekly: bool,
+    extra_ids: Sequence[int] = (),
+) -> Digest:
     """The digest of several editions (a week's, or a catch-up's): their items composed afresh, grouped as the
-    daily is, headed by the first day it covers."""
+    daily is, headed by the first day it covers. `extra_ids`: items not in a run yet (a preview's today)."""
     runs = [r for r in (store.run(k) for k in editions) if r is not None]
-    ids = sorted({i for r in runs for i in r.item_ids})
+    ids = sorted({i for r in runs for i in r.item_ids} | set(extra_ids))
     candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in store.summarised_items(ids)]
     first = min((r.day for r in runs), default=day)
     return compose(

@@ -318,3 +318,42 @@ def test_test_copy_page_keeps_the_menu_and_names_no_server_path(
         assert list(outbox.rglob("*.eml"))  # it was written all the same
         csp.check()
         page.close()
+
+
+def test_a_readers_page_and_preview_show_their_real_choices_and_their_next_email(browser: Any, site: Any) -> None:  # noqa: F811
+    """A subscriber's page shows every choice in the file (regions, weekly day, pause) and when their next email
+    goes; their preview says they get nothing today and when they do, and shows what that email carries: for a
+    weekly reader, the items owed so far, in a weekly email."""
+    base, settings, _box, _web = site
+    settings.subscribers_file.write_text(
+        SUBSCRIBERS
+        + "  - email: paused@example.org\n    preferences:\n      regions: ['Kent, Surrey and Sussex', national]\n"
+        + "      frequency: weekly\n      day: wednesday\n      paused_until: 2026-11-30\n"
+        + "  - email: thursday@example.org\n    preferences:\n      frequency: weekly\n      day: thursday\n"
+    )
+    page, csp = login(browser, base)
+    poll_now(page, base, "HMPPS")
+    page.goto(f"{base}/admin/subscriber?email=paused%40example.org")
+    main = page.locator("main")
+    expect(main).to_contain_text("Kent, Surrey and Sussex, national")
+    expect(main).to_contain_text("weekly, on Wednesdays")
+    expect(main).to_contain_text("30 November 2026")
+    expect(main).to_contain_text(
+        "Not due today (paused until 30 November 2026, then weekly on Wednesdays); their next email goes on "
+        "Wednesday 2 December 2026"
+    )
+    page.screenshot(path=str(ARTIFACTS / "admin-subscriber-weekly.png"), full_page=True)
+    page.click("text=Preview today's digest as paused@example.org gets it")
+    expect(page.locator("h1")).to_have_text("The next email to paused@example.org")
+    expect(page.get_by_role("status")).to_contain_text("their next email goes on Wednesday 2 December 2026")
+    expect(page.get_by_role("status")).to_contain_text("Items that come out while they are paused are not kept")
+
+    page.goto(f"{base}/admin/preview?email=thursday%40example.org")
+    expect(page.locator("h1")).to_have_text("The next email to thursday@example.org")
+    expect(page.get_by_role("status")).to_contain_text(
+        "Not due today (weekly on Thursdays); their next email goes on Thursday 26 November 2026"
+    )
+    expect(main).to_contain_text("Probation Digest weekly")
+    expect(page.locator("pre")).to_contain_text("Record number of new probation officers")
+    csp.check()
+    page.close()

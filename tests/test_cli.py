@@ -394,6 +394,30 @@ def test_dry_run_after_a_new_subscriber_counts_only_who_send_would_send_to(web: 
     assert ": 1 sent, 0 failed" in run("send", config=config).stdout
 
 
+def test_preview_as_a_weekly_reader_says_when_their_next_email_goes_and_shows_it(
+    web: WebServer, make_config: Any
+) -> None:
+    """`digest preview --subscriber` for a weekly reader on another day says they get nothing today and when
+    they do, and shows that weekly email with the items owed to them, not today's daily one."""
+    from digest.models import WEEKDAYS
+
+    config = make_config(demo_feeds(web)[1:2], subscribers=[])
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    their_day = today + timedelta(days=2)
+    (config.parent / "subscribers.yml").write_text(
+        "subscribers:\n  - email: w@example.org\n    preferences:\n      frequency: weekly\n"
+        f"      day: {WEEKDAYS[their_day.weekday()]}\n"
+    )
+    assert run("poll", config=config).returncode == 0
+    r = run("preview", "--subscriber", "w@example.org", "--text", config=config)
+    assert r.returncode == 0, r.stderr
+    assert (
+        f"w@example.org: not due today (weekly on {WEEKDAYS[their_day.weekday()].title()}s); their next email "
+        f"goes on {their_day:%A %-d %B %Y}" in r.stderr
+    )
+    assert "This week: 3 posts." in r.stdout and f"{their_day:%A %-d %B %Y} - 3 new items" in r.stdout
+
+
 def test_poll_status_and_the_email_count_the_same_items_and_show_what_was_left_out(
     web: WebServer, make_config: Any, tmp_path: Path
 ) -> None:

@@ -1,0 +1,93 @@
+"""A reader's next email, as the editor's preview shows it: whether they get one today, else when (a weekly reader
+on their day, a paused reader once the pause ends, a suppressed reader never), and what it would carry (for a
+weekly reader, the editions owed since their last delivery, as `editions.covering` composes them at the send)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from . import daily, editions
+from .config import Settings
+from .messages import Editions
+from .models import WEEKDAYS, Digest, Subscriber
+from .preferences import due, paused
+from .store import Store
+
+
+@dataclass(frozen=True)
+class NextEmail:
+    """When the reader's next email goes (`day`, None: never while suppressed) and `why`, in the admin's words."""
+
+    day: date | None
+    why: str
+    today: bool
+    carries: str = ""  # what the preview below it shows, when that is not simply today's digest
+
+
+def next_day(sub: Subscriber, today: date) -> date:
+    """The first day from `today` on which the reader is due, their pause over (a weekly reader on their day)."""
+    start = max(today, sub.paused_until) if paused(sub, today) and sub.paused_until else today
+    if sub.frequency == "daily":
+        return start
+    return start + timedelta(days=(sub.weekday - start.weekday()) % 7)
+
+
+def when(settings: Settings, store: Store, sub: Subscriber, today: date, owed: list[date]) -> NextEmail:
+    """Whether and when the reader's next email goes; `owed`: the days of the editions owed to them."""
+    stopped = store.suppressions().get(sub.email.lower())
+    if stopped:
+        return NextEmail(
+            None,
+            f"nothing is sent to {sub.email}: suppressed ({stopped})",
+            False,
+            "Below, what they would get if the suppression were lifted.",
+        )
+    owes = "It carries the items owed to them since their last delivery"
+    if due(sub, today, min(owed, default=None)):
+        weekly = f"{owes}." if sub.frequency == "weekly" else ""
+        return NextEmail(today, f"due today, at {settings.send_time:%H:%M}", True, weekly)
+    day = next_day(sub, today + timedelta(days=1))
+    said = f"{day:%A %-d %B %Y}"
+    carries = f"{owes}; below, what they are owed so far."
+    if paused(sub, today):
+        reason = f"paused until {sub.paused_until:%-d %B %Y}"
+        if sub.frequency == "weekly":
+            reason += f", then weekly on {WEEKDAYS[sub.weekday].title()}s"
+        carries = "Items that come out while they are paused are not kept for them; below, what they are owed so far."
+    else:
+        reason = f"weekly on {WEEKDAYS[sub.weekday].title()}s"
+    return NextEmail(day, f"not due today ({reason}); their next email goes on {said}", False, carries)
+
+
+def _owed(settings: Settings, store: Store, sub: Subscriber, now: datetime) -> tuple[Editions, Sequence[int]]:
+    """The runs owed to the reader, and today's waiting items when today's run has not started (they will be
+    owed it unless paused)."""
+    today = daily.digest_day(settings, now)
+    run = store.run(daily.run_key(settings, today))
+    runs = tuple(k for k, _d in store.owed().get(sub.email.lower(), []))
+    pending = daily.todays_digest(settings, store, now).item_ids if run is None and not paused(sub, today) else ()
+    return runs, pending
+
+
+def for_reader(settings: Settings, store: Store, sub: Subscriber, *, now: datetime) -> NextEmail:
+    """Whether and when the reader's next email goes, as the subscriber page and the preview say it."""
+    today = daily.digest_day(settings, now)
+    theirs = store.owed().get(sub.email.lower(), [])
+    _runs, pending = _owed(settings, store, sub, now)
+    return when(settings, store, sub, today, [d for _k, d in theirs] + ([today] if pending else []))
+
+
+def preview(settings: Settings, store: Store, sub: Subscriber, *, now: datetime) -> tuple[NextEmail, Digest, str, str]:
+    """The reader's next email as it would go: today's digest narrowed to them when they are due a daily one,
+    else (weekly, or not due today) what they are owed so far, composed as the send composes it."""
+    nxt = for_reader(settings, store, sub, now=now)
+    if nxt.today and sub.frequency == "daily":
+        digest, html, text = daily.preview(settings, store, now=now, subscriber=sub)
+        return nxt, digest, html, text
+    runs, pending = _owed(settings, store, sub, now)
+    day = nxt.day or daily.digest_day(settings, now)
+    base = editions.covering(settings, store, runs, day=day, weekly=sub.frequency == "weekly", extra_ids=pending)
+    digest, html, text = daily.preview(settings, store, now=now, subscriber=sub, base=base)
+    return nxt, digest, html, text
