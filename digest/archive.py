@@ -15,13 +15,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from . import atom, tracker
-from .compose import Candidate, compose
+from .compose import Candidate, apply_choices, compose
 from .errors import InputError
-from .models import KINDS, RATINGS, Entry
+from .models import KINDS, RATINGS, Digest, Entry
 from .regions import NATIONAL, REGIONS
 from .service import Service
 from .store import Store
-from .store_archive import SearchQuery
+from .store_archive import DigestInfo, SearchQuery
 
 PAGE_SIZE = 20
 FEED_SIZE = 30
@@ -68,6 +68,18 @@ def _paging(path: str, params: Mapping[str, str], page: int, total: int) -> dict
     }
 
 
+def _sections(digest: Digest) -> tuple[atom.FeedSection, ...]:
+    """A digest's sections as the Atom entry lists them, the headlines past the email's budget last."""
+
+    def item(e: Entry) -> atom.FeedItem:
+        return atom.FeedItem(e.item_id, e.title, e.source, e.summary.rating, tuple(a.source for a in e.also))
+
+    sections = [atom.FeedSection(s.title, tuple(item(e) for e in s.entries)) for s in digest.sections]
+    if digest.overflow:
+        sections.append(atom.FeedSection("More items", tuple(item(e) for e in digest.overflow)))
+    return tuple(sections)
+
+
 def _history(store: Store) -> list[tracker.Inspection]:
     return tracker.inspections(store.inspection_rows())
 
@@ -93,12 +105,24 @@ class ArchivePages:
         )
         return digest.entries[0] if digest.entries else None  # compose keeps only items about probation
 
+    def _as_sent(self, store: Store, infos: list[DigestInfo]) -> list[Digest]:
+        """Each past digest composed from its run's items as its email was: grouped by publication (a post about
+        a report is folded into it, not an item of its own), in its sections and order, so counted the same."""
+        choices = store.item_choices()
+        out = []
+        for d in infos:
+            rows = store.summarised_items(d.item_ids)
+            candidates = apply_choices([Candidate(item=i, summary=s, document=doc) for i, s, doc in rows], choices)
+            out.append(compose(candidates, list_name=self.svc.settings.list_name, day=d.day, subject=d.subject))
+        return out
+
     async def digests(self, request: Request) -> Response:
         page = _page_number(request.query_params)
 
         def read() -> tuple[list[Any], int]:
             with self.svc.store() as store:
-                return store.digests(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+                found, total = store.digests(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+                return [(d, sent.count) for d, sent in zip(found, self._as_sent(store, found), strict=True)], total
 
         found, total = await asyncio.to_thread(read)
         return self.page(
@@ -169,12 +193,10 @@ class ArchivePages:
         def read() -> list[atom.FeedDigest]:
             with self.svc.store() as store:
                 found, _ = store.digests(limit=FEED_SIZE)
-                out = []
-                for d in found:
-                    rows = store.summarised_items(d.item_ids)
-                    items = tuple(atom.FeedItem(i.id or 0, s.title or i.title, i.source, s.rating) for i, s, _ in rows)
-                    out.append(atom.FeedDigest(d.day.isoformat(), d.subject, d.created_at, items))
-                return out
+                return [
+                    atom.FeedDigest(d.day.isoformat(), d.subject, d.created_at, _sections(sent))
+                    for d, sent in zip(found, self._as_sent(store, found), strict=True)
+                ]
 
         digests = await asyncio.to_thread(read)
         body = atom.feed(

@@ -21,6 +21,13 @@ class FeedItem:
     title: str
     source: str
     rating: str | None = None
+    also: tuple[str, ...] = ()  # the sources of the posts folded into it ("Also discussed by"), as the email says
+
+
+@dataclass(frozen=True)
+class FeedSection:
+    title: str  # the email's section heading ("Inspection reports"; "More items" for the headlines past its budget)
+    items: tuple[FeedItem, ...]
 
 
 @dataclass(frozen=True)
@@ -28,7 +35,12 @@ class FeedDigest:
     day: str  # YYYY-MM-DD
     subject: str
     created_at: datetime
-    items: tuple[FeedItem, ...]
+    sections: tuple[FeedSection, ...]  # grouped and ordered as the email was
+
+    @property
+    def items(self) -> tuple[FeedItem, ...]:
+        """Every item, in the email's order; as many as the email counted."""
+        return tuple(i for s in self.sections for i in s.items)
 
 
 def _stamp(when: datetime) -> str:
@@ -36,14 +48,21 @@ def _stamp(when: datetime) -> str:
 
 
 def _content(base: str, d: FeedDigest) -> str:
-    """The entry's HTML: the digest's items as a list, each linked to its page in the archive."""
-    ul = ET.Element("ul")
-    for i in d.items:
-        li = ET.SubElement(ul, "li")
-        a = ET.SubElement(li, "a", href=f"{base}/items/{i.item_id}")
-        a.text = safe_text(i.title, 300)
-        a.tail = f" ({i.rating}), {i.source}" if i.rating else f", {i.source}"
-    return ET.tostring(ul, encoding="unicode", method="html")
+    """The entry's HTML: the digest's sections, each a list of its items linked to their pages in the archive."""
+    html = []
+    for section in d.sections:
+        div = ET.Element("div")
+        ET.SubElement(div, "h2").text = section.title
+        ul = ET.SubElement(div, "ul")
+        for i in section.items:
+            li = ET.SubElement(ul, "li")
+            a = ET.SubElement(li, "a", href=f"{base}/items/{i.item_id}")
+            a.text = safe_text(i.title, 300)
+            a.tail = f" ({i.rating}), {i.source}" if i.rating else f", {i.source}"
+            if i.also:
+                a.tail += f". Also discussed by {', '.join(i.also)}"
+        html.append(ET.tostring(div, encoding="unicode", method="html"))
+    return "".join(html)
 
 
 def feed(*, base: str, list_name: str, digests: Sequence[FeedDigest], updated: datetime) -> bytes:

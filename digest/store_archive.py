@@ -24,11 +24,7 @@ class DigestInfo:
     day: date
     subject: str
     created_at: datetime
-    item_ids: tuple[int, ...]
-
-    @property
-    def items(self) -> int:
-        return len(self.item_ids)
+    item_ids: tuple[int, ...]  # the feed items its run claimed: compose them to count as the email did (archive)
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,14 @@ ratings tracker (page and `digest ratings`), and the email's links into the arch
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from email import message_from_string
+from email.policy import default
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -26,7 +29,7 @@ from digest.store_schema import _MIGRATIONS, _statements
 from digest.web import create_app
 
 from .archive_data import seed_archive
-from .conftest import SECRET, serve_app
+from .conftest import SECRET, WebServer, demo_feeds, serve_app
 from .test_cli import run
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -361,3 +364,35 @@ def test_a_weekly_digests_contents_and_headline_only_items_link_into_the_archive
     headlines_only = rendered.html[rendered.html.index("More items") :]
     assert re.search(r'href="https://digest\.example\.org/items/\d+"', headlines_only)
     assert re.search(r"^  https://digest\.example\.org/items/\d+$", rendered.text, re.M)
+
+
+def test_the_index_and_the_feed_count_and_order_items_as_the_email_does(
+    make_config: Any, web: WebServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """After the demo's poll and send (7 feed items about probation, a blog post folded into the report it
+    discusses), /digests and /digests.atom say "6 items" as the email does, and the Atom entry lists them in the
+    email's sections and order, the post as "Also discussed by"."""
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    config = make_config(demo_feeds(web), subscribers=["a@example.org"])
+    assert run("poll", config=config).returncode == 0
+    assert run("send", config=config).returncode == 0
+    email = next((tmp_path / "outbox").rglob("*.eml")).read_text()
+    assert "6 new items" in email
+    settings = load_settings(config)
+    for live in serve_app(create_app(settings, clock=lambda: datetime.now(UTC))):
+        with live.client() as client:
+            assert re.search(r"\d{4} 6 items: Probation Digest", text(client.get("/digests").text))
+            entry = ET.fromstring(client.get("/digests.atom").content).find(f"{ATOM}entry")
+    assert entry is not None
+    assert (entry.findtext(f"{ATOM}summary") or "").startswith("6 items: ")
+    content = entry.findtext(f"{ATOM}content") or ""
+    titles = re.findall(r'/items/\d+">([^<]+)</a>', content)
+    assert len(titles) == 6
+    message = message_from_string(email, policy=default)
+    plain = " ".join(message.get_body(("plain",)).get_content().split())  # type: ignore[union-attr]
+    headlines = plain[plain.index("HEADLINES") :]
+    where = [headlines.find(html.unescape(t)) for t in titles]
+    assert -1 not in where and where == sorted(where), (titles, where)  # the email's order
+    headings = re.findall(r"<h2>([^<]+)</h2>", content)
+    assert headings and all(h.upper() in plain for h in headings)
+    assert "Also discussed by Russell Webster" in content
