@@ -1,5 +1,5 @@
 """The admin's delivery log: each digest's tally, and every recipient's delivery (status, time in the schedule's
-time zone, the server's reply), filtered by status, digest and address, a page at a time."""
+time zone, the server's reply), filtered by status, digest and a part of the address, a page at a time."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class LogPages(AdminBase):
             rows, total = store.delivery_log(
                 states=[s for s in STATES if s == state],
                 run_key=run_key or None,
-                email=email or None,
+                address_contains=email or None,
                 limit=PAGE,
                 offset=(page - 1) * PAGE,
             )

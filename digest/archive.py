@@ -36,9 +36,25 @@ def _page_number(params: Mapping[str, str]) -> int:
 
 
 def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
-    """A filter's value when it is one of the choices offered; anything else is no filter."""
+    """A value when it is one of the choices offered; anything else is none (the sort, the order)."""
     value = params.get(name, "")
     return value if value in allowed else None
+
+
+def _filters(
+    params: Mapping[str, str], allowed: Mapping[str, tuple[str, tuple[str, ...]]]
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Each filter's value (None: any), and for each value not among its choices (a link edited by hand, an old
+    bookmark) what to say beside its list, rather than quietly showing everything. `allowed`: name → (what it
+    is, its choices)."""
+    form: dict[str, str | None] = {}
+    errors: dict[str, str] = {}
+    for name, (what, choices) in allowed.items():
+        value = params.get(name, "").strip()
+        form[name] = value if value in choices else None
+        if value and value not in choices:
+            errors[name] = f"“{value[:60]}” is not one of the {what}: choose one from the list ({', '.join(choices)})."
+    return form, errors
 
 
 def _day(params: Mapping[str, str], name: str) -> date | None:
@@ -148,15 +164,19 @@ class ArchivePages:
         params = request.query_params
         page = _page_number(params)
         regions = (*REGIONS, NATIONAL)
+        chosen, errors = _filters(
+            params, {"kind": ("kinds", KINDS), "region": ("regions", regions), "rating": ("ratings", RATINGS)}
+        )
         form = {
             "q": params.get("q", "")[:200],
-            "kind": _choice(params, "kind", KINDS),
-            "region": _choice(params, "region", regions),
-            "rating": _choice(params, "rating", RATINGS),
+            **chosen,
             "from": params.get("from", "")[:10],
             "to": params.get("to", "")[:10],
         }
-        choices = {"kinds": KINDS, "regions": regions, "ratings": RATINGS}
+        choices = {"kinds": KINDS, "regions": regions, "ratings": RATINGS, "errors": errors}
+        if errors:
+            error = "A filter is not one of its choices; see beside it."
+            return self.page("search", 400, form=form, error=error, results=[], total=0, **choices, page=1, pages=1)
         try:
             query = SearchQuery(
                 words=form["q"] or "",
@@ -214,22 +234,29 @@ class ArchivePages:
         rows = await asyncio.to_thread(read)
         years = tuple(str(y) for y in sorted({i.published.year for i in rows}, reverse=True))
         regions = tuple(sorted({i.region for i in rows if i.region}))
-        form = {
-            "region": _choice(params, "region", regions),
-            "rating": _choice(params, "rating", (*RATINGS, tracker.NO_RATING)),
-            "type": _choice(params, "type", tracker.TYPES),
-            "year": _choice(params, "year", years),
-        }
+        form, errors = _filters(
+            params,
+            {
+                "region": ("regions", (*REGIONS, NATIONAL)),  # any known region: one with no inspection shows none
+                "rating": ("ratings", (*RATINGS, tracker.NO_RATING)),
+                "type": ("types", tracker.TYPES),
+                "year": ("years with an inspection", years),
+            },
+        )
         sort = _choice(params, "sort", tracker.SORTS) or "date"
         descending = params.get("order", "desc" if sort == "date" else "asc") == "desc"
-        shown = tracker.select(
-            rows,
-            region=form["region"],
-            rating=form["rating"],
-            type=form["type"],
-            year=int(form["year"]) if form["year"] else None,
-            sort=sort,
-            descending=descending,
+        shown = (
+            []
+            if errors
+            else tracker.select(
+                rows,
+                region=form["region"],
+                rating=form["rating"],
+                type=form["type"],
+                year=int(form["year"]) if form["year"] else None,
+                sort=sort,
+                descending=descending,
+            )
         )
         kept = {k: v for k, v in form.items() if v}
 
@@ -242,6 +269,8 @@ class ArchivePages:
         year = int(form["year"]) if form["year"] else today.year
         return self.page(
             "ratings",
+            400 if errors else 200,
+            errors=errors,
             rows=shown,
             total=len(rows),
             form=form,

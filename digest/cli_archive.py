@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from .cli_context import Context, pass_ctx
@@ -11,11 +13,41 @@ _SORTS = ("date", "organisation", "rating", "region", "type")  # tracker.SORTS, 
 _COLUMNS = ("organisation", "type", "region", "published", "rating", "standards", "url")
 
 
+def _known(what: str) -> Callable[[click.Context, click.Parameter, str | None], str | None]:
+    """A filter's check: a value that is none of the known ones is a usage error (exit 2) listing them, not an
+    empty table. The lists are imported when a value is given, so `--help` stays fast."""
+
+    def check(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from . import tracker
+        from .models import RATINGS
+        from .regions import NATIONAL, REGIONS
+
+        known = {
+            "region": (*REGIONS, NATIONAL),
+            "rating": (*RATINGS, tracker.NO_RATING),
+            "type": tracker.TYPES,
+        }[what]
+        for choice in known:  # as typed, or in another case
+            if value.strip().lower() == choice.lower():
+                return choice
+        raise click.BadParameter(f"{value!r} is not one of: {', '.join(map(repr, known))}.")
+
+    return check
+
+
 @click.command()
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row, for a spreadsheet.")
-@click.option("--region", help="Only this probation region (or national).")
-@click.option("--rating", help='Only this overall rating ("No overall rating" for none).')
-@click.option("--type", "type_", metavar="TYPE", help="Only this type: PDU, youth justice, CRC, regional, national, …")
+@click.option("--region", callback=_known("region"), help="Only this probation region (or national).")
+@click.option("--rating", callback=_known("rating"), help='Only this overall rating ("No overall rating" for none).')
+@click.option(
+    "--type",
+    "type_",
+    metavar="TYPE",
+    callback=_known("type"),
+    help="Only this type: PDU, youth justice, CRC, regional, national, …",
+)
 @click.option("--year", type=int, help="Only inspections published this year.")
 @click.option("--sort", type=click.Choice(_SORTS), default="date", show_default=True, help="Sort by this column.")
 @pass_ctx

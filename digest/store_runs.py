@@ -122,11 +122,13 @@ class RunStore(Database):
         states: Sequence[DeliveryState] = (),
         run_key: str | None = None,
         email: str | None = None,
+        address_contains: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[Delivery], int]:
-        """One page of the ledger, newest change first, narrowed by state, run and address; and how many rows
-        match in all (for paging)."""
+        """One page of the ledger, newest change first, narrowed by state, run and address (`email`, the whole
+        address; `address_contains`, a part of it, as the log's filter takes it); and how many rows match in all
+        (for paging). Both ignore case."""
         where: list[str] = ["1=1"]
         args: list[Any] = []
         if states:
@@ -138,6 +140,9 @@ class RunStore(Database):
         if email:
             where.append("lower(email)=?")
             args.append(email.lower())
+        if address_contains:
+            where.append("instr(lower(email), ?) > 0")  # instr, not LIKE: a % or _ typed is just a character
+            args.append(address_contains.lower())
         cond = " AND ".join(where)
         total = int(self.db.execute(f"SELECT count(*) FROM deliveries WHERE {cond}", args).fetchone()[0])
         rows = self.db.execute(

@@ -319,6 +319,18 @@ def test_digest_ratings_prints_a_table_and_a_csv(archive: Any) -> None:
     assert "1.1 Leadership: Good; 1.2 Staffing: Inadequate" in wakefield
 
 
+def test_digest_ratings_refuses_a_region_or_rating_it_does_not_know(archive: Any) -> None:
+    """`digest ratings --region Mars` or `--rating Great` is a usage error (exit 2) naming the known values, not
+    an empty table; a known value typed in another case is taken."""
+    _, settings, _ = archive
+    mars = run("ratings", "--region", "Mars", config=settings.path)
+    assert mars.returncode == 2 and "'Mars' is not one of:" in mars.stderr and "'Wales'" in mars.stderr
+    great = run("ratings", "--rating", "Great", config=settings.path)
+    assert great.returncode == 2 and "'Requires improvement'" in great.stderr and "'No overall rating'" in great.stderr
+    wales = run("ratings", "--region", "wales", config=settings.path)
+    assert wales.returncode == 0 and "Cardiff Youth Justice Service" in wales.stdout
+
+
 def test_the_home_page_leads_to_the_archive_and_feed_readers_find_the_feed(archive: Any) -> None:
     """The home page links to the archive's pages, and every page names the Atom feed for feed readers to find."""
     client, _, _ = archive

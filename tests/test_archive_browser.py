@@ -118,6 +118,24 @@ def test_a_search_that_finds_nothing_and_one_with_a_bad_date(archive_site: Any, 
     shot(page, "search-error", size)
 
 
+def test_a_filter_value_that_is_not_a_choice_is_an_error_beside_it(archive_site: Any, screen: Any) -> None:
+    """A region or kind that is not one of the choices (a hand-edited link) says so beside its list, with the
+    choices, and shows no results instead of everything."""
+    base, _, _ = archive_site
+    size, page, _ = screen
+    response = page.goto(f"{base}/ratings?region=Mars")
+    assert response is not None and response.status == 400
+    expect(page.locator("#region-error")).to_contain_text("“Mars” is not one of the regions")
+    expect(page.locator("#region-error")).to_contain_text("Yorkshire and the Humber")
+    expect(page.locator("#region")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#list")).to_have_text("0 inspections")
+    shot(page, "ratings-bad-filter", size)
+    response = page.goto(f"{base}/search?q=probation&kind=zzz")
+    assert response is not None and response.status == 400
+    expect(page.locator("#kind-error")).to_contain_text("“zzz” is not one of the kinds")
+    expect(page.locator("#results")).to_have_text("Nothing found")
+
+
 def test_ratings_tracker_filters_sorts_and_charts(archive_site: Any, screen: Any) -> None:
     """The tracker shows the chart's bars at widths in proportion to the counts, filters by form and sorts by the
     column links."""
