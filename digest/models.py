@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -144,6 +145,10 @@ class Link:
     source: str
 
 
+_NEWS_URL = re.compile(r"/(?:news|media|press-releases?|blog)/|press-release", re.I)
+_REPORT_URL = re.compile(r"/(?:document|inspections?|publications?|research|thematic-inspections?)/|\.pdf\b", re.I)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One publication in the digest: an item, what it says, and who else discussed it."""
@@ -161,6 +166,15 @@ class Entry:
     region: str | None = None  # the probation region of the body an inspection is about, or "national"
     youth_justice: bool = False  # an inspection of a youth justice service
     previously: str | None = None  # an earlier inspection of the same body: "Good (December 2022)"
+
+    @property
+    def link_label(self) -> str:
+        """What the item's own link opens, said as the link's words: a news release is never "the report"."""
+        if self.summary.kind not in ("inspection", "thematic"):
+            return "Read more"
+        if self.report_url or self.pdf_url or _NEWS_URL.search(self.url):
+            return "News release"
+        return "Read the report" if _REPORT_URL.search(self.url) else "Read it"
 
 
 @dataclass(frozen=True)
