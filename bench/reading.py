@@ -22,8 +22,8 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -190,7 +190,8 @@ def main() -> None:
         f"reference (target ≤ {TARGET}×: {'met' if ratio <= TARGET else 'MISSED'})"
     )
     print(
-        f"RESULT items={ITEMS} ours_s={got:.2f} reference_s={ref:.2f} ratio={ratio:.2f} ms_per_item={got / ITEMS * 1000:.1f}"
+        f"RESULT items={ITEMS} ours_s={got:.2f} reference_s={ref:.2f} ratio={ratio:.2f} "
+        f"ms_per_item={got / ITEMS * 1000:.1f}"
     )
 
 
