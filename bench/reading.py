@@ -96,7 +96,9 @@ def _extract(content: bytes) -> int:
 
 async def reference(urls: list[str], pool: ProcessPoolExecutor) -> float:
     loop = asyncio.get_running_loop()
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=20)) as client:
+    async with httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=20), timeout=httpx.Timeout(60, pool=None)
+    ) as client:
 
         async def one(url: str) -> int:
             r = await client.get(url)
