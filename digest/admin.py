@@ -11,7 +11,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from . import auth, daily, schedule
+from . import auth, daily
 from .csp import email_policy
 from .errors import DigestError
 from .service import Service
@@ -29,8 +29,7 @@ class AdminPages:
         self.page = page
 
     def signed_in(self, request: Request) -> bool:
-        with self.svc.store() as store:
-            return auth.signed_in(request, store, self.svc.clock())
+        return auth.signed_in(request, self.svc.reader(), self.svc.clock())
 
     async def login(self, request: Request) -> Response:
         svc = self.svc
@@ -76,22 +75,21 @@ class AdminPages:
 
     async def dashboard(self, request: Request) -> Response:
         svc = self.svc
-        settings = self.svc.settings
         clock = self.svc.clock
         now = clock()
-        with svc.store() as store:
-            runs = store.recent_runs(7)
-            return self.page(
-                "admin/dashboard",
-                csrf=auth.csrf(request),
-                feeds=store.feed_health(),
-                runs=[(r, daily.run_tally(settings, store, r)) for r in runs],
-                next_send=schedule.next_send(settings, now, svc.today_status(store)),
-                last_poll=store.last_poll(),
-                waiting=daily.waiting(settings, store, now),
-                last_send=svc.last_send,
-                problems=svc.verdict(store).problems,
-            )
+        store = svc.reader()
+        facts = svc.facts(store, now)
+        return self.page(
+            "admin/dashboard",
+            csrf=auth.csrf(request),
+            feeds=facts.feeds,
+            runs=[(r, svc.run_tally(store, r)) for r in facts.recent],
+            next_send=svc.next_send(now, facts.today),
+            last_poll=facts.last_poll,
+            waiting=svc.waiting(store, now),
+            last_send=svc.last_send,
+            problems=svc.verdict(store, facts).problems,
+        )
 
     async def subscribers_page(self, request: Request) -> Response:
         svc = self.svc

@@ -6,21 +6,30 @@ the March and October clock changes with an injected clock.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Settings
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 PRE_SEND_POLL = timedelta(minutes=10)  # a poll shortly before the send catches the morning's items
 
 
 def send_trigger(settings: Settings) -> CronTrigger:
     """Every day at send_time in the configured timezone, whatever the offset from UTC that day."""
-    t = settings.send_time
-    return CronTrigger(hour=t.hour, minute=t.minute, timezone=settings.timezone)
+    return _daily_at(settings.send_time, settings.timezone)
+
+
+@lru_cache(maxsize=8)
+def _daily_at(at: time, timezone: tzinfo) -> CronTrigger:
+    # Built once per time and zone: a CronTrigger compiles its fields, which /health would pay on every request.
+    return CronTrigger(hour=at.hour, minute=at.minute, timezone=timezone)
 
 
 def pre_send_poll_trigger(settings: Settings) -> CronTrigger:
@@ -73,4 +82,8 @@ def overdue(settings: Settings, now: datetime, today_status: str | None, grace: 
 
 def build_scheduler(settings: Settings) -> AsyncIOScheduler:
     """A scheduler on the running event loop; jobs are added by the service."""
+    # Imported here: the scheduler (with its executors and multiprocessing) is for `digest serve` alone, not for
+    # the commands and pages that only ask when the next send is.
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     return AsyncIOScheduler(timezone=settings.timezone, job_defaults={"coalesce": True, "max_instances": 1})

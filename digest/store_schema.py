@@ -120,7 +120,56 @@ _MIGRATIONS: tuple[str, ...] = (
         expires TEXT NOT NULL
     );
     """,
+    # 3: counts kept as they change, in the same statement (triggers), so /health, the dashboard and `digest
+    # status` read a few rows however long the ledger and the item history grow
+    """
+    CREATE TABLE run_counts (
+        run_key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (run_key, state)
+    ) WITHOUT ROWID;
+    INSERT INTO run_counts (run_key, state, n) SELECT run_key, state, count(*) FROM deliveries GROUP BY 1, 2;
+    CREATE TRIGGER deliveries_counted AFTER INSERT ON deliveries BEGIN
+        INSERT INTO run_counts (run_key, state, n) VALUES (new.run_key, new.state, 1)
+            ON CONFLICT (run_key, state) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER deliveries_uncounted AFTER DELETE ON deliveries BEGIN
+        UPDATE run_counts SET n = n - 1 WHERE run_key = old.run_key AND state = old.state;
+    END;
+    CREATE TRIGGER deliveries_recounted AFTER UPDATE OF state, run_key ON deliveries
+    WHEN old.state IS NOT new.state OR old.run_key IS NOT new.run_key BEGIN
+        UPDATE run_counts SET n = n - 1 WHERE run_key = old.run_key AND state = old.state;
+        INSERT INTO run_counts (run_key, state, n) VALUES (new.run_key, new.state, 1)
+            ON CONFLICT (run_key, state) DO UPDATE SET n = n + 1;
+    END;
+    ALTER TABLE feeds ADD COLUMN items INTEGER NOT NULL DEFAULT 0;
+    UPDATE feeds SET items = (SELECT count(*) FROM items i WHERE i.feed_id = feeds.id);
+    CREATE TRIGGER items_counted AFTER INSERT ON items BEGIN
+        UPDATE feeds SET items = items + 1 WHERE id = new.feed_id;
+    END;
+    CREATE TRIGGER items_uncounted AFTER DELETE ON items BEGIN
+        UPDATE feeds SET items = items - 1 WHERE id = old.feed_id;
+    END;
+    CREATE TRIGGER items_moved AFTER UPDATE OF feed_id ON items WHEN old.feed_id IS NOT new.feed_id BEGIN
+        UPDATE feeds SET items = items - 1 WHERE id = old.feed_id;
+        UPDATE feeds SET items = items + 1 WHERE id = new.feed_id;
+    END;
+    """,
 )
+
+
+def _statements(script: str) -> Iterator[str]:
+    """A script's statements, one at a time; a trigger's body (with its own semicolons) stays whole."""
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending
+            pending = ""
+    if pending.strip(" \n;"):
+        yield pending
 
 
 def ts(dt: datetime | None) -> str | None:
@@ -181,9 +230,8 @@ class Database:
                     raise StoreError(f"{self.path}: schema version {version} is newer than this program knows")
                 if version >= n:
                     continue
-                for statement in script.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
+                for statement in _statements(script):
+                    self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version={n}")
 
     @contextmanager
