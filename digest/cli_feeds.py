@@ -34,7 +34,7 @@ def _ago(when: datetime | None, ref: datetime, settings: Settings) -> str:
 @pass_ctx
 def status(ctx: Context) -> None:
     """Feed health, recent digest runs and what is waiting for the next digest."""
-    from . import daily, schedule
+    from . import schedule, tally
 
     settings = ctx.settings
     t = now()
@@ -46,21 +46,21 @@ def status(ctx: Context) -> None:
         )
         for h in broken:
             click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({h.failures} failures in a row)")
-        w = daily.waiting(settings, store, t)
+        w = tally.waiting(settings, store, t)
         click.echo(f"waiting for the next digest: {w.phrase()}; {w.unsummarised} not yet summarised")
         for item, reason in w.left_out:
             click.echo(f"  left out: {item.title} ({item.source}): {reason}")
-        today = store.run(daily.run_key(settings, daily.digest_day(settings, t)))
-        upcoming = schedule.next_send(settings, t, today.status if today else None)
+        today = store.run_status(tally.run_key(settings, tally.digest_day(settings, t)))
+        upcoming = schedule.next_send(settings, t, today)
         click.echo(f"next send: {schedule.shown(settings, upcoming)} (now {schedule.shown(settings, t)})")
         runs = store.recent_runs(7)
         click.echo("recent digests:" if runs else "recent digests: none yet")
         for r in runs:
             counts = ", ".join(f"{n} {state}" for state, n in sorted(r.counts.items())) or "no recipients"
-            tally = daily.run_tally(settings, store, r)
-            label = "empty day, nothing sent" if r.status == "empty" else f"{tally.phrase()}; {counts}"
+            carried = tally.run_tally(settings, store, r)
+            label = "empty day, nothing sent" if r.status == "empty" else f"{carried.phrase()}; {counts}"
             click.echo(f"  {r.day}  {r.status:<8} {label}")
-            for item, reason in tally.left_out:
+            for item, reason in carried.left_out:
                 click.echo(f"    left out: {item.title} ({item.source}): {reason}")
 
 

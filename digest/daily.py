@@ -5,7 +5,6 @@ preview, the test copy and the editors' report. Callers pass the clock and the s
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,24 +19,19 @@ from .deliver import Sender
 from .errors import DigestError
 from .ledger import SendReport, Stop, send_run
 from .messages import DigestMessages, Envelope, RunFacts, message_id, renderer
-from .models import Delivery, Digest, Document, Item, Message, Run, RunInfo, Subscriber, Summary
+from .models import Delivery, Digest, Message, Run, Subscriber
 from .render import RECIPIENT, UNSUBSCRIBE
 from .store import Store
 from .subscribers import load_for_send
-from .summarise import why_left_out
+
+# The counting moved to `tally` (light to import); its names stay here too, where callers have found them.
+from .tally import Tally as Tally
+from .tally import digest_day as digest_day
+from .tally import list_slug as list_slug
+from .tally import run_key as run_key
+from .tally import run_tally as run_tally
+from .tally import waiting as waiting
 from .tokens import Tokens
-
-
-def list_slug(settings: Settings) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", settings.list_name.lower()).strip("-") or "digest"
-
-
-def run_key(settings: Settings, day: date) -> str:
-    return f"{list_slug(settings)}:{day.isoformat()}"
-
-
-def digest_day(settings: Settings, now: datetime) -> date:
-    return now.astimezone(settings.timezone).date()
 
 
 def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence[int] | None = None) -> Digest:
@@ -45,43 +39,6 @@ def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence
     rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
     candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
     return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
-
-
-@dataclass(frozen=True)
-class Tally:
-    """What a digest carries (or will), counted as its email counts it, and what the filter left out."""
-
-    entries: int  # the email's "N new items": one per publication
-    items: int  # the feed items about probation behind them (several feeds can report one publication)
-    left_out: tuple[tuple[Item, str], ...]  # feed items judged not about probation, each with the reason
-    unsummarised: int
-
-    def phrase(self) -> str:
-        said = f"{self.entries} item{'' if self.entries == 1 else 's'}"
-        if self.items != self.entries:
-            said += f" (from {self.items} feed items about probation, grouped by publication)"
-        return f"{said}; {len(self.left_out)} left out as not about probation"
-
-
-def _tally(settings: Settings, rows: Sequence[tuple[Item, Summary, Document | None]], day: date, unread: int) -> Tally:
-    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
-    digest = compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
-    return Tally(
-        entries=digest.count,
-        items=sum(1 for _, s, _ in rows if s.about_probation),
-        left_out=tuple((i, why_left_out(i, d)) for i, s, d in rows if not s.about_probation),
-        unsummarised=unread,
-    )
-
-
-def waiting(settings: Settings, store: Store, now: datetime) -> Tally:
-    """The items waiting for the next digest, as `digest status` and the dashboard both report them."""
-    return _tally(settings, store.pending_items(), digest_day(settings, now), store.count_unsummarised())
-
-
-def run_tally(settings: Settings, store: Store, run: Run | RunInfo) -> Tally:
-    """What a day's digest carried and what the filter left out of it."""
-    return _tally(settings, store.run_items(run.key), run.day, 0)
 
 
 def _run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:

@@ -1,0 +1,74 @@
+"""What a digest carries and what is waiting for the next one, counted as its email counts them: the figures
+`digest status`, the dashboard and the send share. Kept apart from `daily` (which builds and sends emails) so
+that the commands and pages that only count import little.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from .compose import Candidate, compose
+from .models import Document, Item, Run, RunInfo, Summary
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .store import Store
+
+
+def list_slug(settings: Settings) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", settings.list_name.lower()).strip("-") or "digest"
+
+
+def run_key(settings: Settings, day: date) -> str:
+    return f"{list_slug(settings)}:{day.isoformat()}"
+
+
+def digest_day(settings: Settings, now: datetime) -> date:
+    return now.astimezone(settings.timezone).date()
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a digest carries (or will), counted as its email counts it, and what the filter left out."""
+
+    entries: int  # the email's "N new items": one per publication
+    items: int  # the feed items about probation behind them (several feeds can report one publication)
+    left_out: tuple[tuple[Item, str], ...]  # feed items judged not about probation, each with the reason
+    unsummarised: int
+
+    def phrase(self) -> str:
+        said = f"{self.entries} item{'' if self.entries == 1 else 's'}"
+        if self.items != self.entries:
+            said += f" (from {self.items} feed items about probation, grouped by publication)"
+        return f"{said}; {len(self.left_out)} left out as not about probation"
+
+
+def _tally(settings: Settings, rows: Sequence[tuple[Item, Summary, Document | None]], day: date, unread: int) -> Tally:
+    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
+    digest = compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
+    left = [(i, d) for i, s, d in rows if not s.about_probation]
+    reasons: tuple[tuple[Item, str], ...] = ()
+    if left:
+        from .summarise import why_left_out  # the classifier, imported only where something was left out
+
+        reasons = tuple((i, why_left_out(i, d)) for i, d in left)
+    return Tally(
+        entries=digest.count,
+        items=sum(1 for _, s, _ in rows if s.about_probation),
+        left_out=reasons,
+        unsummarised=unread,
+    )
+
+
+def waiting(settings: Settings, store: Store, now: datetime) -> Tally:
+    """The items waiting for the next digest, as `digest status` and the dashboard both report them."""
+    return _tally(settings, store.pending_items(), digest_day(settings, now), store.count_unsummarised())
+
+
+def run_tally(settings: Settings, store: Store, run: Run | RunInfo) -> Tally:
+    """What a day's digest carried and what the filter left out of it."""
+    return _tally(settings, store.run_items(run.key), run.day, 0)
