@@ -221,6 +221,8 @@ class Database:
         self.close()
 
     def _migrate(self) -> None:
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == len(_MIGRATIONS):
+            return  # up to date (a version never goes back): no write lock to take, on every open
         for n, script in enumerate(_MIGRATIONS, start=1):
             # The version is read under the write lock: two processes opening a new database at once must not
             # both run the same migration ("table feeds already exists").
