@@ -14,6 +14,7 @@ Targets (issue 14): the 50k list loaded in ≤ 0.5 s; `send` to 50k with a peak 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import statistics
 import subprocess
 import sys
@@ -129,6 +130,7 @@ def main() -> None:
     finally:
         sink.terminate()
         sink.wait()
+        shutil.rmtree(work, ignore_errors=True)
     ours, ref = medians["ours"], medians["yaml"]
     print(load())
     print(f"subscriber lists of {SMALL:,} and {LARGE:,} addresses with names; loads interleaved, medians of 3")
