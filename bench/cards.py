@@ -27,11 +27,17 @@ TARGETS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--half", choices=("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "all"), default="all"
+        "--half",
+        choices=("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "all"),
+        default="all",
     )
     parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
     args = parser.parse_args()
-    halves = ("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4") if args.half == "all" else (args.half,)
+    halves = (
+        ("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7")
+        if args.half == "all"
+        else (args.half,)
+    )
     all_cases = load()
     counts = Counter(c.half for c in all_cases)
     negatives = Counter(c.half for c in all_cases if not c.labels["about_probation"])

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from digest.messages import EmailRenderer as Renderer
 from digest.messages import Envelope, MessageFactory, message_id
-from digest.render import RECIPIENT, UNSUBSCRIBE
+from digest.render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from digest.tokens import Tokens
 from tests.test_render import candidates, item
 
@@ -72,6 +72,7 @@ def main() -> None:
             name=None,
             message_id=message_id(env.run_key, email, "example.org"),
             unsubscribe_url=f"https://digest.example.org/unsubscribe/{tokens.unsubscribe(email)}",
+            preferences_url=f"https://digest.example.org/preferences/{tokens.preferences(email)}",
         )
         total += len(data)
     ours = time.perf_counter() - start
@@ -80,13 +81,15 @@ def main() -> None:
     start = time.perf_counter()
     for email in sample:
         url = f"https://digest.example.org/unsubscribe/{tokens.unsubscribe(email)}"
+        prefs = f"https://digest.example.org/preferences/{tokens.preferences(email)}"
         msg = EmailMessage()
         msg["From"] = "Probation Digest <digest@example.org>"
         msg["To"] = email
         msg["Subject"] = env.subject
         msg["List-Unsubscribe"] = f"<{url}>"
-        msg.set_content(rendered.text.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email))
-        msg.add_alternative(rendered.html.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email), subtype="html")
+        msg.set_content(rendered.text.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email).replace(PREFERENCES, prefs))
+        html = rendered.html.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email).replace(PREFERENCES, prefs)
+        msg.add_alternative(html, subtype="html")
         msg.as_bytes()
     reference = (time.perf_counter() - start) / len(sample)
 

@@ -70,8 +70,9 @@ def main() -> None:
             f"{report.slug[:50]:<50} {report.half:<8} ours {r['ours']:.3f}  "
             f"LexRank {r['lexrank']:.3f}  lead {r['lead']:.3f}"
         )
-    for half in (*dict.fromkeys(h for h, _, _ in rows), None):
-        sel = [r for h, _, r in rows if half is None or h == half]
+    # The weights were set on the tune half; the other halves together are the figure that counts.
+    for half in (*dict.fromkeys(h for h, _, _ in rows), "untuned", None):
+        sel = [r for h, _, r in rows if half is None or h == half or (half == "untuned" and h != "tune")]
         if not sel:
             continue
         means = {k: statistics.mean(r[k] for r in sel) for k in ("ours", "lexrank", "lead")}

@@ -1,32 +1,31 @@
-"""The editor's admin pages: sign-in and out, the dashboard, the subscriber list, preview and test copy, the
-send and its log. `web.create_app` routes them, behind `auth.admin_only`."""
+"""The editor's admin pages: sign-in and out, the dashboard, the preview (for anyone on the list) and test copy,
+and the send. The other nouns have their own modules (admin_feeds, admin_items, admin_subscribers, admin_log);
+`web.create_app` routes them all, behind `auth.admin_only`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+import re
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from . import auth, daily
+from .admin_base import AdminBase
 from .csp import email_policy
+from .deliver import OutboxSender
 from .errors import DigestError
-from .service import Service
-from .subscribers import Editor, normalise_email
 from .subscribers import load as load_subscribers
+from .subscribers import load_for_send, normalise_email
 
 log = logging.getLogger("digest")
 
 
-class AdminPages:
-    """The admin routes' handlers, over one Service, rendering with the web pages' `page`."""
-
-    def __init__(self, svc: Service, page: Callable[..., HTMLResponse]) -> None:
-        self.svc = svc
-        self.page = page
+class AdminPages(AdminBase):
+    """Sign-in, dashboard, preview, test copy and send."""
 
     def signed_in(self, request: Request) -> bool:
         return auth.signed_in(request, self.svc.reader(), self.svc.clock())
@@ -91,52 +90,27 @@ class AdminPages:
             problems=svc.verdict(store, facts).problems,
         )
 
-    async def subscribers_page(self, request: Request) -> Response:
-        svc = self.svc
-        settings = self.svc.settings
-        message, code = "", 200
-        if request.method == "POST":
-            form = request.state.form
-            action, email = form.get("action"), form.get("email", "").strip()
-            try:
-                loaded = load_subscribers(settings.subscribers_file)
-                if action == "add":
-                    Editor(loaded).add(email, form.get("name") or None)
-                    with svc.store() as store:
-                        store.unsuppress(email)
-                    message = f"Added {email}."
-                elif action == "remove":
-                    Editor(loaded).remove(email)
-                    message = f"Removed {email}."
-                elif action == "unsuppress":
-                    with svc.store() as store:
-                        store.unsuppress(email)
-                    message = f"{email} will receive the digest again."
-            except (DigestError, ValueError) as exc:
-                message, code = f"Not done: {exc}", 400
-        q = request.query_params.get("q", "").strip().lower()
-        subs = load_subscribers(settings.subscribers_file).subscribers
-        with svc.store() as store:
-            suppressed = store.suppressions()
-        rows = [
-            (s, suppressed.get(s.email.lower()))
-            for s in subs
-            if not q or q in s.email.lower() or q in (s.name or "").lower()
-        ]
-        return self.page(
-            "admin/subscribers", code, csrf=auth.csrf(request), rows=rows, q=q, message=message, total=len(subs)
-        )
-
     async def preview_page(self, request: Request) -> Response:
+        """Today's digest as it will be sent; with ?email=, as that subscriber gets it (their preferences)."""
         svc = self.svc
         settings = self.svc.settings
         clock = self.svc.clock
+        email = request.query_params.get("email", "").strip()
+        subscriber = load_subscribers(settings.subscribers_file).find(email) if email else None
+        if email and subscriber is None:
+            return self.done(request, "Not on the list", f"{email} is not a subscriber.", "/admin/subscribers", 404)
         with svc.store() as store:
-            digest, html, text = daily.preview(settings, store, now=clock())
+            digest, html, text = daily.preview(settings, store, now=clock(), subscriber=subscriber)
         if request.query_params.get("format") == "html":  # shown in the preview page's frame
             return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html, framed_by_self=True)})
         return self.page(
-            "admin/preview", csrf=auth.csrf(request), digest=digest, text=text, editor=(settings.editors or ("",))[0]
+            "admin/preview",
+            csrf=auth.csrf(request),
+            digest=digest,
+            text=text,
+            editor=(settings.editors or ("",))[0],
+            subscriber=subscriber,
+            frame=f"/admin/preview?format=html&email={quote(email)}" if subscriber else "/admin/preview?format=html",
         )
 
     async def test_send(self, request: Request) -> Response:
@@ -148,21 +122,75 @@ class AdminPages:
             with svc.store() as store:
                 message = daily.test_message(settings, store, normalise_email(to), now=clock())
             reply = await asyncio.to_thread(svc.sender.send, message)
-            text = f"Test copy sent to {to}: {reply}"
-        except Exception as exc:
-            text = f"Test copy not sent: {exc}"
-        return self.page("message", title="Send a test", text=text, link="/admin/preview")
+        except DigestError as exc:
+            return self.done(request, "Test copy not sent", f"Not sent to {to}: {exc}", "/admin/preview", 400)
+        except Exception:
+            log.exception("test copy to %s failed", to)
+            return self.done(
+                request, "Test copy not sent", "An unexpected error; the log has it.", "/admin/preview", 500
+            )
+        # The outbox answers with the file it wrote: a path on the server, which is no business of the page.
+        outbox = isinstance(svc.sender, OutboxSender) or not _SMTP_REPLY.match(reply)
+        said = (
+            " It is in the outbox folder (delivery method: outbox)." if outbox else f" The mail server replied: {reply}"
+        )
+        return self.done(
+            request, "Test copy sent", f"A test copy of today's digest went to {to}.{said}", "/admin/preview"
+        )
 
     async def send_page(self, request: Request) -> Response:
+        """Send now: one choice of what to send (radio buttons), then a confirmation saying to how many."""
         svc = self.svc
         settings = self.svc.settings
         clock = self.svc.clock
         if request.method == "POST":
-            form = request.state.form
-            if form.get("confirm") != "yes":
-                return self.page("message", 400, title="Not sent", text="Tick the box to confirm.", link="/admin/send")
-            started = svc.start_send(force=form.get("force") == "yes", resend_failed=form.get("resend") == "yes")
-            if not started:
+            mode = request.state.form.get("mode", "continue")
+            if mode not in _MODES:
+                return self.done(request, "Not sent", "Choose what to send.", "/admin/send", 400)
+            force, resend = mode == "force", mode == "resend"
+            try:
+                subs = load_for_send(settings.subscribers_file).subscribers
+            except DigestError as exc:
+                return self.done(request, "Not sent", str(exc), "/admin/send", 400)
+            with svc.store() as store:
+                run = store.run(daily.run_key(settings, daily.digest_day(settings, clock())))
+                day = daily.digest_day(settings, clock())
+                why_not = daily.nothing_to_send(settings, store, run, subs, force=force, resend_failed=resend)
+                digest, _html, _text = daily.preview(settings, store, now=clock())
+                count = daily.recipients_now(
+                    settings,
+                    store,
+                    run,
+                    subs,
+                    day=day,
+                    carries=bool(digest.item_ids),
+                    force=force,
+                    resend_failed=resend,
+                )
+            empty_day = why_not is None and (run is None or force) and digest.count == 0 and not settings.send_empty
+            if why_not is not None:
+                for flag, choice in _CLI_WORDS:  # the reason in the admin's words, not the command line's
+                    why_not = why_not.replace(flag, choice)
+                return self.done(request, "Nothing to send", f"Nothing was sent: {why_not}.", "/admin/log")
+            if not self.confirmed(request) and empty_day:
+                return self.confirm(
+                    request,
+                    title="Send now?",
+                    text="There is nothing new today and schedule.send_empty is off: no email will go to anyone; "
+                    "today is recorded as an empty day.",
+                    button="Record an empty day",
+                    back="/admin/send",
+                )
+            if not self.confirmed(request):
+                return self.confirm(
+                    request,
+                    title="Send now?",
+                    text=f"{_MODES[mode]}: “{digest.subject}” will go to {count} "
+                    f"recipient{'' if count == 1 else 's'} now.",
+                    button=f"Send to {count} now",
+                    back="/admin/send",
+                )
+            if not svc.start_send(force=force, resend_failed=resend):
                 svc.last_send = "a send is already running"
             return RedirectResponse("/admin/log", status_code=303)
         with svc.store() as store:
@@ -171,12 +199,14 @@ class AdminPages:
         subs = load_subscribers(settings.subscribers_file).subscribers
         return self.page("admin/send", csrf=auth.csrf(request), digest=digest, subscribers=len(subs), status=status)
 
-    async def log_page(self, request: Request) -> Response:
-        svc = self.svc
-        running = svc.send_thread is not None and svc.send_thread.is_alive()
-        with svc.store() as store:
-            runs = store.recent_runs(14)
-            failures = {r.key: store.deliveries(r.key, ["failed"]) for r in runs}
-        return self.page(
-            "admin/log", csrf=auth.csrf(request), runs=runs, failures=failures, running=running, last_send=svc.last_send
-        )
+
+_SMTP_REPLY = re.compile(r"[2-5]\d\d\b")
+_CLI_WORDS = (
+    ("use --resend-failed", "choose “Only retry today's failed deliveries”"),
+    ("use --force", "choose “Start a new run”"),
+)
+_MODES = {
+    "continue": "Today's digest, to everyone not yet sent it",
+    "resend": "Retry today's failed deliveries (and anyone not yet sent it)",
+    "force": "A new run: everyone gets today's digest again",
+}

@@ -22,7 +22,7 @@ _SP = r"[^\S\n]+"
 _JOIN = rf"(?:,?{_SP}(?:and|&){_SP}(?:the{_SP})?|,{_SP}|{_SP}(?:of|upon|on|with){_SP}(?:the{_SP})?|{_SP})"
 _PLACE = rf"{_WORD}(?:{_JOIN}{_WORD})*"
 _YOUTH = (
-    r"(?:Children\s+and\s+)?(?:Youth|Young\s+People[’']?s?)(?:\s+(?:[A-Z][a-z]+|and|&)){0,4}?"
+    r"(?:Children\s+(?:and|&)\s+)?(?:Youth|Young\s+People[’']?s?)(?:\s+(?:[A-Z][a-z]+|and|&)){0,4}?"
     r"\s+(?:Service|Team|Partnership)s?\b"
 )
 _UNIT = (

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .bodies import inspected_body
+from .dates import is_listing
 from .models import Kind, SourceType
 
 _PROBATION = [
@@ -95,10 +96,14 @@ _RESEARCH = re.compile(
 )
 _OTHER = re.compile(
     # Not "vacancies": a headline about a service's staffing ("must address vacancies") is no job advert.
-    r"\b(?:factsheet|guidance|manual|inspection standards|terms of reference|job vacanc(?:y|ies)|"
-    r"job (?:advert|description)|privacy notice|about us)\b",
+    r"\b(?:factsheet|guidance|manual|terms of reference|job vacanc(?:y|ies)|"
+    r"job (?:advert|description)|privacy notice|about us|inspection\W{1,3}standards)\b",
     re.I,
 )
+_GOVERNMENT = re.compile(r"^https?://[^/]*(?:justiceinspectorates|\.gov\.uk|gov\.wales|gov\.scot)(?:[:/]|$)", re.I)
+_STATISTICS = re.compile(r"\b(?:statistics|statistical (?:release|bulletin)|data tables)\b", re.I)
+_NEWSLETTER = re.compile(r"\b(?:bulletin|newsletter)\b", re.I)
+_ANALYSIS = re.compile(r"\b(?:research|analysis|statistic(?:s|al)|evidence|data|academic)\b", re.I)
 _THEMATIC = re.compile(r"\bthematic\b", re.I)
 # The lead says this publication is a thematic ("A new thematic inspection …"), not that some were published.
 _THIS_THEMATIC = re.compile(
@@ -108,7 +113,8 @@ _INSPECTION_WORDS = re.compile(r"\binspect(?:ion|ions|ed|ors?|orate)\b|\brat(?:e
 _REPORT_OF_TOPIC = re.compile(
     r"\b(?:review|report|inspection)\b[^.]{0,80}\b(?:by|from)\s+(?:His Majesty’s |HM |Her Majesty’s )?"
     r"Inspectorate of Probation\b|\bInspectorate of Probation (?:has )?(?:published|revisited|reported|examined|"
-    r"found|reviewed|looked)\b|\baccording to (?:the )?(?:inspectors|a new report|the report)\b",
+    r"found|reviewed|looked)\b(?!\s+to\s+be\b)|\baccording to (?:the )?(?:inspectors|a new report|the report)\b|"
+    r"\b(?:a|this|the|new)\s+joint\s+(?:inspection\s+)?report\b",
     re.I,
 )
 
@@ -198,8 +204,8 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
     ),
     (
         re.compile(
-            r"/(?:about|about-us|about-hmi-probation|our-work|our-inspections|guidance|standards|jobs|vacancies|"
-            r"careers|roles)/|apply-for-public-appointment",
+            r"/(?:about|about-[\w-]+|our-work|our-inspections|guidance|standards|jobs|vacancies|"
+            r"careers|roles|corporate-documents?)/|apply-for-public-appointment",
             re.I,
         ),
         "other",
@@ -208,21 +214,39 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
 ]
 
 
+def _navigation(text: str) -> bool:
+    """A short page of mostly short lines that end without a sentence's stop (headings, link titles, list
+    entries): a page to find publications by, not one. A report is long, whatever its contents page looks like."""
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    if not 12 <= len(lines) <= 150:
+        return False
+    short = sum(1 for ln in lines if len(ln.split()) < 10 and not re.search(r"[.!?:”\"]$", ln))
+    return short / len(lines) >= 0.55
+
+
 def kind_of(
     title: str, text: str, categories: tuple[str, ...] = (), source_type: SourceType | None = None, url: str = ""
 ) -> Kind:
     """What kind of publication it is: blog, research, other, thematic, inspection or news."""
     lead = text[:1500]
     cats = " ".join(categories).lower()
+    if is_listing(text):
+        return "other"  # an index of posts or reports, not one of them
+    if _NEWSLETTER.search(title) and not _ANALYSIS.search(title):
+        return "news"  # a programme's bulletin or newsletter, whatever GOV.UK files it under
     if source_type == "blog" or "blog" in cats or _BLOG_URL.search(url) or _DATED_TITLE.match(title):
         return "blog"
     first_line = lead.split("\n", 1)[0].strip().lower()
     if source_type not in ("inspectorate", "govuk") and _DATELINE.match(first_line):
         return "blog"  # a post opens on its date, then its headline and author
     if first_line in _GOVUK_TYPE:
+        if _GOVUK_TYPE[first_line] == "news" and _STATISTICS.search(title):
+            return "research"  # a press release that is the statistics' release
         return _GOVUK_TYPE[first_line]  # type: ignore[return-value]
-    if re.match(r"(?:consultation|call for evidence)\b", title, re.I):
+    if re.match(r"(?:consultation|call for evidence|(?:written|oral)(?: ministerial)? statement)\b", title, re.I):
         return "news"
+    if _navigation(text):
+        return "other"  # a landing or index page: headings and links, little prose
     for rx, section in _SECTION_URL:
         if rx.search(url):
             return section
@@ -237,7 +261,7 @@ def kind_of(
         return "inspection"
     if inspection_words and _REPORT_OF_TOPIC.search(lead):
         return "thematic"  # the inspectorate reports on a topic, naming no single body
-    if source_type in ("inspectorate", "news", "govuk") or "justiceinspectorates" in url or "gov.uk" in url:
+    if source_type in ("inspectorate", "news", "govuk") or _GOVERNMENT.search(url):
         return "news"
     if _RESEARCH.search(lead[:300]):
         return "research"

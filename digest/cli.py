@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
+from .cli_bounces import bounces
 from .cli_context import Context, fail, pass_ctx, settings_or_default
 from .cli_feeds import feeds, status
 from .cli_subscribers import subscribers
@@ -163,7 +164,7 @@ def preview(ctx: Context, out: Path | None, text: bool, open_: bool, subscriber:
 @pass_ctx
 def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed: bool) -> None:
     """Send today's digest to every subscriber not yet sent it."""
-    from . import daily
+    from . import daily, editions
     from .deliver import make_sender
     from .ledger import Stop
     from .subscribers import load_for_send, normalise_email
@@ -173,17 +174,22 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
         if dry_run:
             subs = load_for_send(settings.subscribers_file).subscribers
             today = store.run(daily.run_key(settings, daily.digest_day(settings, now())))
-            reason = daily.nothing_to_send(store, today, subs, force=force, resend_failed=resend_failed)
+            reason = daily.nothing_to_send(settings, store, today, subs, force=force, resend_failed=resend_failed)
             if reason is not None:
                 click.echo(f"{reason} (dry run: nothing sent)")
                 return
             digest, _html, _text = daily.preview(settings, store, now=now())
             suppressed = store.suppressions()
             active = [s for s in subs if s.email.lower() not in suppressed]
+            day = daily.digest_day(settings, now())
+            due = editions.plan(
+                settings, store, active, key=daily.run_key(settings, day), day=day, carries=bool(digest.item_ids)
+            ).recipients
+            not_due = f", {len(active) - len(due)} not due today (weekly or paused)" if len(due) < len(active) else ""
             click.echo(f"subject: {digest.subject}")
             click.echo(
-                f"would send to {len(active)} of {len(subs)} subscribers "
-                f"({len(subs) - len(active)} suppressed); {digest.count} items"
+                f"would send to {len(due)} of {len(subs)} subscribers "
+                f"({len(subs) - len(active)} suppressed{not_due}); {digest.count} items"
             )
             for e in digest.entries:
                 click.echo(f"  - [{e.summary.kind}] {e.title} ({e.source})")
@@ -346,7 +352,7 @@ def hash_password_cmd(password: str) -> None:
     click.echo(hash_password(password))
 
 
-for _command in (status, feeds, subscribers):
+for _command in (status, feeds, subscribers, bounces):
     cli.add_command(_command)
 
 

@@ -76,16 +76,17 @@ def feeds(cctx: click.Context) -> None:
     t = now()
     with ctx.store() as store:
         store.sync_feeds(ctx.settings.feeds)
+        paused = {f.url for f in ctx.settings.feeds if not f.enabled}
         for h in store.feed_health():
-            state = "DISABLED" if h.disabled else ("ERROR" if h.last_error else "ok")
+            state = "DISABLED" if h.disabled or h.url in paused else ("ERROR" if h.last_error else "ok")
             click.echo(
                 f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t, ctx.settings)}; "
                 f"{h.items} items; next poll {schedule.shown(ctx.settings, h.next_poll) if h.next_poll else 'now'}"
             )
             if h.last_error:
                 click.echo(f"  last error ({h.last_error_kind}): {h.last_error}; {h.failures} failures in a row")
-            if h.disabled:
-                click.echo(f"  disabled: {h.disabled}")
+            if h.disabled or h.url in paused:
+                click.echo(f"  disabled: {h.disabled or 'enabled: false in the settings'}")
             if h.moved_to:
                 click.echo(f"  moved permanently to {h.moved_to}: update the config")
 

@@ -18,20 +18,24 @@ def subscribers() -> None:
 @subscribers.command("list")
 @pass_ctx
 def subscribers_list(ctx: Context) -> None:
-    """Every address with its status (active, or why it is suppressed)."""
+    """Every address with its status (active, or why it is suppressed: the reason, date and evidence) and what
+    it gets."""
+    from .clock import utcnow
+    from .preferences import describe
     from .subscribers import load as load_subscribers
 
-    loaded = load_subscribers(ctx.settings.subscribers_file)
+    settings = ctx.settings
+    loaded = load_subscribers(settings.subscribers_file)
+    today = utcnow().astimezone(settings.timezone).date()
     with ctx.store() as store:
-        suppressed = store.suppressions()
+        suppressed = store.suppression_details()
     for s in loaded.subscribers:
-        state = suppressed.get(s.email.lower(), "active")
-        prefs = []
-        if s.kinds is not None:
-            prefs.append("kinds: " + ", ".join(sorted(s.kinds)))
-        if s.sources is not None:
-            prefs.append("sources: " + ", ".join(sorted(s.sources)))
-        click.echo(f"{s.email:<40} {state:<13} {s.name or ''}{'  [' + '; '.join(prefs) + ']' if prefs else ''}")
+        why = suppressed.get(s.email.lower())
+        gets = describe(s, send_time=settings.send_time, today=today)
+        line = f"{s.email:<40} {why.reason if why else 'active':<13} {s.name or ''}  [gets {gets}]"
+        if why:
+            line += f"  ({why.created:%Y-%m-%d}{': ' + why.detail[:160] if why.detail else ''})"
+        click.echo(line)
     click.echo(
         f"{len(loaded.subscribers)} subscribers, "
         f"{sum(1 for s in loaded.subscribers if s.email.lower() in suppressed)} suppressed",

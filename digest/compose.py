@@ -9,14 +9,14 @@ to it, or names the same organisation within a week), the entry carries the repo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from .bodies import same_body
 from .feeds import canonical_url
 from .models import Digest, Document, Entry, Item, Link, Recommendation, Section, Subscriber, Summary
-from .regions import region_of
+from .regions import region_of, youth_justice
 from .text import TITLE_LIMIT, safe_text, web_link
 
 SAME_REPORT_WINDOW = timedelta(days=14)
@@ -115,8 +115,32 @@ def _safe_summary(s: Summary) -> Summary:
     )
 
 
-def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subject: str) -> Digest:
-    """Build the digest: relevant items only, grouped per publication, in sections, newest first."""
+LEFT_OUT_BY_EDITOR = "left out by the editor"
+
+
+def apply_choices(candidates: Iterable[Candidate], choices: Mapping[int, str]) -> list[Candidate]:
+    """The candidates with the editor's calls made: "include" puts an item the filter dropped in the digest,
+    "leave-out" keeps one out (it is still considered, so the run claims it and it does not come back)."""
+    out = []
+    for c in candidates:
+        choice = choices.get(c.item.id or 0)
+        if choice in ("include", "leave-out"):
+            c = replace(c, summary=replace(c.summary, about_probation=choice == "include"))
+        out.append(c)
+    return out
+
+
+def compose(
+    candidates: Iterable[Candidate],
+    *,
+    list_name: str,
+    day: date,
+    subject: str,
+    since: date | None = None,
+    weekly: bool = False,
+) -> Digest:
+    """Build the digest: relevant items only, grouped per publication, in sections, newest first. `since`: the
+    first day of several it covers (a weekly digest, or a catch-up after a switch from weekly)."""
     candidates = list(candidates)
     relevant = [c for c in candidates if c.summary.about_probation]
     entries: list[Entry] = []
@@ -136,6 +160,8 @@ def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subje
                 report_url=report_url if report_url != url else None,
                 pdf_url=web_link(doc.pdf_url) if doc else None,
                 region=region_of(lead.summary.organisation) if lead.summary.kind == "inspection" else None,
+                youth_justice=lead.summary.kind == "inspection"
+                and youth_justice(lead.summary.organisation, lead.summary.unit),
                 also=tuple(
                     Link(
                         title=safe_text(o.item.title, TITLE_LIMIT),
@@ -148,7 +174,7 @@ def compose(candidates: Iterable[Candidate], *, list_name: str, day: date, subje
             )
         )
     ids = tuple(sorted(c.item.id for c in relevant if c.item.id is not None))
-    digest = _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids)
+    digest = _assemble(entries, list_name=list_name, day=day, subject=subject, item_ids=ids, since=since, weekly=weekly)
     return replace(digest, considered=tuple(sorted(c.item.id for c in candidates if c.item.id is not None)))
 
 
@@ -160,6 +186,8 @@ def _assemble(
     subject: str,
     item_ids: tuple[int, ...],
     overflow: Sequence[Entry] = (),
+    since: date | None = None,
+    weekly: bool = False,
 ) -> Digest:
     sections = []
     for key, title, kinds in SECTIONS:
@@ -170,23 +198,32 @@ def _assemble(
     return Digest(
         list_name=list_name,
         day=day,
-        subject=make_subject(subject, list_name, day, everything),
+        subject=make_subject(subject, list_name, day, everything, weekly=weekly),
         sections=tuple(sections),
         overflow=tuple(overflow),
         item_ids=item_ids,
+        since=since,
+        weekly=weekly,
     )
 
 
 def for_subscriber(digest: Digest, subscriber: Subscriber, subject: str) -> Digest:
     """The digest narrowed to a subscriber's preferences, its subject (from the `subject` pattern) counting
     what they get; the same digest when they want everything."""
-    if subscriber.kinds is None and subscriber.sources is None:
+    if not subscriber.narrowed:
         return digest
     kept = [e for e in digest.entries if subscriber.wants(e)]
     main = [e for e in kept if e not in digest.overflow]
     over = [e for e in kept if e in digest.overflow]
     return _assemble(
-        main, list_name=digest.list_name, day=digest.day, subject=subject, item_ids=digest.item_ids, overflow=over
+        main,
+        list_name=digest.list_name,
+        day=digest.day,
+        subject=subject,
+        item_ids=digest.item_ids,
+        overflow=over,
+        since=digest.since,
+        weekly=digest.weekly,
     )
 
 
@@ -201,6 +238,8 @@ def trim(digest: Digest, keep: int) -> Digest:
             subject=digest.subject,
             item_ids=digest.item_ids,
             overflow=ordered[keep:],
+            since=digest.since,
+            weekly=digest.weekly,
         ),
         subject=digest.subject,
     )
@@ -240,5 +279,6 @@ def counts_phrase(entries: Sequence[Entry]) -> str:
     return ", ".join(parts) or "nothing new"
 
 
-def make_subject(pattern: str, list_name: str, day: date, entries: Sequence[Entry]) -> str:
-    return pattern.format(list_name=list_name, date=day, counts=counts_phrase(entries), count=len(entries))
+def make_subject(pattern: str, list_name: str, day: date, entries: Sequence[Entry], *, weekly: bool = False) -> str:
+    name = f"{list_name} weekly" if weekly else list_name
+    return pattern.format(list_name=name, date=day, counts=counts_phrase(entries), count=len(entries))

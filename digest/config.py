@@ -73,6 +73,62 @@ class FetchSettings(_Section, frozen=True):
     mirror_dir: Path | None = None  # serve URLs from this folder instead of the network (offline demo)
 
 
+class ImapSettings(_Section, frozen=True):
+    """bounces.imap: the mailbox the bounce address delivers to, polled by the service (`digest bounces poll`)."""
+
+    host: _Text
+    username: _Text
+    port: _Port = 993
+    tls: Literal["tls", "starttls", "none"] = "tls"
+    password_env: _Text = "DIGEST_IMAP_PASSWORD"
+    folder: _Text = "INBOX"
+    processed_folder: _Text = "Processed"  # processed messages are moved here, never deleted
+    interval: Annotated[int, Meta(ge=1, le=24 * 60)] = 10  # minutes between polls
+    timeout: _Seconds = 30.0
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env)
+
+
+class MailgunWebhook(_Section, frozen=True):
+    signing_key_env: _Text = "DIGEST_MAILGUN_SIGNING_KEY"  # the HTTP webhook signing key, from the environment
+
+
+class PostmarkWebhook(_Section, frozen=True):
+    username: _Text  # the basic-auth user and password put in the webhook URL at Postmark
+    password_env: _Text = "DIGEST_POSTMARK_WEBHOOK_PASSWORD"
+
+
+class SendgridWebhook(_Section, frozen=True):
+    public_key: _Text  # the Signed Event Webhook's verification key (base64), as SendGrid shows it
+
+
+class SesWebhook(_Section, frozen=True):
+    topic_arns: tuple[_Text, ...]  # the SNS topics SES publishes bounces and complaints to; others are refused
+
+
+class WebhookSettings(_Section, frozen=True):
+    """bounces.webhooks: relays that report bounces and complaints by HTTP POST to /webhooks/<provider>."""
+
+    max_age: Annotated[int, Meta(ge=30, le=86_400)] = 900  # seconds a signed timestamp stays acceptable
+    mailgun: MailgunWebhook | None = None
+    postmark: PostmarkWebhook | None = None
+    sendgrid: SendgridWebhook | None = None
+    ses: SesWebhook | None = None
+
+
+class BounceSettings(_Section, frozen=True):
+    """bounces: where mail that comes back goes, and when it stops the digest going to an address."""
+
+    address: Address | None = None  # the return path: each digest's MAIL FROM is bounces+<token>@its domain
+    unsubscribe_address: Address | None = None  # the List-Unsubscribe mailto: (default unsubscribe@ that domain)
+    soft_limit: Annotated[int, Meta(ge=1, le=100)] = 3  # soft bounces that suppress an address…
+    soft_days: Annotated[int, Meta(ge=1, le=365)] = 14  # …within this many days
+    imap: ImapSettings | None = None
+    webhooks: WebhookSettings = WebhookSettings()
+
+
 class _Schedule(_Section, frozen=True):
     send_time: Time = Time(12, 0)
     timezone: ZoneInfo = msgspec.field(default_factory=lambda: ZoneInfo("Europe/London"))
@@ -87,6 +143,7 @@ class _Feed(_Section, frozen=True):
     type: SourceType | None = None
     kind: SourceType | None = None  # the old name of `type`, still read
     filter: bool = True
+    enabled: bool = True  # false: the editor paused it (the admin's "Disable"); it is not polled
     backfill_hours: _Hours | None = None
 
 
@@ -134,6 +191,7 @@ class _File(_Section, frozen=True):
     email: _EmailSection = _EmailSection()
     summaries: _Summaries = _Summaries()
     web: _Web = _Web()
+    bounces: BounceSettings = BounceSettings()
     secret_env: _Text = "DIGEST_SECRET"
 
 
@@ -173,6 +231,7 @@ class Settings:
     web_host: str = _D.web.host
     web_port: int = _D.web.port
     trusted_proxies: tuple[str, ...] = ()  # peers whose X-Forwarded-For names the client (IPs or networks)
+    bounces: BounceSettings = _D.bounces
 
     @property
     def secret_file(self) -> Path:
@@ -192,7 +251,8 @@ class Settings:
 _SHAPE = Shape(
     dec_hook=lambda kind, value: PARSE[kind](value),
     may_be_empty=frozenset(
-        {"schedule", "feeds", "fetch", "delivery", "delivery.smtp", "editors", "email", "summaries", "web"}
+        {"schedule", "feeds", "fetch", "delivery", "delivery.smtp", "editors", "email", "summaries", "web", "bounces"}
+        | {"bounces.webhooks"}
         | {"web.trusted_proxies"}
     ),
     nullable=frozenset({"delivery.smtp.username"}),
@@ -284,6 +344,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
                 url=feed.url,
                 source_type=feed.type or feed.kind,
                 filter=feed.filter,
+                enabled=feed.enabled,
                 backfill_hours=feed.backfill_hours,
             )
             for feed in f.feeds
@@ -300,6 +361,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
         web_host=f.web.host,
         web_port=f.web.port,
         trusted_proxies=f.web.trusted_proxies,
+        bounces=f.bounces,
     )
     return replace(settings, **overrides) if overrides else settings
 

@@ -8,19 +8,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 
-from . import messages
+from . import editions, messages
+from .bounce_policy import record_refusals
 from .clock import Clock
-from .compose import Candidate, compose, for_subscriber
+from .compose import Candidate, apply_choices, compose, for_subscriber
 from .config import Settings
 from .deliver import Sender
 from .errors import DigestError
 from .ledger import SendReport, Stop, send_run
-from .messages import DigestMessages, Envelope, RunFacts, message_id, renderer
+from .messages import DigestMessages, Envelope, RunFacts, renderer
 from .models import Delivery, Digest, Message, Run, Subscriber
-from .render import RECIPIENT, UNSUBSCRIBE
+from .preferences import you_get
+from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from .store import Store
 from .subscribers import load_for_send
 
@@ -32,16 +34,17 @@ from .tally import run_key as run_key
 from .tally import run_tally as run_tally
 from .tally import waiting as waiting
 from .tokens import Tokens
+from .verp import ReturnPaths
 
 
 def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence[int] | None = None) -> Digest:
     """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
     rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
-    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
+    candidates = apply_choices([Candidate(item=i, summary=s, document=d) for i, s, d in rows], store.item_choices())
     return compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
 
 
-def _run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:
+def run_digest(settings: Settings, store: Store, run: Run, day: date) -> Digest:
     """The digest a started run carries: its items, under the subject it went out with."""
     digest = build_digest(settings, store, day, item_ids=run.item_ids)
     return replace(digest, subject=run.subject)
@@ -53,11 +56,17 @@ def todays_digest(settings: Settings, store: Store, now: datetime) -> Digest:
     run = store.run(run_key(settings, day))
     if run is None or run.status == "empty":
         return build_digest(settings, store, day)
-    return _run_digest(settings, store, run, day)
+    return run_digest(settings, store, run, day)
 
 
 def tokens(settings: Settings) -> Tokens:
     return Tokens(settings.keys.accepted, list_id(settings))
+
+
+def return_paths(settings: Settings) -> ReturnPaths | None:
+    """Per-recipient return paths and mailto: unsubscribes, when a bounce address is set (see verp)."""
+    b = settings.bounces
+    return ReturnPaths(settings.keys.accepted, b.address, b.unsubscribe_address) if b.address else None
 
 
 def list_id(settings: Settings) -> str:
@@ -67,6 +76,11 @@ def list_id(settings: Settings) -> str:
 def unsubscribe_url(settings: Settings, email: str, signer: Tokens | None = None) -> str:
     """The one-click link for an address; pass `signer` when making many (it is built once per run)."""
     return f"{settings.public_url}/unsubscribe/{(signer or tokens(settings)).unsubscribe(email)}"
+
+
+def preferences_url(settings: Settings, email: str, signer: Tokens | None = None) -> str:
+    """The link to a reader's preferences page (it never expires, like the unsubscribe link)."""
+    return f"{settings.public_url}/preferences/{(signer or tokens(settings)).preferences(email)}"
 
 
 def envelope(settings: Settings, subject: str, now: datetime, key: str) -> Envelope:
@@ -157,29 +171,45 @@ def _send_locked(
             return resumed
         digest = resumed
     _skip_departed(store, key, by_email, now=now)
-    # Counted, not loaded: the ledger reads the rows it sends, and a second copy of 50,000 here would double that.
-    before = store.delivery_counts(key)
-    pending = before.get("pending", 0) + before.get("sending", 0)
+    # Their addresses only: the ledger reads the rows it sends, and a second copy of 50,000 rows here would double
+    # what a send holds.
+    pending = store.pending_emails(key)
     if not pending:
         counts = store.delivery_counts(key)
         store.finish_run(key, now=now)
         return SendOutcome(key, _already_sent(counts), digest=digest, counts=counts)
-    emails = DigestMessages(settings, digest, envelope(settings, run.subject, run.created_at, key))
+    # What each delivery carries, and the digests of several days, made here: the sending threads share no store.
+    carries = editions.carried(store, key, pending)
+    several = {c: editions.covering(settings, store, c[0], day=day, weekly=c[1]) for c in set(carries.values()) if c[0]}
+    emails = DigestMessages(
+        settings,
+        digest,
+        envelope(settings, run.subject, run.created_at, key),
+        covering=lambda runs, weekly: several[(runs, weekly)],
+    )
     signer = tokens(settings)
+    paths = return_paths(settings)
 
     def build(d: Delivery, name: str | None) -> Message:
+        runs, weekly = carries.get(d.email.lower(), ((), False))
         return emails.message(
             by_email.get(d.email.lower()),
             to=d.email,
             name=name,
             message_id=d.message_id,
             unsubscribe_url=unsubscribe_url(settings, d.email, signer),
+            preferences_url=preferences_url(settings, d.email, signer),
+            editions=runs,
+            weekly=weekly,
+            sender=paths.bounce_address(d.email) if paths else None,
+            unsubscribe_mailto=paths.unsubscribe_mailto(d.email) if paths else None,
         )
 
     pool = workers or (settings.smtp.pool if settings.smtp else 1)
     report = send_run(
         store, key, build, sender, clock=clock, workers=pool, stop=stop, progress=progress, heartbeat=heartbeat
     )
+    record_refusals(store, [(e, r) for e, r in report.failed if e in report.suppressed], now=clock())
     counts = store.delivery_counts(key)
     msg = f"{key}: {report.sent} sent, {report.failed_count} failed, {store.suppressed_count(key)} suppressed"
     if report.deferred:
@@ -189,7 +219,7 @@ def _send_locked(
         msg += f"; stopped early ({report.stopped}) with {left} still pending; run again to continue"
     if report.aborted:
         msg += f"; STOPPED with {left} still pending: {report.aborted}; run again when fixed"
-    return SendOutcome(key, msg, report=report, digest=digest, recipients=pending, counts=counts)
+    return SendOutcome(key, msg, report=report, digest=digest, recipients=len(pending), counts=counts)
 
 
 def _start_run(
@@ -202,8 +232,9 @@ def _start_run(
     subs: Sequence[Subscriber],
     previous: Run | None,
 ) -> tuple[Digest, Run] | SendOutcome:
-    """Compose the day's digest and record the run with one pending row per subscriber. With a `previous` run
-    (--force) its items are carried again, with anything new since."""
+    """Compose the day's edition and record the run: owed to every reader not paused, with one pending row per
+    reader due a digest today (see `editions`). With a `previous` run (--force) its items are carried again,
+    with anything new since."""
     if previous is not None:
         store.release_items(key)
         carried = set(previous.item_ids)
@@ -211,34 +242,38 @@ def _start_run(
         digest = build_digest(settings, store, day, item_ids=sorted(carried | waiting))
     else:
         digest = build_digest(settings, store, day)
-    if digest.count == 0 and not settings.send_empty:
-        store.create_run(
-            key,
-            day=day,
-            now=now,
-            subject=digest.subject,
-            item_ids=[],
-            html="",
-            text="",
-            recipients=[],
-            considered=digest.considered,
-        )
-        return SendOutcome(key, "nothing new today; no digest sent (recorded as an empty day)", digest=digest)
-    base = renderer(settings).fit(digest, settings.max_html_bytes)  # kept for the web version
+    if previous is not None:
+        store.forget_run(key)  # what its deliveries carried is owed again, before the plan reads what is owed
+    todays = editions.plan(settings, store, subs, key=key, day=day, carries=bool(digest.item_ids))
+    kept = digest.count > 0 or settings.send_empty
+    base = renderer(settings).fit(digest, settings.max_html_bytes) if kept else None  # kept for the web version
     store.create_run(
         key,
         day=day,
         now=now,
         subject=digest.subject,
         item_ids=list(digest.item_ids),
-        html=base.html,
-        text=base.text,
-        recipients=[(s.email, s.name, message_id(key, s.email, settings.domain)) for s in subs],
+        html=base.html if base else "",
+        text=base.text if base else "",
+        recipients=todays.recipients,
         considered=digest.considered,
+        owe=todays.owe,
+        periods=todays.periods,
     )
+    if not todays.recipients:
+        if digest.count == 0:
+            return SendOutcome(key, "nothing new today; no digest sent (recorded as an empty day)", digest=digest)
+        return SendOutcome(key, f"{_nobody_due(digest.count)}", digest=digest)
     run = store.run(key)
     assert run is not None  # just recorded
     return digest, run
+
+
+def _nobody_due(items: int) -> str:
+    return (
+        f"no reader is due a digest today; today's {items} item{'' if items == 1 else 's'} "
+        "will go in the weekly readers' digests"
+    )
 
 
 def _resume_run(
@@ -255,23 +290,34 @@ def _resume_run(
     """Carry on with today's run: the same digest, to whoever has not had it yet."""
     if run.status == "empty":
         return SendOutcome(key, "today was an empty day and nothing was sent (use --force to send anyway)")
-    digest = _run_digest(settings, store, run, day)
+    digest = run_digest(settings, store, run, day)
     if resend_failed and not store.reset_failed(key, now=now):
         return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
-    # Someone who joined since the run began gets today's digest too.
-    for s in subs:
-        store.add_recipient(key, s.email, s.name, message_id(key, s.email, settings.domain), now=now)
+    # Someone who joined (or became due, by switching to daily) since the run began gets today's digest too.
+    recorded = frozenset(d.email.lower() for d in store.deliveries(key))
+    later = editions.plan(settings, store, subs, key=key, day=day, carries=bool(run.item_ids), recorded=recorded)
+    store.plan(key, day=day, now=now, owe=later.owe, recipients=later.recipients, periods=later.periods)
+    if later.recipients:
+        store.reopen_run(key)
     return digest
 
 
 def _already_sent(counts: dict[str, int]) -> str:
+    if not counts:
+        return "no reader is due a digest today; nothing to do"
     return f"already sent today to {counts.get('sent', 0)} subscribers; nothing to do" + (
         " (use --resend-failed to retry failures)" if counts.get("failed") else ""
     )
 
 
 def nothing_to_send(
-    store: Store, run: Run | None, subs: Sequence[Subscriber], *, force: bool = False, resend_failed: bool = False
+    settings: Settings,
+    store: Store,
+    run: Run | None,
+    subs: Sequence[Subscriber],
+    *,
+    force: bool = False,
+    resend_failed: bool = False,
 ) -> str | None:
     """Why `send` would send nothing now, in its own words, so `send --dry-run` says the same; None when it
     would send to someone."""
@@ -282,11 +328,45 @@ def nothing_to_send(
     counts = store.delivery_counts(run.key)
     if resend_failed:
         return None if counts.get("failed") else "no failed deliveries to resend"
-    recorded = {d.email.lower() for d in store.deliveries(run.key)}
-    joined = [s for s in subs if s.email.lower() not in recorded]
+    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
+    joined = editions.plan(
+        settings, store, subs, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded
+    ).recipients
     if counts.get("pending", 0) + counts.get("sending", 0) or joined:
         return None
     return _already_sent(counts)
+
+
+def recipients_now(
+    settings: Settings,
+    store: Store,
+    run: Run | None,
+    subs: Sequence[Subscriber],
+    *,
+    day: date,
+    carries: bool,
+    force: bool = False,
+    resend_failed: bool = False,
+) -> int:
+    """How many addresses `send` would send to now (only readers due today: weekly readers on their day, nobody
+    paused), as the admin's confirmation says before a send. `carries`: today's digest has items."""
+    suppressed = store.suppressions()
+    active = [s for s in subs if s.email.lower() not in suppressed]
+    if run is None or force:
+        return len(
+            editions.plan(settings, store, active, key=run_key(settings, day), day=day, carries=carries).recipients
+        )
+    counts = store.delivery_counts(run.key)
+    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
+    joined = editions.plan(
+        settings, store, active, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded
+    ).recipients
+    return (
+        counts.get("pending", 0)
+        + counts.get("sending", 0)
+        + len(joined)
+        + (counts.get("failed", 0) if resend_failed else 0)
+    )
 
 
 def _skip_departed(store: Store, key: str, by_email: dict[str, Subscriber], *, now: datetime) -> None:
@@ -309,6 +389,7 @@ def test_message(settings: Settings, store: Store, to: str, *, now: datetime) ->
         name=None,
         message_id=make_msgid(domain=settings.domain),
         unsubscribe_url=unsubscribe_url(settings, to),
+        preferences_url=preferences_url(settings, to),
         extra_headers={"X-Digest-Test": "yes"},
     )
 
@@ -326,10 +407,11 @@ def preview(
     if subscriber is not None:
         digest = for_subscriber(digest, subscriber, settings.subject)
         email = subscriber.email
-    rendered = renderer(settings).fit(digest, settings.max_html_bytes)
-    url = unsubscribe_url(settings, email)
-    html = rendered.html.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email)
-    text = rendered.text.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email)
+    says = you_get(subscriber or Subscriber(email=email), send_time=settings.send_time)
+    rendered = renderer(settings).fit(digest, settings.max_html_bytes, you_get=says)
+    url, prefs = unsubscribe_url(settings, email), preferences_url(settings, email)
+    html = rendered.html.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email).replace(PREFERENCES, prefs)
+    text = rendered.text.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email).replace(PREFERENCES, prefs)
     return rendered.digest, html, text
 
 
@@ -338,6 +420,7 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
     if not settings.editors or outcome.report is None:
         return None
     suppressed = store.suppressions()
+    since = (run.created_at if (run := store.run(outcome.key)) else now) - timedelta(days=1)
     facts = RunFacts(
         key=outcome.key,
         counts=store.delivery_counts(outcome.key),
@@ -347,6 +430,9 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
         failures=tuple((d, d.email.lower() in suppressed) for d in store.deliveries(outcome.key, ["failed"])),
         deferred=tuple(d for d in store.deliveries(outcome.key, ["pending"]) if d.reply),
         broken=tuple(h for h in store.feed_health() if h.last_error or h.disabled),
+        newly_suppressed=tuple(
+            (s.email, s.reason, s.detail) for s in store.suppression_details().values() if s.created >= since
+        ),
     )
     return messages.editor_report(settings, facts, date=now, message_id=make_msgid(domain=settings.domain))
 

@@ -47,10 +47,21 @@ def has_date(text: str) -> bool:
     return bool(_DATE_DMY.search(text) or _DATE_MY.search(text))
 
 
+def is_listing(text: str) -> bool:
+    """An index page: several entries, each with its own "Published" date or its teaser cut off "[…]". It has
+    no publication date of its own and is not itself a publication."""
+    dates = {_date_at(text, m.end()) for m in _PUBLISHED.finditer(text)} - {None}
+    teasers = len(re.findall(r"(?:\[…\]|\[\.\.\.\])[ \t]*$", text, re.M))
+    return len(dates) >= 3 or teasers >= 3
+
+
 def find_date(text: str) -> date | None:
     """The publication date, only where the text gives it as such: after "Published", as a line of its own
     near the top (a report's cover, a post's dateline), or heading the title ("01 July 2020 – …"). A date
-    inside a sentence is about something else (a previous inspection, a deadline) and is never taken."""
+    inside a sentence is about something else (a previous inspection, a deadline) and is never taken; an index
+    page's dates are its entries'."""
+    if is_listing(text):
+        return None
     for m in _PUBLISHED.finditer(text):
         found = _date_at(text, m.end())
         if found:

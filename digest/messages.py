@@ -2,10 +2,10 @@
 the editors' report, the subscription confirmation and the fresh unsubscribe link. Message-ID, Date and MIME
 boundaries are inputs (or derived from inputs), so the same inputs give the same bytes.
 
-The digest's HTML is rendered and its CSS inlined once per distinct set of preferences; each subscriber's
-message is then made by substituting two placeholders (their address and unsubscribe link) into the rendered
-bodies and pre-built headers. That costs ~0.2 ms a message, against ~6 ms for building each one with the email
-package. The short plain-text emails are built with the email package.
+The digest's HTML is rendered and its CSS inlined once per distinct digest and set of preferences; each
+subscriber's message is then made by substituting three placeholders (their address, unsubscribe and preferences
+links) into the rendered bodies and pre-built headers. That costs ~0.2 ms a message, against ~6 ms for building
+each one with the email package. The short plain-text emails are built with the email package.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.header import Header
@@ -25,7 +25,8 @@ from .compose import fit, for_subscriber
 from .config import Settings
 from .models import Delivery, Digest, FeedHealth, Message, Subscriber
 from .names import header_safe
-from .render import RECIPIENT, UNSUBSCRIBE, Rendered, Renderer
+from .preferences import you_get
+from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE, Rendered, Renderer
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def format_address(email: str, name: str | None) -> str:
     return formataddr((name, email), charset="utf-8")
 
 
-_SLOT = re.compile(f"({UNSUBSCRIBE}|{RECIPIENT})")
+_SLOT = re.compile(f"({UNSUBSCRIBE}|{RECIPIENT}|{PREFERENCES})")
 
 
 class _Encoded:
@@ -130,18 +131,21 @@ class MessageFactory:
         name: str | None,
         message_id: str,
         unsubscribe_url: str,
+        preferences_url: str,
+        unsubscribe_mailto: str | None = None,
         extra_headers: dict[str, str] | None = None,
     ) -> bytes:
+        """`unsubscribe_mailto`: this recipient's own mailto: unsubscribe (VERP), instead of the shared one."""
         head = (
             _header("To", format_address(to, name))
             + self._common
             + _header("Message-ID", message_id)
-            + _header("List-Unsubscribe", f"<{unsubscribe_url}>, <{self.mailto}>")
+            + _header("List-Unsubscribe", f"<{unsubscribe_url}>, <{unsubscribe_mailto or self.mailto}>")
             + b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
         )
         for k, v in (extra_headers or {}).items():
             head += _header(k, v)
-        values = {UNSUBSCRIBE: unsubscribe_url, RECIPIENT: to}
+        values = {UNSUBSCRIBE: unsubscribe_url, RECIPIENT: to, PREFERENCES: preferences_url}
         return b"".join(
             [
                 head,
@@ -161,39 +165,55 @@ class MessageFactory:
 class EmailRenderer(Renderer):
     """A renderer for email: `fit` renders the digest as compose trims it to the HTML size budget."""
 
-    def fit(self, digest: Digest, max_bytes: int, *, test: bool = False) -> Rendered:
+    def fit(self, digest: Digest, max_bytes: int, *, test: bool = False, you_get: str = "") -> Rendered:
         last: list[Rendered] = []
 
         def size(d: Digest) -> int:
-            last[:] = [self.render(d, test=test)]
+            last[:] = [self.render(d, test=test, you_get=you_get)]
             return len(last[0].html.encode())
 
         fitted = fit(digest, max_bytes, size)
-        return last[0] if last[0].digest is fitted else self.render(fitted, test=test)
+        return last[0] if last[0].digest is fitted else self.render(fitted, test=test, you_get=you_get)
 
 
 def renderer(settings: Settings) -> EmailRenderer:
     return EmailRenderer(public_url=settings.public_url, contact=settings.contact, templates=settings.templates_dir)
 
 
-class DigestMessages:
-    """One rendering per distinct set of preferences; everyone who wants everything shares the first."""
+Editions = tuple[str, ...]  # the runs (days) a delivery carries to its reader; () is the run's own day
 
-    def __init__(self, settings: Settings, digest: Digest, envelope: Envelope, *, test: bool = False) -> None:
+
+class DigestMessages:
+    """One rendering per distinct digest and set of preferences; everyone who wants everything, daily, shares the
+    first. `covering` composes the digest a delivery carries when it covers several days (a weekly digest)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        digest: Digest,
+        envelope: Envelope,
+        *,
+        test: bool = False,
+        covering: Callable[[Editions, bool], Digest] | None = None,
+    ) -> None:
         self.settings = settings
         self.digest = digest
         self.envelope = envelope
         self.test = test
         self.prefix = "[TEST] " if test else ""
         self.renderer = renderer(settings)
-        self._cache: dict[tuple[Any, Any], MessageFactory] = {}
+        self.covering = covering
+        self._cache: dict[tuple[Any, ...], MessageFactory] = {}
 
-    def factory(self, sub: Subscriber | None) -> MessageFactory:
-        key = (sub.kinds, sub.sources) if sub else (None, None)
+    def factory(self, sub: Subscriber | None, editions: Editions = (), weekly: bool = False) -> MessageFactory:
+        prefs = (sub.kinds, sub.sources, sub.regions, sub.frequency, sub.weekday) if sub else None
+        key = (editions, weekly, prefs)
         factory = self._cache.get(key)
         if factory is None:
-            d = for_subscriber(self.digest, sub, self.settings.subject) if sub else self.digest
-            rendered = self.renderer.fit(d, self.settings.max_html_bytes, test=self.test)
+            base = self.covering(editions, weekly) if editions and self.covering else self.digest
+            d = for_subscriber(base, sub, self.settings.subject) if sub else base
+            says = you_get(sub or Subscriber(email=""), send_time=self.settings.send_time)
+            rendered = self.renderer.fit(d, self.settings.max_html_bytes, test=self.test, you_get=says)
             env = self.envelope if d is self.digest else replace(self.envelope, subject=self.prefix + d.subject)
             factory = self._cache[key] = MessageFactory(rendered, env)
         return factory
@@ -206,12 +226,24 @@ class DigestMessages:
         name: str | None,
         message_id: str,
         unsubscribe_url: str,
+        preferences_url: str,
+        editions: Editions = (),
+        weekly: bool = False,
         extra_headers: dict[str, str] | None = None,
+        sender: str | None = None,
+        unsubscribe_mailto: str | None = None,
     ) -> Message:
-        data = self.factory(sub).build(
-            to=to, name=name, message_id=message_id, unsubscribe_url=unsubscribe_url, extra_headers=extra_headers
+        """`sender`: the envelope sender (the VERP return path), default the from address."""
+        data = self.factory(sub, editions, weekly).build(
+            to=to,
+            name=name,
+            message_id=message_id,
+            unsubscribe_url=unsubscribe_url,
+            preferences_url=preferences_url,
+            unsubscribe_mailto=unsubscribe_mailto,
+            extra_headers=extra_headers,
         )
-        return Message(to=to, sender=self.settings.from_address, message_id=message_id, data=data)
+        return Message(to=to, sender=sender or self.settings.from_address, message_id=message_id, data=data)
 
 
 # ---- the plain-text emails
@@ -242,6 +274,7 @@ class RunFacts:
     failures: tuple[tuple[Delivery, bool], ...] = ()  # each failed row, and whether it is now suppressed
     deferred: tuple[Delivery, ...] = ()  # rows left pending after a temporary error
     broken: tuple[FeedHealth, ...] = ()  # feeds in error or disabled
+    newly_suppressed: tuple[tuple[str, str, str], ...] = ()  # (address, reason, evidence) since the last report
 
 
 def editor_report(settings: Settings, facts: RunFacts, *, date: datetime, message_id: str) -> Message:
@@ -268,6 +301,13 @@ def editor_report(settings: Settings, facts: RunFacts, *, date: datetime, messag
     if facts.deferred:
         lines.append("Left pending (the next `digest send` tries again):")
         lines += [_row(d) for d in facts.deferred[:50]]
+        lines.append("")
+    if facts.newly_suppressed:
+        lines.append("Suppressed since the last report (bounces, complaints, unsubscribes):")
+        lines += [
+            f"  {email}: {reason}{': ' + detail[:200] if detail else ''}"
+            for email, reason, detail in facts.newly_suppressed[:50]
+        ]
         lines.append("")
     if facts.broken:
         lines.append("Feeds with errors:")
@@ -331,4 +371,19 @@ def unsubscribe_link(settings: Settings, email: str, link: str, *, date: datetim
         body=f"Someone (we hope you) asked to stop sending {name} to {email}.\n\n"
         f"To unsubscribe, open this link and press the button:\n\n{link}"
         f"\n\nIf you did not ask for this, ignore this email: you will keep receiving the digest.\n",
+    )
+
+
+def preferences_link(settings: Settings, email: str, link: str, *, date: datetime, message_id: str) -> Message:
+    """The link to a reader's preferences page, for someone who asked on the web version, sent to the address."""
+    name = settings.list_name
+    return _notice(
+        settings,
+        email,
+        f"Change what you get from {name}",
+        date=date,
+        message_id=message_id,
+        body=f"Someone (we hope you) asked to change what {name} sends to {email}.\n\n"
+        f"Open this link to choose the kinds of item, sources, regions, daily or weekly, or a pause:\n\n{link}"
+        f"\n\nIf you did not ask for this, ignore this email: nothing changes.\n",
     )

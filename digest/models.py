@@ -11,6 +11,12 @@ Kind = Literal["inspection", "thematic", "research", "news", "blog", "other"]  #
 KINDS: tuple[Kind, ...] = ("inspection", "thematic", "research", "news", "blog", "other")
 SourceType = Literal["inspectorate", "govuk", "news", "blog"]  # a feed's source type
 SOURCE_TYPES: tuple[SourceType, ...] = ("inspectorate", "govuk", "news", "blog")
+Frequency = Literal["daily", "weekly"]  # how often a reader gets the digest
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")  # date.weekday() order
+# A reader's region choices beyond the regions themselves: national bodies and items about no one place, and
+# youth justice services wherever they are.
+NATIONAL = "national"
+YOUTH_JUSTICE = "youth justice"
 RATINGS = ("Outstanding", "Good", "Requires improvement", "Inadequate")
 DeliveryState = Literal["pending", "sending", "sent", "failed", "suppressed"]  # a ledger row's state
 RunStatus = Literal["empty", "sending", "done"]  # a digest run's status
@@ -41,6 +47,7 @@ class Feed:
     url: str
     source_type: SourceType | None = None  # what sort of source: a hint for relevance and kinds
     filter: bool = True  # keep only items about probation
+    enabled: bool = True  # false: paused by the editor, not polled
     backfill_hours: float | None = None  # override of the global first-run window
 
 
@@ -152,6 +159,7 @@ class Entry:
     also: tuple[Link, ...] = ()
     anchor: str = ""
     region: str | None = None  # the probation region of the body an inspection is about, or "national"
+    youth_justice: bool = False  # an inspection of a youth justice service
 
 
 @dataclass(frozen=True)
@@ -172,6 +180,8 @@ class Digest:
     overflow: tuple[Entry, ...] = ()  # listed as headlines only, past the size budget
     item_ids: tuple[int, ...] = ()
     considered: tuple[int, ...] = ()  # every item looked at, relevant or not
+    since: date | None = None  # the first day it covers, when it covers more than `day` (a weekly, a catch-up)
+    weekly: bool = False
 
     @property
     def entries(self) -> tuple[Entry, ...]:
@@ -188,11 +198,27 @@ class Subscriber:
     name: str | None = None
     kinds: frozenset[str] | None = None  # None: every kind
     sources: frozenset[str] | None = None  # None: every source
+    regions: frozenset[str] | None = None  # None: everywhere; else regions, NATIONAL and/or YOUTH_JUSTICE
+    frequency: Frequency = "daily"
+    weekday: int = 0  # the day a weekly reader gets it (0 is Monday)
+    paused_until: date | None = None  # nothing is sent before this day (and nothing kept for them meanwhile)
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether they want less than everything."""
+        return self.kinds is not None or self.sources is not None or self.regions is not None
 
     def wants(self, entry: Entry) -> bool:
+        """An entry passes a region choice when its region is chosen; an entry with no region (a thematic, a
+        post) or a national body's passes only with NATIONAL; a youth justice inspection passes with YOUTH_JUSTICE
+        too, wherever it is."""
         if self.kinds is not None and entry.summary.kind not in self.kinds:
             return False
-        return self.sources is None or entry.source in self.sources
+        if self.sources is not None and entry.source not in self.sources:
+            return False
+        if self.regions is None or (entry.youth_justice and YOUTH_JUSTICE in self.regions):
+            return True
+        return (entry.region or NATIONAL) in self.regions
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from .workers import InlineRunner, Runner
 # a poll that only polls, and a pool worker that only parses feeds, never pays for it.
 
 log = logging.getLogger("digest")
-_FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 _INLINE = InlineRunner()
 _MIN_FEED_WORDS = 150  # below this the feed carries an excerpt, and the page is fetched
 
@@ -77,6 +77,8 @@ async def _poll_feed(
 ) -> PollResult:
     state = store.feed_state(feed.url)
     now = clock()
+    if not feed.enabled:
+        return PollResult(feed, "disabled", error="disabled in the settings")
     if state.disabled:
         return PollResult(feed, "disabled", error=state.disabled)
     if not force and state.next_poll and state.next_poll > now:
@@ -84,7 +86,7 @@ async def _poll_feed(
     interval = timedelta(minutes=settings.poll_interval_minutes)
     url = state.moved_to or feed.url
     try:
-        response = await fetcher.get(url, etag=state.etag, last_modified=state.last_modified, accept=_FEED_ACCEPT)
+        response = await fetcher.get(url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT)
         age = max_age(response.headers.get("cache-control"))
         next_poll = now + max(interval, timedelta(seconds=age or 0))
         if response.not_modified:

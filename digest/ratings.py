@@ -22,7 +22,8 @@ _WORD = r"(Outstanding|Good|Requires?\s+[Ii]mprovement|Requiring\s+[Ii]mprovemen
 _STATED = re.compile(
     rf"[{_Q}]\s*{_WORD}\s*\.?[{_QC}]"
     rf"|\b(?:rated|rating\s+(?:of|was|is)|rating\s*[:|]|rated\s+as|judged(?:\s+to\s+be)?|assessed\s+as|as)\s+(?:being\s+)?"
-    rf"{_WORD}\b",
+    rf"{_WORD}\b"
+    rf"|\b(?:be|been|is|was|were)\s+{_WORD}\s+overall\b",  # "found by inspectors to be good overall"
     re.I,
 )
 _OVERALL = re.compile(

@@ -18,6 +18,7 @@ Names on both sides are normalised alike: case, accents and punctuation ignored,
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -237,3 +238,16 @@ def region_of(organisation: str | None) -> str | None:
     if regional:
         return max(regional, key=lambda match: (match[1] - match[0], -match[0]))[2]
     return NATIONAL if outermost else None
+
+
+_YOUTH = frozenset({"yjs", "yjps", "yjt", "yos", "yot"})
+
+
+def youth_justice(*names: str | None) -> bool:
+    """Whether any of these names (an organisation, the unit inspected) is a youth justice service's."""
+    for name in names:
+        words = _tokens(name or "")
+        pairs = itertools.pairwise(words)
+        if _YOUTH & set(words) or any(a == "youth" and b in ("justice", "offending") for a, b in pairs):
+            return True
+    return False

@@ -1,7 +1,8 @@
 """Render a digest to HTML (CSS inlined) and plain text. Pure: no I/O beyond reading templates.
 
-The bodies carry two placeholders, the recipient's address and unsubscribe link, which `messages` fills in per
-subscriber. What goes in the digest (the size budget included) is compose's decision, not this module's.
+The bodies carry three placeholders, the recipient's address, unsubscribe link and preferences link, which
+`messages` fills in per subscriber. What goes in the digest (the size budget included) is compose's decision, not
+this module's.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from pathlib import Path
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .compose import counts_phrase
 from .models import Digest
 
 RECIPIENT = "__DIGEST_RECIPIENT__"
 UNSUBSCRIBE = "__DIGEST_UNSUBSCRIBE_URL__"
+PREFERENCES = "__DIGEST_PREFERENCES_URL__"
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False, keep_at_rules=True, minify_css=True)
 
 
@@ -68,12 +71,25 @@ class Renderer:
     def web_url(self, digest: Digest) -> str:
         return f"{self.public_url}/digests/{digest.day.isoformat()}"
 
-    def render(self, digest: Digest, *, test: bool = False, inline: bool = True) -> Rendered:
+    def render(
+        self, digest: Digest, *, test: bool = False, inline: bool = True, you_get: str = "", web: bool = False
+    ) -> Rendered:
+        """The digest as an email; with `web`, as its web version (a page: no "view in your browser", no
+        unsubscribe footer, a link to subscribe instead). `you_get`: what the reader gets, for the footer
+        ("inspections from London, weekly on Mondays")."""
         context = {
+            "web": web,
+            "subscribe_url": f"{self.public_url}/subscribe",
+            "preferences_page_url": f"{self.public_url}/preferences",
             "digest": digest,
             "date_long": digest.day.strftime("%A %-d %B %Y"),
+            "since_long": digest.since.strftime("%A %-d %B") if digest.since else "",
+            "counts": counts_phrase(digest.entries),
+            "covering": bool(digest.since or digest.weekly),  # several days: contents, counts, no web version
             "web_url": self.web_url(digest),
             "unsubscribe_url": UNSUBSCRIBE,
+            "preferences_url": PREFERENCES,
+            "you_get": you_get,
             "recipient": RECIPIENT,
             "contact": self.contact,
             "test": test,

@@ -49,6 +49,10 @@ def poll_trigger(settings: Settings) -> IntervalTrigger:
     return IntervalTrigger(minutes=settings.poll_interval_minutes, timezone=settings.timezone)
 
 
+def bounce_poll_trigger(settings: Settings, minutes: int) -> IntervalTrigger:
+    return IntervalTrigger(minutes=minutes, timezone=settings.timezone)
+
+
 def next_send(settings: Settings, now: datetime, today_status: str | None = None) -> datetime:
     """The next send that will send something, in the schedule's timezone: once today's digest has gone (its
     run done, or an empty day) today's send time would send nothing, so the next is tomorrow's."""

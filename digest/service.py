@@ -5,15 +5,16 @@ the routes share (settings, clock, sender, rate limits, job states). No HTTP her
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
-from . import daily, messages, pipeline, schedule
+from . import daily, messages, pipeline, schedule, tally
 from .auth import Limiter
 from .clock import Clock, utcnow
 from .config import Settings
@@ -22,7 +23,7 @@ from .errors import DigestError, LockedError
 from .fetch import Fetcher
 from .health import JobState, Verdict, assess
 from .ledger import Stop
-from .models import FeedHealth, Message, RunInfo
+from .models import Feed, FeedHealth, Message, RunInfo
 from .store import Store
 from .store_runs import LockHolder, lock_live
 from .subscribers import load as load_subscribers
@@ -66,12 +67,13 @@ class Service:
         self.started = clock()
         self.poll_state: JobState | None = None
         self.send_state: JobState | None = None
+        self.sns_certificate: Callable[[str], bytes] = _sns_certificate  # tests give their own
         # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
         self.pool: Runner = InlineRunner()
         self._readers = threading.local()
         self._readers_lock = threading.Lock()
         self._all_readers: list[Store] = []
-        self._tallies: dict[tuple[object, ...], daily.Tally] = {}
+        self._tallies: dict[tuple[object, ...], tally.Tally] = {}
         self._next_send: tuple[tuple[object, ...], datetime, datetime] | None = None
 
     def store(self) -> Store:
@@ -109,19 +111,20 @@ class Service:
         for store in readers:
             store.close()
 
-    def run_tally(self, store: Store, run: RunInfo) -> daily.Tally:
-        """What a run carried and left out, worked out once per run (a run's items do not change once it has
-        started; rebuilding it with --force makes a new run, created anew)."""
-        return self._tally(
-            ("run", run.key, run.created_at, run.status), lambda: daily.run_tally(self.settings, store, run)
-        )
+    def run_tally(self, store: Store, run: RunInfo) -> tally.Tally:
+        """What a run carried and left out, worked out once per run and set of the editor's choices (a run's
+        items do not change once it has started; rebuilding it with --force makes a new run, created anew)."""
+        key = ("run", run.key, run.created_at, run.status, *sorted(store.item_choices().items()))
+        return self._tally(key, lambda: tally.run_tally(self.settings, store, run))
 
-    def waiting(self, store: Store, now: datetime) -> daily.Tally:
-        """What is waiting for the next digest, worked out again only when those items or their summaries change."""
-        key = ("waiting", daily.digest_day(self.settings, now), *store.pending_version())
-        return self._tally(key, lambda: daily.waiting(self.settings, store, now))
+    def waiting(self, store: Store, now: datetime) -> tally.Tally:
+        """What is waiting for the next digest, worked out again only when those items, their summaries or the
+        editor's choices change."""
+        day = tally.digest_day(self.settings, now)
+        key = ("waiting", day, *store.pending_version(), *sorted(store.item_choices().items()))
+        return self._tally(key, lambda: tally.waiting(self.settings, store, now))
 
-    def _tally(self, key: tuple[object, ...], work: Callable[[], daily.Tally]) -> daily.Tally:
+    def _tally(self, key: tuple[object, ...], work: Callable[[], tally.Tally]) -> tally.Tally:
         found = self._tallies.get(key)
         if found is None:
             found = work()
@@ -204,6 +207,37 @@ class Service:
                 log.exception("poll failed")
         self.poll_state = JobState(finished=self.clock(), error=error)
 
+    def use_feeds(self, edited: Settings) -> None:
+        """The feeds as the settings file now has them (after the admin edited it); the rest stays as started."""
+        self.settings = replace(self.settings, feeds=edited.feeds)
+        with self.store() as store:
+            store.sync_feeds(self.settings.feeds)
+
+    async def poll_feed(self, feed: Feed) -> pipeline.PollResult:
+        """One poll of one feed now (the admin's "Poll now"), then reading what it found, as the poll job does:
+        the fetch is async and parsing and summarising go to the job's runner, so the pages stay responsive."""
+        one = replace(self.settings, feeds=(feed,))
+        with self.store() as store:
+            async with Fetcher(self.settings.fetch, contact=self.settings.public_url) as fetcher:
+                [result] = await pipeline.poll(one, store, fetcher, clock=self.clock, runner=self.pool, force=True)
+                if result.new:
+                    await pipeline.process(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
+        return result
+
+    async def bounce_poll_job(self) -> None:
+        """Process the bounce mailbox (bounces.imap): each message through the bounce policy, then moved."""
+        from .bounce_policy import poll_imap
+
+        def poll() -> list[str]:
+            with self.store() as store:
+                return poll_imap(self.settings, store, clock=self.clock)
+
+        try:
+            for line in await asyncio.to_thread(poll):
+                log.info("bounce mailbox: %s", line)
+        except DigestError as exc:  # the next poll tries again; the log says why this one failed
+            log.error("bounce mailbox: %s", exc)
+
     def start_send(self, *, force: bool = False, resend_failed: bool = False) -> bool:
         """Send in a thread; False when a send is already running here."""
         if self.send_thread is not None and self.send_thread.is_alive():
@@ -284,6 +318,19 @@ class Service:
             log.error("unsubscribe link to %s failed: %s", email, exc)
 
 
+@functools.lru_cache(maxsize=8)
+def _sns_certificate(url: str) -> bytes:
+    """Amazon SNS's signing certificate (the URL is checked before this is called), kept once fetched."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=10, follow_redirects=False)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise DigestError(f"cannot fetch the SNS signing certificate {url}: {exc}") from exc
+    return response.content
+
+
 def start_scheduler(svc: Service) -> Any:
     settings = svc.settings
     sched = schedule.build_scheduler(settings)
@@ -292,6 +339,9 @@ def start_scheduler(svc: Service) -> Any:
         svc.poll_job, schedule.poll_trigger(settings), id="poll", next_run_time=datetime.now(settings.timezone)
     )
     sched.add_job(svc.pre_send_poll_job, schedule.pre_send_poll_trigger(settings), id="pre-send-poll")
+    if settings.bounces.imap is not None:
+        every = schedule.bounce_poll_trigger(settings, settings.bounces.imap.interval)
+        sched.add_job(svc.bounce_poll_job, every, id="bounces", next_run_time=datetime.now(settings.timezone))
     sched.add_job(
         svc.send_job,
         schedule.send_trigger(settings),

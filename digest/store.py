@@ -7,12 +7,16 @@ clock.
 
 from __future__ import annotations
 
+from .store_bounces import BounceStore
+from .store_choices import ChoiceStore
 from .store_items import ItemStore, summary_from_json, summary_json
+from .store_readers import ReaderStore
 from .store_runs import RunStore
 
 __all__ = ["Store", "summary_from_json", "summary_json"]
 
 
-class Store(ItemStore, RunStore):
-    """One connection to the database file (store_schema), with the item queries (store_items) and the run and
-    ledger queries (store_runs). Use one Store per thread."""
+class Store(BounceStore, ItemStore, RunStore, ReaderStore, ChoiceStore):
+    """One connection to the database file (store_schema), with the item queries (store_items), the run and
+    ledger queries (store_runs), the bounces (store_bounces), what each reader is owed (store_readers) and the
+    editor's choices on items (store_choices). Use one Store per thread."""

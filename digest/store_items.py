@@ -158,6 +158,10 @@ class ItemStore(Database):
             (_ts(now), message, kind, _ts(next_poll), disable, message, url),
         )
 
+    def feed_enabled(self, url: str) -> None:
+        """The editor enabled the feed: whatever disabled it (a 410 Gone) is forgotten and it is polled next."""
+        self.db.execute("UPDATE feeds SET disabled=NULL, failures=0, next_poll=NULL WHERE url=?", (url,))
+
     def feed_health(self) -> list[FeedHealth]:
         rows = self.db.execute(
             "SELECT f.*, f.items AS n FROM feeds f ORDER BY f.name"  # kept by a trigger (store_schema, 3)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from .models import (
     Run,
     RunInfo,
 )
+from .store_readers import Recipient, forget, owe_and_deliver
 from .store_schema import Database
 from .store_schema import dt as _dt
 from .store_schema import ts as _ts
@@ -53,41 +54,51 @@ class RunStore(Database):
         item_ids: Sequence[int],
         html: str,
         text: str,
-        recipients: Sequence[tuple[str, str | None, str]],
+        recipients: Sequence[Recipient],
         considered: Sequence[int] = (),
+        owe: Sequence[str] = (),
+        periods: Mapping[str, str] | None = None,
     ) -> None:
-        """Record a run and its ledger in one transaction: the items it carries and one pending row each.
+        """Record a run and its ledger in one transaction: the items it carries, who is owed it (`owe`), and one
+        pending row per recipient, settling what each is owed (see store_readers).
 
         `recipients` are (email, name, message_id); suppressed addresses are recorded as suppressed.
         `considered` items (those filtered out as not about probation) are claimed by the run too, so they do
-        not wait for ever.
+        not wait for ever. A run with no recipients is "empty" when it carries nothing, else done at once.
         """
-        status = "sending" if recipients else "empty"
+        status = "sending" if recipients else ("done" if item_ids else "empty")
         with self.transaction() as db:
             db.execute("DELETE FROM deliveries WHERE run_key=?", (key,))
+            forget(db, key)
             db.execute(
-                "INSERT OR REPLACE INTO runs (key, day, created, subject, status, item_ids, html, text) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                (key, day.isoformat(), _ts(now), subject, status, json.dumps(list(item_ids)), html, text),
+                "INSERT OR REPLACE INTO runs (key, day, created, subject, status, item_ids, html, text, finished) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    key,
+                    day.isoformat(),
+                    _ts(now),
+                    subject,
+                    status,
+                    json.dumps(list(item_ids)),
+                    html,
+                    text,
+                    _ts(now) if status == "done" else None,
+                ),
             )
             claimed = sorted(set(item_ids) | set(considered))
             if claimed:
                 marks = ",".join("?" * len(claimed))
                 db.execute(f"UPDATE items SET run_key=? WHERE id IN ({marks})", (key, *claimed))
             suppressed = {r[0] for r in db.execute("SELECT email FROM suppressions")}
-            db.executemany(
-                "INSERT INTO deliveries (run_key, email, name, state, message_id, updated) VALUES (?,?,?,?,?,?)",
-                [
-                    (
-                        key,
-                        email,
-                        name,
-                        "suppressed" if email.lower() in suppressed else "pending",
-                        mid,
-                        _ts(now),
-                    )
-                    for email, name, mid in recipients
-                ],
+            owe_and_deliver(
+                db,
+                key,
+                day=day,
+                now=now,
+                owe=owe,
+                recipients=recipients,
+                periods=periods or {},
+                suppressed=suppressed,
             )
 
     def release_items(self, key: str) -> None:
@@ -101,18 +112,44 @@ class RunStore(Database):
             sql += f" AND state IN ({','.join('?' * len(states))})"
             args += list(states)
         rows = self.db.execute(sql + " ORDER BY rowid", args).fetchall()
-        return [
-            Delivery(
-                run_key=r["run_key"],
-                email=r["email"],
-                state=r["state"],
-                message_id=r["message_id"],
-                attempts=r["attempts"],
-                reply=r["reply"],
-                updated_at=_dt(r["updated"]),
-            )
-            for r in rows
-        ]
+        return [_delivery(r) for r in rows]
+
+    def delivery_log(
+        self,
+        *,
+        states: Sequence[DeliveryState] = (),
+        run_key: str | None = None,
+        email: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Delivery], int]:
+        """One page of the ledger, newest change first, narrowed by state, run and address; and how many rows
+        match in all (for paging)."""
+        where: list[str] = ["1=1"]
+        args: list[Any] = []
+        if states:
+            where.append(f"state IN ({','.join('?' * len(states))})")
+            args += list(states)
+        if run_key:
+            where.append("run_key=?")
+            args.append(run_key)
+        if email:
+            where.append("lower(email)=?")
+            args.append(email.lower())
+        cond = " AND ".join(where)
+        total = int(self.db.execute(f"SELECT count(*) FROM deliveries WHERE {cond}", args).fetchone()[0])
+        rows = self.db.execute(
+            f"SELECT * FROM deliveries WHERE {cond} ORDER BY updated DESC, rowid DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return [_delivery(r) for r in rows], total
+
+    def pending_emails(self, key: str) -> list[str]:
+        """The addresses a run has still to send to (pending, or caught sending), in the ledger's order."""
+        rows = self.db.execute(
+            "SELECT email FROM deliveries WHERE run_key=? AND state IN ('pending', 'sending') ORDER BY rowid", (key,)
+        )
+        return [r[0] for r in rows]
 
     def delivery_names(self, key: str) -> dict[str, str | None]:
         return {r[0]: r[1] for r in self.db.execute("SELECT email, name FROM deliveries WHERE run_key=?", (key,))}
@@ -204,9 +241,6 @@ class RunStore(Database):
             (email.lower(), reason, detail, _ts(now)),
         )
 
-    def unsuppress(self, email: str) -> bool:
-        return self.db.execute("DELETE FROM suppressions WHERE email=?", (email.lower(),)).rowcount > 0
-
     def suppressions(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT email, reason FROM suppressions")}
 
@@ -278,6 +312,18 @@ def lock_live(holder: LockHolder | None, now: datetime) -> bool:
     if holder is None or holder.expires <= now:
         return False
     return not (holder.host == socket.gethostname() and not _pid_alive(holder.pid))
+
+
+def _delivery(r: Any) -> Delivery:
+    return Delivery(
+        run_key=r["run_key"],
+        email=r["email"],
+        state=r["state"],
+        message_id=r["message_id"],
+        attempts=r["attempts"],
+        reply=r["reply"],
+        updated_at=_dt(r["updated"]),
+    )
 
 
 def _sid(sid: str) -> str:

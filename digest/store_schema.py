@@ -120,7 +120,51 @@ _MIGRATIONS: tuple[str, ...] = (
         expires TEXT NOT NULL
     );
     """,
-    # 3: counts kept as they change, in the same statement (triggers), so /health, the dashboard and `digest
+    # bounces and complaints as they come back, with their evidence; a suppression's reason points here
+    """
+    CREATE TABLE bounces (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL,           -- lower-cased
+        kind TEXT NOT NULL,            -- hard | soft | complaint
+        status TEXT,                   -- the enhanced status code, 5.1.1
+        evidence TEXT NOT NULL,        -- the line that decided it (a Diagnostic-Code, a Feedback-Type)
+        source TEXT NOT NULL,          -- smtp (refused during the send) | process | imap | webhook:<provider>
+        notice_id TEXT,                -- the notice's Message-ID or event id: the same notice counts once
+        created TEXT NOT NULL,
+        lifted INTEGER NOT NULL DEFAULT 0  -- 1 once the editor lifted the suppression it led to
+    );
+    CREATE INDEX bounces_email ON bounces(email, created);
+    CREATE UNIQUE INDEX bounces_notice ON bounces(notice_id, email) WHERE notice_id IS NOT NULL;
+    CREATE TABLE webhook_seen (        -- each signed webhook request once: a replay is refused
+        provider TEXT NOT NULL,
+        key TEXT NOT NULL,             -- Mailgun's token, SNS's MessageId, a hash of SendGrid's signature…
+        seen TEXT NOT NULL,
+        PRIMARY KEY (provider, key)
+    );
+    """,
+    # what each reader is owed: every day's run (edition) is owed once to each reader and settled by the one
+    # delivery that carries it to them (daily, or in a weekly digest); deliveries name their period
+    """
+    CREATE TABLE owed (
+        email TEXT NOT NULL,           -- lower-cased
+        run_key TEXT NOT NULL REFERENCES runs(key),
+        day TEXT NOT NULL,             -- the run's day, local to the schedule
+        settled_by TEXT,               -- the run whose delivery carries it to them (NULL while owed)
+        PRIMARY KEY (email, run_key)
+    );
+    CREATE INDEX owed_open ON owed(email, settled_by);
+    ALTER TABLE deliveries ADD COLUMN period TEXT;   -- daily:2026-11-23 | weekly:2026-W48
+    CREATE UNIQUE INDEX deliveries_period ON deliveries(lower(email), period);
+    """,
+    # the editor's call on an item waiting for the digest: leave it out, or include one the filter dropped
+    """
+    CREATE TABLE item_choices (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        choice TEXT NOT NULL,          -- leave-out | include
+        created TEXT NOT NULL
+    );
+    """,
+    # counts kept as they change, in the same statement (triggers), so /health, the dashboard and `digest
     # status` read a few rows however long the ledger and the item history grow
     """
     CREATE TABLE run_counts (

@@ -1,20 +1,14 @@
-"""The subscriber list: a YAML file the editor owns. Read with line numbers for every error; edited with
-ruamel.yaml so comments, order and formatting survive; written atomically under a lock, and never over a
-file that changed since it was read: the new list is made and written beside the file first, then checked
-against the file and renamed over it with nothing slow in between. (The lock keeps our own commands apart; a
-person saving by hand does not take it, and only a save in those few microseconds could still race an edit.)
+"""The subscriber list: a YAML file the editor owns. Read with line numbers for every error; edited round-trip
+(`yamlfile`: comments, order and formatting survive; written atomically under a lock, and never over a file that
+changed since it was read).
 """
 
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
-import os
 import re
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,20 +18,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from . import subscriber_prefs
 from .errors import ConfigError, InputError, SubscriberError
-from .models import KINDS, Subscriber
+from .models import Subscriber
 from .names import check_name
+from .yamlfile import dump, replace_if_unchanged, round_trip
 from .yamlmodel import yaml_error, yaml_line
 
 _FIELDS = ("email", "name", "preferences")
-_PREFS = ("kinds", "sources")
-
-
-def _yaml() -> YAML:
-    y = YAML(typ="rt")
-    y.preserve_quotes = True
-    y.indent(mapping=2, sequence=4, offset=2)
-    return y
 
 
 # An address email_validator is sure to accept as it is: an ASCII dot-atom, a lower-case ASCII domain of two or
@@ -96,7 +84,7 @@ class SubscriberFile:
     @property
     def tree(self) -> Any:
         """The round-trip tree (comments and all), parsed only when the list is edited."""
-        return _yaml().load(self.data.decode("utf-8")) if self.data else None
+        return round_trip().load(self.data.decode("utf-8")) if self.data else None
 
     def find(self, email: str) -> Subscriber | None:
         lowered = email.strip().lower()
@@ -119,7 +107,7 @@ def load(path: Path) -> SubscriberFile:
             tree = _plain_list(text)
             subscribers = parse(YAML(typ="safe").load(text) if tree is None else tree, path)
         except ConfigError:
-            subscribers = parse(_yaml().load(text), path)  # the same error again, now with its line
+            subscribers = parse(round_trip().load(text), path)  # the same error again, now with its line
     except (YAMLError, UnicodeDecodeError) as exc:
         raise yaml_error(exc, path) from None
     return SubscriberFile(path=path, subscribers=subscribers, data=data)
@@ -248,8 +236,10 @@ def parse(tree: Any, path: Path) -> list[Subscriber]:
             check_name(name or "")
         except ValueError as exc:
             raise error("name", f"{name!r} is not valid; {exc}") from None
-        kinds, sources = _preferences(node.get("preferences"), path, i, node_line)
-        out.append(Subscriber(email=email, name=name or None, kinds=kinds, sources=sources))
+        prefs = subscriber_prefs.read(
+            node.get("preferences"), path, f"subscribers[{i}].preferences", node_line("preferences")
+        )
+        out.append(Subscriber(email=email, name=name or None, **prefs))
     return out
 
 
@@ -266,74 +256,6 @@ class _LineOf:
         return yaml_line(self.node, how="value", key=key) or self.line
 
 
-def _preferences(
-    prefs: Any, path: Path, i: int, node_line: _LineOf
-) -> tuple[frozenset[str] | None, frozenset[str] | None]:
-    if prefs is None:
-        return None, None
-    key = f"subscribers[{i}].preferences"
-    if not isinstance(prefs, dict):
-        raise ConfigError(
-            "expected a mapping with kinds and/or sources", path=path, line=node_line("preferences"), key=key
-        )
-    out: dict[str, frozenset[str] | None] = {"kinds": None, "sources": None}
-    for k, v in prefs.items():
-        line = yaml_line(prefs, how="value", key=k)
-        if k not in _PREFS:
-            raise ConfigError(
-                f"unknown key {k!r}; expected one of: kinds, sources", path=path, line=line, key=f"{key}.{k}"
-            )
-        if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-            raise ConfigError(f"{v!r} is not valid; expected a list", path=path, line=line, key=f"{key}.{k}")
-        if k == "kinds":
-            bad = [x for x in v if x not in KINDS]
-            if bad:
-                raise ConfigError(
-                    f"{bad[0]!r} is not a kind; expected some of: {', '.join(KINDS)}",
-                    path=path,
-                    line=line,
-                    key=f"{key}.kinds",
-                )
-        out[k] = frozenset(v)
-    return out["kinds"], out["sources"]
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    lock = path.with_name(path.name + ".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _read(path: Path) -> bytes:
-    """The file's bytes; a missing file reads as empty (the first add creates it)."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return b""
-
-
-def _write_beside(path: Path, data: bytes) -> Path:
-    """`data` in a new file next to `path`, on disk and with path's permissions: ready to be renamed over it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
 class Editor:
     """Edits the list: replaces the file atomically, under the lock, and never if it changed since it was read."""
 
@@ -342,16 +264,7 @@ class Editor:
 
     def _commit(self, mutate: Callable[[CommentedSeq], None]) -> SubscriberFile:
         path = self.loaded.path
-        with _locked(path):
-            tmp = _write_beside(path, self._edited(mutate))
-            try:
-                # The check and the rename with nothing slow between them: the lock keeps our own commands out,
-                # but a person saving the file by hand does not take it, and their edit must never be replaced.
-                if _read(path) != self.loaded.data:
-                    raise SubscriberError(f"{path} changed since it was read; nothing was written. Try again.")
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+        replace_if_unchanged(path, self.loaded.data, self._edited(mutate), SubscriberError)
         self.loaded = load(path)
         return self.loaded
 
@@ -365,10 +278,8 @@ class Editor:
         if seq is None:
             seq = tree["subscribers"] = CommentedSeq()
         mutate(seq)
-        buf = io.StringIO()
-        _yaml().dump(tree, buf)
-        data = buf.getvalue().encode("utf-8")
-        parse(_yaml().load(data.decode()), self.loaded.path)  # never write a list we could not read back
+        data = dump(tree)
+        parse(round_trip().load(data.decode()), self.loaded.path)  # never write a list we could not read back
         return data
 
     def add(self, email: str, name: str | None = None) -> SubscriberFile:
@@ -405,6 +316,23 @@ class Editor:
                 value = node if isinstance(node, str) else node.get("email", "")
                 if str(value).strip().lower() == lowered:
                     del seq[i]
+                    return
+
+        return self._commit(mutate)
+
+    def set_preferences(self, sub: Subscriber) -> SubscriberFile:
+        """Write a subscriber's choices into their entry (a bare address becomes a mapping)."""
+        lowered = sub.email.lower()
+        if not self.loaded.find(lowered):
+            raise SubscriberError(f"{sub.email} is not on the list")
+
+        def mutate(seq: CommentedSeq) -> None:
+            for i, node in enumerate(seq):
+                value = node if isinstance(node, str) else node.get("email", "")
+                if str(value).strip().lower() == lowered:
+                    if isinstance(node, str):
+                        node = seq[i] = CommentedMap(email=node)
+                    subscriber_prefs.write(node, sub)
                     return
 
         return self._commit(mutate)

@@ -1,6 +1,6 @@
-"""What a digest carries and what is waiting for the next one, counted as its email counts them: the figures
-`digest status`, the dashboard and the send share. Kept apart from `daily` (which builds and sends emails) so
-that the commands and pages that only count import little.
+"""What a digest carries, or will, counted as its email counts it, with what the filter (or the editor) left
+out: for `digest status`, the admin's dashboard and the send. Kept apart from `daily` (which builds and sends
+emails) so that the commands and pages that only count import little; `daily` keeps the names it had.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from .compose import Candidate, compose
+from .compose import LEFT_OUT_BY_EDITOR, Candidate, apply_choices, compose
 from .models import Document, Item, Run, RunInfo, Summary
 
 if TYPE_CHECKING:
@@ -47,18 +47,26 @@ class Tally:
         return f"{said}; {len(self.left_out)} left out as not about probation"
 
 
-def _tally(settings: Settings, rows: Sequence[tuple[Item, Summary, Document | None]], day: date, unread: int) -> Tally:
-    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in rows]
+def _tally(
+    settings: Settings, store: Store, rows: Sequence[tuple[Item, Summary, Document | None]], day: date, unread: int
+) -> Tally:
+    choices = store.item_choices()
+    candidates = apply_choices([Candidate(item=i, summary=s, document=d) for i, s, d in rows], choices)
     digest = compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
-    left = [(i, d) for i, s, d in rows if not s.about_probation]
+    left = [c for c in candidates if not c.summary.about_probation]
     reasons: tuple[tuple[Item, str], ...] = ()
     if left:
         from .summarise import why_left_out  # the classifier, imported only where something was left out
 
-        reasons = tuple((i, why_left_out(i, d)) for i, d in left)
+        def why(c: Candidate) -> str:
+            if choices.get(c.item.id or 0) == "leave-out":
+                return LEFT_OUT_BY_EDITOR
+            return why_left_out(c.item, c.document)
+
+        reasons = tuple((c.item, why(c)) for c in left)
     return Tally(
         entries=digest.count,
-        items=sum(1 for _, s, _ in rows if s.about_probation),
+        items=sum(1 for c in candidates if c.summary.about_probation),
         left_out=reasons,
         unsummarised=unread,
     )
@@ -66,9 +74,9 @@ def _tally(settings: Settings, rows: Sequence[tuple[Item, Summary, Document | No
 
 def waiting(settings: Settings, store: Store, now: datetime) -> Tally:
     """The items waiting for the next digest, as `digest status` and the dashboard both report them."""
-    return _tally(settings, store.pending_items(), digest_day(settings, now), store.count_unsummarised())
+    return _tally(settings, store, store.pending_items(), digest_day(settings, now), store.count_unsummarised())
 
 
 def run_tally(settings: Settings, store: Store, run: Run | RunInfo) -> Tally:
     """What a day's digest carried and what the filter left out of it."""
-    return _tally(settings, store.run_items(run.key), run.day, 0)
+    return _tally(settings, store, store.run_items(run.key), run.day, 0)

@@ -1,7 +1,9 @@
-"""Signed tokens for links in emails: one-click unsubscribe and subscription confirmation (itsdangerous).
+"""Signed tokens for links in emails: one-click unsubscribe, a reader's preferences page and subscription
+confirmation (itsdangerous), each under its own salt so one kind of link never opens another's page.
 
 An unsubscribe token names one address and one list, so it cannot be forged or reused for another address.
-It does not expire: a link in a year-old email must still work. A confirmation token expires.
+It does not expire: a link in a year-old email must still work; nor does a preferences token. A confirmation
+token expires.
 Reading a token never raises: anything but a well-formed token of the right kind, for this list, is None.
 """
 
@@ -21,13 +23,23 @@ class Tokens:
         self.list_id = list_id
         self._unsub = URLSafeSerializer(secret, salt="unsubscribe")
         self._confirm = URLSafeTimedSerializer(secret, salt="confirm-subscription")
+        self._prefs = URLSafeSerializer(secret, salt="reader-preferences")
 
     def unsubscribe(self, email: str) -> str:
         return self._unsub.dumps({"e": email.lower(), "l": self.list_id})
 
     def read_unsubscribe(self, token: str) -> str | None:
+        return self._address(self._unsub, token)
+
+    def preferences(self, email: str) -> str:
+        return self._prefs.dumps({"e": email.lower(), "l": self.list_id})
+
+    def read_preferences(self, token: str) -> str | None:
+        return self._address(self._prefs, token)
+
+    def _address(self, signer: URLSafeSerializer, token: str) -> str | None:
         try:
-            data = self._unsub.loads(token)
+            data = signer.loads(token)
         except BadData:  # a bad signature, or a good one over a payload that is not ours (BadPayload)
             return None
         if not isinstance(data, dict) or data.get("l") != self.list_id or not isinstance(data.get("e"), str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
@@ -28,16 +28,25 @@ from starlette.types import ASGIApp
 
 from . import auth, daily, schedule
 from .admin import AdminPages
+from .admin_bounces import BouncePages
+from .admin_feeds import FeedPages
+from .admin_items import ItemPages
+from .admin_log import LogPages
+from .admin_subscribers import SubscriberPages
 from .clock import Clock, utcnow
 from .config import Settings
 from .csp import SecurityHeaders, email_policy
 from .deliver import Sender
 from .errors import DigestError, InputError, SubscriberError
+from .messages import renderer
 from .models import HealthStatus
-from .render import RECIPIENT, UNSUBSCRIBE, environment, templates_dir
+from .preferences import describe
+from .reader_pages import PreferencePages
+from .render import RECIPIENT, environment, templates_dir
 from .service import Service
 from .subscribers import Editor, normalise_email, normalise_name
 from .subscribers import load as load_subscribers
+from .web_webhooks import Webhooks
 
 log = logging.getLogger("digest")
 
@@ -61,6 +70,9 @@ class Pages:
         self.svc = svc
         self.env: Environment = environment(svc.settings.templates_dir)
         self.env.filters["local"] = lambda when: schedule.shown(svc.settings, when)  # the schedule's timezone
+        self.env.filters["gets"] = lambda sub: describe(  # what a reader gets, as the admin's list shows it
+            sub, send_time=svc.settings.send_time, today=daily.digest_day(svc.settings, svc.clock())
+        )
 
     def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
         for optional in ("link", "error", "email", "message", "csrf"):
@@ -213,9 +225,11 @@ class Pages:
             return self.page("message", 404, title="No such digest", text="Dates look like 2026-11-24.")
         with svc.store() as store:
             run = store.run(daily.run_key(settings, day))
-        if run is None or not run.html:
-            return self.page("message", 404, title="No digest that day", text=f"Nothing was sent on {day}.")
-        html = run.html.replace(UNSUBSCRIBE, f"{settings.public_url}/unsubscribe").replace(RECIPIENT, "")
+            if run is None or not run.html:
+                return self.page("message", 404, title="No digest that day", text=f"Nothing was sent on {day}.")
+            digest = daily.run_digest(settings, store, run, day)
+        # A page, not an email: every item in full, and a link to subscribe where the email has its footer.
+        html = renderer(settings).render(digest, web=True).html.replace(RECIPIENT, "")
         return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html)})
 
     async def health(self, request: Request) -> Response:
@@ -250,11 +264,25 @@ class Pages:
 
 
 def create_app(
-    settings: Settings, *, clock: Clock = utcnow, sender: Sender | None = None, scheduler: bool = False
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    sender: Sender | None = None,
+    scheduler: bool = False,
+    sns_certificate: Callable[[str], bytes] | None = None,
 ) -> ASGIApp:
+    """`sns_certificate`: how to get Amazon SNS's signing certificate by URL (tests give their own)."""
     svc = Service(settings, clock=clock, sender=sender)
+    if sns_certificate is not None:
+        svc.sns_certificate = sns_certificate
     pages = Pages(svc)
     admin_pages = AdminPages(svc, pages.page)
+    reader_pages = PreferencePages(svc, pages.page)
+    feeds = FeedPages(svc, pages.page)
+    items = ItemPages(svc, pages.page)
+    log_pages = LogPages(svc, pages.page)
+    subscribers = SubscriberPages(svc, pages.page)
+    bounces = BouncePages(svc, pages.page)
     stored_hash = os.environ.get(settings.admin_password_env)
     if stored_hash and (problem := auth.hash_problem(stored_hash)):
         log.warning("$%s cannot be used, so no one can log in to the admin: %s", settings.admin_password_env, problem)
@@ -269,16 +297,28 @@ def create_app(
         Route("/confirm/{token}", pages.confirm, methods=["GET", "POST"]),
         Route("/unsubscribe", pages.unsubscribe, methods=["GET", "POST"]),
         Route("/unsubscribe/{token}", pages.unsubscribe, methods=["GET", "POST"]),
+        Route("/preferences", reader_pages.preferences, methods=["GET", "POST"]),
+        Route("/preferences/{token}", reader_pages.preferences, methods=["GET", "POST"]),
         Route("/digests/{day}", pages.web_digest),
         Route("/health", pages.health),
+        Route("/webhooks/{provider}", Webhooks(svc).receive, methods=["POST"]),
         Route("/admin/login", admin_pages.login, methods=["GET", "POST"]),
         Route("/admin/logout", admin_pages.logout, methods=["POST", "GET"]),
         Route("/admin", admin(admin_pages.dashboard)),
-        Route("/admin/subscribers", admin(admin_pages.subscribers_page), methods=["GET", "POST"]),
+        Route("/admin/feeds", admin(feeds.list_page)),
+        Route("/admin/feeds/check", admin(feeds.check_page), methods=["POST"]),
+        Route("/admin/feeds/add", admin(feeds.add), methods=["POST"]),
+        Route("/admin/feeds/edit", admin(feeds.edit), methods=["GET", "POST"]),
+        Route("/admin/feeds/enabled", admin(feeds.enable), methods=["POST"]),
+        Route("/admin/feeds/poll", admin(feeds.poll), methods=["POST"]),
+        Route("/admin/items", admin(items.items_page), methods=["GET", "POST"]),
+        Route("/admin/subscribers", admin(subscribers.list_page), methods=["GET", "POST"]),
+        Route("/admin/subscriber", admin(subscribers.detail)),
+        Route("/admin/bounces", admin(bounces.bounces_page), methods=["GET", "POST"]),
         Route("/admin/preview", admin(admin_pages.preview_page)),
         Route("/admin/test", admin(admin_pages.test_send), methods=["POST"]),
         Route("/admin/send", admin(admin_pages.send_page), methods=["GET", "POST"]),
-        Route("/admin/log", admin(admin_pages.log_page)),
+        Route("/admin/log", admin(log_pages.log_page)),
         # The pages' stylesheet lives with their templates, so a restyled copy (templates_dir) brings its own.
         Mount(
             "/static", StaticFiles(directory=templates_dir(settings.templates_dir) / "web" / "static", check_dir=False)

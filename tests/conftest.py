@@ -158,6 +158,7 @@ class Mailbox:
     temp_fail_once: set[str] = field(default_factory=set)  # 451 at RCPT the first time
     temp_fail: dict[str, int] = field(default_factory=dict)  # 451 at RCPT the first n times
     unknown: set[str] = field(default_factory=set)  # 550 5.1.1 at RCPT
+    senders: dict[str, str] = field(default_factory=dict)  # the envelope sender (MAIL FROM) of each recipient's last
     drop_during_data_once: set[str] = field(default_factory=set)
     hang_after_data_once: set[str] = field(default_factory=set)  # after the message, no answer for `hang` seconds
     hang: float = 2.0
@@ -210,6 +211,7 @@ class _Handler:
                 return "421 dropped"
             for r in envelope.rcpt_tos:
                 self.box.messages.append((r, bytes(envelope.original_content or b"")))
+                self.box.senders[r] = envelope.mail_from or ""
         return "250 2.0.0 Ok: queued"
 
     def authenticate(

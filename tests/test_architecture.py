@@ -22,6 +22,9 @@ PURE = [
     "names",
     "schedule",
     "regions",
+    "bounces",
+    "verp",
+    "webhooks",
 ]
 IO = {"httpx", "smtplib", "sqlite3", "socket", "urllib.request", "requests", "aiosmtpd", "uvicorn", "starlette"}
 

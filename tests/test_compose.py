@@ -59,3 +59,20 @@ def test_news_about_another_body_is_not_grouped_with_a_report() -> None:
     ]
     digest = compose(found, list_name="Probation Digest", day=DAY, subject="{count} items")
     assert len(digest.entries) == 2
+
+
+def test_the_editors_calls_include_a_dropped_item_and_leave_out_a_kept_one() -> None:
+    """ "Include anyway" puts an item the filter judged off-topic in the digest, "leave out" takes a relevant one
+    out; both stay considered (so the run claims them), and an item without a call keeps the filter's verdict."""
+    from digest.compose import apply_choices
+    from digest.models import Summary
+
+    def cand(i: int, relevant: bool) -> Candidate:
+        s = Summary(title=f"Post {i}", kind="blog", about_probation=relevant, summary="Text.")
+        return Candidate(item(i, f"Post {i}", when=REPORT_DAY + timedelta(hours=i)), s)
+
+    found = [cand(1, True), cand(2, False), cand(3, True), cand(4, False)]
+    chosen = apply_choices(found, {1: "leave-out", 2: "include"})
+    digest = compose(chosen, list_name="Probation Digest", day=DAY, subject="{count} items")
+    assert sorted(e.title for e in digest.entries) == ["Post 2", "Post 3"]
+    assert digest.considered == (1, 2, 3, 4)

@@ -9,21 +9,24 @@ import pytest
 
 from digest import daily
 from digest.config import load_settings
-from digest.render import RECIPIENT, UNSUBSCRIBE
+from digest.models import Feed
+from digest.render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from digest.store import Store
 from digest.web import create_app
 
 from .browser import ARTIFACTS, CspWatch, browser  # noqa: F401 - the fixture
 from .conftest import serve_app
-from .test_render import DAY, NOW, render
+from .test_render import DAY, NOW, candidates, render
 
 
 @pytest.mark.parametrize("width", [600, 375])
 def test_email_fits_and_links_are_absolute(browser: Any, width: int) -> None:  # noqa: F811
     """At 600 px and 375 px nothing is wider than the screen; every link is absolute; screenshots are kept."""
     _, rendered = render()
-    html = rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/TOKEN").replace(
-        RECIPIENT, "reader@example.org"
+    html = (
+        rendered.html.replace(UNSUBSCRIBE, "https://digest.example.org/unsubscribe/TOKEN")
+        .replace(PREFERENCES, "https://digest.example.org/preferences/TOKEN")
+        .replace(RECIPIENT, "reader@example.org")
     )
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.set_content(html)
@@ -60,9 +63,18 @@ def test_web_version_keeps_all_its_css_under_the_policy(browser: Any, make_confi
     digest, rendered = render()
     settings = load_settings(make_config([]))
     with Store(settings.database) as store:
+        # The web version is rendered from the run's items (every one in full), so the store has them.
+        found = candidates()
+        store.sync_feeds([Feed(name="Sources", url=found[0].item.feed_url)])
+        stored = store.add_items(found[0].item.feed_url, [c.item for c in found], now=NOW, backfill_since=None)
+        for c, kept in zip(found, stored, strict=True):
+            assert kept.id is not None
+            store.save_document(kept.id, c.document)
+            store.save_summary(kept.id, c.summary, now=NOW)
+        carried = [kept.id for c, kept in zip(found, stored, strict=True) if c.summary.about_probation]
         key = daily.run_key(settings, DAY)
         store.create_run(
-            key, day=DAY, now=NOW, subject=digest.subject, item_ids=[], html=rendered.html, text="", recipients=[]
+            key, day=DAY, now=NOW, subject=digest.subject, item_ids=carried, html=rendered.html, text="", recipients=[]
         )
     for live in serve_app(create_app(settings)):
         page = browser.new_page(viewport={"width": 375, "height": 900}, color_scheme="dark")

@@ -152,6 +152,17 @@ def test_410_disables_the_feed_with_the_reason(web: WebServer, make_config: Any)
     assert len(web.hits) == hits
 
 
+def test_a_feed_disabled_in_the_settings_is_not_fetched(web: WebServer, make_config: Any) -> None:
+    """enabled: false (the admin's "Disable"): the feed is not fetched, even by a forced poll, until enabled."""
+    url = web.route("/paused", respond(200, FEED))
+    config = make_config([{"name": "Paused", "url": url, "type": "blog"}])
+    config.write_text(config.read_text().replace(f"    url: {url}\n", f"    url: {url}\n    enabled: false\n"))
+    assert [(r.status, r.error) for r in poll(config)] == [("disabled", "disabled in the settings")]
+    assert "/paused" not in web.hits
+    config.write_text(config.read_text().replace("    enabled: false\n", ""))
+    assert poll(config)[0].status == "new"
+
+
 def test_permanent_redirect_is_followed_and_reported(web: WebServer, make_config: Any) -> None:
     """301: the feed is read from its new address, which is stored and reported."""
     new = web.route("/new-feed", respond(200, FEED))

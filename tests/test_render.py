@@ -14,7 +14,7 @@ from digest.compose import Candidate, compose, for_subscriber
 from digest.messages import EmailRenderer as Renderer
 from digest.messages import Envelope, MessageFactory
 from digest.models import Document, Item, Recommendation, Subscriber, Summary
-from digest.render import RECIPIENT, UNSUBSCRIBE
+from digest.render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 
 from .conftest import DATA
 
@@ -162,6 +162,7 @@ def test_golden_message() -> None:
         name="Ré Ader",
         message_id="<20261124.abc@probation-digest.example>",
         unsubscribe_url="https://digest.example.org/unsubscribe/TOKEN",
+        preferences_url="https://digest.example.org/preferences/PREFS",
     )
     check_golden("message.eml", data.decode("ascii"))
     msg = message_from_bytes(data, policy=policy.default)
@@ -174,13 +175,15 @@ def test_golden_message() -> None:
     # Encoded once with slots, decoded it is exactly the rendering with this subscriber's values.
     unsub = "https://digest.example.org/unsubscribe/TOKEN"
     crlf = "\r\n"  # canonical MIME line ends
+    prefs = "https://digest.example.org/preferences/PREFS"
     assert html.replace(crlf, "\n") == rendered.html.replace(UNSUBSCRIBE, unsub).replace(
         RECIPIENT, "reader@example.org"
-    )
+    ).replace(PREFERENCES, prefs)
     assert text.replace(crlf, "\n") == rendered.text.replace(UNSUBSCRIBE, unsub).replace(
         RECIPIENT, "reader@example.org"
-    )
+    ).replace(PREFERENCES, prefs)
     assert 'href="https://digest.example.org/unsubscribe/TOKEN"' in html
+    assert '<a href="https://digest.example.org/preferences/PREFS"' in html
     assert "Desistance &amp; the probation &lt;relationship&gt;" in html
 
 
@@ -207,7 +210,11 @@ def test_a_name_can_never_add_a_header(name: str) -> None:
         date=NOW,
     )
     data = MessageFactory(rendered, env).build(
-        to="reader@example.org", name=name, message_id="<m@x>", unsubscribe_url="https://x.example/u"
+        to="reader@example.org",
+        name=name,
+        message_id="<m@x>",
+        unsubscribe_url="https://x.example/u",
+        preferences_url="https://x.example/p",
     )
     head = data.split(b"\r\n\r\n", 1)[0]
     assert not any(line.lower().startswith(b"bcc") for line in head.split(b"\r\n"))

@@ -263,3 +263,11 @@ def test_ratings_table_on_an_html_report_page() -> None:
     )
     assert s.rating == "Requires improvement"
     assert s.standard_ratings == (("1.1 Leadership", "Good"), ("2.1 Assessment", "Inadequate"))
+
+
+def test_a_report_with_a_long_contents_page_is_not_read_as_an_index_page() -> None:
+    """Index pages (short lines, little prose) are kind 'other'; a real report opens on a contents page of short
+    lines too, and must still be read as the inspection it is."""
+    doc = extract_pdf(PDF.read_bytes(), url="https://example.org/report.pdf")
+    verdict = classify(title=doc.title, text=doc.text, url=doc.url, source_type="inspectorate")
+    assert verdict.kind == "inspection"

@@ -182,8 +182,10 @@ def _signed_for_another_purpose(settings: Any) -> dict[str, list[str]]:
         ],
         "unsubscribe": [
             ours.confirm("reader@example.org"),
+            ours.preferences("reader@example.org"),
             unsub.make_signer(unsub.salt).sign(b"not-json").decode(),
         ],
+        "preferences": [ours.unsubscribe("reader@example.org"), ours.confirm("reader@example.org")],
     }
 
 
@@ -199,6 +201,7 @@ def test_malformed_links_give_the_not_valid_page(app: Any) -> None:
     for route, title in (
         ("confirm", "This link has expired or is not valid"),
         ("unsubscribe", "This link is not valid"),
+        ("preferences", "This link is not valid"),
     ):
         for token in GARBAGE + other[route]:
             for method in ("GET", "POST"):
@@ -513,7 +516,7 @@ def test_after_todays_send_health_and_dashboard_show_tomorrow_in_the_schedules_z
             assert client.get("/health").json()["next_send"] == "2026-07-01T12:00:00+01:00"
             csrf = login(client)
             assert "Wednesday 1 July, 12:00 BST" in client.get("/admin").text
-            client.post("/admin/send", data={"csrf": csrf, "confirm": "yes"})
+            client.post("/admin/send", data={"csrf": csrf, "mode": "continue", "confirmed": "yes"})
             deadline = time.monotonic() + 10
             while client.get("/health").json()["today"] != "empty":
                 assert time.monotonic() < deadline, "the send did not finish"
@@ -546,3 +549,63 @@ def test_dashboard_counts_as_the_email_does_and_lists_what_was_left_out(
         dashboard
     )
     assert "hardly mentions probation" in dashboard
+
+
+def test_destructive_admin_posts_need_the_confirmation_step(
+    make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Removing a subscriber or sending, posted without the confirmation page's second step, only shows that
+    page (with what will happen): the list is unchanged and nothing is sent."""
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("correct horse"))
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    config = make_config([], subscribers=["reader@example.org", "other@example.org"])
+    settings = load_settings(config, overrides={"public_url": "http://127.0.0.1", "send_empty": True})
+    outbox = tmp_path / "outbox"
+    morning = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    for live in serve_app(create_app(settings, clock=lambda: morning, sender=OutboxSender(outbox))):
+        with live.client() as client:
+            csrf = login(client)
+            r = client.post(
+                "/admin/subscribers", data={"csrf": csrf, "action": "remove", "email": "reader@example.org"}
+            )
+            assert r.status_code == 200 and "Remove reader@example.org?" in r.text
+            assert "reader@example.org" in settings.subscribers_file.read_text()
+            r = client.post("/admin/send", data={"csrf": csrf, "mode": "continue"})
+            assert "will go to 2 recipients now" in r.text
+            time.sleep(0.5)
+            assert client.get("/health").json()["today"] is None  # no run was started
+            assert not list(outbox.rglob("*.eml"))
+
+
+def test_the_delivery_log_pages_through_every_recipient(
+    make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With more deliveries than a page holds, the log shows 50 and links to the rest, keeping the filter."""
+    from datetime import date
+
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("correct horse"))
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    settings = load_settings(make_config([]), overrides={"public_url": "http://127.0.0.1"})
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    with Store(settings.database) as store:
+        people = [(f"r{i:02d}@example.org", None, f"<{i}@x>") for i in range(60)]
+        store.create_run(
+            "probation-digest:2026-11-24",
+            day=date(2026, 11, 24),
+            now=now,
+            subject="s",
+            item_ids=[],
+            html="h",
+            text="t",
+            recipients=people,
+        )
+    for live in serve_app(create_app(settings, clock=lambda: now, sender=OutboxSender(tmp_path / "o"))):
+        with live.client() as client:
+            login(client)
+            first = client.get("/admin/log?status=pending").text
+            assert "1–50 of 60 deliveries" in first and first.count("@example.org</a>") == 50
+            older = re.search(r'<a href="([^"]+)">Older</a>', first)[1].replace("&amp;", "&")  # type: ignore[index]
+            assert "status=pending" in older
+            second = client.get(older).text
+            assert "51–60 of 60 deliveries" in second and "Newer" in second and "Older" not in second
+            assert "No deliveries match." in client.get("/admin/log?status=sent").text

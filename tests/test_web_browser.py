@@ -90,6 +90,11 @@ def test_subscribe_confirm_receive_unsubscribe(browser: Any, site: Any) -> None:
     page.goto(f"{live.base}/digests/2026-11-24")
     assert page.locator("h1").inner_text() == "Probation Digest"
     assert background(page, ".masthead") == NAVY
+    # A web page says what it is and how to subscribe, not what an email says.
+    expect(page.locator("body")).to_contain_text("This is the web version of Probation Digest for Tuesday 24 November")
+    expect(page.locator("body")).not_to_contain_text("View in your browser")
+    expect(page.locator("body")).not_to_contain_text("You get this email")
+    assert page.get_attribute("text=Subscribe", "href") == f"{live.base}/subscribe"
     page.screenshot(path=str(ARTIFACTS / "web-version.png"), full_page=True)
     csp.check()
     digest = [m for m in box.to("new@example.org") if m["Subject"].startswith("Probation Digest")]
@@ -158,8 +163,9 @@ def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None
     csp.check()
 
     page.click("nav >> text=Send")
-    page.check("input[name=confirm]")
     page.click("button:has-text('Send now')")
+    expect(page.locator("main")).to_contain_text("will go to 2 recipients now")  # a confirmation step first
+    page.click("button:has-text('Send to 2 now')")
     page.wait_for_url(f"{live.base}/admin/log")
     # A locator, not wait_for_function: that evaluates a string, which the page's policy (rightly) refuses.
     page.get_by_text("Sending…").wait_for(state="detached", timeout=20_000)
@@ -169,3 +175,53 @@ def test_editor_logs_in_adds_previews_and_sends(browser: Any, site: Any) -> None
     assert sorted(box.recipients) == ["added@example.org", "reader@example.org"]
     csp.check()
     page.close()
+
+
+def test_a_bounce_suppresses_the_next_digest_and_the_editor_sees_why_and_lifts_it(
+    browser: Any,  # noqa: F811
+    site: Any,
+) -> None:
+    """A DSN for the subscriber, piped to `digest bounces process`, stops the next day's digest; the editor sees
+    the reason and evidence on the bounces page and lifts the suppression only after a confirmation step."""
+    import subprocess
+    import sys
+
+    from .test_bounce_policy import _dsn
+
+    live, settings, clock, box = site
+    send_day(settings, clock, 24)
+    assert box.recipients == ["reader@example.org"]
+    dsn = _dsn("digest@probation-digest.example", "reader@example.org", message_id="<b1@mx.example>")
+    cmd = [sys.executable, "-m", "digest.cli", "--config", str(settings.path), "bounces", "process", "-"]
+    done = subprocess.run(cmd, input=dsn, capture_output=True, timeout=60)
+    assert done.returncode == 0 and b"reader@example.org: hard bounce (5.1.1); suppressed" in done.stdout
+    send_day(settings, clock, 25)
+    assert box.recipients == ["reader@example.org"]  # the 25th's digest went to no one
+
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    csp = CspWatch(page)
+    page.goto(f"{live.base}/admin/login")
+    page.fill("#password", "editor pass")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Dashboard")
+    page.click("nav >> text=Bounces")
+    row = page.locator("table").first.locator("tr", has_text="reader@example.org")
+    expect(row).to_contain_text("bounced")
+    expect(row).to_contain_text("Diagnostic-Code: smtp; 550 5.1.1 mailbox says no")
+    expect(page.locator("table").nth(1)).to_contain_text("process")
+    page.select_option("#kind", "soft")
+    page.click("button:has-text('Filter')")
+    expect(page.locator("body")).to_contain_text("No bounces of that kind.")
+    page.goto(f"{live.base}/admin/bounces")
+    page.click("button:has-text('Lift suppression')")
+    expect(page.locator("h1")).to_have_text("Send to reader@example.org again?")  # a confirmation step first
+    with Store(settings.database) as store:
+        assert "reader@example.org" in store.suppressions()
+    page.click("button:has-text('Lift the suppression')")
+    expect(page.locator("[role=status]")).to_contain_text("reader@example.org will receive the digest again.")
+    expect(page.locator("body")).to_contain_text("No one is suppressed")
+    page.screenshot(path=str(ARTIFACTS / "admin-bounces.png"), full_page=True)
+    csp.check()
+    page.close()
+    with Store(settings.database) as store:
+        assert store.suppressions() == {}

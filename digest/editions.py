@@ -1,0 +1,89 @@
+"""Who gets a digest today and what it carries. Every day's run is an edition (the items it claimed); each reader
+is owed every edition made while they are on the list and not paused, and is sent what they are owed when they
+are due: a daily reader every day, a weekly reader on their day (or at the next send once their day has passed
+unsent). The ledger records each delivery under the reader's period (daily:2026-11-23, weekly:2026-W48) and the
+store which editions it settled (store_readers), so a switch between daily and weekly, a missed week or a
+clock change loses nothing and repeats nothing. Days are local to the schedule's time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from .compose import Candidate, compose
+from .config import Settings
+from .messages import Editions, message_id
+from .models import Digest, Subscriber
+from .preferences import due, paused, period
+from .store import Store
+from .store_readers import Recipient
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who is owed today's edition, and who gets a delivery now (with its period)."""
+
+    owe: tuple[str, ...] = ()
+    recipients: tuple[Recipient, ...] = ()
+    periods: dict[str, str] = field(default_factory=dict)
+
+
+def plan(
+    settings: Settings,
+    store: Store,
+    subs: Sequence[Subscriber],
+    *,
+    key: str,
+    day: date,
+    carries: bool,
+    recorded: frozenset[str] = frozenset(),
+) -> Plan:
+    """Today's plan for readers without a delivery in run `key` yet (`recorded`: those with one). `carries`: the
+    run has items, so it is owed to every reader not paused."""
+    owed = store.owed()
+    owe = [s.email for s in subs if carries and not paused(s, day)]
+    owing = {e.lower() for e in owe}
+    recipients: list[Recipient] = []
+    periods: dict[str, str] = {}
+    for s in subs:
+        address = s.email.lower()
+        if address in recorded:
+            continue
+        theirs = [d for k, d in owed.get(address, []) if k != key] + ([day] if address in owing else [])
+        if not due(s, day, min(theirs, default=None)):
+            continue
+        if not theirs and not settings.send_empty:
+            continue
+        recipients.append((s.email, s.name, message_id(key, s.email, settings.domain)))
+        periods[address] = period(s, day)
+    return Plan(owe=tuple(owe), recipients=tuple(recipients), periods=periods)
+
+
+def covering(settings: Settings, store: Store, editions: Editions, *, day: date, weekly: bool) -> Digest:
+    """The digest of several editions (a week's, or a catch-up's): their items composed afresh, grouped as the
+    daily is, headed by the first day it covers."""
+    runs = [r for r in (store.run(k) for k in editions) if r is not None]
+    ids = sorted({i for r in runs for i in r.item_ids})
+    candidates = [Candidate(item=i, summary=s, document=d) for i, s, d in store.summarised_items(ids)]
+    first = min((r.day for r in runs), default=day)
+    return compose(
+        candidates,
+        list_name=settings.list_name,
+        day=day,
+        subject=settings.subject,
+        since=first if first < day else None,
+        weekly=weekly,
+    )
+
+
+def carried(store: Store, key: str, emails: Sequence[str]) -> dict[str, tuple[Editions, bool]]:
+    """What each delivery of run `key` carries: (editions, weekly), with () for the run's own day alone."""
+    periods = store.periods(key)
+    out: dict[str, tuple[Editions, bool]] = {}
+    for email in emails:
+        weekly = periods.get(email.lower(), "").startswith("weekly:")
+        editions = store.carried(key, email)
+        out[email.lower()] = ((), False) if editions in ((), (key,)) and not weekly else (editions or (key,), weekly)
+    return out

@@ -1,0 +1,153 @@
+"""The reader's preferences page (`/preferences/{token}`, the signed link in every email's footer): kinds,
+sources, regions, daily or weekly, a pause. Saved into the subscribers YAML the editor owns, round-trip under its
+lock. `/preferences` without a link (the web version's footer) emails the address its link.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from email.utils import make_msgid
+from typing import Any
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from . import auth, daily, messages, preferences
+from .errors import DigestError, InputError, SubscriberError
+from .models import KINDS, NATIONAL, WEEKDAYS, YOUTH_JUSTICE, Subscriber
+from .service import Service
+from .subscribers import Editor, normalise_email
+from .subscribers import load as load_subscribers
+
+log = logging.getLogger("digest")
+Page = Callable[..., HTMLResponse]
+_REGION_LABELS = {
+    NATIONAL: "National: national bodies, and everything about no one place",
+    YOUTH_JUSTICE: "Youth justice services, wherever they are",
+}
+
+
+class PreferencePages:
+    def __init__(self, svc: Service, page: Page) -> None:
+        self.svc = svc
+        self.page = page
+
+    def _form(self, request: Request, sub: Subscriber, token: str, code: int = 200, **context: Any) -> HTMLResponse:
+        settings = self.svc.settings
+        feeds = [f.name for f in settings.feeds]
+        today = daily.digest_day(settings, self.svc.clock())
+        context.setdefault("saved", False)
+        return self.page(
+            "preferences",
+            code,
+            csrf=auth.csrf(request),
+            email=sub.email,
+            token=token,
+            you_get=preferences.you_get(sub, send_time=settings.send_time),
+            paused_until=f"{sub.paused_until:%A %-d %B %Y}" if preferences.paused(sub, today) else None,
+            choices=preferences.choices(sub, feeds),
+            kinds=KINDS,
+            kind_labels=preferences.KIND_LABELS,
+            sources=feeds,
+            regions=preferences.REGION_CHOICES,
+            region_labels=_REGION_LABELS,
+            weekdays=WEEKDAYS,
+            send_time=settings.send_time.strftime("%H:%M"),
+            unsubscribe_url=daily.unsubscribe_url(settings, sub.email),
+            **context,
+        )
+
+    async def preferences(self, request: Request) -> Response:
+        settings = self.svc.settings
+        token = request.path_params.get("token")
+        if token is None:
+            return await self.ask(request) if request.method == "POST" else self._ask_page(request)
+        email = daily.tokens(settings).read_preferences(token)
+        if email is None:
+            return self._ask_page(
+                request,
+                400,
+                title="This link is not valid",
+                text="It may have been cut short or changed on its way. Give your address and we will email you a "
+                "link to your preferences.",
+            )
+        loaded = load_subscribers(settings.subscribers_file)
+        sub = loaded.find(email)
+        if sub is None:
+            return self.page(
+                "message",
+                404,
+                title="This address is not on the list",
+                text=f"{email} does not receive {settings.list_name}. You can subscribe again at any time.",
+                link=f"{settings.public_url}/subscribe",
+            )
+        if request.method == "GET":
+            return self._form(request, sub, token)
+        form = await request.form()
+        if not auth.csrf_ok({"csrf": str(form.get("csrf", ""))}, request):
+            return self.page("message", 403, title="Please try again", text="The form expired. Reload and resend.")
+        answers = {k: [str(v) for v in form.getlist(k)] for k in form}
+        today = daily.digest_day(settings, self.svc.clock())
+        try:
+            chosen = preferences.from_form(sub, answers, feeds=[f.name for f in settings.feeds], today=today)
+        except InputError as exc:
+            return self._form(request, sub, token, 400, error=str(exc))
+        try:
+            Editor(loaded).set_preferences(chosen)
+        except SubscriberError as exc:
+            log.error("preferences of %s: %s", email, exc)
+            return self._form(request, sub, token, 409, error="The list was busy and nothing was saved; try again.")
+        return self._form(request, chosen, token, saved=True)
+
+    def _ask_page(self, request: Request, code: int = 200, **context: Any) -> HTMLResponse:
+        context.setdefault("title", "Change what you get")
+        context.setdefault(
+            "text",
+            "Use the link at the foot of any digest email, or give your address and we will email you a link to "
+            "your preferences.",
+        )
+        return self.page("preferences-request", code, csrf=auth.csrf(request), **context)
+
+    async def ask(self, request: Request) -> Response:
+        svc = self.svc
+        fields = await auth.form(request)
+        if not auth.csrf_ok(fields, request):
+            return self.page("message", 403, title="Please try again", text="The form expired. Reload and resend.")
+        try:
+            email = normalise_email(fields.get("email", ""))
+        except InputError:
+            return self._ask_page(
+                request, 400, error="That does not look like an email address.", email=fields.get("email", "")
+            )
+        sent = self.page(
+            "message",
+            title="Check your inbox",
+            text=f"If {email} receives {svc.settings.list_name}, an email with a link to its preferences is on its "
+            "way.",
+        )
+        if fields.get("website"):  # a honeypot field people never see
+            return sent
+        if not (
+            svc.unsubscribe_per_client.hit(auth.client(request)) and svc.unsubscribe_per_address.hit(email.lower())
+        ):
+            return self.page("message", 429, title="Too many requests", text="Please try again in an hour.")
+        # After the response, so that it is the same, and as quick, whether or not the address is on the list.
+        sent.background = BackgroundTask(self._send_link, email)
+        return sent
+
+    def _send_link(self, email: str) -> None:
+        """Mail the link if the address is on the list and still receives the digest; otherwise nothing."""
+        svc = self.svc
+        try:
+            if load_subscribers(svc.settings.subscribers_file).find(email) is None:
+                return
+            with svc.store() as store:
+                if email.lower() in store.suppressions():
+                    return
+            link = daily.preferences_url(svc.settings, email)
+            msgid = make_msgid(domain=svc.settings.domain)
+            svc.sender.send(messages.preferences_link(svc.settings, email, link, date=svc.clock(), message_id=msgid))
+        except DigestError as exc:
+            log.error("preferences link to %s failed: %s", email, exc)
