@@ -37,6 +37,12 @@ from .tokens import Tokens
 from .verp import ReturnPaths
 
 
+def _lower(email: str) -> str:
+    """The address lower-cased, as the same string object when it already is (one fewer string a subscriber)."""
+    lowered = email.lower()
+    return email if lowered == email else lowered
+
+
 def build_digest(settings: Settings, store: Store, day: date, item_ids: Sequence[int] | None = None) -> Digest:
     """Compose from the items not yet carried by any run (or from a given set, to rebuild a run)."""
     rows = store.pending_items() if item_ids is None else store.summarised_items(item_ids)
@@ -158,7 +164,7 @@ def _send_locked(
 ) -> SendOutcome:
     now = clock()
     subs = load_for_send(settings.subscribers_file).subscribers  # before anything is recorded or claimed
-    by_email = {s.email.lower(): s for s in subs}
+    by_email = {_lower(s.email): s for s in subs}
     run = store.run(key)
     if run is None or force:
         started = _start_run(settings, store, key=key, day=day, now=now, subs=subs, previous=run)
