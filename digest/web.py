@@ -237,27 +237,28 @@ class Pages:
         svc = self.svc
         settings = self.svc.settings
         clock = self.svc.clock
-        with svc.store() as store:
-            runs = store.recent_runs(1)
-            status = svc.today_status(store)
-            broken = [
-                {"name": h.name, "url": h.url, "error": h.disabled or h.last_error, "failures": h.failures}
-                for h in store.feed_health()
-                if h.last_error or h.disabled
-            ]
-            last_poll = store.last_poll()
-            verdict = svc.verdict(store)
-        late = schedule.overdue(settings, clock(), status)
+        now = clock()
+        store = svc.reader()
+        facts = svc.facts(store, now)
+        status = facts.today
+        broken = [
+            {"name": h.name, "url": h.url, "error": h.disabled or h.last_error, "failures": h.failures}
+            for h in facts.feeds
+            if h.last_error or h.disabled
+        ]
+        verdict = svc.verdict(store, facts)
+        late = schedule.overdue(settings, now, status)
         state: HealthStatus = "ok" if verdict.ok else ("overdue" if late else "failing")
+        latest, last_poll = facts.latest, facts.last_poll
         body = {
             "status": state,
             "problems": list(verdict.problems),
             "last_poll": last_poll.astimezone(settings.timezone).isoformat() if last_poll else None,
             "last_digest": None
-            if not runs
-            else {"day": runs[0].day.isoformat(), "status": runs[0].status, "deliveries": runs[0].counts},
+            if latest is None
+            else {"day": latest.day.isoformat(), "status": latest.status, "deliveries": latest.counts},
             "today": status,
-            "next_send": schedule.next_send(settings, clock(), status).isoformat(),
+            "next_send": svc.next_send(now, status).isoformat(),
             "feeds_in_error": broken,
         }
         return JSONResponse(body, status_code=200 if verdict.ok else 503)
