@@ -63,10 +63,13 @@ class Rendered:
 
 
 class Renderer:
-    def __init__(self, *, public_url: str, contact: str = "", templates: Path | None = None) -> None:
+    def __init__(
+        self, *, public_url: str, contact: str = "", templates: Path | None = None, send_time: str = "12:00 UK time"
+    ) -> None:
         self.env = environment(templates)
         self.public_url = public_url.rstrip("/")
         self.contact = contact
+        self.send_time = send_time  # as readers read it (preferences.send_time_phrase)
 
     def web_url(self, digest: Digest) -> str:
         return f"{self.public_url}/digests/{digest.day.isoformat()}"
@@ -96,6 +99,7 @@ class Renderer:
             "you_get": you_get,
             "recipient": RECIPIENT,
             "contact": self.contact,
+            "send_time": self.send_time,
             "test": test,
             "preheader": "; ".join(e.title for e in digest.entries[:3]),
             "item_url": self.item_url,
