@@ -72,6 +72,10 @@ class Renderer:
         self.send_time = send_time  # as readers read it (preferences.send_time_phrase)
 
     def web_url(self, digest: Digest) -> str:
+        """The digest's page: the day's, or a weekly email's (the days it covers, which a reader back from a missed
+        week or new to weekly has more or fewer of than the usual seven)."""
+        if digest.weekly:
+            return f"{self.public_url}/digests/week/{digest.day.isoformat()}?since={(digest.since or digest.day)}"
         return f"{self.public_url}/digests/{digest.day.isoformat()}"
 
     def item_url(self, entry: Entry) -> str:
@@ -92,7 +96,8 @@ class Renderer:
             "date_long": digest.day.strftime("%A %-d %B %Y"),
             "since_long": digest.since.strftime("%A %-d %B") if digest.since else "",
             "counts": counts_phrase(digest.entries),
-            "covering": bool(digest.since or digest.weekly),  # several days: contents, counts, no web version
+            "covering": bool(digest.since or digest.weekly),  # several days: contents, counts
+            "has_web": not digest.since or digest.weekly,  # a catch-up ("since your last email") has no web version
             "web_url": self.web_url(digest),
             "unsubscribe_url": UNSUBSCRIBE,
             "preferences_url": PREFERENCES,

@@ -311,6 +311,7 @@ def create_app(
         Route("/preferences/{token}", reader_pages.preferences, methods=["GET", "POST"]),
         Route("/digests", archive.digests),
         Route("/digests.atom", archive.feed),
+        Route("/digests/week/{day}", archive.week),
         Route("/digests/{day}", pages.web_digest),
         Route("/items/{item_id}", archive.item),
         Route("/search", archive.search),
