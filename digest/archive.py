@@ -21,6 +21,7 @@ from .errors import InputError
 from .messages import renderer
 from .models import KINDS, RATINGS, Entry
 from .regions import NATIONAL, REGIONS
+from .related import WINDOW, Related, cluster, related
 from .render import RECIPIENT
 from .service import Service
 from .store import Store
@@ -149,14 +150,19 @@ class ArchivePages:
         except ValueError:
             item_id = 0
 
-        def read() -> tuple[Entry | None, date | None]:
+        def read() -> tuple[Entry | None, date | None, Related]:
             with self.svc.store() as store:
-                return self._entry(store, item_id), store.item_day(item_id)
+                entry = self._entry(store, item_id)
+                if entry is None:
+                    return None, None, Related(None, ())
+                around = store.published_between(entry.published - WINDOW, entry.published + WINDOW)
+                neighbours = [Candidate(i, s, d) for i, s, d in store.summarised_items(around)]
+                return entry, store.item_day(item_id), related(item_id, neighbours)
 
-        entry, day = await asyncio.to_thread(read)
+        entry, day, about = await asyncio.to_thread(read)
         if entry is None:
             return self.page("message", 404, title="No such item", text="The archive has no item at this address.")
-        return self.page("item", e=entry, day=day)
+        return self.page("item", e=entry, day=day, about=about)
 
     async def search(self, request: Request) -> Response:
         params = request.query_params
@@ -191,10 +197,12 @@ class ArchivePages:
             results, total = await asyncio.to_thread(read)
         except InputError as exc:
             return self.page("search", 400, form=form, error=str(exc), results=[], total=0, **choices, page=1, pages=1)
+        # One publication once, however many feeds reported it: the others as "also reported by".
+        grouped = cluster(results, lambda r: Candidate(r.item, r.summary, r.document))
         return self.page(
             "search",
             form=form,
-            results=results,
+            results=grouped,
             total=total,
             searched=bool(request.query_params),
             **choices,

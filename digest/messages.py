@@ -357,8 +357,7 @@ def confirmation(
     confirmed) the link where the reader chooses daily or weekly and what they get."""
     name = settings.list_name
     change = (
-        f"Once you have confirmed, change what you get (daily or weekly, kinds, sources, regions) here:\n\n"
-        f"{preferences_link}\n\n"
+        f"Once confirmed, choose daily or weekly, and what you get:\n\n{preferences_link}\n\n"
         if preferences_link
         else ""
     )
