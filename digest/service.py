@@ -292,7 +292,12 @@ class Service:
     def confirmation(self, email: str, name: str | None) -> Message:
         link = f"{self.settings.public_url}/confirm/{daily.tokens(self.settings).confirm(email, name)}"
         return messages.confirmation(
-            self.settings, email, link, date=self.clock(), message_id=make_msgid(domain=self.settings.domain)
+            self.settings,
+            email,
+            link,
+            date=self.clock(),
+            message_id=make_msgid(domain=self.settings.domain),
+            preferences_link=daily.preferences_url(self.settings, email),
         )
 
     def unsubscribe_link(self, email: str) -> Message:

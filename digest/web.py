@@ -41,7 +41,7 @@ from .deliver import Sender
 from .errors import DigestError, InputError, SubscriberError
 from .messages import renderer
 from .models import HealthStatus
-from .preferences import describe
+from .preferences import describe, offer, you_get
 from .reader_pages import PreferencePages
 from .render import RECIPIENT, environment, templates_dir
 from .service import Service
@@ -71,12 +71,14 @@ class Pages:
         self.svc = svc
         self.env: Environment = environment(svc.settings.templates_dir)
         self.env.filters["local"] = lambda when: schedule.shown(svc.settings, when)  # the schedule's timezone
+        # The send time and the choice of daily or weekly, as the home, subscribe and confirm pages offer them.
+        self.env.globals["offer"] = offer(svc.settings.send_time, svc.settings.timezone)
         self.env.filters["gets"] = lambda sub: describe(  # what a reader gets, as the admin's list shows it
             sub, send_time=svc.settings.send_time, today=daily.digest_day(svc.settings, svc.clock())
         )
 
     def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
-        for optional in ("link", "error", "email", "message", "csrf"):
+        for optional in ("link", "link_text", "error", "email", "message", "csrf"):
             context.setdefault(optional, None)
         html = self.env.get_template(f"web/{name}.html.j2").render(
             list_name=self.svc.settings.list_name, contact=self.svc.settings.contact, **context
@@ -148,8 +150,15 @@ class Pages:
                 return self.page(
                     "message", 409, title="Please try again", text="The list was busy; try the link again."
                 )
+        sub = load_subscribers(settings.subscribers_file).find(email)
+        gets = you_get(sub, send_time=settings.send_time) if sub else "everything new, every day"
         return self.page(
-            "message", title="You are subscribed", text=f"{email} will receive {settings.list_name} every day at noon."
+            "message",
+            title="You are subscribed",
+            text=f"{email} will receive {settings.list_name}: {gets}. You can choose daily or weekly, and what "
+            "it carries, at any time.",
+            link=daily.preferences_url(settings, email),
+            link_text="Change what you get",
         )
 
     def ask_address(self, request: Request, code: int = 200, **context: Any) -> Response:
@@ -303,6 +312,7 @@ def create_app(
         Route("/preferences/{token}", reader_pages.preferences, methods=["GET", "POST"]),
         Route("/digests", archive.digests),
         Route("/digests.atom", archive.feed),
+        Route("/digests/week/{day}", archive.week),
         Route("/digests/{day}", pages.web_digest),
         Route("/items/{item_id}", archive.item),
         Route("/search", archive.search),
