@@ -30,14 +30,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check digest tests bench demo
 	$(BIN)/mypy
 
-## bench: the benchmarks; each prints its figures and a RESULT line
+## bench: the benchmarks; each prints its figures beside a reference and a RESULT line (QUICK=1: smaller sizes)
+BENCH_FLAGS := $(if $(QUICK),--quick,)
 bench: $(STAMP)
 	$(BIN)/python bench/summaries.py
 	$(BIN)/python bench/render.py
-	$(BIN)/python bench/poll.py
-	$(BIN)/python bench/send.py
-	$(BIN)/python bench/kill.py --kills 20
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/parse.py $(BENCH_FLAGS)
+	$(BIN)/python bench/poll.py $(BENCH_FLAGS)
+	$(BIN)/python bench/reading.py $(BENCH_FLAGS)
+	$(BIN)/python bench/health.py $(BENCH_FLAGS)
+	$(BIN)/python bench/subscribers.py $(BENCH_FLAGS)
+	$(BIN)/python bench/send.py $(BENCH_FLAGS)
+	$(BIN)/python bench/kill.py --kills 20
 	$(BIN)/python bench/archive.py
 
 ## eval: report cards against the labelled corpus, both halves of the fixed split, with every miss

@@ -1,14 +1,15 @@
-"""Send the digest to 10,000 subscribers through an aiosmtpd sink running in a separate process.
+"""Send the digest to 5,000 subscribers (2,000 with --quick) through an aiosmtpd sink in a separate process.
 
 Measures `daily.send_digest` end to end (subscriber list, ledger rows, rendering, per-subscriber messages,
 SMTP over `pool` connections) and, in the same run, the sink's raw rate: pre-built messages of the same size
-sent with bare smtplib over the same number of connections, no ledger (measured before and after ours; the mean).
+sent with bare smtplib over the same number of connections, no ledger. The two take turns, three rounds each
+(after the first, the run is rebuilt with --force and sent again in full); medians.
 
 Last line: RESULT rate=… raw_rate=… ratio=… client_cpu_ms_per_msg=… peak_rss_mb=…
-Targets (issue 6): ratio ≥ 0.8; client CPU ≤ 1.5 ms per message; peak memory < 300 MB.
+Targets: ratio ≥ 0.9 (issue 14; 0.8 in issue 6); client CPU ≤ 1.5 ms per message; peak memory < 300 MB.
 
 `--dkim` signs every message (the test key in tests/data/dkim) to show what signing costs; `-n` sets how many
-subscribers (default 10,000).
+subscribers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import resource
 import smtplib
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,14 +30,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import QUICK, load
 from digest import daily, pipeline
-from digest.config import load_settings
+from digest.config import Settings, load_settings
 from digest.deliver import Sender, SmtpSender
 from digest.fetch import Fetcher
 from digest.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-N = 10_000
+N = 2_000 if QUICK else 5_000
+ROUNDS = 3
+TARGET = 0.9
 POOL = 2
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -80,6 +85,15 @@ def raw_rate(port: int, data: bytes, n: int) -> float:
     return per * POOL / (time.perf_counter() - start)
 
 
+def _sender(settings: Settings) -> Sender:
+    sender: Sender = SmtpSender(settings.smtp)
+    if settings.dkim is not None:
+        from digest.signing import DkimSigner, SignedSender
+
+        sender = SignedSender(sender, DkimSigner(settings.dkim))
+    return sender
+
+
 def main() -> None:
     global N
     parser = argparse.ArgumentParser()
@@ -117,39 +131,40 @@ def main() -> None:
         assert settings.smtp is not None
         with Store(settings.database) as store:
             sample = daily.test_message(settings, store, "reader00000@example.org", now=NOW).data
-        raw_before = raw_rate(port, sample, N)  # the sink's rate, before and after ours: order does not bias it
-        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        start = time.perf_counter()
-        sender: Sender = SmtpSender(settings.smtp)
-        if settings.dkim is not None:
-            from digest.signing import DkimSigner, SignedSender
-
-            sender = SignedSender(sender, DkimSigner(settings.dkim))
-        with Store(settings.database) as store:
-            outcome = daily.send_digest(settings, store, sender, clock=lambda: NOW)
-        elapsed = time.perf_counter() - start
-        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        assert outcome.report is not None and outcome.report.sent == N, outcome.message
-        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-        rate = N / elapsed
-        peak = cpu1.ru_maxrss / 1024
-
-        raw_after = raw_rate(port, sample, N)
-        raw = (raw_before + raw_after) / 2
+        # Taking turns, the sink's raw rate and ours, ROUNDS times (a rebuilt run, --force, after the first):
+        # a burst of load from elsewhere hits both; medians.
+        raws: list[float] = []
+        rates: list[float] = []
+        cpus: list[float] = []
+        for n in range(ROUNDS):
+            raws.append(raw_rate(port, sample, N))
+            cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+            start = time.perf_counter()
+            with Store(settings.database) as store:
+                outcome = daily.send_digest(settings, store, _sender(settings), clock=lambda: NOW, force=n > 0)
+            elapsed = time.perf_counter() - start
+            cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+            assert outcome.report is not None and outcome.report.sent == N, outcome.message
+            rates.append(N / elapsed)
+            cpus.append((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        raw, rate, cpu = statistics.median(raws), statistics.median(rates), statistics.median(cpus)
     finally:
         sink.terminate()
         sink.wait()
-    signed = ", DKIM-signed" if args.dkim else ""
+    print(load())
     print(
-        f"{N:,} subscribers, {len(sample) / 1024:.1f} KB messages{signed}, {POOL} connections, sink in another process"
+        f"{N:,} subscribers, {len(sample) / 1024:.1f} KB messages, {POOL} connections, sink in another process; "
+        f"medians of {ROUNDS}, taking turns"
     )
     print(
-        f"digest send: {elapsed:.2f} s, {rate:.0f} messages/s; client CPU {cpu / N * 1000:.3f} ms a message; "
-        f"peak RSS {peak:.0f} MB"
+        f"raw smtplib, pre-built messages, {POOL} connections: {raw:.0f} messages/s "
+        f"(each: {', '.join(f'{r:.0f}' for r in raws)})"
     )
     print(
-        f"raw smtplib, pre-built messages: {raw:.0f} messages/s (before {raw_before:.0f}, after {raw_after:.0f}); "
-        f"ratio {rate / raw:.2f} (target ≥ 0.8)"
+        f"digest send: {rate:.0f} messages/s (each: {', '.join(f'{r:.0f}' for r in rates)}); {rate / raw:.2f}× the "
+        f"sink's raw rate (target ≥ {TARGET}: {'met' if rate / raw >= TARGET else 'MISSED'}); client CPU "
+        f"{cpu / N * 1000:.3f} ms a message; peak RSS {peak:.0f} MB"
     )
     print(
         f"RESULT rate={rate:.0f} raw_rate={raw:.0f} ratio={rate / raw:.2f} client_cpu_ms_per_msg={cpu / N * 1000:.3f} "

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from . import auth, daily, next_email, readiness, schedule, tally
+from . import auth, daily, next_email, readiness
 from .admin_base import AdminBase
 from .csp import email_policy
 from .deliver import OutboxSender
@@ -29,8 +29,7 @@ class AdminPages(AdminBase):
     """Sign-in, dashboard, preview, test copy and send."""
 
     def signed_in(self, request: Request) -> bool:
-        with self.svc.store() as store:
-            return auth.signed_in(request, store, self.svc.clock())
+        return auth.signed_in(request, self.svc.reader(), self.svc.clock())
 
     async def login(self, request: Request) -> Response:
         svc = self.svc
@@ -76,22 +75,21 @@ class AdminPages(AdminBase):
 
     async def dashboard(self, request: Request) -> Response:
         svc = self.svc
-        settings = self.svc.settings
         clock = self.svc.clock
         now = clock()
-        with svc.store() as store:
-            runs = store.recent_runs(7)
-            return self.page(
-                "admin/dashboard",
-                csrf=auth.csrf(request),
-                feeds=store.feed_health(),
-                runs=[(r, tally.run_tally(settings, store, r)) for r in runs],
-                next_send=schedule.next_send(settings, now, svc.today_status(store)),
-                last_poll=store.last_poll(),
-                waiting=tally.waiting(settings, store, now),
-                last_send=svc.last_send,
-                problems=svc.verdict(store).problems,
-            )
+        store = svc.reader()
+        facts = svc.facts(store, now)
+        return self.page(
+            "admin/dashboard",
+            csrf=auth.csrf(request),
+            feeds=facts.feeds,
+            runs=[(r, svc.run_tally(store, r)) for r in facts.recent],
+            next_send=svc.next_send(now, facts.today),
+            last_poll=facts.last_poll,
+            waiting=svc.waiting(store, now),
+            last_send=svc.last_send,
+            problems=svc.verdict(store, facts).problems,
+        )
 
     async def preview_page(self, request: Request) -> Response:
         """Today's digest as it will be sent; with ?email=, as that subscriber gets it (their preferences)."""

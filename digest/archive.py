@@ -7,23 +7,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from . import atom, tracker
+from . import atom, editions, tracker
 from .compose import Candidate, apply_choices, compose
+from .csp import email_policy
 from .errors import InputError
+from .messages import renderer
 from .models import KINDS, RATINGS, Digest, Entry
 from .regions import NATIONAL, REGIONS
+from .related import WINDOW, Related, cluster, related
+from .render import RECIPIENT
 from .service import Service
 from .store import Store
 from .store_archive import DigestInfo, SearchQuery
 
 PAGE_SIZE = 20
+WEEK = timedelta(days=6)  # a weekly email sent on a day carries that day and the six before it
+LONGEST_SPAN = timedelta(days=62)  # a weekly email after a long absence: no page covers more than this
 FEED_SIZE = 30
 Page = Callable[..., HTMLResponse]
 
@@ -140,10 +146,43 @@ class ArchivePages:
                 found, total = store.digests(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
                 return [(d, sent.count) for d, sent in zip(found, self._as_sent(store, found), strict=True)], total
 
+        def read_weekly() -> set[date]:
+            with self.svc.store() as store:
+                return store.weekly_days(d.day for d, _n in found)
+
         found, total = await asyncio.to_thread(read)
+        weekly = await asyncio.to_thread(read_weekly)
         return self.page(
-            "digests", digests=found, total=total, **_paging("/digests", request.query_params, page, total)
+            "digests",
+            digests=found,
+            weekly=weekly,
+            total=total,
+            **_paging("/digests", request.query_params, page, total),
         )
+
+    async def week(self, request: Request) -> Response:
+        """The web version of the weekly email sent on a day: the editions of the week up to it (or, with
+        `since`, of the days the reader's own email covered), composed as the email was."""
+        settings = self.svc.settings
+        try:
+            day = date.fromisoformat(request.path_params["day"])
+            first = _day(request.query_params, "since") or day - WEEK
+        except (ValueError, InputError):
+            return self.page("message", 404, title="No such digest", text="Dates look like 2026-11-24.")
+        today = self.svc.clock().astimezone(settings.timezone).date()
+        if not (day - LONGEST_SPAN <= first <= day <= today):
+            return self.page("message", 404, title="No such digest", text="No weekly digest covers those days.")
+
+        def read() -> Any:
+            with self.svc.store() as store:
+                keys = store.editions_between(first, day)
+                return editions.covering(settings, store, keys, day=day, weekly=True) if keys else None
+
+        digest = await asyncio.to_thread(read)
+        if digest is None:
+            return self.page("message", 404, title="No weekly digest", text=f"Nothing was sent in the week to {day}.")
+        html = renderer(settings).render(digest, web=True).html.replace(RECIPIENT, "")
+        return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html)})
 
     async def item(self, request: Request) -> Response:
         try:
@@ -151,14 +190,19 @@ class ArchivePages:
         except ValueError:
             item_id = 0
 
-        def read() -> tuple[Entry | None, date | None]:
+        def read() -> tuple[Entry | None, date | None, Related]:
             with self.svc.store() as store:
-                return self._entry(store, item_id), store.item_day(item_id)
+                entry = self._entry(store, item_id)
+                if entry is None:
+                    return None, None, Related(None, ())
+                around = store.published_between(entry.published - WINDOW, entry.published + WINDOW)
+                neighbours = [Candidate(i, s, d) for i, s, d in store.summarised_items(around)]
+                return entry, store.item_day(item_id), related(item_id, neighbours)
 
-        entry, day = await asyncio.to_thread(read)
+        entry, day, about = await asyncio.to_thread(read)
         if entry is None:
             return self.page("message", 404, title="No such item", text="The archive has no item at this address.")
-        return self.page("item", e=entry, day=day)
+        return self.page("item", e=entry, day=day, about=about)
 
     async def search(self, request: Request) -> Response:
         params = request.query_params
@@ -197,10 +241,12 @@ class ArchivePages:
             results, total = await asyncio.to_thread(read)
         except InputError as exc:
             return self.page("search", 400, form=form, error=str(exc), results=[], total=0, **choices, page=1, pages=1)
+        # One publication once, however many feeds reported it: the others as "also reported by".
+        grouped = cluster(results, lambda r: Candidate(r.item, r.summary, r.document))
         return self.page(
             "search",
             form=form,
-            results=results,
+            results=grouped,
             total=total,
             searched=bool(request.query_params),
             **choices,

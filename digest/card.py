@@ -307,8 +307,31 @@ def key_findings(sents: list[Sentence], *, report: bool, limit: int = 6) -> tupl
                     sents_para = s.para
                     sents = [x for x in sents if x.para != sents_para or x.index <= s.index]
         if not out:
-            out = [s.text for s in sents if JUDGEMENT.search(s.text) and s.words <= 40][:limit]
+            # Judgements from the prose: each labelled with the service its paragraph is about, where the
+            # paragraph is about one ("Overall, the work of the CRC … Work to reduce reoffending was poor.").
+            opening: dict[int, str] = {}
+            for s in sents:
+                opening.setdefault(s.para, s.text)
+            out = [
+                _labelled(_unit_label(_one_service(opening[s.para]), s.text), s.text)
+                for s in sents
+                if JUDGEMENT.search(s.text) and s.words <= 40
+            ][:limit]
     return tuple(out[:limit])
+
+
+def _one_service(sentence: str) -> str:
+    """The one service (CRC or NPS) a sentence is about, or "" when it names none or both."""
+    named = {u for u, rx in (("CRC", _CRC), ("NPS", _NPS)) if rx.search(sentence)}
+    return named.pop() if len(named) == 1 else ""
+
+
+_CRC = re.compile(r"\bCRC\b|Community Rehabilitation Company")
+_NPS = re.compile(r"\bNPS\b|National Probation Service")
+
+
+def _labelled(label: str, text: str) -> str:
+    return f"{label}: {text}" if label else text
 
 
 def _unit_label(heading: str, sentence: str) -> str:

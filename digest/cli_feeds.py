@@ -34,7 +34,7 @@ def _ago(when: datetime | None, ref: datetime, settings: Settings) -> str:
 @pass_ctx
 def status(ctx: Context) -> None:
     """Feed health, recent digest runs and what is waiting for the next digest."""
-    from . import daily, schedule, tally
+    from . import schedule, tally
 
     settings = ctx.settings
     t = now()
@@ -50,8 +50,8 @@ def status(ctx: Context) -> None:
         click.echo(f"waiting for the next digest: {w.phrase()}; {w.unsummarised} not yet summarised")
         for item, reason in w.left_out:
             click.echo(f"  left out: {item.title} ({item.source}): {reason}")
-        today = store.run(daily.run_key(settings, daily.digest_day(settings, t)))
-        upcoming = schedule.next_send(settings, t, today.status if today else None)
+        today = store.run_status(tally.run_key(settings, tally.digest_day(settings, t)))
+        upcoming = schedule.next_send(settings, t, today)
         click.echo(f"next send: {schedule.shown(settings, upcoming)} (now {schedule.shown(settings, t)})")
         runs = store.recent_runs(7)
         click.echo("recent digests:" if runs else "recent digests: none yet")

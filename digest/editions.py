@@ -89,11 +89,14 @@ def covering(
 
 
 def carried(store: Store, key: str, emails: Sequence[str]) -> dict[str, tuple[Editions, bool]]:
-    """What each delivery of run `key` carries: (editions, weekly), with () for the run's own day alone."""
+    """What each delivery of run `key` carries: (editions, weekly), keyed by the lower-cased address. A delivery
+    of the run's own day alone, daily, is left out: read it as ((), False). (A send to 50,000 daily readers would
+    otherwise hold 50,000 entries saying so.)"""
     periods = store.periods(key)
     out: dict[str, tuple[Editions, bool]] = {}
     for email in emails:
         weekly = periods.get(email.lower(), "").startswith("weekly:")
         editions = store.carried(key, email)
-        out[email.lower()] = ((), False) if editions in ((), (key,)) and not weekly else (editions or (key,), weekly)
+        if editions not in ((), (key,)) or weekly:
+            out[email.lower()] = (editions or (key,), weekly)
     return out

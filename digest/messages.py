@@ -25,7 +25,7 @@ from .compose import fit, for_subscriber
 from .config import Settings
 from .models import Delivery, Digest, FeedHealth, Message, Subscriber
 from .names import header_safe
-from .preferences import you_get
+from .preferences import offer, send_time_phrase, you_get
 from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE, Rendered, Renderer
 
 
@@ -177,7 +177,12 @@ class EmailRenderer(Renderer):
 
 
 def renderer(settings: Settings) -> EmailRenderer:
-    return EmailRenderer(public_url=settings.public_url, contact=settings.contact, templates=settings.templates_dir)
+    return EmailRenderer(
+        public_url=settings.public_url,
+        contact=settings.contact,
+        templates=settings.templates_dir,
+        send_time=send_time_phrase(settings.send_time, settings.timezone),
+    )
 
 
 Editions = tuple[str, ...]  # the runs (days) a delivery carries to its reader; () is the run's own day
@@ -345,18 +350,27 @@ def _notice(settings: Settings, to: str, subject: str, body: str, *, date: datet
     )
 
 
-def confirmation(settings: Settings, email: str, link: str, *, date: datetime, message_id: str) -> Message:
-    """The double opt-in email: the link that confirms a subscription."""
+def confirmation(
+    settings: Settings, email: str, link: str, *, date: datetime, message_id: str, preferences_link: str = ""
+) -> Message:
+    """The double opt-in email: the link that confirms a subscription, the configured send time, and (once
+    confirmed) the link where the reader chooses daily or weekly and what they get."""
     name = settings.list_name
+    change = (
+        f"Once confirmed, choose daily or weekly, and what you get:\n\n{preferences_link}\n\n"
+        if preferences_link
+        else ""
+    )
     return _notice(
         settings,
         email,
         f"Confirm your subscription to {name}",
         date=date,
         message_id=message_id,
-        body=f"Someone (we hope you) asked to receive {name}, one email a day at noon with "
-        f"everything new from HM Inspectorate of Probation and the sector's blogs.\n\n"
-        f"To confirm, open this link within 3 days:\n\n{link}\n\n"
+        body=f"Someone (we hope you) asked to receive {name}: "
+        f"{offer(settings.send_time, settings.timezone)}, with everything new from HM Inspectorate of "
+        f"Probation and the sector's blogs.\n\n"
+        f"To confirm, open this link within 3 days:\n\n{link}\n\n{change}"
         f"If you did not ask for this, ignore this email and nothing will happen.\n",
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -144,6 +145,10 @@ class Link:
     source: str
 
 
+_NEWS_URL = re.compile(r"/(?:news|media|press-releases?|blog)/|press-release", re.I)
+_REPORT_URL = re.compile(r"/(?:document|inspections?|publications?|research|thematic-inspections?)/|\.pdf\b", re.I)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One publication in the digest: an item, what it says, and who else discussed it."""
@@ -161,6 +166,15 @@ class Entry:
     region: str | None = None  # the probation region of the body an inspection is about, or "national"
     youth_justice: bool = False  # an inspection of a youth justice service
     previously: str | None = None  # an earlier inspection of the same body: "Good (December 2022)"
+
+    @property
+    def link_label(self) -> str:
+        """What the item's own link opens, said as the link's words: a news release is never "the report"."""
+        if self.summary.kind not in ("inspection", "thematic"):
+            return "Read more"
+        if self.report_url or self.pdf_url or _NEWS_URL.search(self.url):
+            return "News release"
+        return "Read the report" if _REPORT_URL.search(self.url) else "Read it"
 
 
 @dataclass(frozen=True)
@@ -225,7 +239,7 @@ class Digest:
         return len(self.entries)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per subscriber, 50,000 at a time: no __dict__ each
 class Subscriber:
     email: str
     name: str | None = None
@@ -264,7 +278,7 @@ class Message:
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per recipient in a send: no __dict__ each
 class Delivery:
     run_key: str
     email: str

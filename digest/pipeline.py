@@ -141,23 +141,31 @@ async def _poll_feed(
 
 
 def _feed_document(item: Item) -> Document:
-    from .extract import extract_html, report_links
+    """The text the feed itself gives. An excerpt (the page will be fetched) is taken as it is: trafilatura
+    would only read it again, and the page goes through trafilatura anyway."""
+    from .dates import find_date
+    from .extract import report_links
 
+    html = item.content_html or item.summary_html
     text = "\n\n".join(
-        p
-        for p in (
-            clean_text(x)
-            for x in re.split(r"</p>|<br\s*/?>|</li>|</h\d>|</blockquote>", item.content_html or item.summary_html)
+        p for p in (clean_text(x) for x in re.split(r"</p>|<br\s*/?>|</li>|</h\d>|</blockquote>", html)) if p
+    )
+    report_url, pdf_url = report_links(item.links, item.url)
+    if len(text.split()) < _MIN_FEED_WORDS:
+        return Document(
+            url=item.url,
+            title=item.title,
+            text=text,
+            format="feed",
+            published=find_date(text[:3000]),
+            report_url=report_url,
+            pdf_url=pdf_url,
         )
-        if p
-    )
-    doc = extract_html(
-        f"<html><body><article><h1>{item.title}</h1>{item.content_html or item.summary_html}</article></body></html>",
-        url=item.url,
-    )
+    from .extract import extract_html
+
+    doc = extract_html(f"<html><body><article><h1>{item.title}</h1>{html}</article></body></html>", url=item.url)
     if len(doc.text.split()) < len(text.split()) * 0.6:
         doc = replace(doc, text=text)  # trafilatura found less than the feed gave: keep the feed's text
-    report_url, pdf_url = report_links(item.links, item.url)
     return replace(
         doc,
         format="feed",
@@ -254,7 +262,8 @@ async def process(
     """Read and summarise every new item that has no summary yet (or the `items` given: a backfill's). One failure
     never stops the others."""
     items = store.unsummarised_items() if items is None else items
-    limit = asyncio.Semaphore(8)
+    # As many items in flight as the fetcher allows requests: fewer leaves its connections idle behind latency.
+    limit = asyncio.Semaphore(settings.fetch.concurrency)
 
     async def one(item: Item) -> None:
         assert item.id is not None

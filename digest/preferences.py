@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
+from zoneinfo import ZoneInfo
 
 from .errors import InputError
 from .models import KINDS, NATIONAL, WEEKDAYS, YOUTH_JUSTICE, Subscriber
@@ -66,6 +67,20 @@ def you_get(sub: Subscriber, *, send_time: time) -> str:
     else:
         when = f"every day at {send_time.strftime('%H:%M')}"
     return f"{what}, {when}"
+
+
+def send_time_phrase(send_time: time, timezone: ZoneInfo) -> str:
+    """The configured send time as every page and notice says it: "12:00 UK time", "09:30 Europe/Paris time"."""
+    zone = "UK" if timezone.key in ("Europe/London", "GB") else timezone.key
+    return f"{send_time.strftime('%H:%M')} {zone} time"
+
+
+def offer(send_time: time, timezone: ZoneInfo) -> str:
+    """What the list offers someone not yet on it, in one phrase: the send time and the choice of daily or weekly."""
+    return (
+        f"one email a day at {send_time_phrase(send_time, timezone)}, or one a week on a day you choose "
+        "(you can change which, and what it carries, at any time)"
+    )
 
 
 def describe(sub: Subscriber, *, send_time: time, today: date) -> str:

@@ -63,12 +63,19 @@ class Rendered:
 
 
 class Renderer:
-    def __init__(self, *, public_url: str, contact: str = "", templates: Path | None = None) -> None:
+    def __init__(
+        self, *, public_url: str, contact: str = "", templates: Path | None = None, send_time: str = "12:00 UK time"
+    ) -> None:
         self.env = environment(templates)
         self.public_url = public_url.rstrip("/")
         self.contact = contact
+        self.send_time = send_time  # as readers read it (preferences.send_time_phrase)
 
     def web_url(self, digest: Digest) -> str:
+        """The digest's page: the day's, or a weekly email's (the days it covers, which a reader back from a missed
+        week or new to weekly has more or fewer of than the usual seven)."""
+        if digest.weekly:
+            return f"{self.public_url}/digests/week/{digest.day.isoformat()}?since={(digest.since or digest.day)}"
         return f"{self.public_url}/digests/{digest.day.isoformat()}"
 
     def item_url(self, entry: Entry) -> str:
@@ -89,13 +96,15 @@ class Renderer:
             "date_long": digest.day.strftime("%A %-d %B %Y"),
             "since_long": digest.since.strftime("%A %-d %B") if digest.since else "",
             "counts": counts_phrase(digest.entries),
-            "covering": bool(digest.since or digest.weekly),  # several days: contents, counts, no web version
+            "covering": bool(digest.since or digest.weekly),  # several days: contents, counts
+            "has_web": not digest.since or digest.weekly,  # a catch-up ("since your last email") has no web version
             "web_url": self.web_url(digest),
             "unsubscribe_url": UNSUBSCRIBE,
             "preferences_url": PREFERENCES,
             "you_get": you_get,
             "recipient": RECIPIENT,
             "contact": self.contact,
+            "send_time": self.send_time,
             "test": test,
             "preheader": "; ".join(e.title for e in digest.entries[:3]),
             "item_url": self.item_url,

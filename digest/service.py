@@ -9,12 +9,12 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
-from . import daily, messages, pipeline, schedule
+from . import daily, messages, pipeline, schedule, tally
 from .auth import Limiter
 from .clock import Clock, utcnow
 from .config import Settings
@@ -23,12 +23,29 @@ from .errors import DigestError, LockedError
 from .fetch import Fetcher
 from .health import JobState, Verdict, assess
 from .ledger import Stop
-from .models import Feed, Message
+from .models import Feed, FeedHealth, Message, RunInfo
 from .store import Store
+from .store_runs import LockHolder, lock_live
 from .subscribers import load as load_subscribers
 from .workers import InlineRunner, Runner, WorkerPool
 
 log = logging.getLogger("digest")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the store says about the service's health at one moment (see `Service.facts`)."""
+
+    recent: tuple[RunInfo, ...]  # the newest digest runs, newest first (a week of them)
+    today: str | None  # today's run status
+    today_counts: dict[str, int]
+    feeds: tuple[FeedHealth, ...]
+    last_poll: datetime | None
+    send_lock: LockHolder | None
+
+    @property
+    def latest(self) -> RunInfo | None:
+        return self.recent[0] if self.recent else None
 
 
 class Service:
@@ -53,9 +70,26 @@ class Service:
         self.sns_certificate: Callable[[str], bytes] = _sns_certificate  # tests give their own
         # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
         self.pool: Runner = InlineRunner()
+        self._readers = threading.local()
+        self._readers_lock = threading.Lock()
+        self._all_readers: list[Store] = []
+        self._tallies: dict[tuple[object, ...], tally.Tally] = {}
+        self._next_send: tuple[tuple[object, ...], datetime, datetime] | None = None
 
     def store(self) -> Store:
         return Store(self.settings.database)
+
+    def reader(self) -> Store:
+        """This thread's long-lived connection, for the pages read on every request (/health, the admin): opening
+        a connection (and checking the schema) per request costs more than the queries. One per thread, as
+        sqlite3 connections must not be shared between threads mid-statement; closed at shutdown."""
+        store: Store | None = getattr(self._readers, "store", None)
+        if store is None:
+            store = Store(self.settings.database)
+            self._readers.store = store
+            with self._readers_lock:
+                self._all_readers.append(store)
+        return store
 
     def start_jobs(self) -> None:
         """Run the jobs on their schedule, with a process pool for the CPU work."""
@@ -72,23 +106,79 @@ class Service:
         self.sender.close()
         if isinstance(self.pool, WorkerPool):
             self.pool.close()
+        with self._readers_lock:
+            readers, self._all_readers = self._all_readers, []
+        for store in readers:
+            store.close()
+
+    def run_tally(self, store: Store, run: RunInfo) -> tally.Tally:
+        """What a run carried and left out, worked out once per run and set of the editor's choices (a run's
+        items do not change once it has started; rebuilding it with --force makes a new run, created anew)."""
+        key = ("run", run.key, run.created_at, run.status, *sorted(store.item_choices().items()))
+        return self._tally(key, lambda: tally.run_tally(self.settings, store, run))
+
+    def waiting(self, store: Store, now: datetime) -> tally.Tally:
+        """What is waiting for the next digest, worked out again only when those items, their summaries or the
+        editor's choices change."""
+        day = tally.digest_day(self.settings, now)
+        key = ("waiting", day, *store.pending_version(), *sorted(store.item_choices().items()))
+        return self._tally(key, lambda: tally.waiting(self.settings, store, now))
+
+    def _tally(self, key: tuple[object, ...], work: Callable[[], tally.Tally]) -> tally.Tally:
+        found = self._tallies.get(key)
+        if found is None:
+            found = work()
+            if len(self._tallies) >= 64:
+                self._tallies.clear()  # old runs and superseded waiting lists: start again
+            self._tallies[key] = found
+        return found
 
     def today_status(self, store: Store) -> str | None:
-        run = store.run(daily.run_key(self.settings, daily.digest_day(self.settings, self.clock())))
-        return None if run is None else run.status
+        return store.run_status(daily.run_key(self.settings, daily.digest_day(self.settings, self.clock())))
 
-    def verdict(self, store: Store) -> Verdict:
+    def facts(self, store: Store, now: datetime) -> Facts:
+        """What the store says about the service's health, read again only when the database has changed (a
+        commit anywhere, PRAGMA data_version): /health and the dashboard then cost the same however often they
+        are asked and however long the history is."""
+        day = daily.digest_day(self.settings, now)
+        key = (id(store), day, *store.version())
+        cached: tuple[tuple[object, ...], Facts] | None = getattr(self._readers, "facts", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        today = daily.run_key(self.settings, day)
+        facts = Facts(
+            recent=tuple(store.recent_runs(7)),
+            today=store.run_status(today),
+            today_counts=store.delivery_counts(today),
+            feeds=tuple(store.feed_health()),
+            last_poll=store.last_poll(),
+            send_lock=store.lock_holder("send"),
+        )
+        self._readers.facts = (key, facts)
+        return facts
+
+    def next_send(self, now: datetime, status: str | None) -> datetime:
+        """schedule.next_send, kept until it passes: the next fire time is the same for any moment before it."""
+        key = (status, daily.digest_day(self.settings, now))
+        cached = self._next_send
+        if cached is not None and cached[0] == key and cached[1] <= now < cached[2]:
+            return cached[2]
+        fire = schedule.next_send(self.settings, now, status)
+        self._next_send = (key, now, fire)
+        return fire
+
+    def verdict(self, store: Store, facts: Facts | None = None) -> Verdict:
         now = self.clock()
-        key = daily.run_key(self.settings, daily.digest_day(self.settings, now))
+        facts = facts or self.facts(store, now)
         running = self.send_thread is not None and self.send_thread.is_alive()
         return assess(
             now=now,
-            overdue=schedule.overdue(self.settings, now, self.today_status(store)),
-            today_counts=store.delivery_counts(key),
-            sending=running or store.lock_held("send", now=now),
+            overdue=schedule.overdue(self.settings, now, facts.today),
+            today_counts=facts.today_counts,
+            sending=running or lock_live(facts.send_lock, now),
             send_job=self.send_state,
             poll_job=self.poll_state,
-            feeds=store.feed_health(),
+            feeds=facts.feeds,
             poll_interval=timedelta(minutes=self.settings.poll_interval_minutes),
             up_since=self.started,
         )
@@ -202,7 +292,12 @@ class Service:
     def confirmation(self, email: str, name: str | None) -> Message:
         link = f"{self.settings.public_url}/confirm/{daily.tokens(self.settings).confirm(email, name)}"
         return messages.confirmation(
-            self.settings, email, link, date=self.clock(), message_id=make_msgid(domain=self.settings.domain)
+            self.settings,
+            email,
+            link,
+            date=self.clock(),
+            message_id=make_msgid(domain=self.settings.domain),
+            preferences_link=daily.preferences_url(self.settings, email),
         )
 
     def unsubscribe_link(self, email: str) -> Message:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from .errors import InputError
 from .models import Document, Item, Summary
 from .regions import region_of
 from .store_items import ItemStore
+from .store_schema import ts
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,37 @@ class ArchiveStore(ItemStore):
             for r in rows
         ]
         return found, total
+
+    def editions_between(self, first: date, last: date) -> tuple[str, ...]:
+        """The runs (editions) that carried items, from `first` to `last` days inclusive, oldest first: what a
+        weekly email sent on `last` carries to a reader last sent one before `first`."""
+        rows = self.db.execute(
+            "SELECT key FROM runs WHERE day BETWEEN ? AND ? AND status != 'empty' AND item_ids != '[]' "
+            "ORDER BY day, created",
+            (first.isoformat(), last.isoformat()),
+        )
+        return tuple(r[0] for r in rows)
+
+    def weekly_days(self, days: Iterable[date]) -> set[date]:
+        """Which of these days' sends delivered a weekly digest to someone."""
+        wanted = [d.isoformat() for d in days]
+        if not wanted:
+            return set()
+        rows = self.db.execute(
+            "SELECT DISTINCT r.day FROM runs r JOIN deliveries d ON d.run_key=r.key "
+            f"WHERE d.period LIKE 'weekly:%' AND r.day IN ({','.join('?' * len(wanted))})",
+            wanted,
+        )
+        return {date.fromisoformat(r[0]) for r in rows}
+
+    def published_between(self, start: datetime, end: datetime) -> list[int]:
+        """Items published in a window (new or backfilled, never a duplicate), oldest first: the neighbours an
+        item page looks through for other items about the same publication."""
+        rows = self.db.execute(
+            "SELECT id FROM items WHERE published BETWEEN ? AND ? AND state != 'duplicate' ORDER BY published, id",
+            (ts(start), ts(end)),
+        )
+        return [int(r[0]) for r in rows]
 
     def item_day(self, item_id: int) -> date | None:
         """The day of the digest that carried an item, if one did."""

@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -151,6 +152,13 @@ class RunStore(Database):
         ).fetchall()
         return [_delivery(r) for r in rows], total
 
+    def pending_emails(self, key: str) -> list[str]:
+        """The addresses a run has still to send to (pending, or caught sending), in the ledger's order."""
+        rows = self.db.execute(
+            "SELECT email FROM deliveries WHERE run_key=? AND state IN ('pending', 'sending') ORDER BY rowid", (key,)
+        )
+        return [r[0] for r in rows]
+
     def delivery_names(self, key: str) -> dict[str, str | None]:
         return {r[0]: r[1] for r in self.db.execute("SELECT email, name FROM deliveries WHERE run_key=?", (key,))}
 
@@ -214,10 +222,17 @@ class RunStore(Database):
         self.db.execute("UPDATE runs SET status='done', finished=? WHERE key=? AND status='sending'", (_ts(now), key))
 
     def delivery_counts(self, key: str) -> dict[str, int]:
+        """A run's deliveries by state: kept by triggers as the ledger changes (store_schema, 3), so reading them
+        costs the same at 10 recipients and 100,000."""
         return {
             r[0]: r[1]
-            for r in self.db.execute("SELECT state, count(*) FROM deliveries WHERE run_key=? GROUP BY state", (key,))
+            for r in self.db.execute("SELECT state, n FROM run_counts WHERE run_key=? AND n > 0 ORDER BY state", (key,))
         }
+
+    def run_status(self, key: str) -> str | None:
+        """A run's status alone (no need to read its rendered email for that)."""
+        r = self.db.execute("SELECT status FROM runs WHERE key=?", (key,)).fetchone()
+        return None if r is None else str(r[0])
 
     def suppressed_count(self, key: str) -> int:
         """A run's recipients who are suppressed: skipped as such, or failed and then suppressed (a 5.1.1)."""
@@ -230,7 +245,10 @@ class RunStore(Database):
         )
 
     def recent_runs(self, limit: int = 10) -> list[RunInfo]:
-        rows = self.db.execute("SELECT * FROM runs ORDER BY day DESC, created DESC LIMIT ?", (limit,)).fetchall()
+        rows = self.db.execute(
+            "SELECT key, day, subject, created, status, item_ids FROM runs ORDER BY day DESC, created DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
         return [
             RunInfo(
                 key=r["key"],
@@ -298,16 +316,36 @@ class RunStore(Database):
 
     def lock_held(self, name: str, *, now: datetime) -> bool:
         """Whether a live holder has the named lock (a lapsed lease or a dead holder does not count)."""
-        row = self.db.execute("SELECT * FROM locks WHERE name=?", (name,)).fetchone()
-        if row is None or datetime.fromisoformat(row["expires"]) <= now:
-            return False
-        return not (row["host"] == socket.gethostname() and not _pid_alive(row["pid"]))
+        return lock_live(self.lock_holder(name), now)
+
+    def lock_holder(self, name: str) -> LockHolder | None:
+        row = self.db.execute("SELECT expires, host, pid FROM locks WHERE name=?", (name,)).fetchone()
+        return None if row is None else LockHolder(datetime.fromisoformat(row[0]), row[1], row[2])
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever the database does (a commit by any connection, or a change by this one): what is read
+        from it can be kept while this stays the same."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0]), self.db.total_changes
 
     def renew_lock(self, name: str, owner: str, *, now: datetime, ttl: timedelta = timedelta(minutes=10)) -> None:
         self.db.execute("UPDATE locks SET expires=? WHERE name=? AND owner=?", (_ts(now + ttl), name, owner))
 
     def release_lock(self, name: str, owner: str) -> None:
         self.db.execute("DELETE FROM locks WHERE name=? AND owner=?", (name, owner))
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    expires: datetime
+    host: str
+    pid: int
+
+
+def lock_live(holder: LockHolder | None, now: datetime) -> bool:
+    """Whether a lock's holder still has it: its lease has not lapsed and it is not a dead process here."""
+    if holder is None or holder.expires <= now:
+        return False
+    return not (holder.host == socket.gethostname() and not _pid_alive(holder.pid))
 
 
 def _delivery(r: Any) -> Delivery:

@@ -215,6 +215,42 @@ _MIGRATIONS: tuple[str, ...] = (
     INSERT INTO summary_text SELECT * FROM summary_words;
     CREATE INDEX items_published ON items(published);
     """,
+    # counts kept as they change, in the same statement (triggers), so /health, the dashboard and `digest
+    # status` read a few rows however long the ledger and the item history grow
+    """
+    CREATE TABLE run_counts (
+        run_key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (run_key, state)
+    ) WITHOUT ROWID;
+    INSERT INTO run_counts (run_key, state, n) SELECT run_key, state, count(*) FROM deliveries GROUP BY 1, 2;
+    CREATE TRIGGER deliveries_counted AFTER INSERT ON deliveries BEGIN
+        INSERT INTO run_counts (run_key, state, n) VALUES (new.run_key, new.state, 1)
+            ON CONFLICT (run_key, state) DO UPDATE SET n = n + 1;
+    END;
+    CREATE TRIGGER deliveries_uncounted AFTER DELETE ON deliveries BEGIN
+        UPDATE run_counts SET n = n - 1 WHERE run_key = old.run_key AND state = old.state;
+    END;
+    CREATE TRIGGER deliveries_recounted AFTER UPDATE OF state, run_key ON deliveries
+    WHEN old.state IS NOT new.state OR old.run_key IS NOT new.run_key BEGIN
+        UPDATE run_counts SET n = n - 1 WHERE run_key = old.run_key AND state = old.state;
+        INSERT INTO run_counts (run_key, state, n) VALUES (new.run_key, new.state, 1)
+            ON CONFLICT (run_key, state) DO UPDATE SET n = n + 1;
+    END;
+    ALTER TABLE feeds ADD COLUMN items INTEGER NOT NULL DEFAULT 0;
+    UPDATE feeds SET items = (SELECT count(*) FROM items i WHERE i.feed_id = feeds.id);
+    CREATE TRIGGER items_counted AFTER INSERT ON items BEGIN
+        UPDATE feeds SET items = items + 1 WHERE id = new.feed_id;
+    END;
+    CREATE TRIGGER items_uncounted AFTER DELETE ON items BEGIN
+        UPDATE feeds SET items = items - 1 WHERE id = old.feed_id;
+    END;
+    CREATE TRIGGER items_moved AFTER UPDATE OF feed_id ON items WHEN old.feed_id IS NOT new.feed_id BEGIN
+        UPDATE feeds SET items = items - 1 WHERE id = old.feed_id;
+        UPDATE feeds SET items = items + 1 WHERE id = new.feed_id;
+    END;
+    """,
 )
 
 
@@ -279,6 +315,8 @@ class Database:
         self.close()
 
     def _migrate(self) -> None:
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == len(_MIGRATIONS):
+            return  # up to date (a version never goes back): no write lock to take, on every open
         for n, script in enumerate(_MIGRATIONS, start=1):
             # The version is read under the write lock: two processes opening a new database at once must not
             # both run the same migration ("table feeds already exists").

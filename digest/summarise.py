@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -173,7 +174,7 @@ DEPENDENT = re.compile(
     r"should|means?|meant|contrasts?|shows?|showed|reflects?|reflected|led|leads?|made|makes|includes?|included|"
     r"also|not|in|on|at|resulted|results|suggests?|suggested|indicates?|indicated|came|comes|did|does|"
     r"one|ones|kind|approach|figure|number|work)\b|,)|"  # a pronoun ("This was …"), not "This inspection …"
-    r"Such|It|They|He|She|Here|There|Instead|However|But|And|Also|Meanwhile|"
+    r"Such|It|They|He|She|Here|There|Instead|However|But|And|Also|Another|Meanwhile|"
     r"Nevertheless|Nonetheless|Similarly|Likewise|Conversely|Moreover|Furthermore|Therefore|Thus|Hence|Yet|"
     r"Still|Otherwise|In (?:addition|contrast|turn|response)|As a (?:result|consequence)|Despite (?:this|that)|"
     r"On the other hand|At the same time|Even so|Again|Both|Neither|The (?:latter|former|same))\b"
@@ -255,7 +256,7 @@ def _extractive(
     seen: set[str] = set()
     for s in ranked[: max(40, n)]:
         key = " ".join(_content_words(s.text))
-        if key in seen or s.index in chosen:
+        if key in seen or s.index in chosen or _restates(s, chosen.values()):
             continue
         group = [s]
         if DEPENDENT.match(s.text) and s.index - 1 not in chosen:
@@ -272,6 +273,13 @@ def _extractive(
         if used >= budget - 5:
             break
     return " ".join(_FOOTNOTE.sub("", s.text) for s in sorted(chosen.values(), key=lambda s: s.index))
+
+
+def _restates(s: Sentence, chosen: Iterable[Sentence]) -> bool:
+    """Half or more of what the sentence says (its content words) is already in one sentence chosen: it would say
+    the same thing twice ("… impressive services for women." "For women, there is an impressive range …")."""
+    words = set(_content_words(s.text))
+    return len(words) >= 3 and any(len(words & set(_content_words(c.text))) * 2 >= len(words) for c in chosen)
 
 
 def why_left_out(item: Item, doc: Document | None) -> str:

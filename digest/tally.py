@@ -1,18 +1,34 @@
-"""What a digest carries, or will, counted as its email counts it, with what the filter left out: for
-`digest status` and the admin's dashboard."""
+"""What a digest carries, or will, counted as its email counts it, with what the filter (or the editor) left
+out: for `digest status`, the admin's dashboard and the send. Kept apart from `daily` (which builds and sends
+emails) so that the commands and pages that only count import little; `daily` keeps the names it had.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from .compose import LEFT_OUT_BY_EDITOR, Candidate, apply_choices, compose
-from .config import Settings
-from .daily import digest_day
 from .models import Document, Item, Run, RunInfo, Summary
-from .store import Store
-from .summarise import why_left_out
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .store import Store
+
+
+def list_slug(settings: Settings) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", settings.list_name.lower()).strip("-") or "digest"
+
+
+def run_key(settings: Settings, day: date) -> str:
+    return f"{list_slug(settings)}:{day.isoformat()}"
+
+
+def digest_day(settings: Settings, now: datetime) -> date:
+    return now.astimezone(settings.timezone).date()
 
 
 @dataclass(frozen=True)
@@ -37,14 +53,21 @@ def _tally(
     choices = store.item_choices()
     candidates = apply_choices([Candidate(item=i, summary=s, document=d) for i, s, d in rows], choices)
     digest = compose(candidates, list_name=settings.list_name, day=day, subject=settings.subject)
+    left = [c for c in candidates if not c.summary.about_probation]
+    reasons: tuple[tuple[Item, str], ...] = ()
+    if left:
+        from .summarise import why_left_out  # the classifier, imported only where something was left out
 
-    def why(c: Candidate) -> str:
-        return LEFT_OUT_BY_EDITOR if choices.get(c.item.id or 0) == "leave-out" else why_left_out(c.item, c.document)
+        def why(c: Candidate) -> str:
+            if choices.get(c.item.id or 0) == "leave-out":
+                return LEFT_OUT_BY_EDITOR
+            return why_left_out(c.item, c.document)
 
+        reasons = tuple((c.item, why(c)) for c in left)
     return Tally(
         entries=digest.count,
         items=sum(1 for c in candidates if c.summary.about_probation),
-        left_out=tuple((c.item, why(c)) for c in candidates if not c.summary.about_probation),
+        left_out=reasons,
         unsummarised=unread,
     )
 

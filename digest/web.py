@@ -41,7 +41,7 @@ from .deliver import Sender
 from .errors import DigestError, InputError, SubscriberError
 from .messages import renderer
 from .models import HealthStatus
-from .preferences import describe
+from .preferences import describe, offer, you_get
 from .reader_pages import PreferencePages
 from .render import RECIPIENT, environment, templates_dir
 from .service import Service
@@ -71,12 +71,14 @@ class Pages:
         self.svc = svc
         self.env: Environment = environment(svc.settings.templates_dir)
         self.env.filters["local"] = lambda when: schedule.shown(svc.settings, when)  # the schedule's timezone
+        # The send time and the choice of daily or weekly, as the home, subscribe and confirm pages offer them.
+        self.env.globals["offer"] = offer(svc.settings.send_time, svc.settings.timezone)
         self.env.filters["gets"] = lambda sub: describe(  # what a reader gets, as the admin's list shows it
             sub, send_time=svc.settings.send_time, today=daily.digest_day(svc.settings, svc.clock())
         )
 
     def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
-        for optional in ("link", "error", "email", "message", "csrf"):
+        for optional in ("link", "link_text", "error", "email", "message", "csrf"):
             context.setdefault(optional, None)
         html = self.env.get_template(f"web/{name}.html.j2").render(
             list_name=self.svc.settings.list_name, contact=self.svc.settings.contact, **context
@@ -148,8 +150,15 @@ class Pages:
                 return self.page(
                     "message", 409, title="Please try again", text="The list was busy; try the link again."
                 )
+        sub = load_subscribers(settings.subscribers_file).find(email)
+        gets = you_get(sub, send_time=settings.send_time) if sub else "everything new, every day"
         return self.page(
-            "message", title="You are subscribed", text=f"{email} will receive {settings.list_name} every day at noon."
+            "message",
+            title="You are subscribed",
+            text=f"{email} will receive {settings.list_name}: {gets}. You can choose daily or weekly, and what "
+            "it carries, at any time.",
+            link=daily.preferences_url(settings, email),
+            link_text="Change what you get",
         )
 
     def ask_address(self, request: Request, code: int = 200, **context: Any) -> Response:
@@ -237,27 +246,28 @@ class Pages:
         svc = self.svc
         settings = self.svc.settings
         clock = self.svc.clock
-        with svc.store() as store:
-            runs = store.recent_runs(1)
-            status = svc.today_status(store)
-            broken = [
-                {"name": h.name, "url": h.url, "error": h.disabled or h.last_error, "failures": h.failures}
-                for h in store.feed_health()
-                if h.last_error or h.disabled
-            ]
-            last_poll = store.last_poll()
-            verdict = svc.verdict(store)
-        late = schedule.overdue(settings, clock(), status)
+        now = clock()
+        store = svc.reader()
+        facts = svc.facts(store, now)
+        status = facts.today
+        broken = [
+            {"name": h.name, "url": h.url, "error": h.disabled or h.last_error, "failures": h.failures}
+            for h in facts.feeds
+            if h.last_error or h.disabled
+        ]
+        verdict = svc.verdict(store, facts)
+        late = schedule.overdue(settings, now, status)
         state: HealthStatus = "ok" if verdict.ok else ("overdue" if late else "failing")
+        latest, last_poll = facts.latest, facts.last_poll
         body = {
             "status": state,
             "problems": list(verdict.problems),
             "last_poll": last_poll.astimezone(settings.timezone).isoformat() if last_poll else None,
             "last_digest": None
-            if not runs
-            else {"day": runs[0].day.isoformat(), "status": runs[0].status, "deliveries": runs[0].counts},
+            if latest is None
+            else {"day": latest.day.isoformat(), "status": latest.status, "deliveries": latest.counts},
             "today": status,
-            "next_send": schedule.next_send(settings, clock(), status).isoformat(),
+            "next_send": svc.next_send(now, status).isoformat(),
             "feeds_in_error": broken,
         }
         return JSONResponse(body, status_code=200 if verdict.ok else 503)
@@ -302,6 +312,7 @@ def create_app(
         Route("/preferences/{token}", reader_pages.preferences, methods=["GET", "POST"]),
         Route("/digests", archive.digests),
         Route("/digests.atom", archive.feed),
+        Route("/digests/week/{day}", archive.week),
         Route("/digests/{day}", pages.web_digest),
         Route("/items/{item_id}", archive.item),
         Route("/search", archive.search),

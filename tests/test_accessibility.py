@@ -211,6 +211,7 @@ def test_the_archive_meets_wcag_aa(browser: Any, axe: str, archive_live: tuple[s
         "/ratings?region=Mars",
         "/search?q=probation&kind=zzz",
         "/items/999",
+        "/digests/week/2026-11-24",  # a weekly email's web version
     ]
     found = {path: violations(browser, axe, url=base + path) for path in paths}
     eml = message_from_bytes((outbox / "20261124" / "reader@example.org.eml").read_bytes(), policy=policy.default)

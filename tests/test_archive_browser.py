@@ -79,6 +79,23 @@ def test_index_to_a_digest_and_back(archive_site: Any, screen: Any) -> None:
     shot(page, "digest-day", size)
 
 
+def test_a_weekly_emails_web_version(archive_site: Any, screen: Any) -> None:
+    """The weekly email's page shows the week's contents list and counts; a contents entry opens the item's card."""
+    base, ids, _ = archive_site
+    size, page, _ = screen
+    page.goto(f"{base}/digests/week/2026-11-24")
+    expect(page.locator("h1")).to_contain_text("Probation Digest: the week")
+    expect(page.locator("body")).to_contain_text("This week:")
+    expect(page.locator("ul.headlines")).to_contain_text("An inspection of probation services in: Wakefield PDU (2026)")
+    expect(page.locator("ul.headlines")).to_contain_text("Why probation caseloads matter")
+    expect(page.locator("body")).to_contain_text("web version of Probation Digest's weekly email")
+    fits(page)
+    shot(page, "weekly", size)
+    page.click("ul.headlines >> text=Why probation caseloads matter")
+    page.wait_for_url(f"{base}/items/{ids['caseloads-post']}")
+    expect(page.locator("article.card h1")).to_have_text("Why probation caseloads matter")
+
+
 def test_search_with_filters_then_the_items_card(archive_site: Any, screen: Any) -> None:
     """A reader types words, picks a kind, sees the match highlighted, and opens the item's full card."""
     base, ids, _ = archive_site

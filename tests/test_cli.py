@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -126,6 +127,33 @@ def test_demo_runs_twice_and_says_why_the_second_sends_nothing(tmp_path: Path) -
     assert len(list((tmp_path / "demo" / "outbox").rglob("*.eml"))) == 3
     again = subprocess.run(demo, capture_output=True, text=True, timeout=300, cwd=REPO)
     assert "already sent today to 3 subscribers; nothing to do" in again.stdout
+
+
+def test_the_demo_email_says_the_same_in_both_parts_and_labels_links_truly(tmp_path: Path) -> None:
+    """Read as a subscriber would: a press release is never labelled the report; a post's organisation and the
+    chief inspector's words are in the HTML as in the text; each finding names the service it is about; a
+    summary neither says a thing twice nor opens on "Another …" without the first."""
+    demo = [sys.executable, "-m", "digest.demo", "--state", str(tmp_path / "demo")]
+    subprocess.run([*demo, "--reset"], capture_output=True, text=True, timeout=300, cwd=REPO, check=True)
+    eml = next((tmp_path / "demo" / "outbox").rglob("editor@example.org.eml"))
+    msg = message_from_bytes(eml.read_bytes(), policy=policy.default)
+    html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    release = re.search(
+        r'<a href="[^"]*/news/probation-services-in-northamptonshire-need-to-improve/"[^>]*>([^<]+)<', html
+    )
+    assert release and release[1] == "News release"
+    assert (
+        "News release: https://hmiprobation.justiceinspectorates.gov.uk/news/probation-services-in-northamptonshire"
+        in text
+    )
+    flat = re.sub(r"\s+", " ", text)
+    for both in ("the morale of operational staff is low", "Humberside, Lincolnshire and North Yorkshire CRC"):
+        assert both in flat
+        assert both in re.sub(r"\s+", " ", html.replace("&amp;", "&"))
+    assert "- CRC: Work to reduce reoffending was poor." in flat
+    assert "- NPS: Their work to reduce reoffending was acceptable" in flat
+    assert "Another concern" not in flat and "For women, there is an impressive range" not in flat
 
 
 def _commands(group: click.Group, prefix: str = "digest") -> list[str]:

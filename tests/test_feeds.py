@@ -176,3 +176,14 @@ def test_rss_090_to_10_formats() -> None:
     new = parse(rdf)
     assert new.version == "rss10"
     assert new.items[0].published == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def test_clean_text_folds_every_kind_of_white_space() -> None:
+    """Every character Python counts as white space (no-break, ideographic, line separator, …) folds to one
+    space, as the regular expression before it did, and the ends are trimmed."""
+    import re
+
+    from digest.feeds import clean_text
+
+    spaces = "".join(chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c)))
+    assert clean_text(f"{spaces}a{spaces}b &nbsp; <p>c</p>\u200bd{spaces}") == "a b c \u200bd"

@@ -60,3 +60,25 @@ def test_overdue_after_an_hour_without_a_digest() -> None:
     assert overdue(S, datetime(2026, 6, 1, 12, 5, tzinfo=UTC), None)  # 13:05 BST
     assert not overdue(S, datetime(2026, 6, 1, 12, 5, tzinfo=UTC), "done")
     assert not overdue(S, datetime(2026, 6, 1, 12, 5, tzinfo=UTC), "empty")
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "America/Sao_Paulo", "Australia/Lord_Howe"])
+@pytest.mark.parametrize("at", [time(12, 0), time(1, 30), time(1, 15), time(0, 0), time(2, 0)])
+def test_next_send_agrees_with_the_cron_trigger(zone: str, at: time) -> None:
+    """The next send time worked out without APScheduler is the send trigger's own, to the second, through a
+    year of instants (clock changes on the send time included, where the trigger itself is asked)."""
+    from dataclasses import replace
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from digest.schedule import send_trigger
+
+    settings = replace(S, timezone=ZoneInfo(zone), send_time=at)
+    trigger = send_trigger(settings)
+    moment = datetime(2026, 1, 1, 0, 0, 0, 250_000, tzinfo=UTC)
+    while moment < datetime(2027, 1, 1, tzinfo=UTC):
+        for when in (moment, moment.replace(microsecond=0)):
+            expected = trigger.get_next_fire_time(None, when).astimezone(settings.timezone)
+            got = next_send(settings, when)
+            assert (got, got.utcoffset()) == (expected, expected.utcoffset()), when
+        moment += timedelta(minutes=97, seconds=13)

@@ -246,3 +246,111 @@ def test_hand_edits_made_while_adds_run_are_never_lost(tmp_path: Path) -> None:
     assert [a for a in hand + added if a not in on_list] == []
     assert set(refusals) <= {f"error: {path} changed since it was read; nothing was written. Try again.\n"}
     assert len(added) == 3 and len(hand) >= 6  # the hand edits did land during the adds, so a loss would show
+
+
+ADDRESSES = [
+    "reader@example.org",
+    "first.last+digest@pdu.probation.gov.uk",
+    "o'brien@example.co.uk",
+    "x_y-z!#$%&'*+/=?^`{|}~@example.org",
+    "A@Example.org",
+    "UPPER@EXAMPLE.ORG",
+    "a@b.c",
+    "a@localhost",
+    "a@example.local",
+    "a@box.test",
+    "a@something.invalid",
+    "a@10.in-addr.arpa",
+    "a@xn--bcher-kva.example",
+    "a@ab--cd.example.org",
+    "a@-start.example.org",
+    "a@end-.example.org",
+    "a@example.123",
+    "a@example.c0m",
+    ".a@example.org",
+    "a.@example.org",
+    "a..b@example.org",
+    "a@example..org",
+    "x" * 64 + "@example.org",
+    "x" * 65 + "@example.org",
+    "a@" + "d" * 63 + ".example.org",
+    "a@" + "d" * 64 + ".example.org",
+    "a@" + ".".join(["abcdefghi"] * 25) + ".org",
+    "élodie@example.fr",
+    "a@bücher.example",
+    '"quoted"@example.org',
+    "a@[192.0.2.1]",
+    "not-an-address",
+    "a@b@example.org",
+    "  padded@example.org  ",
+]
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_the_quick_address_check_agrees_with_email_validator(address: str) -> None:
+    """An address taken without email_validator is one it accepts, in the same normal form; any other address
+    gets email_validator's own answer."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from digest.subscribers import _normal, _plain
+
+    try:
+        expected: str | None = validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        expected = None
+    if _plain(address.strip()):
+        assert expected == address.strip()
+    try:
+        got: str | None = _normal(address)
+    except EmailNotValidError:
+        got = None
+    assert got == expected
+
+
+PLAIN_LISTS = [
+    "subscribers:\n  - email: a@example.org\n    name: Reader One\n  - b@example.org\n",
+    "# the list\nsubscribers:\n  # the editor first\n  - email: a@example.org   # West Kent\n\n"
+    "  - name: Ó Súilleabháin, Aoife (PDU)\n    email: 1st@example.org\n",
+    "subscribers:\r\n  - email: a@example.org\r\n    name: Reader\r\n",
+    "subscribers:\n",
+]
+NOT_PLAIN_LISTS = [
+    "subscribers:\n  - email: a@example.org\n    preferences:\n      kinds: [inspection]\n",
+    "subscribers:\n  - email: 'a@example.org'\n",
+    "subscribers:\n  - email: a@example.org\n    name: true\n",
+    "subscribers:\n  - email: a@example.org\n    name: 2026-11-24\n",
+    "subscribers:\n  - email: a@example.org\n    name: 12\n",
+    "subscribers:\n  - email: a@example.org\n    name: null\n",
+    "subscribers:\n  - email: a@example.org\n    email: b@example.org\n",
+    "subscribers:\n  - email: a@example.org\n    nmae: A\n",
+    "subscribers: []\n",
+    "%YAML 1.1\n---\nsubscribers:\n  - email: a@example.org\n",
+    "subscribers:\n  - email: a@example.org\n\tname: A\n",
+    "\ufeffsubscribers:\n  - email: a@example.org\n",
+    "- a@example.org\n",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_LISTS + NOT_PLAIN_LISTS)
+def test_the_quick_list_reader_reads_what_yaml_reads_or_declines(text: str) -> None:
+    """The line reader gives exactly what the YAML safe loader gives for the lists `subscribers add` writes, and
+    declines (the YAML loader then reads the file) anything else: preferences, quotes, values YAML would not read
+    as text, a key given twice, unknown keys, tabs, a byte-order mark."""
+    from ruamel.yaml import YAML
+
+    from digest.subscribers import _plain_list
+
+    got = _plain_list(text)
+    if text in PLAIN_LISTS:
+        assert got == YAML(typ="safe").load(text)
+    else:
+        assert got is None
+
+
+def test_errors_found_on_the_quick_path_still_name_the_line(tmp_path: Path) -> None:
+    """A plain list with a bad address later on reports the file, the line and the field, as the YAML path does."""
+    text = "subscribers:\n" + "".join(f"  - email: r{i}@example.org\n    name: R {i}\n" for i in range(50))
+    path = write(tmp_path, text + "  - email: r50@example\n")
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert str(err.value).startswith(f"{path}:102: subscribers[50].email: 'r50@example' is not a valid address")

@@ -1,0 +1,77 @@
+"""What the benchmarks share: the load average, medians of interleaved runs, `--quick`, and HTTP servers on
+127.0.0.x that answer after a fixed latency."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+QUICK = "--quick" in sys.argv or os.environ.get("BENCH_QUICK") == "1"
+
+
+def load() -> str:
+    """The load average beside the CPU count: figures on a busy machine are noisy, and the note says so."""
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
+
+
+def interleaved(runs: int, **cases: Callable[[], float]) -> dict[str, float]:
+    """Run each case `runs` times, taking turns (a, b, a, b, …) so that a burst of load hits both; medians."""
+    got: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(runs):
+        for name, case in cases.items():
+            got[name].append(case())
+    return {name: statistics.median(values) for name, values in got.items()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(
+    host: str, port: int, bodies: Mapping[str, tuple[str, bytes]], latency: float, etags: bool = False
+) -> ThreadingHTTPServer:
+    """Serve path -> (content type, body) after `latency` seconds per response; with `etags`, answer a matching
+    If-None-Match with 304."""
+    tags = {path: f'"{hash(body) & 0xFFFFFFFF:x}"' for path, (_, body) in bodies.items()}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            time.sleep(latency)
+            found = bodies.get(self.path)
+            if found is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            ctype, body = found
+            if etags and self.headers.get("If-None-Match") == tags[self.path]:
+                self.send_response(304)
+                self.send_header("ETag", tags[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            if etags:
+                self.send_header("ETag", tags[self.path])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

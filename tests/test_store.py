@@ -1,0 +1,80 @@
+"""The store's kept counts: the ledger's counts by state and each feed's item count, kept by triggers as rows
+change, always equal to counting the rows again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from digest.models import Feed, Item
+from digest.store import Store
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def _recount(store: Store, key: str) -> dict[str, int]:
+    rows = store.db.execute("SELECT state, count(*) FROM deliveries WHERE run_key=? GROUP BY state", (key,))
+    return {r[0]: r[1] for r in rows}
+
+
+def test_delivery_counts_follow_every_change_to_the_ledger(tmp_path: Path) -> None:
+    """Recorded, marked sent or failed, reset, suppressed, added late and rebuilt: the kept counts always equal
+    a recount of the ledger, and a rebuilt run starts from its new recipients."""
+    with Store(tmp_path / "d.sqlite3") as store:
+        key = "digest:2026-11-24"
+        store.suppress("c@example.org", "unsubscribed", now=NOW)
+        recipients = [(f"{x}@example.org", None, f"<{x}@id>") for x in "abcde"]
+        store.create_run(
+            key, day=NOW.date(), now=NOW, subject="S", item_ids=[], html="", text="", recipients=recipients
+        )
+        assert store.delivery_counts(key) == _recount(store, key) == {"pending": 4, "suppressed": 1}
+        store.mark(key, "a@example.org", "sending", now=NOW)
+        store.mark(key, "a@example.org", "sent", now=NOW, attempt=True)
+        store.mark(key, "b@example.org", "failed", now=NOW, attempt=True)
+        assert (
+            store.delivery_counts(key)
+            == _recount(store, key)
+            == {"failed": 1, "pending": 2, "sent": 1, "suppressed": 1}
+        )
+        assert store.reset_failed(key, now=NOW) == 1
+        assert store.add_recipient(key, "f@example.org", None, "<f@id>", now=NOW)
+        assert store.delivery_counts(key) == _recount(store, key) == {"pending": 4, "sent": 1, "suppressed": 1}
+        store.create_run(
+            key, day=NOW.date(), now=NOW, subject="S", item_ids=[], html="", text="", recipients=recipients[:2]
+        )
+        assert store.delivery_counts(key) == _recount(store, key) == {"pending": 2}
+        assert store.delivery_counts("other:2026-11-24") == {}
+
+
+def test_each_feeds_item_count_is_kept_as_items_arrive(tmp_path: Path) -> None:
+    """The feeds' health shows as many items per feed as the items table holds, after new items, repeats and
+    duplicates from another feed."""
+    feeds = [Feed(name="A", url="https://a.example.org/feed"), Feed(name="B", url="https://b.example.org/feed")]
+
+    def item(feed: Feed, n: int) -> Item:
+        url = f"https://news.example.org/{n}"
+        return Item(
+            guid=f"{feed.url}#{n}",
+            url=url,
+            canonical_url=url,
+            title=f"Item {n}",
+            published=NOW - timedelta(hours=n),
+            feed_url=feed.url,
+            source=feed.name,
+            content_html="",
+            summary_html="",
+            content_hash=f"hash{n}",
+        )
+
+    with Store(tmp_path / "d.sqlite3") as store:
+        store.sync_feeds(feeds)
+        store.add_items(feeds[0].url, [item(feeds[0], n) for n in range(5)], now=NOW, backfill_since=None)
+        store.add_items(feeds[0].url, [item(feeds[0], n) for n in range(7)], now=NOW, backfill_since=None)
+        store.add_items(feeds[1].url, [item(feeds[1], n) for n in range(3)], now=NOW, backfill_since=None)
+        counted = {h.name: h.items for h in store.feed_health()}
+        recount = dict(
+            store.db.execute(
+                "SELECT f.name, count(i.id) FROM feeds f LEFT JOIN items i ON i.feed_id=f.id GROUP BY f.id"
+            )
+        )
+        assert counted == recount == {"A": 7, "B": 3}
