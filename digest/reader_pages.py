@@ -28,6 +28,7 @@ _READERS_OWN = frozenset({"unsubscribed", "complained"})  # stops the reader cho
 _STOPPED = {
     "unsubscribed": "You are unsubscribed",
     "complained": "You are unsubscribed: your mail service reported our email as unwanted",
+    "manual": "The editor has stopped sending to this address",
 }
 _REFUSED = "Nothing is sent to you: your mail server refused our email"
 _REGION_LABELS = {

@@ -235,7 +235,8 @@ def test_a_reader_no_longer_on_the_list_and_a_bad_link(site: Any) -> None:
 
 def test_a_reader_whose_server_refused_the_digest_is_told_so_and_cannot_lift_it(site: Any) -> None:
     """A bounce-suppressed reader's page says their server refused the email and points at the editor; a
-    resubscribe POST is refused (409) and the suppression stays: only the editor lifts a bounce."""
+    resubscribe POST is refused (409) and the suppression stays: only the editor lifts a bounce (or their own
+    stop, which the page names as theirs)."""
     client, settings = site
     with Store(settings.database) as store:
         store.suppress("reader@example.org", "bounced", now=NOW, detail="550 5.1.1 User unknown")
@@ -247,6 +248,8 @@ def test_a_reader_whose_server_refused_the_digest_is_told_so_and_cannot_lift_it(
     assert r.status_code == 409 and "Only the editor can start sending here again." in r.text
     with Store(settings.database) as store:
         assert "reader@example.org" in store.suppressions()
+        store.suppress("reader@example.org", "manual", now=NOW)
+    assert "The editor has stopped sending to this address" in client.get(path).text  # not "your mail server"
 
 
 def test_a_digest_narrowed_by_region_keeps_only_the_chosen_regions_cards() -> None:
