@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
 from . import subscriber_prefs
 from .errors import ConfigError, InputError, SubscriberError
 from .models import Subscriber
 from .names import check_name
-from .yamlfile import dump, replace_if_unchanged, round_trip
-from .yamlmodel import yaml_error, yaml_line
+from .yamlfile import dump, fast, load_tree, replace_if_unchanged
+from .yamlmodel import yaml_line
 
 _FIELDS = ("email", "name", "preferences")
 
@@ -84,7 +82,7 @@ class SubscriberFile:
     @property
     def tree(self) -> Any:
         """The round-trip tree (comments and all), parsed only when the list is edited."""
-        return round_trip().load(self.data.decode("utf-8")) if self.data else None
+        return load_tree(self.data, self.path) if self.data else None
 
     def find(self, email: str) -> Subscriber | None:
         lowered = email.strip().lower()
@@ -102,14 +100,13 @@ def load(path: Path) -> SubscriberFile:
     except FileNotFoundError:
         return SubscriberFile(path=path, subscribers=[], data=b"")
     try:
-        text = data.decode("utf-8")
-        try:
-            tree = _plain_list(text)
-            subscribers = parse(YAML(typ="safe").load(text) if tree is None else tree, path)
-        except ConfigError:
-            subscribers = parse(round_trip().load(text), path)  # the same error again, now with its line
-    except (YAMLError, UnicodeDecodeError) as exc:
-        raise yaml_error(exc, path) from None
+        plain = _plain_list(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        plain = None  # load_tree says so, naming the file
+    try:
+        subscribers = parse(load_tree(data, path, fast()) if plain is None else plain, path)
+    except ConfigError:
+        subscribers = parse(load_tree(data, path), path)  # the same error again, now with its line (and key)
     return SubscriberFile(path=path, subscribers=subscribers, data=data)
 
 
@@ -279,7 +276,7 @@ class Editor:
             seq = tree["subscribers"] = CommentedSeq()
         mutate(seq)
         data = dump(tree)
-        parse(round_trip().load(data.decode()), self.loaded.path)  # never write a list we could not read back
+        parse(load_tree(data, self.loaded.path), self.loaded.path)  # never write a list we could not read back
         return data
 
     def add(self, email: str, name: str | None = None) -> SubscriberFile:

@@ -428,3 +428,26 @@ def test_poll_status_and_the_email_count_the_same_items_and_show_what_was_left_o
     after = run("status", config=config).stdout
     assert f"done     {counted}; 1 sent" in after
     assert f"    {left_out}hardly mentions probation" in after
+
+
+def test_an_impossible_date_in_either_file_is_a_clear_error(make_config: Any, tmp_path: Path) -> None:
+    """A date that does not exist (2026-02-30) in the subscribers list or the settings stops every command with the
+    file, line and field, exit 2, and no traceback."""
+    config = make_config([])
+    subs = tmp_path / "subscribers.yml"
+    subs.write_text(
+        "subscribers:\n  - email: a@example.org\n    preferences:\n      kinds: [inspection]\n"
+        "      paused_until: 2026-02-30\n",
+        encoding="utf-8",
+    )
+    said = (
+        f"error: {subs}:5: subscribers[0].preferences.paused_until: '2026-02-30' is not a real date; "
+        "write a date that exists, or quote the value if it is text"
+    )
+    for args in (["subscribers", "list"], ["send", "--dry-run"]):
+        r = run(*args, config=config)
+        assert (r.returncode, r.stderr.strip()) == (2, said), args
+    config.write_text(config.read_text().replace("list_name: Probation Digest", "list_name: 2026-02-30"))
+    r = run("status", config=config)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith(f"error: {config}:1: list_name: '2026-02-30' is not a real date")
