@@ -293,6 +293,10 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type:
         url, ctype = path.resolve().as_uri(), ""
         if path.suffix.lower() in (".txt", ".text", ".md"):
             ctype = "text/plain"
+    from .extract import NOT_TEXT, is_binary, is_pdf
+
+    if not is_pdf(content, ctype) and is_binary(content):
+        fail(f"{source}: {NOT_TEXT}", 2)  # by its content, whatever its name: garbage in is no summary out
     if ctype == "text/plain":
         from .extract import extract_text
 

@@ -87,11 +87,12 @@ def subscribers_unsuppress(ctx: Context, email: str) -> None:
 @pass_ctx
 def subscribers_import(ctx: Context, csv_file: Path, skip_invalid: bool) -> None:
     """Import addresses from a CSV (email[,name]); nothing is imported if any row is bad."""
-    from .subscribers import Editor, read_csv
+    from .subscribers import Editor, csv_text, read_csv
     from .subscribers import load as load_subscribers
 
+    text = csv_text(csv_file.read_bytes(), str(csv_file))
     loaded = load_subscribers(ctx.settings.subscribers_file)
-    report = read_csv(csv_file.read_text(encoding="utf-8-sig"), loaded)
+    report = read_csv(text, loaded)
     for row, reason in report.bad:
         click.echo(f"{csv_file}:{row}: {reason}", err=True)
     if report.bad and not skip_invalid:

@@ -342,6 +342,15 @@ class ImportReport:
     duplicates: list[str]
 
 
+def csv_text(data: bytes, name: str) -> str:
+    """A CSV file's bytes as text: UTF-8 (a spreadsheet's byte-order mark dropped), or an InputError saying how to
+    save it (Excel's plain "CSV" is Windows-1252, and guessing an encoding would put wrong names on the list)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not UTF-8 text (save it as CSV UTF-8)") from None
+
+
 def read_csv(text: str, existing: SubscriberFile) -> ImportReport:
     """Read `email[,name]` rows (a header row is optional). Every bad row is reported with its number."""
     good: list[tuple[str, str | None]] = []

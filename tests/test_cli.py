@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import random
 import re
 import signal
 import subprocess
@@ -451,3 +452,33 @@ def test_an_impossible_date_in_either_file_is_a_clear_error(make_config: Any, tm
     r = run("status", config=config)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.strip().startswith(f"error: {config}:1: list_name: '2026-02-30' is not a real date")
+
+
+def test_summarise_refuses_binary_data_whatever_its_name(tmp_path: Path) -> None:
+    """Random bytes, named .bin or .txt, are refused with a clear message (exit 2) instead of summarised garbage;
+    text in Latin-1 still summarises."""
+    noise = bytes(random.Random(7).randrange(256) for _ in range(20_000))
+    for name in ("rand.bin", "rand.txt", "rand.html"):
+        path = tmp_path / name
+        path.write_bytes(noise)
+        r = run("summarise", str(path))
+        assert (r.returncode, r.stdout) == (2, ""), name
+        assert (
+            r.stderr.strip()
+            == f"error: {path}: not text, HTML or PDF (the bytes are binary data); nothing to summarise"
+        )
+    latin = tmp_path / "note.txt"
+    latin.write_bytes("Probation caf\u00e9 report: the service requires improvement.\n".encode("latin-1") * 20)
+    assert run("summarise", str(latin)).returncode == 0
+
+
+def test_importing_a_csv_that_is_not_utf8_says_how_to_save_it(make_config: Any, tmp_path: Path) -> None:
+    """A CSV in another encoding is refused with what to do (exit 2), not a traceback, and nothing is imported."""
+    config = make_config([])
+    csv = tmp_path / "bin.csv"
+    csv.write_bytes(b"\xff\xfe\x00b\n")
+    r = run("subscribers", "import", str(csv), config=config)
+    assert (r.returncode, r.stderr.strip()) == (2, f"error: {csv}: not UTF-8 text (save it as CSV UTF-8)")
+    csv.write_bytes("email,name\nzoe@example.org,Zo\u00eb\n".encode("utf-8-sig"))
+    assert run("subscribers", "import", str(csv), config=config).returncode == 0
+    assert "Zo\u00eb" in (tmp_path / "subscribers.yml").read_text(encoding="utf-8")
