@@ -16,6 +16,7 @@ from .models import Item, Summary
 from .store_choices import CHOICES, Choice
 from .summarise import why_left_out
 from .tally import waiting
+from .web_params import row_id
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,8 @@ class ItemPages(AdminBase):
             form = request.state.form
             raw = form.get("choice", "")
             choice: Choice | None = next((c for c in CHOICES if c == raw), None)
-            try:
-                item_id = int(form.get("item", ""))
-            except ValueError:
+            item_id = row_id(form.get("item"))
+            if item_id is None:
                 return self.done(request, "Not done", "No such item.", "/admin/items", 400)
             if not self.confirmed(request):
                 title = form.get("title", "this item")

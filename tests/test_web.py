@@ -609,3 +609,15 @@ def test_the_delivery_log_pages_through_every_recipient(
             second = client.get(older).text
             assert "51–60 of 60 deliveries" in second and "Newer" in second and "Older" not in second
             assert "No deliveries match." in client.get("/admin/log?status=sent").text
+            for past_the_end in ("3", "999", "99999999999999999999999"):  # the last page, not "2951–2950 of 60"
+                last = client.get(f"/admin/log?status=pending&page={past_the_end}")
+                assert last.status_code == 200 and "51–60 of 60 deliveries" in last.text
+
+
+def test_an_item_number_too_large_for_the_database_is_no_such_item(app: Any) -> None:
+    """The editor's item form with a number SQLite cannot hold says there is no such item (400), not a 500."""
+    client, _ = app
+    csrf = login(client)
+    for item in ("99999999999999999999999", "-3", "x"):
+        r = client.post("/admin/items", data={"csrf": csrf, "item": item, "choice": "leave-out", "confirm": "yes"})
+        assert (r.status_code, "No such item." in r.text) == (400, True), item
