@@ -13,6 +13,7 @@ from . import auth
 from .admin_base import AdminBase
 from .compose import LEFT_OUT_BY_EDITOR
 from .models import Item, Summary
+from .plural import plural
 from .store_choices import CHOICES, Choice
 from .summarise import why_left_out
 from .tally import waiting
@@ -34,7 +35,7 @@ def card_line(s: Summary) -> str:
     if s.kind == "inspection" and (s.organisation or s.rating):
         parts = [s.organisation or s.title, f"rated {s.rating}" if s.rating else s.rating_note or "no rating"]
         if s.recommendations:
-            parts.append(f"{len(s.recommendations)} recommendations")
+            parts.append(plural(len(s.recommendations), "recommendation"))
         return " · ".join(p for p in parts if p)
     text = s.summary.strip()
     return text if len(text) <= 200 else text[:200].rsplit(" ", 1)[0] + "…"

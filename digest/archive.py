@@ -272,6 +272,6 @@ class ArchivePages:
             sort=sort,
             descending=descending,
             sort_link=sort_link,
-            chart=tracker.chart(rows, year),
+            chart=tracker.chart(rows, year, this_year=year == today.year),
             csv_note="digest ratings --csv",
         )

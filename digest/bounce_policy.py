@@ -19,6 +19,7 @@ from email import message_from_bytes, policy
 from .bounces import Bounce, classify
 from .bounces import status_in as _status
 from .config import BounceSettings, Settings
+from .plural import plural
 from .store import Store
 from .verp import Index, ReturnPaths
 
@@ -62,7 +63,7 @@ def record(
             return Outcome(
                 email, kind, False, f"soft bounce{code} {count} of {settings.soft_limit} in {settings.soft_days} days"
             )
-        evidence = f"{count} soft bounces in {settings.soft_days} days; last: {evidence}"
+        evidence = f"{plural(count, 'soft bounce')} in {plural(settings.soft_days, 'day')}; last: {evidence}"
     label = "complaint" if kind == "complaint" else f"{kind} bounce{code}"
     if email in store.suppressions():
         return Outcome(email, kind, False, f"{label}; already suppressed")

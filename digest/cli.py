@@ -22,6 +22,7 @@ from .cli_subscribers import subscribers
 from .clock import utcnow as now
 from .errors import ConfigError, DigestError, InputError, LockedError
 from .models import SOURCE_TYPES, SourceType
+from .plural import plural
 
 # Each command imports what it needs when it runs: `digest --help` and a poll stay fast (trafilatura, pypdf, bs4
 # and the daily run cost half a second to import), and pool workers, which import this module, stay light.
@@ -189,8 +190,8 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
             not_due = f", {len(active) - len(due)} not due today (weekly or paused)" if len(due) < len(active) else ""
             click.echo(f"subject: {digest.subject}")
             click.echo(
-                f"would send to {len(due)} of {len(subs)} subscribers "
-                f"({len(subs) - len(active)} suppressed{not_due}); {digest.count} items"
+                f"would send to {len(due)} of {plural(len(subs), 'subscriber')} "
+                f"({len(subs) - len(active)} suppressed{not_due}); {plural(digest.count, 'item')}"
             )
             for e in digest.entries:
                 click.echo(f"  - [{e.summary.kind}] {e.title} ({e.source})")
@@ -365,7 +366,7 @@ def dkim_record(ctx: Context) -> None:
 
     dkim = ctx.settings.dkim
     if dkim is None:
-        fail("no dkim section in the settings; add dkim: {selector: ..., key_file: ...} (see README, DKIM)", 2)
+        fail(f"{ctx.settings.path}: no dkim section; add dkim: {{selector: ..., key_file: ...}} (see README, DKIM)", 2)
     name, value = dns_record(dkim)
     click.echo(f"Publish this TXT record in the DNS of {dkim.domain}:\n")
     click.echo(f"name:  {name}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .cli_context import Context, fail, pass_ctx
+from .plural import plural
 
 
 @click.group()
@@ -37,7 +38,7 @@ def subscribers_list(ctx: Context) -> None:
             line += f"  ({why.created:%Y-%m-%d}{': ' + why.detail[:160] if why.detail else ''})"
         click.echo(line)
     click.echo(
-        f"{len(loaded.subscribers)} subscribers, "
+        f"{plural(len(loaded.subscribers), 'subscriber')}, "
         f"{sum(1 for s in loaded.subscribers if s.email.lower() in suppressed)} suppressed",
         err=True,
     )
@@ -55,7 +56,7 @@ def subscribers_add(ctx: Context, email: str, name: str | None) -> None:
     loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).add(email, name)
     with ctx.store() as store:
         store.unsuppress(email)
-    click.echo(f"added {email}; {len(loaded.subscribers)} subscribers")
+    click.echo(f"added {email}; {plural(len(loaded.subscribers), 'subscriber')}")
 
 
 @subscribers.command("remove")
@@ -67,7 +68,7 @@ def subscribers_remove(ctx: Context, email: str) -> None:
     from .subscribers import load as load_subscribers
 
     loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).remove(email)
-    click.echo(f"removed {email}; {len(loaded.subscribers)} subscribers")
+    click.echo(f"removed {email}; {plural(len(loaded.subscribers), 'subscriber')}")
 
 
 @subscribers.command("unsuppress")
@@ -96,7 +97,10 @@ def subscribers_import(ctx: Context, csv_file: Path, skip_invalid: bool) -> None
     for row, reason in report.bad:
         click.echo(f"{csv_file}:{row}: {reason}", err=True)
     if report.bad and not skip_invalid:
-        fail(f"{len(report.bad)} bad rows; nothing imported (use --skip-invalid to import the rest)", 2)
+        fail(
+            f"{plural(len(report.bad), 'bad row')}; nothing imported (use --skip-invalid to import the rest)",
+            2,
+        )
     if report.good:
         Editor(loaded).add_many(report.good)
     click.echo(

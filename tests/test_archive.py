@@ -285,6 +285,9 @@ def test_the_chart_counts_this_years_ratings(archive: Any) -> None:
     counts = re.findall(r'<th scope="row" width="34%">([^<]+)</th>.*?<td class="count" width="10%">(\d+)</td>', chart)
     assert counts == [("Outstanding", "1"), ("Good", "0"), ("Requires improvement", "1"), ("Inadequate", "1")]
     assert 'width="100%" bgcolor="#b3261e"' in chart
+    assert "<caption>Ratings this year: inspections published in 2026</caption>" in chart
+    then = client.get("/ratings", params={"year": "2022"}).text
+    assert "<caption>Ratings in 2022</caption>" in then and "this year" not in then
 
 
 def test_the_email_links_to_the_archive_says_previously_and_carries_the_chart(archive: Any, tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ def test_status_and_preview(web: WebServer, make_config: Any, tmp_path: Path) ->
     text = run("preview", "--text", config=config).stdout
     assert text.startswith("PROBATION DIGEST\n")
     dry = run("send", "--dry-run", config=config).stdout
-    assert "would send to 1 of 1 subscribers" in dry
+    assert "would send to 1 of 1 subscriber " in dry
     assert not (tmp_path / "outbox").exists()
 
 
@@ -400,13 +400,13 @@ def test_after_todays_send_status_shows_tomorrow_and_dry_run_agrees_with_send(we
     assert run("poll", config=config).returncode == 0
     today = datetime.now(ZoneInfo(zone)).date()
     assert f"next send: {today} 23:30" in run("status", config=config).stdout
-    assert "would send to 1 of 1 subscribers" in run("send", "--dry-run", config=config).stdout
+    assert "would send to 1 of 1 subscriber " in run("send", "--dry-run", config=config).stdout
     assert ": 1 sent, 0 failed" in run("send", config=config).stdout
     assert f"next send: {today + timedelta(days=1)} 23:30" in run("status", config=config).stdout
     dry = run("send", "--dry-run", config=config).stdout
     again = run("send", config=config).stdout
-    assert "already sent today to 1 subscribers; nothing to do" in again
-    assert dry.startswith("already sent today to 1 subscribers; nothing to do") and "would send" not in dry
+    assert "already sent today to 1 subscriber; nothing to do" in again
+    assert dry.startswith("already sent today to 1 subscriber; nothing to do") and "would send" not in dry
 
 
 def test_poll_status_and_the_email_count_the_same_items_and_show_what_was_left_out(
@@ -422,7 +422,7 @@ def test_poll_status_and_the_email_count_the_same_items_and_show_what_was_left_o
     before = run("status", config=config).stdout
     assert f"waiting for the next digest: {counted}; 0 not yet summarised" in before
     assert f"  {left_out}hardly mentions probation" in before
-    assert "would send to 1 of 1 subscribers (0 suppressed); 6 items" in run("send", "--dry-run", config=config).stdout
+    assert "would send to 1 of 1 subscriber (0 suppressed); 6 items" in run("send", "--dry-run", config=config).stdout
     assert run("send", config=config).returncode == 0
     email = next((tmp_path / "outbox").rglob("*.eml")).read_text()
     assert "6 new items" in email

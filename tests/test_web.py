@@ -472,7 +472,8 @@ def test_a_hash_pasted_in_double_quotes_is_reported(
     make_config: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A password hash that went through a shell in double quotes (every $ eaten) is named in the log at start and
-    on the login page, instead of answering 'Wrong password.' to the right password for ever."""
+    on the login page, instead of answering 'Wrong password.' to the right password for ever; with none set, the
+    log says once that the admin is unavailable."""
     good = hash_password("correct horse")
     mangled = subprocess.run(
         ["bash", "-c", f'H="{good}"; printf %s "$H"'], capture_output=True, text=True, check=True
@@ -498,6 +499,15 @@ def test_a_hash_pasted_in_double_quotes_is_reported(
     caplog.clear()
     create_app(settings, clock=lambda: NOW)
     assert "cannot be used" not in caplog.text
+    monkeypatch.delenv("DIGEST_ADMIN_PASSWORD_HASH")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        create_app(settings, clock=lambda: NOW)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        "$DIGEST_ADMIN_PASSWORD_HASH is not set, so the admin (/admin) is unavailable; set it to the output of "
+        "`digest hash-password`"
+    ]
 
 
 def test_after_todays_send_health_and_dashboard_show_tomorrow_in_the_schedules_zone(
