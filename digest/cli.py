@@ -169,9 +169,13 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     from . import daily, editions, readiness
     from .deliver import make_sender
     from .ledger import Stop
-    from .subscribers import load_for_send, normalise_email
+    from .subscribers import load_for_send, normalise_email, unknown_sources
 
     settings = ctx.settings
+    if not to:
+        # A reader's misspelt source is their loss alone: named here, and everyone (them included) is sent to.
+        for problem in unknown_sources(load_for_send(settings.subscribers_file), settings):
+            click.echo(f"warning: {problem}", err=True)
     with ctx.store() as store:
         if dry_run:
             subs = load_for_send(settings.subscribers_file).subscribers

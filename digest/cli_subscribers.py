@@ -3,6 +3,7 @@ imports the list's module (ruamel.yaml, email_validator) when it runs, so `--hel
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,10 +21,11 @@ def subscribers() -> None:
 @pass_ctx
 def subscribers_list(ctx: Context) -> None:
     """Every address with its status (active, or why it is suppressed: the reason, date and evidence) and what
-    it gets."""
+    it gets; then, exiting 2, any reader's source that names no feed in the settings."""
     from .clock import utcnow
     from .preferences import describe
     from .subscribers import load as load_subscribers
+    from .subscribers import unknown_sources
 
     settings = ctx.settings
     loaded = load_subscribers(settings.subscribers_file)
@@ -42,6 +44,11 @@ def subscribers_list(ctx: Context) -> None:
         f"{sum(1 for s in loaded.subscribers if s.email.lower() in suppressed)} suppressed",
         err=True,
     )
+    problems = unknown_sources(loaded, settings)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        sys.exit(2)
 
 
 @subscribers.command("add")

@@ -6,12 +6,13 @@ changed since it was read).
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -22,6 +23,9 @@ from .models import Subscriber
 from .names import check_name
 from .yamlfile import dump, fast, load_tree, replace_if_unchanged
 from .yamlmodel import yaml_line
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 _FIELDS = ("email", "name", "preferences")
 
@@ -170,6 +174,39 @@ def load_for_send(path: Path) -> SubscriberFile:
         "(restore the file, or add an address with `digest subscribers add`)",
         path=path,
     )
+
+
+def unknown_sources(loaded: SubscriberFile, settings: Settings) -> list[ConfigError]:
+    """Each reader's source that names no feed in the settings (a typo, or a feed renamed or removed since): that
+    reader gets nothing from it. Found where the list and the settings meet (`subscribers list`, `send`, the
+    service's start and each send) and returned, never raised: one reader's mistake must not stop anyone's digest."""
+    names = [f.name for f in settings.feeds]
+    wrong = [(i, s, sorted(s.sources - set(names))) for i, s in enumerate(loaded.subscribers) if s.sources]
+    wrong = [w for w in wrong if w[2]]
+    if not wrong:
+        return []
+    seq = _entries(loaded.tree, loaded.path)  # round-trip, for the lines; read only when something is wrong
+    where = f"in {settings.path.name}" if settings.path else "in the settings"
+    out = []
+    for i, sub, bad in wrong:
+        node = seq[i] if i < len(seq) else None
+        prefs = node.get("preferences") if isinstance(node, dict) else None
+        given = prefs.get("sources") if isinstance(prefs, dict) else None
+        for name in bad:
+            j = next((j for j, v in enumerate(given or []) if v == name), None)
+            line = (yaml_line(given, how="item", key=j) if j is not None else None) or yaml_line(prefs, "sources")
+            near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            out.append(
+                ConfigError(
+                    f"{name!r} is not a feed {where}, so {sub.email} gets nothing from it; {hint}"
+                    f"the feeds are: {', '.join(names) or 'none'}",
+                    path=loaded.path,
+                    line=line,
+                    key=f"subscribers[{i}].preferences.sources",
+                )
+            )
+    return out
 
 
 def _entries(tree: Any, path: Path) -> list[Any]:

@@ -482,3 +482,77 @@ def test_importing_a_csv_that_is_not_utf8_says_how_to_save_it(make_config: Any, 
     csv.write_bytes("email,name\nzoe@example.org,Zo\u00eb\n".encode("utf-8-sig"))
     assert run("subscribers", "import", str(csv), config=config).returncode == 0
     assert "Zo\u00eb" in (tmp_path / "subscribers.yml").read_text(encoding="utf-8")
+
+
+def test_a_misspelt_source_is_named_and_stops_no_one_elses_digest(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """A reader's source that names no feed: `subscribers list` names its file, line and reader with the likely
+    feed (exit 2); `send` warns the same way and still sends to everyone."""
+    config = make_config(demo_feeds(web)[1:2])  # the one feed: "Russell Webster"
+    subs = tmp_path / "subscribers.yml"
+    subs.write_text(
+        "subscribers:\n  - email: a@example.org\n  - email: typo@example.org\n    preferences:\n"
+        "      sources: [Russel Webster]\n",
+        encoding="utf-8",
+    )
+    said = (
+        f"{subs}:5: subscribers[1].preferences.sources: 'Russel Webster' is not a feed in digest.yml, so "
+        "typo@example.org gets nothing from it; did you mean 'Russell Webster'? the feeds are: Russell Webster"
+    )
+    listed = run("subscribers", "list", config=config)
+    assert listed.returncode == 2 and "typo@example.org" in listed.stdout
+    assert f"error: {said}" in listed.stderr.splitlines()
+    assert run("poll", config=config).returncode == 0
+    sent = run("send", config=config)
+    assert sent.returncode == 0, sent.stderr
+    assert f"warning: {said}" in sent.stderr.splitlines()
+    assert "a@example.org.eml" in [p.name for p in (tmp_path / "outbox").rglob("*.eml")]
+
+
+def test_serve_names_an_unknown_source_and_the_missing_admin_and_still_sends(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """`digest serve` logs at start that the admin is unavailable without a password hash and names a reader's
+    unknown source (file, line, reader), then sends the day's digest to everyone all the same."""
+    config = make_config(demo_feeds(web)[1:2], extra=_catch_up_now())
+    subs = tmp_path / "subscribers.yml"
+    subs.write_text(
+        "subscribers:\n  - email: a@example.org\n  - email: b@example.org\n    preferences: {sources: [Nonexistent]}\n",
+        encoding="utf-8",
+    )
+    assert run("poll", "--all", config=config).returncode == 0
+    env = {k: v for k, v in os.environ.items() if k != "DIGEST_ADMIN_PASSWORD_HASH"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**env, "DIGEST_SECRET": SECRET},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or ()], daemon=True)
+    reader.start()
+    log: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not any(_SEND_LOG.search(line) for line in log):
+            assert time.monotonic() < deadline, "the catch-up send did not run:\n" + "".join(log)
+            try:
+                log.append(lines.get(timeout=1))
+            except queue.Empty:
+                pass
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(10)
+        proc.stdout.close()
+    text = "".join(log)
+    assert "WARNING digest: $DIGEST_ADMIN_PASSWORD_HASH is not set, so the admin (/admin) is unavailable" in text
+    assert (
+        f"WARNING digest: subscribers: {subs}:4: subscribers[1].preferences.sources: 'Nonexistent' is not a feed in "
+        "digest.yml, so b@example.org gets nothing from it" in text
+    )
+    assert "INFO digest: send: " in text and "send failed" not in text
+    assert "a@example.org.eml" in [p.name for p in (tmp_path / "outbox").rglob("*.eml")]
