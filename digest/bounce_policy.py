@@ -61,7 +61,10 @@ def record(
         count = store.soft_bounces(email, since=now - timedelta(days=settings.soft_days))
         if count < settings.soft_limit:
             return Outcome(
-                email, kind, False, f"soft bounce{code} {count} of {settings.soft_limit} in {settings.soft_days} days"
+                email,
+                kind,
+                False,
+                f"soft bounce{code} {count} of {settings.soft_limit} in {plural(settings.soft_days, 'day')}",
             )
         evidence = f"{plural(count, 'soft bounce')} in {plural(settings.soft_days, 'day')}; last: {evidence}"
     label = "complaint" if kind == "complaint" else f"{kind} bounce{code}"
