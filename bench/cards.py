@@ -12,7 +12,7 @@ import argparse
 import time
 from collections import Counter
 
-from tests.corpus import FIELDS, evaluate, load
+from tests.corpus import FIELDS, evaluate, halves, load
 
 TARGETS = {
     "relevance": 0.98,
@@ -26,30 +26,10 @@ TARGETS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--half",
-        choices=(
-            "tune",
-            "holdout",
-            "fresh",
-            "fresh2",
-            "fresh3",
-            "fresh4",
-            "fresh5",
-            "fresh6",
-            "fresh7",
-            "fresh8",
-            "all",
-        ),
-        default="all",
-    )
+    parser.add_argument("--half", choices=(*halves(), "all"), default="all")
     parser.add_argument("--quiet", action="store_true", help="figures only, no misses")
     args = parser.parse_args()
-    halves = (
-        ("tune", "holdout", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8")
-        if args.half == "all"
-        else (args.half,)
-    )
+    parts = halves() if args.half == "all" else (args.half,)
     all_cases = load()
     counts = Counter(c.half for c in all_cases)
     negatives = Counter(c.half for c in all_cases if not c.labels["about_probation"])
@@ -58,7 +38,7 @@ def main() -> None:
         + ", ".join(f"{h} {counts[h]} ({negatives[h]} hard negatives)" for h in ("tune", "holdout"))
     )
     results = {}
-    for half in halves:
+    for half in parts:
         started = time.perf_counter()
         results[half] = evaluate(c for c in all_cases if c.half == half)
         elapsed = time.perf_counter() - started
@@ -68,11 +48,11 @@ def main() -> None:
             mark = "ok " if s.rate >= TARGETS[f] else "LOW"
             print(f"  {mark} {f:<16} {s.right:>3}/{s.total:<3} {s.rate:6.1%}   target {TARGETS[f]:.0%}")
     if not args.quiet:
-        for half in halves:
+        for half in parts:
             for f in FIELDS:
                 for miss in results[half][f].misses:
                     print(f"MISS {half} {f}: {miss}")
-    line = " ".join(f"{h}_{f}={results[h][f].rate:.3f}" for h in halves for f in FIELDS)
+    line = " ".join(f"{h}_{f}={results[h][f].rate:.3f}" for h in parts for f in FIELDS)
     print(f"RESULT {line}")
 
 

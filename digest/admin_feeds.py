@@ -19,6 +19,7 @@ from .feeds import ParsedFeed, parse_feed
 from .fetch import Fetcher
 from .models import SOURCE_TYPES, Feed, Item, SourceType
 from .pipeline import FEED_ACCEPT
+from .plural import plural
 
 NEWEST = 5  # items shown when a URL is checked
 
@@ -172,5 +173,5 @@ class FeedPages(AdminBase):
         elif result.status == "not-modified":
             said = f"Polled {feed.name}: nothing changed since the last poll."
         else:
-            said = f"Polled {feed.name}: {result.new} new of {result.seen} items."
+            said = f"Polled {feed.name}: {result.new} new of {plural(result.seen, 'item')}."
         return self._list(request, message=said)

@@ -13,9 +13,11 @@ from . import auth
 from .admin_base import AdminBase
 from .compose import LEFT_OUT_BY_EDITOR
 from .models import Item, Summary
+from .plural import plural
 from .store_choices import CHOICES, Choice
 from .summarise import why_left_out
 from .tally import waiting
+from .web_params import row_id
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ def card_line(s: Summary) -> str:
     if s.kind == "inspection" and (s.organisation or s.rating):
         parts = [s.organisation or s.title, f"rated {s.rating}" if s.rating else s.rating_note or "no rating"]
         if s.recommendations:
-            parts.append(f"{len(s.recommendations)} recommendations")
+            parts.append(plural(len(s.recommendations), "recommendation"))
         return " · ".join(p for p in parts if p)
     text = s.summary.strip()
     return text if len(text) <= 200 else text[:200].rsplit(" ", 1)[0] + "…"
@@ -46,9 +48,8 @@ class ItemPages(AdminBase):
             form = request.state.form
             raw = form.get("choice", "")
             choice: Choice | None = next((c for c in CHOICES if c == raw), None)
-            try:
-                item_id = int(form.get("item", ""))
-            except ValueError:
+            item_id = row_id(form.get("item"))
+            if item_id is None:
                 return self.done(request, "Not done", "No such item.", "/admin/items", 400)
             if not self.confirmed(request):
                 title = form.get("title", "this item")

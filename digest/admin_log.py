@@ -11,6 +11,7 @@ from starlette.responses import Response
 from . import auth
 from .admin_base import AdminBase
 from .models import DeliveryState
+from .web_params import clamped, page_number
 
 PAGE = 50
 STATES: tuple[DeliveryState, ...] = ("sent", "failed", "suppressed", "pending", "sending")
@@ -23,19 +24,20 @@ class LogPages(AdminBase):
         state = q.get("status", "")
         run_key = q.get("run", "")
         email = q.get("email", "").strip()
-        try:
-            page = max(1, int(q.get("page", "1")))
-        except ValueError:
-            page = 1
+        page = page_number(q.get("page"))
         running = svc.send_thread is not None and svc.send_thread.is_alive()
         with svc.store() as store:
             runs = store.recent_runs(30)
-            rows, total = store.delivery_log(
-                states=[s for s in STATES if s == state],
-                run_key=run_key or None,
-                address_contains=email or None,
-                limit=PAGE,
-                offset=(page - 1) * PAGE,
+            rows, total, page = clamped(
+                page,
+                PAGE,
+                lambda limit, offset: store.delivery_log(
+                    states=[s for s in STATES if s == state],
+                    run_key=run_key or None,
+                    address_contains=email or None,
+                    limit=limit,
+                    offset=offset,
+                ),
             )
 
         def link(to: int) -> str:

@@ -26,19 +26,13 @@ from .render import RECIPIENT
 from .service import Service
 from .store import Store
 from .store_archive import DigestInfo, SearchQuery
+from .web_params import clamped, last_page, page_number, row_id
 
 PAGE_SIZE = 20
 WEEK = timedelta(days=6)  # a weekly email sent on a day carries that day and the six before it
 LONGEST_SPAN = timedelta(days=62)  # a weekly email after a long absence: no page covers more than this
 FEED_SIZE = 30
 Page = Callable[..., HTMLResponse]
-
-
-def _page_number(params: Mapping[str, str]) -> int:
-    try:
-        return max(1, min(int(params.get("page", "1")), 10_000))
-    except ValueError:
-        return 1
 
 
 def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
@@ -75,7 +69,7 @@ def _day(params: Mapping[str, str], name: str) -> date | None:
 
 def _paging(path: str, params: Mapping[str, str], page: int, total: int) -> dict[str, Any]:
     """Links to the pages before and after, keeping the filters."""
-    last = max(1, -(-total // PAGE_SIZE))
+    last = last_page(total, PAGE_SIZE)
     kept = {k: v for k, v in params.items() if k != "page" and v}
 
     def link(n: int) -> str:
@@ -139,18 +133,24 @@ class ArchivePages:
         return out
 
     async def digests(self, request: Request) -> Response:
-        page = _page_number(request.query_params)
-
-        def read() -> tuple[list[Any], int]:
+        def read() -> tuple[list[Any], int, int]:
             with self.svc.store() as store:
-                found, total = store.digests(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-                return [(d, sent.count) for d, sent in zip(found, self._as_sent(store, found), strict=True)], total
+                found, total, page = clamped(
+                    page_number(request.query_params.get("page")),
+                    PAGE_SIZE,
+                    lambda limit, offset: store.digests(limit=limit, offset=offset),
+                )
+                return (
+                    [(d, sent.count) for d, sent in zip(found, self._as_sent(store, found), strict=True)],
+                    total,
+                    page,
+                )
 
         def read_weekly() -> set[date]:
             with self.svc.store() as store:
                 return store.weekly_days(d.day for d, _n in found)
 
-        found, total = await asyncio.to_thread(read)
+        found, total, page = await asyncio.to_thread(read)
         weekly = await asyncio.to_thread(read_weekly)
         return self.page(
             "digests",
@@ -185,10 +185,7 @@ class ArchivePages:
         return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html)})
 
     async def item(self, request: Request) -> Response:
-        try:
-            item_id = int(request.path_params["item_id"])
-        except ValueError:
-            item_id = 0
+        item_id = row_id(request.path_params["item_id"]) or 0  # 0 is no item: the same 404 as one not found
 
         def read() -> tuple[Entry | None, date | None, Related]:
             with self.svc.store() as store:
@@ -206,7 +203,6 @@ class ArchivePages:
 
     async def search(self, request: Request) -> Response:
         params = request.query_params
-        page = _page_number(params)
         regions = (*REGIONS, NATIONAL)
         chosen, errors = _filters(
             params, {"kind": ("kinds", KINDS), "region": ("regions", regions), "rating": ("ratings", RATINGS)}
@@ -233,12 +229,16 @@ class ArchivePages:
         except InputError as exc:
             return self.page("search", 400, form=form, error=str(exc), results=[], total=0, **choices, page=1, pages=1)
 
-        def read() -> tuple[list[Any], int]:
+        def read() -> tuple[list[Any], int, int]:
             with self.svc.store() as store:
-                return store.search(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+                return clamped(
+                    page_number(params.get("page")),
+                    PAGE_SIZE,
+                    lambda limit, offset: store.search(query, limit=limit, offset=offset),
+                )
 
         try:
-            results, total = await asyncio.to_thread(read)
+            results, total, page = await asyncio.to_thread(read)
         except InputError as exc:
             return self.page("search", 400, form=form, error=str(exc), results=[], total=0, **choices, page=1, pages=1)
         # One publication once, however many feeds reported it: the others as "also reported by".
@@ -327,6 +327,6 @@ class ArchivePages:
             sort=sort,
             descending=descending,
             sort_link=sort_link,
-            chart=tracker.chart(rows, year),
+            chart=tracker.chart(rows, year, this_year=year == today.year),
             csv_note="digest ratings --csv",
         )

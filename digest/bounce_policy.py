@@ -19,6 +19,7 @@ from email import message_from_bytes, policy
 from .bounces import Bounce, classify
 from .bounces import status_in as _status
 from .config import BounceSettings, Settings
+from .plural import plural
 from .store import Store
 from .verp import Index, ReturnPaths
 
@@ -60,9 +61,12 @@ def record(
         count = store.soft_bounces(email, since=now - timedelta(days=settings.soft_days))
         if count < settings.soft_limit:
             return Outcome(
-                email, kind, False, f"soft bounce{code} {count} of {settings.soft_limit} in {settings.soft_days} days"
+                email,
+                kind,
+                False,
+                f"soft bounce{code} {count} of {settings.soft_limit} in {plural(settings.soft_days, 'day')}",
             )
-        evidence = f"{count} soft bounces in {settings.soft_days} days; last: {evidence}"
+        evidence = f"{plural(count, 'soft bounce')} in {plural(settings.soft_days, 'day')}; last: {evidence}"
     label = "complaint" if kind == "complaint" else f"{kind} bounce{code}"
     if email in store.suppressions():
         return Outcome(email, kind, False, f"{label}; already suppressed")

@@ -22,6 +22,7 @@ from .cli_subscribers import subscribers
 from .clock import utcnow as now
 from .errors import ConfigError, DigestError, InputError, LockedError
 from .models import SOURCE_TYPES, SourceType
+from .plural import plural
 
 # Each command imports what it needs when it runs: `digest --help` and a poll stay fast (trafilatura, pypdf, bs4
 # and the daily run cost half a second to import), and pool workers, which import this module, stay light.
@@ -172,9 +173,13 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     from . import daily, readiness
     from .deliver import make_sender
     from .ledger import Stop
-    from .subscribers import load_for_send, normalise_email
+    from .subscribers import load_for_send, normalise_email, unknown_sources
 
     settings = ctx.settings
+    if not to:
+        # A reader's misspelt source is their loss alone: named here, and everyone (them included) is sent to.
+        for problem in unknown_sources(load_for_send(settings.subscribers_file), settings):
+            click.echo(f"warning: {problem}", err=True)
     with ctx.store() as store:
         if dry_run:
             subs = load_for_send(settings.subscribers_file).subscribers
@@ -198,7 +203,9 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
             )
             others = readiness.not_sent_now(store, today, subs, count, force=force, resend_failed=resend_failed)
             click.echo(f"subject: {digest.subject}")
-            click.echo(f"would send to {count} of {len(subs)} subscribers ({others}); {digest.count} items")
+            click.echo(
+                f"would send to {count} of {plural(len(subs), 'subscriber')} ({others}); {plural(digest.count, 'item')}"
+            )
             for e in digest.entries:
                 click.echo(f"  - [{e.summary.kind}] {e.title} ({e.source})")
             return
@@ -300,6 +307,10 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type:
         url, ctype = path.resolve().as_uri(), ""
         if path.suffix.lower() in (".txt", ".text", ".md"):
             ctype = "text/plain"
+    from .extract import NOT_TEXT, is_binary, is_pdf
+
+    if not is_pdf(content, ctype) and is_binary(content):
+        fail(f"{source}: {NOT_TEXT}", 2)  # by its content, whatever its name: garbage in is no summary out
     if ctype == "text/plain":
         from .extract import extract_text
 
@@ -368,7 +379,7 @@ def dkim_record(ctx: Context) -> None:
 
     dkim = ctx.settings.dkim
     if dkim is None:
-        fail("no dkim section in the settings; add dkim: {selector: ..., key_file: ...} (see README, DKIM)", 2)
+        fail(f"{ctx.settings.path}: no dkim section; add dkim: {{selector: ..., key_file: ...}} (see README, DKIM)", 2)
     name, value = dns_record(dkim)
     click.echo(f"Publish this TXT record in the DNS of {dkim.domain}:\n")
     click.echo(f"name:  {name}")

@@ -8,6 +8,7 @@ import click
 
 from .cli_context import Context, pass_ctx
 from .clock import utcnow as now
+from .plural import plural
 
 _SORTS = ("date", "organisation", "rating", "region", "type")  # tracker.SORTS, without importing it for --help
 _COLUMNS = ("organisation", "type", "region", "published", "rating", "standards", "url")
@@ -95,7 +96,7 @@ def ratings(
     this_year = now().astimezone(settings.timezone).year
     years = [year] if year else [this_year] if any(i.published.year == this_year for i in history) else []
     chart = tracker.chart(history, (years or [max(i.published.year for i in history)])[0])
-    click.echo(f"\n{len(rows)} of {len(history)} inspections. {chart.text}")
+    click.echo(f"\n{len(rows)} of {plural(len(history), 'inspection')}. {chart.text}")
 
 
 def _cell(text: str) -> str:
@@ -124,7 +125,7 @@ def backfill(ctx: Context, feed: str, pages: int) -> None:
     target = find_feed(settings, feed)
 
     def report(page: PageResult) -> None:
-        click.echo(f"page {page.number}: {page.items} items, {page.added} new ({page.url})")
+        click.echo(f"page {page.number}: {plural(page.items, 'item')}, {page.added} new ({page.url})")
 
     async def run() -> None:
         with ctx.store() as store:
@@ -132,7 +133,7 @@ def backfill(ctx: Context, feed: str, pages: int) -> None:
                 result = await run_backfill(settings, store, fetcher, target, pages=pages, clock=now, progress=report)
         added = sum(p.added for p in result.pages)
         click.echo(
-            f"stopped: {result.stopped}; {added} items added as already seen (not sent); "
+            f"stopped: {result.stopped}; {plural(added, 'item')} added as already seen (not sent); "
             f"{result.summarised} read and summarised"
         )
 

@@ -10,6 +10,7 @@ import click
 from .cli_context import Context, pass_ctx, settings_or_default
 from .clock import utcnow as now
 from .models import Feed
+from .plural import plural
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -45,7 +46,7 @@ def status(ctx: Context) -> None:
             f"last poll: {_ago(store.last_poll(), t, settings)}; feeds: {len(health)} ({len(broken)} with errors)"
         )
         for h in broken:
-            click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({h.failures} failures in a row)")
+            click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({plural(h.failures, 'failure')} in a row)")
         w = tally.waiting(settings, store, t)
         click.echo(f"waiting for the next digest: {w.phrase()}; {w.unsummarised} not yet summarised")
         for item, reason in w.left_out:
@@ -79,12 +80,15 @@ def feeds(cctx: click.Context) -> None:
         paused = {f.url for f in ctx.settings.feeds if not f.enabled}
         for h in store.feed_health():
             state = "DISABLED" if h.disabled or h.url in paused else ("ERROR" if h.last_error else "ok")
+            next_poll = schedule.shown(ctx.settings, h.next_poll) if h.next_poll else "now"
             click.echo(
                 f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t, ctx.settings)}; "
-                f"{h.items} items; next poll {schedule.shown(ctx.settings, h.next_poll) if h.next_poll else 'now'}"
+                f"{plural(h.items, 'item')}; next poll {next_poll}"
             )
             if h.last_error:
-                click.echo(f"  last error ({h.last_error_kind}): {h.last_error}; {h.failures} failures in a row")
+                click.echo(
+                    f"  last error ({h.last_error_kind}): {h.last_error}; {plural(h.failures, 'failure')} in a row"
+                )
             if h.disabled or h.url in paused:
                 click.echo(f"  disabled: {h.disabled or 'enabled: false in the settings'}")
             if h.moved_to:
@@ -108,7 +112,7 @@ def feeds_check(ctx: Context, url: str) -> None:
             r = await fetcher.get(url)
         feed = next((f for f in settings.feeds if f.url == url), Feed(name=url, url=url))
         parsed = parse_feed(r.content, r.headers, feed=feed, url=url, fetched_at=r.fetched_at)
-        click.echo(f"{parsed.title} ({parsed.version or 'unknown format'}): {len(parsed.items)} items")
+        click.echo(f"{parsed.title} ({parsed.version or 'unknown format'}): {plural(len(parsed.items), 'item')}")
         if r.moved_to:
             click.echo(f"note: moved permanently to {r.moved_to}")
         if parsed.problem:

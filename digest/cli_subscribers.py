@@ -3,11 +3,13 @@ imports the list's module (ruamel.yaml, email_validator) when it runs, so `--hel
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from .cli_context import Context, fail, pass_ctx
+from .plural import plural
 
 
 @click.group()
@@ -19,10 +21,11 @@ def subscribers() -> None:
 @pass_ctx
 def subscribers_list(ctx: Context) -> None:
     """Every address with its status (active, or why it is suppressed: the reason, date and evidence) and, when
-    active, what it gets."""
+    active, what it gets; then, exiting 2, any reader's source that names no feed in the settings."""
     from .clock import utcnow
     from .preferences import describe
     from .subscribers import load as load_subscribers
+    from .subscribers import unknown_sources
 
     settings = ctx.settings
     loaded = load_subscribers(settings.subscribers_file)
@@ -38,10 +41,15 @@ def subscribers_list(ctx: Context) -> None:
             line += f"  [gets {describe(s, send_time=settings.send_time, today=today)}]"
         click.echo(line)
     click.echo(
-        f"{len(loaded.subscribers)} subscribers, "
+        f"{plural(len(loaded.subscribers), 'subscriber')}, "
         f"{sum(1 for s in loaded.subscribers if s.email.lower() in suppressed)} suppressed",
         err=True,
     )
+    problems = unknown_sources(loaded, settings)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        sys.exit(2)
 
 
 @subscribers.command("add")
@@ -56,7 +64,7 @@ def subscribers_add(ctx: Context, email: str, name: str | None) -> None:
     loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).add(email, name)
     with ctx.store() as store:
         store.unsuppress(email)
-    click.echo(f"added {email}; {len(loaded.subscribers)} subscribers")
+    click.echo(f"added {email}; {plural(len(loaded.subscribers), 'subscriber')}")
 
 
 @subscribers.command("remove")
@@ -68,7 +76,7 @@ def subscribers_remove(ctx: Context, email: str) -> None:
     from .subscribers import load as load_subscribers
 
     loaded = Editor(load_subscribers(ctx.settings.subscribers_file)).remove(email)
-    click.echo(f"removed {email}; {len(loaded.subscribers)} subscribers")
+    click.echo(f"removed {email}; {plural(len(loaded.subscribers), 'subscriber')}")
 
 
 @subscribers.command("unsuppress")
@@ -88,15 +96,19 @@ def subscribers_unsuppress(ctx: Context, email: str) -> None:
 @pass_ctx
 def subscribers_import(ctx: Context, csv_file: Path, skip_invalid: bool) -> None:
     """Import addresses from a CSV (email[,name]); nothing is imported if any row is bad."""
-    from .subscribers import Editor, read_csv
+    from .subscribers import Editor, csv_text, read_csv
     from .subscribers import load as load_subscribers
 
+    text = csv_text(csv_file.read_bytes(), str(csv_file))
     loaded = load_subscribers(ctx.settings.subscribers_file)
-    report = read_csv(csv_file.read_text(encoding="utf-8-sig"), loaded)
+    report = read_csv(text, loaded)
     for row, reason in report.bad:
         click.echo(f"{csv_file}:{row}: {reason}", err=True)
     if report.bad and not skip_invalid:
-        fail(f"{len(report.bad)} bad rows; nothing imported (use --skip-invalid to import the rest)", 2)
+        fail(
+            f"{plural(len(report.bad), 'bad row')}; nothing imported (use --skip-invalid to import the rest)",
+            2,
+        )
     if report.good:
         Editor(loaded).add_many(report.good)
     click.echo(

@@ -18,14 +18,13 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from msgspec import Meta
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from . import secret
 from .config_values import PARSE, Address, Name, Network, Subject, Time, Url
 from .errors import ConfigError
 from .models import Feed, SourceType
-from .yamlmodel import Shape, convert, line, yaml_error
+from .yamlfile import load_tree
+from .yamlmodel import Shape, convert, line
 
 DEFAULT_SUBJECT = "{list_name}, {date:%a %-d %b}: {counts}"
 _T = TypeVar("_T")
@@ -293,17 +292,12 @@ def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) 
     """Read and validate a settings file. Relative paths in it are relative to the file's folder."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("file not found (set --config or DIGEST_CONFIG)", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"cannot read: {exc}", path=path) from None
-    yaml = YAML(typ="rt")
-    try:
-        root = yaml.load(text)
-    except YAMLError as exc:
-        raise yaml_error(exc, path) from None
-    return settings_from_yaml(root, path, overrides)
+    return settings_from_yaml(load_tree(data, path), path, overrides)
 
 
 def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | None = None) -> Settings:

@@ -19,12 +19,15 @@ import trafilatura
 from bs4 import BeautifulSoup
 
 from .dates import find_date, has_date
+from .errors import ExtractError
 from .models import Document
 from .pdf import extract_pdf
 from .text import join_lines, running_key
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
 logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+
+NOT_TEXT = "not text, HTML or PDF (the bytes are binary data); nothing to summarise"
 
 _BOILERPLATE = re.compile(
     r"""^(?:share\ this\ (?:post|page|article)|share\ on\ \w+|tweet|share|print|email\ this
@@ -66,10 +69,24 @@ def is_pdf(content: bytes, content_type: str = "") -> bool:
     return content[:1024].lstrip().startswith(b"%PDF") or content_type == "application/pdf"
 
 
+def is_binary(content: bytes) -> bool:
+    """Bytes that are no kind of text (an image, a zip, a Word file): sniffed from the content, whatever the name
+    or the Content-Type says. A NUL, or more than one character in ten a control character or not UTF-8 (text in
+    Latin-1 has a few such; binary data has many)."""
+    head = content[:8192]
+    if b"\x00" in head:
+        return True
+    sample = head.decode("utf-8", errors="replace")[: -4 if len(content) > len(head) else None]  # a cut character
+    bad = sum(1 for c in sample if c == "\ufffd" or (c < " " and c not in "\t\n\r\f") or c == "\x7f")
+    return bad * 10 > len(sample)
+
+
 def extract(content: bytes, *, url: str, content_type: str = "") -> Document:
-    """Dispatch on what the bytes are: PDF, HTML or plain text."""
+    """Dispatch on what the bytes are: PDF, HTML or plain text; anything else is an ExtractError."""
     if is_pdf(content, content_type):
         return extract_pdf(content, url=url)
+    if is_binary(content):
+        raise ExtractError(NOT_TEXT, url=url)
     head = content[:4096].lower()
     if (
         content_type in ("text/html", "application/xhtml+xml")

@@ -16,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from .config import Settings, settings_from_yaml
 from .errors import ConfigError
 from .models import Feed
-from .yamlfile import dump, read, replace_if_unchanged, round_trip
+from .yamlfile import dump, load_tree, read, replace_if_unchanged
 
 
 @dataclass
@@ -34,7 +34,7 @@ class FeedFile:
         return cls(path=path, data=data)
 
     def settings(self) -> Settings:
-        return settings_from_yaml(round_trip().load(self.data.decode("utf-8")), self.path)
+        return settings_from_yaml(load_tree(self.data, self.path), self.path)
 
     def add(self, feed: Feed) -> Settings:
         def mutate(seq: CommentedSeq) -> None:
@@ -59,14 +59,14 @@ class FeedFile:
         return self._commit(mutate)
 
     def _commit(self, mutate: Callable[[CommentedSeq], None]) -> Settings:
-        tree = round_trip().load(self.data.decode("utf-8"))
+        tree = load_tree(self.data, self.path)
         if not isinstance(tree, CommentedMap):
             raise ConfigError("expected a mapping of keys to values", path=self.path)
         if tree.get("feeds") is None:
             tree["feeds"] = CommentedSeq()
         mutate(tree["feeds"])
         data = dump(tree)
-        settings = settings_from_yaml(round_trip().load(data.decode("utf-8")), self.path)  # never write what we
+        settings = settings_from_yaml(load_tree(data, self.path), self.path)  # never write what we
         replace_if_unchanged(self.path, self.data, data, ConfigError)  # could not read back
         self.data = data
         return settings

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .models import FeedHealth
+from .plural import plural
 
 STALE_POLLS = 3  # no feed read in this many poll intervals: polling is broken
 
@@ -44,10 +45,10 @@ def assess(
     if overdue:
         problems.append("today's digest is overdue")
     if today_counts.get("failed"):
-        problems.append(f"{today_counts['failed']} deliveries failed today")
+        problems.append(f"{plural(today_counts['failed'], 'delivery')} failed today")
     waiting = today_counts.get("pending", 0) + today_counts.get("sending", 0)
     if waiting and not sending:
-        problems.append(f"today's send stopped with {waiting} recipients not yet sent")
+        problems.append(f"today's send stopped with {plural(waiting, 'recipient')} not yet sent")
     if send_job is not None and send_job.error and send_job.finished.date() == now.date():
         problems.append(f"the last send failed: {send_job.error}")
     if poll_job is not None and poll_job.error:

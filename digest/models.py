@@ -200,6 +200,13 @@ class Chart:
     year: int
     bars: tuple[Bar, ...]
     unrated: int
+    this_year: bool = True  # `year` is the current one (the email's chart always is; /ratings?year=2017 is not)
+
+    @property
+    def caption(self) -> str:
+        if self.this_year:
+            return f"Ratings this year: inspections published in {self.year}"
+        return f"Ratings in {self.year}"
 
     @property
     def total(self) -> int:

@@ -9,13 +9,14 @@ from datetime import date
 from . import editions
 from .config import Settings
 from .models import Run, Subscriber
+from .plural import plural
 from .store import Store
 
 
 def already_sent(counts: dict[str, int]) -> str:
     if not counts:
         return "no reader is due a digest today; nothing to do"
-    return f"already sent today to {counts.get('sent', 0)} subscribers; nothing to do" + (
+    return f"already sent today to {plural(counts.get('sent', 0), 'subscriber')}; nothing to do" + (
         " (use --resend-failed to retry failures)" if counts.get("failed") else ""
     )
 

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .compose import counts_phrase
 from .models import Digest, Entry
+from .plural import plural
 
 RECIPIENT = "__DIGEST_RECIPIENT__"
 UNSUBSCRIBE = "__DIGEST_UNSUBSCRIBE_URL__"
@@ -41,6 +42,7 @@ def environment(override: Path | None = None) -> Environment:
         keep_trailing_newline=True,
     )
     env.globals["wrap"] = _wrap
+    env.filters["plural"] = lambda n, one, many=None: plural(n, one, many)  # {{ n|plural("item") }}
     return env
 
 

@@ -19,7 +19,7 @@ from .auth import Limiter
 from .clock import Clock, utcnow
 from .config import Settings
 from .deliver import Sender, make_sender
-from .errors import DigestError, LockedError
+from .errors import ConfigError, DigestError, LockedError
 from .fetch import Fetcher
 from .health import JobState, Verdict, assess
 from .ledger import Stop
@@ -27,6 +27,7 @@ from .models import Feed, FeedHealth, Message, RunInfo
 from .store import Store
 from .store_runs import LockHolder, lock_live
 from .subscribers import load as load_subscribers
+from .subscribers import unknown_sources
 from .workers import InlineRunner, Runner, WorkerPool
 
 log = logging.getLogger("digest")
@@ -95,6 +96,16 @@ class Service:
         """Run the jobs on their schedule, with a process pool for the CPU work."""
         self.pool = WorkerPool(workers=2)
         self.scheduler = start_scheduler(self)
+        self.check_subscribers()
+
+    def check_subscribers(self) -> None:
+        """Log each reader's source that names no feed (at start and before each send); never stop for it."""
+        try:
+            problems = unknown_sources(load_subscribers(self.settings.subscribers_file), self.settings)
+        except ConfigError as exc:
+            problems = [exc]  # the send will refuse the list; say so now rather than at noon
+        for problem in problems:
+            log.warning("subscribers: %s", problem)
 
     async def shutdown(self) -> None:
         """SIGTERM: the send thread finishes the message in flight, records it, and stops; then all is closed."""
@@ -249,6 +260,7 @@ class Service:
         return True
 
     def _send(self, *, force: bool, resend_failed: bool) -> None:
+        self.check_subscribers()
         try:
             with self.store() as store:
                 outcome = daily.send_digest(

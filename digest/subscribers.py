@@ -6,24 +6,26 @@ changed since it was read).
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
 from . import subscriber_prefs
 from .errors import ConfigError, InputError, SubscriberError
 from .models import Subscriber
 from .names import check_name
-from .yamlfile import dump, replace_if_unchanged, round_trip
-from .yamlmodel import yaml_error, yaml_line
+from .yamlfile import dump, fast, load_tree, replace_if_unchanged
+from .yamlmodel import yaml_line
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 _FIELDS = ("email", "name", "preferences")
 
@@ -84,7 +86,7 @@ class SubscriberFile:
     @property
     def tree(self) -> Any:
         """The round-trip tree (comments and all), parsed only when the list is edited."""
-        return round_trip().load(self.data.decode("utf-8")) if self.data else None
+        return load_tree(self.data, self.path) if self.data else None
 
     def find(self, email: str) -> Subscriber | None:
         lowered = email.strip().lower()
@@ -102,14 +104,13 @@ def load(path: Path) -> SubscriberFile:
     except FileNotFoundError:
         return SubscriberFile(path=path, subscribers=[], data=b"")
     try:
-        text = data.decode("utf-8")
-        try:
-            tree = _plain_list(text)
-            subscribers = parse(YAML(typ="safe").load(text) if tree is None else tree, path)
-        except ConfigError:
-            subscribers = parse(round_trip().load(text), path)  # the same error again, now with its line
-    except (YAMLError, UnicodeDecodeError) as exc:
-        raise yaml_error(exc, path) from None
+        plain = _plain_list(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        plain = None  # load_tree says so, naming the file
+    try:
+        subscribers = parse(load_tree(data, path, fast()) if plain is None else plain, path)
+    except ConfigError:
+        subscribers = parse(load_tree(data, path), path)  # the same error again, now with its line (and key)
     return SubscriberFile(path=path, subscribers=subscribers, data=data)
 
 
@@ -173,6 +174,39 @@ def load_for_send(path: Path) -> SubscriberFile:
         "(restore the file, or add an address with `digest subscribers add`)",
         path=path,
     )
+
+
+def unknown_sources(loaded: SubscriberFile, settings: Settings) -> list[ConfigError]:
+    """Each reader's source that names no feed in the settings (a typo, or a feed renamed or removed since): that
+    reader gets nothing from it. Found where the list and the settings meet (`subscribers list`, `send`, the
+    service's start and each send) and returned, never raised: one reader's mistake must not stop anyone's digest."""
+    names = [f.name for f in settings.feeds]
+    wrong = [(i, s, sorted(s.sources - set(names))) for i, s in enumerate(loaded.subscribers) if s.sources]
+    wrong = [w for w in wrong if w[2]]
+    if not wrong:
+        return []
+    seq = _entries(loaded.tree, loaded.path)  # round-trip, for the lines; read only when something is wrong
+    where = f"in {settings.path.name}" if settings.path else "in the settings"
+    out = []
+    for i, sub, bad in wrong:
+        node = seq[i] if i < len(seq) else None
+        prefs = node.get("preferences") if isinstance(node, dict) else None
+        given = prefs.get("sources") if isinstance(prefs, dict) else None
+        for name in bad:
+            j = next((j for j, v in enumerate(given or []) if v == name), None)
+            line = (yaml_line(given, how="item", key=j) if j is not None else None) or yaml_line(prefs, "sources")
+            near = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            out.append(
+                ConfigError(
+                    f"{name!r} is not a feed {where}, so {sub.email} gets nothing from it; {hint}"
+                    f"the feeds are: {', '.join(names) or 'none'}",
+                    path=loaded.path,
+                    line=line,
+                    key=f"subscribers[{i}].preferences.sources",
+                )
+            )
+    return out
 
 
 def _entries(tree: Any, path: Path) -> list[Any]:
@@ -279,7 +313,7 @@ class Editor:
             seq = tree["subscribers"] = CommentedSeq()
         mutate(seq)
         data = dump(tree)
-        parse(round_trip().load(data.decode()), self.loaded.path)  # never write a list we could not read back
+        parse(load_tree(data, self.loaded.path), self.loaded.path)  # never write a list we could not read back
         return data
 
     def add(self, email: str, name: str | None = None) -> SubscriberFile:
@@ -343,6 +377,15 @@ class ImportReport:
     good: list[tuple[str, str | None]]
     bad: list[tuple[int, str]]  # (row number, 'field: reason')
     duplicates: list[str]
+
+
+def csv_text(data: bytes, name: str) -> str:
+    """A CSV file's bytes as text: UTF-8 (a spreadsheet's byte-order mark dropped), or an InputError saying how to
+    save it (Excel's plain "CSV" is Windows-1252, and guessing an encoding would put wrong names on the list)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not UTF-8 text (save it as CSV UTF-8)") from None
 
 
 def read_csv(text: str, existing: SubscriberFile) -> ImportReport:

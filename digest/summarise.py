@@ -28,12 +28,12 @@ from .card import (
     in_findings,
     inspected_unit,
     key_findings,
-    recommendations,
     standard_ratings,
 )
 from .classify import classify
 from .models import Document, Item, Kind, SourceType, Summary
 from .ratings import find_rating
+from .recommendations import recommendations
 from .text import Sentence, sentences, whole
 
 _STOP_WORDS = """

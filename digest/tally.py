@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .compose import LEFT_OUT_BY_EDITOR, Candidate, apply_choices, compose
 from .models import Document, Item, Run, RunInfo, Summary
+from .plural import plural
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -41,9 +42,9 @@ class Tally:
     unsummarised: int
 
     def phrase(self) -> str:
-        said = f"{self.entries} item{'' if self.entries == 1 else 's'}"
+        said = plural(self.entries, "item")
         if self.items != self.entries:
-            said += f" (from {self.items} feed items about probation, grouped by publication)"
+            said += f" (from {plural(self.items, 'feed item')} about probation, grouped by publication)"
         return f"{said}; {len(self.left_out)} left out as not about probation"
 
 

@@ -144,13 +144,14 @@ def previously(organisation: str | None, published: date, history: Sequence[Insp
     return f"{before.rating} ({before.when})" if before else None
 
 
-def chart(history: Iterable[Inspection], year: int, *, until: date | None = None) -> Chart:
-    """How many inspections published in `year` (up to `until`) got each overall rating."""
+def chart(history: Iterable[Inspection], year: int, *, until: date | None = None, this_year: bool = True) -> Chart:
+    """How many inspections published in `year` (up to `until`) got each overall rating; `this_year` when `year` is
+    the current one (the caption says "this year" only then)."""
     those = [i for i in history if i.published.year == year and (until is None or i.published <= until)]
     counts = {r: sum(1 for i in those if i.rating == r) for r in RATINGS}
     top = max(counts.values(), default=0) or 1
     bars = tuple(Bar(r, n, max(1, round(100 * n / top)) if n else 0) for r, n in counts.items())
-    return Chart(year=year, bars=bars, unrated=sum(1 for i in those if i.rating is None))
+    return Chart(year=year, bars=bars, unrated=sum(1 for i in those if i.rating is None), this_year=this_year)
 
 
 def select(

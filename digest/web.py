@@ -295,7 +295,12 @@ def create_app(
     bounces = BouncePages(svc, pages.page)
     archive = ArchivePages(svc, pages.page)
     stored_hash = os.environ.get(settings.admin_password_env)
-    if stored_hash and (problem := auth.hash_problem(stored_hash)):
+    if not stored_hash:  # the pages answer, but only with "no admin password is set": say so once, at start
+        log.warning(
+            "$%s is not set, so the admin (/admin) is unavailable; set it to the output of `digest hash-password`",
+            settings.admin_password_env,
+        )
+    elif problem := auth.hash_problem(stored_hash):
         log.warning("$%s cannot be used, so no one can log in to the admin: %s", settings.admin_password_env, problem)
     public_https = settings.public_url.startswith("https://")
 

@@ -64,6 +64,12 @@ def load(half: str | None = None) -> list[Case]:
     return cases
 
 
+def halves() -> tuple[str, ...]:
+    """Every part of the corpus: the tune and holdout halves, then the later batches in the order gathered."""
+    later = {c.half for c in load()} - {"tune", "holdout"}
+    return ("tune", "holdout", *sorted(later, key=lambda h: (len(h), h)))
+
+
 def card(case: Case) -> Summary:
     """The card as the pipeline makes it: the title and the feed's kind as hints, the text as the document."""
     hints = Hints(title=case.labels["title"], source_type=case.source_type, filtered=case.source_type != "inspectorate")

@@ -252,16 +252,18 @@ def test_send_is_one_choice_with_a_count_and_the_log_shows_each_recipient(browse
 
     page.select_option("#status", "failed")
     page.click("button:has-text('Show')")
-    expect(page.locator("main")).to_contain_text("1–1 of 1 deliveries")
+    expect(page.locator("main")).to_contain_text("1 delivery")
+    expect(page.locator("main")).not_to_contain_text("1–1 of")
     expect(page.locator("tbody").nth(1)).not_to_contain_text("reader@example.org")
     page.select_option("#status", "")
     page.select_option("#run", label="2026-11-24")
     page.click("button:has-text('Show')")
-    expect(page.locator("main")).to_contain_text("1–3 of 3 deliveries")
+    expect(page.locator("main")).to_contain_text("3 deliveries")
     page.get_by_label("Address contains").fill("READER@")  # a part of an address, in any case, as on the bounces page
     page.click("button:has-text('Show')")
-    expect(page.locator("main")).to_contain_text("1–1 of 1 deliveries")
+    expect(page.locator("main")).to_contain_text("1 delivery")
     expect(page.locator("tbody").nth(1)).to_contain_text("reader@example.org")
+    expect(page.locator("tbody").nth(1)).not_to_contain_text("gone@example.org")
     page.get_by_label("Address contains").fill("")
 
     # Sending again now: the confirmation says there is nothing to do rather than counting anyone.

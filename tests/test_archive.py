@@ -63,7 +63,8 @@ def test_the_index_lists_past_digests_newest_first_with_their_counts(archive: An
 
 
 def test_the_index_is_paged(archive: Any) -> None:
-    """Past 20 digests the index goes on to a second page, linked both ways, and a stray page number is page 1."""
+    """Past 20 digests the index goes on to a second page, linked both ways; a stray page number is page 1 and one
+    past the end (however large) the last page."""
     client, settings, _ = archive
     with Store(settings.database) as store:
         for n in range(1, 23):
@@ -78,6 +79,10 @@ def test_the_index_is_paged(archive: Any) -> None:
     assert re.findall(r"0 items: (old \d+)", text(second)) == ["old 5", "old 4", "old 3", "old 2", "old 1"]
     assert 'href="/digests"' in second and "Tuesday 24 November" not in second
     assert "Page 1 of 2" in client.get("/digests?page=nonsense").text
+    for past_the_end in ("3", "999", "99999999999999999999999"):  # the last page, not an error or an empty page
+        assert re.findall(r"0 items: (old \d+)", text(client.get(f"/digests?page={past_the_end}").text))[0] == "old 5"
+    search = client.get("/search?q=probation&page=99999999999999999999999")
+    assert search.status_code == 200 and titles(search.text) == titles(client.get("/search?q=probation").text) != []
 
 
 def test_an_item_page_shows_the_full_card(archive: Any) -> None:
@@ -103,9 +108,11 @@ def test_an_item_page_shows_the_full_card(archive: Any) -> None:
     assert 'href="/digests/2026-11-24"' in r.text
 
 
-@pytest.mark.parametrize("path", ["/items/999", "/items/abc"])
+@pytest.mark.parametrize(
+    "path", ["/items/999", "/items/abc", "/items/99999999999999999999999", "/items/9223372036854775808", "/items/-1"]
+)
 def test_an_unknown_item_is_a_404(archive: Any, path: str) -> None:
-    """An address that names no item is a page saying so, with a 404."""
+    """An address that names no item (a number too large for the database included) is a page saying so, a 404."""
     client, _, _ = archive
     r = client.get(path)
     assert (r.status_code, "No such item" in r.text) == (404, True)
@@ -281,6 +288,9 @@ def test_the_chart_counts_this_years_ratings(archive: Any) -> None:
     counts = re.findall(r'<th scope="row" width="34%">([^<]+)</th>.*?<td class="count" width="10%">(\d+)</td>', chart)
     assert counts == [("Outstanding", "1"), ("Good", "0"), ("Requires improvement", "1"), ("Inadequate", "1")]
     assert 'width="100%" bgcolor="#b3261e"' in chart
+    assert "<caption>Ratings this year: inspections published in 2026</caption>" in chart
+    then = client.get("/ratings", params={"year": "2022"}).text
+    assert "<caption>Ratings in 2022</caption>" in then and "this year" not in then
 
 
 def test_the_email_links_to_the_archive_says_previously_and_carries_the_chart(archive: Any, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import random
 import re
 import signal
 import subprocess
@@ -113,7 +114,7 @@ def test_status_and_preview(web: WebServer, make_config: Any, tmp_path: Path) ->
     text = run("preview", "--text", config=config).stdout
     assert text.startswith("PROBATION DIGEST\n")
     dry = run("send", "--dry-run", config=config).stdout
-    assert "would send to 1 of 1 subscribers" in dry
+    assert "would send to 1 of 1 subscriber " in dry
     assert not (tmp_path / "outbox").exists()
 
 
@@ -399,13 +400,13 @@ def test_after_todays_send_status_shows_tomorrow_and_dry_run_agrees_with_send(we
     assert run("poll", config=config).returncode == 0
     today = datetime.now(ZoneInfo(zone)).date()
     assert f"next send: {today} 23:30" in run("status", config=config).stdout
-    assert "would send to 1 of 1 subscribers" in run("send", "--dry-run", config=config).stdout
+    assert "would send to 1 of 1 subscriber " in run("send", "--dry-run", config=config).stdout
     assert ": 1 sent, 0 failed" in run("send", config=config).stdout
     assert f"next send: {today + timedelta(days=1)} 23:30" in run("status", config=config).stdout
     dry = run("send", "--dry-run", config=config).stdout
     again = run("send", config=config).stdout
-    assert "already sent today to 1 subscribers; nothing to do" in again
-    assert dry.startswith("already sent today to 1 subscribers; nothing to do") and "would send" not in dry
+    assert "already sent today to 1 subscriber; nothing to do" in again
+    assert dry.startswith("already sent today to 1 subscriber; nothing to do") and "would send" not in dry
 
 
 def test_dry_run_after_a_new_subscriber_counts_only_who_send_would_send_to(web: WebServer, make_config: Any) -> None:
@@ -459,10 +460,137 @@ def test_poll_status_and_the_email_count_the_same_items_and_show_what_was_left_o
     before = run("status", config=config).stdout
     assert f"waiting for the next digest: {counted}; 0 not yet summarised" in before
     assert f"  {left_out}hardly mentions probation" in before
-    assert "would send to 1 of 1 subscribers (0 suppressed); 6 items" in run("send", "--dry-run", config=config).stdout
+    assert "would send to 1 of 1 subscriber (0 suppressed); 6 items" in run("send", "--dry-run", config=config).stdout
     assert run("send", config=config).returncode == 0
     email = next((tmp_path / "outbox").rglob("*.eml")).read_text()
     assert "6 new items" in email
     after = run("status", config=config).stdout
     assert f"done     {counted}; 1 sent" in after
     assert f"    {left_out}hardly mentions probation" in after
+
+
+def test_an_impossible_date_in_either_file_is_a_clear_error(make_config: Any, tmp_path: Path) -> None:
+    """A date that does not exist (2026-02-30) in the subscribers list or the settings stops every command with the
+    file, line and field, exit 2, and no traceback."""
+    config = make_config([])
+    subs = tmp_path / "subscribers.yml"
+    subs.write_text(
+        "subscribers:\n  - email: a@example.org\n    preferences:\n      kinds: [inspection]\n"
+        "      paused_until: 2026-02-30\n",
+        encoding="utf-8",
+    )
+    said = (
+        f"error: {subs}:5: subscribers[0].preferences.paused_until: '2026-02-30' is not a real date; "
+        "write a date that exists, or quote the value if it is text"
+    )
+    for args in (["subscribers", "list"], ["send", "--dry-run"]):
+        r = run(*args, config=config)
+        assert (r.returncode, r.stderr.strip()) == (2, said), args
+    config.write_text(config.read_text().replace("list_name: Probation Digest", "list_name: 2026-02-30"))
+    r = run("status", config=config)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith(f"error: {config}:1: list_name: '2026-02-30' is not a real date")
+
+
+def test_summarise_refuses_binary_data_whatever_its_name(tmp_path: Path) -> None:
+    """Random bytes, named .bin or .txt, are refused with a clear message (exit 2) instead of summarised garbage;
+    text in Latin-1 still summarises."""
+    noise = bytes(random.Random(7).randrange(256) for _ in range(20_000))
+    for name in ("rand.bin", "rand.txt", "rand.html"):
+        path = tmp_path / name
+        path.write_bytes(noise)
+        r = run("summarise", str(path))
+        assert (r.returncode, r.stdout) == (2, ""), name
+        assert (
+            r.stderr.strip()
+            == f"error: {path}: not text, HTML or PDF (the bytes are binary data); nothing to summarise"
+        )
+    latin = tmp_path / "note.txt"
+    latin.write_bytes("Probation caf\u00e9 report: the service requires improvement.\n".encode("latin-1") * 20)
+    assert run("summarise", str(latin)).returncode == 0
+
+
+def test_importing_a_csv_that_is_not_utf8_says_how_to_save_it(make_config: Any, tmp_path: Path) -> None:
+    """A CSV in another encoding is refused with what to do (exit 2), not a traceback, and nothing is imported."""
+    config = make_config([])
+    csv = tmp_path / "bin.csv"
+    csv.write_bytes(b"\xff\xfe\x00b\n")
+    r = run("subscribers", "import", str(csv), config=config)
+    assert (r.returncode, r.stderr.strip()) == (2, f"error: {csv}: not UTF-8 text (save it as CSV UTF-8)")
+    csv.write_bytes("email,name\nzoe@example.org,Zo\u00eb\n".encode("utf-8-sig"))
+    assert run("subscribers", "import", str(csv), config=config).returncode == 0
+    assert "Zo\u00eb" in (tmp_path / "subscribers.yml").read_text(encoding="utf-8")
+
+
+def test_a_misspelt_source_is_named_and_stops_no_one_elses_digest(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """A reader's source that names no feed: `subscribers list` names its file, line and reader with the likely
+    feed (exit 2); `send` warns the same way and still sends to everyone."""
+    config = make_config(demo_feeds(web)[1:2])  # the one feed: "Russell Webster"
+    subs = tmp_path / "subscribers.yml"
+    subs.write_text(
+        "subscribers:\n  - email: a@example.org\n  - email: typo@example.org\n    preferences:\n"
+        "      sources: [Russel Webster]\n",
+        encoding="utf-8",
+    )
+    said = (
+        f"{subs}:5: subscribers[1].preferences.sources: 'Russel Webster' is not a feed in digest.yml, so "
+        "typo@example.org gets nothing from it; did you mean 'Russell Webster'? the feeds are: Russell Webster"
+    )
+    listed = run("subscribers", "list", config=config)
+    assert listed.returncode == 2 and "typo@example.org" in listed.stdout
+    assert f"error: {said}" in listed.stderr.splitlines()
+    assert run("poll", config=config).returncode == 0
+    sent = run("send", config=config)
+    assert sent.returncode == 0, sent.stderr
+    assert f"warning: {said}" in sent.stderr.splitlines()
+    assert "a@example.org.eml" in [p.name for p in (tmp_path / "outbox").rglob("*.eml")]
+
+
+def test_serve_names_an_unknown_source_and_the_missing_admin_and_still_sends(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """`digest serve` logs at start that the admin is unavailable without a password hash and names a reader's
+    unknown source (file, line, reader), then sends the day's digest to everyone all the same."""
+    config = make_config(demo_feeds(web)[1:2], extra=_catch_up_now())
+    subs = tmp_path / "subscribers.yml"
+    subs.write_text(
+        "subscribers:\n  - email: a@example.org\n  - email: b@example.org\n    preferences: {sources: [Nonexistent]}\n",
+        encoding="utf-8",
+    )
+    assert run("poll", "--all", config=config).returncode == 0
+    env = {k: v for k, v in os.environ.items() if k != "DIGEST_ADMIN_PASSWORD_HASH"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "--config", str(config), "serve", "--port", str(free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**env, "DIGEST_SECRET": SECRET},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout or ()], daemon=True)
+    reader.start()
+    log: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not any(_SEND_LOG.search(line) for line in log):
+            assert time.monotonic() < deadline, "the catch-up send did not run:\n" + "".join(log)
+            try:
+                log.append(lines.get(timeout=1))
+            except queue.Empty:
+                pass
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(10)
+        proc.stdout.close()
+    text = "".join(log)
+    assert "WARNING digest: $DIGEST_ADMIN_PASSWORD_HASH is not set, so the admin (/admin) is unavailable" in text
+    assert (
+        f"WARNING digest: subscribers: {subs}:4: subscribers[1].preferences.sources: 'Nonexistent' is not a feed in "
+        "digest.yml, so b@example.org gets nothing from it" in text
+    )
+    assert "INFO digest: send: " in text and "send failed" not in text
+    assert "a@example.org.eml" in [p.name for p in (tmp_path / "outbox").rglob("*.eml")]

@@ -134,3 +134,18 @@ def test_a_feeds_source_type_is_type_and_the_old_kind_still_reads(tmp_path: Path
     with pytest.raises(ConfigError) as err:
         load_settings(write(tmp_path, "feeds:\n  - name: A\n    url: https://a.example/feed\n    type: inspection\n"))
     assert "inspectorate" in str(err.value) and ":4:" in str(err.value)
+
+
+def test_an_impossible_date_and_bytes_that_are_not_utf8_are_clear_errors(tmp_path: Path) -> None:
+    """A date that does not exist names its line and key; a file saved in another encoding says so."""
+    path = write(tmp_path, "list_name: Digest\nschedule:\n  timezone: Europe/London\n  send_time: 2026-02-30\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value) == (
+        f"{path}:4: schedule.send_time: '2026-02-30' is not a real date; write a date that exists, or quote the "
+        "value if it is text"
+    )
+    path.write_bytes(b"list_name: Caf\xe9 Digest\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value) == f"{path}: not UTF-8 text (byte 15 is not UTF-8); save it as UTF-8"

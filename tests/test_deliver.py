@@ -79,7 +79,7 @@ def test_unknown_user_fails_and_is_suppressed(ready: Any, smtp: tuple[Mailbox, i
         assert store.suppressions() == {"gone@example.org": "bounced"}
     # --resend-failed retries only the failed; a suppressed address is skipped even then.
     retry = send(config, resend_failed=True)
-    assert retry.report is None and "already sent today to 1 subscribers" in retry.message
+    assert retry.report is None and "already sent today to 1 subscriber;" in retry.message
     assert ledger(config)["gone@example.org"] == "suppressed"
     assert box.recipients == ["ok@example.org"]
 

@@ -87,3 +87,22 @@ def test_plain_text_capture_of_a_web_page() -> None:
     assert doc.title == "Another private probation service under-performing"
     assert "Share on twitter" not in doc.text
     assert io.StringIO(doc.text).read().count("\n\n") > 20
+
+
+def test_binary_content_is_an_extract_error_not_garbage_text() -> None:
+    """A feed item that links to an image or a zip (whatever its Content-Type) is refused, so no item is ever
+    summarised from binary garbage; HTML sent as octet-stream still reads."""
+    import pytest
+
+    from digest.errors import ExtractError
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    with pytest.raises(ExtractError, match="not text, HTML or PDF"):
+        extract(png, url="https://example.org/a", content_type="text/html")
+    page = (
+        b"<html><body><p>" + "Probation caf\u00e9 inspection findings. ".encode("latin-1") * 30 + b"</p></body></html>"
+    )
+    assert (
+        "inspection findings"
+        in extract(page, url="https://example.org/b", content_type="application/octet-stream").text
+    )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from digest.errors import FeedError
-from digest.feeds import canonical_url, parse_feed, sanitise_html
+from digest.feeds import canonical_url, content_hash, parse_feed, sanitise_html
 from digest.models import Feed
 
 from .conftest import WEB
@@ -187,3 +190,18 @@ def test_clean_text_folds_every_kind_of_white_space() -> None:
 
     spaces = "".join(chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c)))
     assert clean_text(f"{spaces}a{spaces}b &nbsp; <p>c</p>\u200bd{spaces}") == "a b c \u200bd"
+
+
+def test_the_content_hash_is_the_first_400_words_however_long_the_text() -> None:
+    """Duplicates are found by the hash of an item's first 400 words (lower case): reading only as far as those
+    words must give the hash that reading everything gives, or stored items stop matching new copies."""
+
+    def everything(title: str, text: str) -> str:
+        words = re.findall(r"\w+", f"{title} {text}".lower())
+        return hashlib.sha256(" ".join(words[:400]).encode()).hexdigest()[:32]
+
+    corpus = sorted((Path(__file__).parent / "data" / "corpus").glob("*.txt"))[:40]
+    long_text = " ".join(p.read_text(encoding="utf-8") for p in corpus)
+    for cut in (0, 1, 17, 399, 2_000, 2_001, 50_000, len(long_text)):
+        for title in ("", "Probation in İstanbul?", "—"):
+            assert content_hash(title, long_text[:cut]) == everything(title, long_text[:cut])

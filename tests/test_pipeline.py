@@ -81,7 +81,7 @@ def test_second_send_the_same_day_sends_nothing(web: WebServer, make_config: Any
     first = send(config)
     assert first.report is not None and first.report.sent == 1
     again = send(config)
-    assert again.report is None and "already sent today to 1 subscribers" in again.message
+    assert again.report is None and "already sent today to 1 subscriber;" in again.message
     (tmp_path / "subscribers.yml").write_text("subscribers:\n  - email: a@example.org\n  - email: late@example.org\n")
     late = send(config)
     assert late.report is not None and late.report.sent == 1

@@ -205,6 +205,9 @@ def test_the_page_saves_choices_where_the_editor_sees_them(site: Any, capsys: py
     assert client.post(path, data={**form, "csrf": "wrong"}).status_code == 403
     nothing = client.post(path, data={**form, "kinds": []})
     assert nothing.status_code == 400 and "Choose at least one kind of item" in nothing.text
+    forged = client.post(path, data={**form, "sources": ["Nonexistent Feed"]})  # only the feeds offered are kept
+    assert forged.status_code == 400 and "Choose at least one source" in forged.text
+    assert load(settings.subscribers_file).find("reader@example.org").sources is None  # type: ignore[union-attr]
     saved = client.post(path, data=form)
     assert saved.status_code == 200
     said = "inspections and thematics from Kent, Surrey and Sussex, weekly on Mondays"

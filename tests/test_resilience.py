@@ -96,6 +96,7 @@ def test_bad_feeds_fail_alone_and_the_good_feed_reaches_the_email(web: WebServer
     assert "empty response body" in shown
     assert "malformed feed" in shown or "not a feed" in shown
     assert "deadline" in shown
+    assert "1 failure in a row" in shown and "0 items;" in shown and " 1 failures" not in shown
 
     sent = digest(config, "send")
     assert sent.returncode == 0, sent.stderr + sent.stdout
@@ -439,7 +440,7 @@ def test_health_reports_a_send_that_stopped_part_way(web: WebServer, make_config
         _wait_for_port(port)
         r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
         assert r.status_code == 503
-        assert any("send stopped with 1 recipients not yet sent" in p for p in r.json()["problems"])
+        assert any("send stopped with 1 recipient not yet sent" in p for p in r.json()["problems"])
     finally:
         proc.terminate()
         proc.wait(30)

@@ -194,7 +194,8 @@ def test_a_dkim_section_that_is_incomplete_or_misspelt_is_refused(tmp_path: Path
 def test_without_a_dkim_section_nothing_is_signed_and_the_record_command_says_why(
     web: WebServer, make_config: Any
 ) -> None:
-    """No dkim section: messages go unsigned (as before) and `digest dkim-record` explains what to add."""
+    """No dkim section: messages go unsigned (as before) and `digest dkim-record` names the file and says what to
+    add."""
     config = make_config(demo_feeds(web)[1:2])
     settings = load_settings(config)
     assert settings.dkim is None
@@ -203,4 +204,8 @@ def test_without_a_dkim_section_nothing_is_signed_and_the_record_command_says_wh
     reply = make_sender(settings).send(email)
     assert not Path(reply.removeprefix("250 written to ")).read_bytes().startswith(b"DKIM-Signature")
     r = run("dkim-record", config=config)
-    assert r.returncode == 2 and "no dkim section in the settings" in r.stderr
+    assert r.returncode == 2  # and the message names the settings file that lacks it
+    assert (
+        r.stderr.strip()
+        == f"error: {config}: no dkim section; add dkim: {{selector: ..., key_file: ...}} (see README, DKIM)"
+    )

@@ -354,3 +354,15 @@ def test_errors_found_on_the_quick_path_still_name_the_line(tmp_path: Path) -> N
     with pytest.raises(ConfigError) as err:
         load(path)
     assert str(err.value).startswith(f"{path}:102: subscribers[50].email: 'r50@example' is not a valid address")
+
+
+def test_an_impossible_date_is_named_with_its_line_and_key(tmp_path: Path) -> None:
+    """A date that does not exist, anywhere in the list, is reported with its line and key; a real one reads."""
+    path = write(tmp_path, "subscribers:\n  - email: a@example.org\n    preferences: {paused_until: 2025-13-01}\n")
+    with pytest.raises(ConfigError, match=r":3: subscribers\[0\]\.preferences\.paused_until: '2025-13-01' is not a"):
+        load(path)
+    path.write_text("subscribers:\n  - email: a@example.org\n    preferences: {paused_until: 2026-02-28}\n")
+    assert str(load(path).subscribers[0].paused_until) == "2026-02-28"
+    path.write_text("subscribers:\n  - email: a@example.org\n  - email: b@example.org\n    name: 2026-02-30\n")
+    with pytest.raises(ConfigError, match=r":4: subscribers\[1\]\.name: '2026-02-30' is not a real date"):
+        load(path)

@@ -472,7 +472,8 @@ def test_a_hash_pasted_in_double_quotes_is_reported(
     make_config: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A password hash that went through a shell in double quotes (every $ eaten) is named in the log at start and
-    on the login page, instead of answering 'Wrong password.' to the right password for ever."""
+    on the login page, instead of answering 'Wrong password.' to the right password for ever; with none set, the
+    log says once that the admin is unavailable."""
     good = hash_password("correct horse")
     mangled = subprocess.run(
         ["bash", "-c", f'H="{good}"; printf %s "$H"'], capture_output=True, text=True, check=True
@@ -498,6 +499,15 @@ def test_a_hash_pasted_in_double_quotes_is_reported(
     caplog.clear()
     create_app(settings, clock=lambda: NOW)
     assert "cannot be used" not in caplog.text
+    monkeypatch.delenv("DIGEST_ADMIN_PASSWORD_HASH")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="digest"):
+        create_app(settings, clock=lambda: NOW)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        "$DIGEST_ADMIN_PASSWORD_HASH is not set, so the admin (/admin) is unavailable; set it to the output of "
+        "`digest hash-password`"
+    ]
 
 
 def test_after_todays_send_health_and_dashboard_show_tomorrow_in_the_schedules_zone(
@@ -609,3 +619,15 @@ def test_the_delivery_log_pages_through_every_recipient(
             second = client.get(older).text
             assert "51–60 of 60 deliveries" in second and "Newer" in second and "Older" not in second
             assert "No deliveries match." in client.get("/admin/log?status=sent").text
+            for past_the_end in ("3", "999", "99999999999999999999999"):  # the last page, not "2951–2950 of 60"
+                last = client.get(f"/admin/log?status=pending&page={past_the_end}")
+                assert last.status_code == 200 and "51–60 of 60 deliveries" in last.text
+
+
+def test_an_item_number_too_large_for_the_database_is_no_such_item(app: Any) -> None:
+    """The editor's item form with a number SQLite cannot hold says there is no such item (400), not a 500."""
+    client, _ = app
+    csrf = login(client)
+    for item in ("99999999999999999999999", "-3", "x"):
+        r = client.post("/admin/items", data={"csrf": csrf, "item": item, "choice": "leave-out", "confirm": "yes"})
+        assert (r.status_code, "No such item." in r.text) == (400, True), item
