@@ -209,10 +209,9 @@ class AdminPages(AdminBase):
             day = daily.digest_day(settings, clock())
             run = store.run(daily.run_key(settings, day))
             why_not = readiness.nothing_to_send(settings, store, run, subs)
-            count = readiness.recipients_now(
+            count, others = readiness.would_send(
                 settings, store, run, subs, key=daily.run_key(settings, day), day=day, carries=bool(digest.item_ids)
             )
-            others = readiness.not_sent_now(store, run, subs, count)
         return self.page(
             "admin/send",
             csrf=auth.csrf(request),

@@ -183,25 +183,18 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     with ctx.store() as store:
         if dry_run:
             subs = load_for_send(settings.subscribers_file).subscribers
-            today = store.run(daily.run_key(settings, daily.digest_day(settings, now())))
-            reason = readiness.nothing_to_send(settings, store, today, subs, force=force, resend_failed=resend_failed)
+            day = daily.digest_day(settings, now())
+            key = daily.run_key(settings, day)
+            today, flags = store.run(key), {"force": force, "resend_failed": resend_failed}
+            reason = readiness.nothing_to_send(settings, store, today, subs, **flags)
             if reason is not None:
                 click.echo(f"{reason} (dry run: nothing sent)")
                 return
             digest, _html, _text = daily.preview(settings, store, now=now())
-            day = daily.digest_day(settings, now())
-            count = readiness.recipients_now(
-                settings,
-                store,
-                today,
-                subs,
-                key=daily.run_key(settings, day),
-                day=day,
-                carries=bool(digest.item_ids),
-                force=force,
-                resend_failed=resend_failed,
+            carries = bool(digest.item_ids)
+            count, others = readiness.would_send(
+                settings, store, today, subs, key=key, day=day, carries=carries, **flags
             )
-            others = readiness.not_sent_now(store, today, subs, count, force=force, resend_failed=resend_failed)
             click.echo(f"subject: {digest.subject}")
             click.echo(
                 f"would send to {count} of {plural(len(subs), 'subscriber')} ({others}); {plural(digest.count, 'item')}"

@@ -104,3 +104,23 @@ def not_sent_now(
     if (rest := len(active) - done - count) > 0:
         said.append(f"{rest} not due today (weekly or paused)")
     return ", ".join(said)
+
+
+def would_send(
+    settings: Settings,
+    store: Store,
+    run: Run | None,
+    subs: Sequence[Subscriber],
+    *,
+    key: str,
+    day: date,
+    carries: bool,
+    force: bool = False,
+    resend_failed: bool = False,
+) -> tuple[int, str]:
+    """`recipients_now`, and `not_sent_now`'s words for the others: what `send --dry-run` and the admin's Send
+    page say."""
+    count = recipients_now(
+        settings, store, run, subs, key=key, day=day, carries=carries, force=force, resend_failed=resend_failed
+    )
+    return count, not_sent_now(store, run, subs, count, force=force, resend_failed=resend_failed)
