@@ -188,8 +188,29 @@ def replace_if_unchanged(path: Path, was: bytes, data: bytes, error: type[Digest
         try:
             # The check and the rename with nothing slow between them: the lock keeps our own commands out,
             # but a person saving the file by hand does not take it, and their edit must never be replaced.
-            if read(path) != was:
-                raise error(f"{path} changed since it was read; nothing was written. Try again.")
-            os.replace(tmp, path)
+            with _open_old(path) as old:
+                if _contents(old) != was:
+                    raise error(f"{path} changed since it was read; nothing was written. Try again.")
+                os.replace(tmp, path)
+                # Someone appending to the file between the check and the rename wrote to the file just
+                # replaced: put it back, with their edit, unless the new file has been edited since too.
+                if _contents(old) != was and read(path) == data:
+                    back = _write_beside(path, _contents(old))
+                    os.replace(back, path)
+                    raise error(f"{path} changed since it was read; nothing was written. Try again.")
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _open_old(path: Path) -> Any:
+    """The file as it is now, held open so that what is written to it can still be read after a rename."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        return io.BytesIO(b"")
+
+
+def _contents(fh: Any) -> bytes:
+    fh.seek(0)
+    data: bytes = fh.read()
+    return data
