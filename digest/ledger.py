@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -68,12 +69,12 @@ def send_run(
 ) -> SendReport:
     """Send every pending (and interrupted `sending`) row of a run; record each outcome as it happens.
     `heartbeat` is called at most every `heartbeat_every` seconds while sending (to renew the send lock)."""
-    rows = store.deliveries(key, ["sending", "pending"])
-    names = store.delivery_names(key)
+    counts = store.delivery_counts(key)
+    total = counts.get("sending", 0) + counts.get("pending", 0)
+    batches = store.delivery_batches(key, ["sending", "pending"])  # read as the queue empties: memory stays flat
+    queue: deque[tuple[Delivery, str | None]] = deque()
     report = SendReport(run_key=key)
     lock = threading.Lock()
-    queue = list(reversed(rows))
-    total = len(rows)
     halt = threading.Event()
     beat = [time.monotonic()]
     done = 0
@@ -94,12 +95,14 @@ def send_run(
                 return
             with lock:
                 if not queue:
+                    queue.extend(next(batches, ()))
+                if not queue:
                     return
-                row = queue.pop()
+                row, name = queue.popleft()
                 if heartbeat is not None and time.monotonic() - beat[0] >= heartbeat_every:
                     heartbeat()
                     beat[0] = time.monotonic()
-            message = build(row, names.get(row.email))
+            message = build(row, name)
 
             def attempt(email: str = row.email) -> None:
                 with lock:
@@ -147,6 +150,7 @@ def send_run(
             t.start()
         for t in threads:
             t.join()
-    if not store.deliveries(key, ["pending", "sending"]):
+    left = store.delivery_counts(key)
+    if not left.get("pending") and not left.get("sending"):
         store.finish_run(key, now=clock())
     return report

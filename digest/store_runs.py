@@ -117,6 +117,24 @@ class RunStore(Database):
         rows = self.db.execute(sql + " ORDER BY rowid", args).fetchall()
         return [_delivery(r) for r in rows]
 
+    def delivery_batches(
+        self, key: str, states: Sequence[DeliveryState], size: int = 500
+    ) -> Iterator[list[tuple[Delivery, str | None]]]:
+        """A run's rows in these states, with each reader's name, in ledger order, `size` at a time: a send to a
+        long list never holds the whole ledger. Each batch is read whole, so writes may come between batches."""
+        last = 0
+        marks = ",".join("?" * len(states))
+        while True:
+            rows = self.db.execute(
+                f"SELECT rowid, * FROM deliveries WHERE run_key=? AND state IN ({marks}) AND rowid > ? "
+                "ORDER BY rowid LIMIT ?",
+                (key, *states, last, size),
+            ).fetchall()
+            if not rows:
+                return
+            last = rows[-1]["rowid"]
+            yield [(_delivery(r), r["name"]) for r in rows]
+
     def delivery_log(
         self,
         *,
@@ -158,9 +176,6 @@ class RunStore(Database):
             "SELECT email FROM deliveries WHERE run_key=? AND state IN ('pending', 'sending') ORDER BY rowid", (key,)
         )
         return [r[0] for r in rows]
-
-    def delivery_names(self, key: str) -> dict[str, str | None]:
-        return {r[0]: r[1] for r in self.db.execute("SELECT email, name FROM deliveries WHERE run_key=?", (key,))}
 
     def mark(
         self,
