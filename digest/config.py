@@ -150,7 +150,7 @@ class _Schedule(_Section, frozen=True):
     send_time: Time = Time(12, 0)
     timezone: ZoneInfo = msgspec.field(default_factory=lambda: ZoneInfo("Europe/London"))
     poll_interval: Annotated[int, Meta(ge=1, le=24 * 60)] = 30
-    missed_cutoff: Time = Time(18, 0)
+    missed_cutoff: Time | None = None  # default 18:00, or the day's end for a send time after that
     send_empty: bool = False
 
 
@@ -233,7 +233,7 @@ class Settings:
     send_time: time = _D.schedule.send_time
     timezone: ZoneInfo = _D.schedule.timezone
     poll_interval_minutes: int = _D.schedule.poll_interval
-    missed_cutoff: time = _D.schedule.missed_cutoff
+    missed_cutoff: time = time(18, 0)
     send_empty: bool = _D.schedule.send_empty
     backfill_hours: float = _D.backfill_hours
     feeds: tuple[Feed, ...] = ()
@@ -350,7 +350,7 @@ def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | Non
         send_time=f.schedule.send_time,
         timezone=f.schedule.timezone,
         poll_interval_minutes=f.schedule.poll_interval,
-        missed_cutoff=f.schedule.missed_cutoff,
+        missed_cutoff=_missed_cutoff(f.schedule, root, path),
         send_empty=f.schedule.send_empty,
         backfill_hours=f.backfill_hours,
         feeds=tuple(
@@ -407,6 +407,22 @@ def _dkim(root: Any, path: Path, rel: Callable[[Path], Path], from_address: str)
         raise refuse(f"{key_file} is a {bits}-bit key; receivers ignore DKIM keys under 1024 bits (use 2048)")
     domain = section.domain or from_address.rpartition("@")[2]
     return DkimSettings(domain=domain, selector=section.selector, key_file=key_file, key=key)
+
+
+def _missed_cutoff(schedule: _Schedule, root: Any, path: Path) -> time:
+    """Until when a restart still sends a missed digest: after the send time, the same day. Unset, 18:00, or
+    23:59 for a send time of 18:00 or later (`digest serve` failed to start with such a send time)."""
+    if schedule.missed_cutoff is None:
+        return time(18, 0) if schedule.send_time < time(18, 0) else time(23, 59)
+    if schedule.missed_cutoff <= schedule.send_time:
+        raise ConfigError(
+            f"{schedule.missed_cutoff:%H:%M} is not after schedule.send_time ({schedule.send_time:%H:%M}); a digest "
+            "missed at send time is sent on restart until this time the same day",
+            path=path,
+            line=line(root["schedule"], "missed_cutoff"),
+            key="schedule.missed_cutoff",
+        )
+    return schedule.missed_cutoff
 
 
 def _no_host(root: Any, path: Path) -> ConfigError:

@@ -42,6 +42,25 @@ def test_typo_in_a_key_names_file_line_and_key(tmp_path: Path) -> None:
     )
 
 
+def test_a_send_time_in_the_evening_moves_the_missed_digest_cut_off(tmp_path: Path) -> None:
+    """A send time after the default cut-off (18:00) keeps the same day to catch up in: the cut-off becomes the
+    day's end, not a time before the send (which stopped `digest serve` from starting)."""
+    evening = load_settings(write(tmp_path, "schedule:\n  send_time: '19:30'\n"))
+    assert (evening.send_time.hour, evening.missed_cutoff.hour, evening.missed_cutoff.minute) == (19, 23, 59)
+    noon = load_settings(write(tmp_path, "schedule:\n  send_time: '12:00'\n"))
+    assert noon.missed_cutoff.hour == 18
+
+
+def test_a_cut_off_before_the_send_time_is_named(tmp_path: Path) -> None:
+    """An explicit cut-off that is not after the send time is an error on its own line, saying why."""
+    path = write(tmp_path, "schedule:\n  send_time: '19:30'\n  missed_cutoff: '18:00'\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value).startswith(
+        f"{path}:3: schedule.missed_cutoff: 18:00 is not after schedule.send_time (19:30)"
+    ), str(err.value)
+
+
 def test_bad_url_is_named_with_its_value(tmp_path: Path) -> None:
     """A feed URL that is not http(s) is refused with its value and position."""
     path = write(tmp_path, "feeds:\n  - name: Blog\n    url: htp://example.org/feed\n")

@@ -487,3 +487,34 @@ def test_processes_opening_a_new_database_together_both_succeed(tmp_path: Path) 
         procs = [subprocess.Popen([sys.executable, "-c", script, str(db)], stderr=subprocess.PIPE) for _ in range(6)]
         errors = [p.communicate(timeout=60)[1].decode() for p in procs]
         assert all(p.returncode == 0 for p in procs), errors
+
+
+def test_a_second_poll_counts_the_entries_it_already_has(web: WebServer, make_config: Any) -> None:
+    """A later poll hands the store's guids to the parser, which counts those entries without building them:
+    `digest poll` still says how many the feed held, and nothing old comes back as new."""
+    config = make_config([{"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "type": "blog"}])
+    first = digest(config, "poll", "--all")
+    assert first.returncode == 0, first.stderr
+    assert "poll Good blog: 3 new of 3" in first.stdout, first.stdout
+    again = digest(config, "poll", "--all")
+    assert again.returncode == 0, again.stderr
+    assert "poll Good blog: 0 new of 3" in again.stdout, again.stdout
+
+
+def test_serve_starts_with_an_evening_send_time(make_config: Any, tmp_path: Path) -> None:
+    """`digest serve` with a send time after 18:00 (the default cut-off for a missed digest) starts and answers:
+    it used to stop at start-up, the send job's grace for a missed send worked out as negative."""
+    import httpx
+
+    from .conftest import free_port
+
+    config = make_config([], extra='schedule:\n  send_time: "21:15"\n')
+    port = free_port()
+    proc = _serve(config, tmp_path, port)
+    try:
+        _wait_for_port(port)
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code in (200, 503)
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
