@@ -99,6 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dkim", action="store_true", help="sign every message with DKIM")
     parser.add_argument("-n", type=int, default=N, help="subscribers")
+    parser.add_argument("--quick", action="store_true", help="2,000 subscribers (bench.common reads it too)")
     args = parser.parse_args()
     N = args.n
     work = Path(tempfile.mkdtemp(prefix="digest-bench-send-"))

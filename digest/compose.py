@@ -55,38 +55,39 @@ def _rank(c: Candidate) -> tuple[int, int, int]:
 
 def group(candidates: Sequence[Candidate]) -> list[tuple[Candidate, list[Candidate]]]:
     """Merge candidates about the same publication; keep the order of the leading item."""
-    groups: list[list[Candidate]] = []
-    for c in candidates:
-        links = {canonical_url(u) for u in c.item.links}
-        home: list[Candidate] | None = None
-        for g in groups:
-            for other in g:
-                if _same_publication(c, links, other):
-                    home = g
-                    break
-            if home is not None:
-                break
+    # Each candidate's URL spellings, worked out once: comparing every pair recomputed them n² times.
+    seen = [_Spellings(c, _keys(c), {canonical_url(u) for u in c.item.links}) for c in candidates]
+    groups: list[list[_Spellings]] = []
+    for c in seen:
+        home = next((g for g in groups if any(_same_publication(c, other) for other in g)), None)
         if home is None:
             groups.append([c])
         else:
             home.append(c)
     out = []
     for g in groups:
-        lead = max(g, key=_rank)
-        out.append((lead, [c for c in g if c is not lead]))
+        lead = max((s.candidate for s in g), key=_rank)
+        out.append((lead, [s.candidate for s in g if s.candidate is not lead]))
     out.sort(key=lambda pair: (pair[0].item.published, pair[0].item.id or 0), reverse=True)
     return out
 
 
-def _same_publication(c: Candidate, links: set[str], other: Candidate) -> bool:
-    other_links = {canonical_url(u) for u in other.item.links}
-    if links & _keys(other) or other_links & _keys(c):
+@dataclass(frozen=True)
+class _Spellings:
+    candidate: Candidate
+    keys: set[str]  # the publication's own URLs
+    links: set[str]  # the URLs its text links to
+
+
+def _same_publication(one: _Spellings, other: _Spellings) -> bool:
+    if one.links & other.keys or other.links & one.keys:
         return True
     # Without a link: a post that names the same inspected body within a fortnight of the report.
-    a, b = c.summary, other.summary
+    c, o = one.candidate, other.candidate
+    a, b = c.summary, o.summary
     if not same_body(a.organisation, b.organisation):
         return False
-    close = abs(c.item.published - other.item.published) <= SAME_REPORT_WINDOW
+    close = abs(c.item.published - o.item.published) <= SAME_REPORT_WINDOW
     return close and (a.kind == "inspection" or b.kind == "inspection")
 
 

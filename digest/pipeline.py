@@ -99,6 +99,7 @@ async def _poll_feed(
             feed=feed,
             url=feed.url,
             fetched_at=response.fetched_at,
+            known=store.recent_guids(feed.url),
         )
     except FetchError as exc:
         retry = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
@@ -134,7 +135,7 @@ async def _poll_feed(
         next_poll=next_poll,
         moved_to=response.moved_to,
     )
-    return PollResult(feed, "new", new=len(new), seen=len(parsed.items), moved_to=response.moved_to)
+    return PollResult(feed, "new", new=len(new), seen=len(parsed.items) + parsed.known, moved_to=response.moved_to)
 
 
 # ---- read and summarise

@@ -184,6 +184,12 @@ class ItemStore(Database):
 
     # ---- items
 
+    def recent_guids(self, feed_url: str, limit: int = 1_000) -> frozenset[str]:
+        """The guids of a feed's latest items: the entries a later poll of it will mostly find again."""
+        feed_id = self._feed_row(feed_url)["id"]
+        rows = self.db.execute("SELECT guid FROM items WHERE feed_id=? ORDER BY id DESC LIMIT ?", (feed_id, limit))
+        return frozenset(r[0] for r in rows)
+
     def add_items(
         self, feed_url: str, items: Sequence[Item], *, now: datetime, backfill_since: datetime | None
     ) -> list[Item]:

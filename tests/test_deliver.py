@@ -473,3 +473,17 @@ def test_a_send_stopped_by_a_refused_login_says_so(
     body = box.to("editor@example.org")[0].get_content()
     assert "\nStopped: SMTP login refused: 535 5.7.8 Authentication credentials invalid.\n" in body
     assert ledger(config, datetime.now(UTC)) == {"a@example.org": "pending"}
+
+
+def test_dot_quoting_gives_the_bytes_smtplib_would() -> None:
+    """A line that opens with a dot must reach the reader with it: the sender doubles it as smtplib's own
+    data() does, for every mix of dots and line endings (a difference would cut or garble an email)."""
+    import itertools
+    import smtplib
+
+    from digest.deliver import _dot_quoted
+
+    for n in range(9):
+        for chars in itertools.product(b".\r\na", repeat=n):
+            data = bytes(chars)
+            assert _dot_quoted(data) == smtplib._quote_periods(data), data  # type: ignore[attr-defined]

@@ -202,6 +202,20 @@ def test_the_content_hash_is_the_first_400_words_however_long_the_text() -> None
 
     corpus = sorted((Path(__file__).parent / "data" / "corpus").glob("*.txt"))[:40]
     long_text = " ".join(p.read_text(encoding="utf-8") for p in corpus)
-    for cut in (0, 1, 17, 399, 2_000, 2_001, 50_000, len(long_text)):
-        for title in ("", "Probation in İstanbul?", "—"):
-            assert content_hash(title, long_text[:cut]) == everything(title, long_text[:cut])
+    long_words = " ".join(f"{n:0>40}-Σ" for n in range(1_000))  # 400 words need far more than the first look
+    for text in (long_text, long_words):
+        for cut in (0, 1, 17, 399, 2_000, 2_001, 2_799, 2_800, 2_801, 5_600, 50_000, len(text)):
+            for title in ("", "Probation in İstanbul?", "—"):
+                assert content_hash(title, text[:cut]) == everything(title, text[:cut])
+
+
+def test_entries_the_store_already_has_are_counted_not_built() -> None:
+    """A later poll passes the guids it has: those entries are counted (the poll's "N new of M" still counts
+    them) and only the new ones are built, exactly as a first poll builds them."""
+    doc = (WEB / "www.russellwebster.com/feed/index").read_bytes()
+    first = parse(doc)
+    assert len(first.items) == 3
+    known = frozenset(i.guid for i in first.items[1:])
+    later = parse_feed(doc, {}, feed=FEED, url=FEED.url, fetched_at=NOW, known=known)
+    assert later.items == first.items[:1]
+    assert later.known == len(first.items) - 1
