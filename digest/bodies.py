@@ -19,7 +19,10 @@ _WORD = (
     r"(?:-(?:[a-z]+-)?[A-Z][a-z]+)*"
 )  # never an abbreviation: a place name has lower-case letters ("Hull", not "PS")
 _SP = r"[^\S\n]+"
-_JOIN = rf"(?:,?{_SP}(?:and|&){_SP}(?:the{_SP})?|,{_SP}|{_SP}(?:of|upon|on|with){_SP}(?:the{_SP})?|{_SP})"
+# Welsh names join with the article "y"/"yr" ("Plas Y Wern", "Pen-y-bont"), English ones with "of", "upon" …
+_JOIN = (
+    rf"(?:,?{_SP}(?:and|&){_SP}(?:the{_SP})?|,{_SP}|{_SP}(?:of|upon|on|with){_SP}(?:the{_SP})?|{_SP}[Yy]r?{_SP}|{_SP})"
+)
 _PLACE = rf"{_WORD}(?:{_JOIN}{_WORD})*"
 _YOUTH = (
     # "Leicester City Children & Young People's Justice Service", "Wokingham Prevention and Youth Justice Service"
@@ -310,6 +313,8 @@ def _area(rx: re.Pattern[str], source: str) -> str | None:
     m = rx.search(source)
     if not m:
         return None
+    if re.fullmatch(rf"England{_SP}(?:and|&){_SP}Wales", m["place"]):
+        return None  # the whole jurisdiction: a national publication, not an area's
     place = _trim(m["place"]) if m["place"][:1].isupper() else m["place"]
     return place if place and not _MONTH.match(place) else None
 

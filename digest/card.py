@@ -51,7 +51,7 @@ _CHIEF_RX = [
         rf"(?P<name>{_NAME}){_POST}\s+(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)\s+Chief\s+"
         r"Inspector\s+of\s+Probation"
     ),
-    re.compile(rf"{_CHIEF_TITLE},?\s+(?P<name>{_NAME})"),
+    re.compile(rf"{_CHIEF_TITLE},?[^\S\n]+(?P<name>{_NAME})"),  # never across a line: a headline's end
     re.compile(rf"(?P<name>{_NAME}){_POST}\s+as\s+{_CHIEF_TITLE}"),  # "the appointment of X as Chief Inspector"
 ]
 _CHIEF_SIGNATURE = re.compile(rf"^(?P<name>{_NAME})$")
@@ -199,6 +199,8 @@ def chief_inspector(text: str, sents: list[Sentence], title: str = "") -> tuple[
     paras = [p.strip() for p in text.split("\n\n") if p.strip()]
     name = min(found)[1] if found else None
     if name is None:
+        name = _named_next(within)
+    if name is None:
         for i, p in enumerate(paras[:-1]):
             if re.match(rf"{_CHIEF_TITLE}\b", paras[i + 1]) and _CHIEF_SIGNATURE.match(p):
                 name = p
@@ -206,6 +208,24 @@ def chief_inspector(text: str, sents: list[Sentence], title: str = "") -> tuple[
     if name is None:
         return None, None
     return _short_name(name), _quote(text, paras, sents, name)
+
+
+# "… according to the Chief Inspector of Probation. In her final Annual Report, Dame Glenys Stacey depicts …":
+# the title unnamed, then the first person named in the next sentence or two, as the one who speaks or writes.
+_UNNAMED_CHIEF = re.compile(rf"\b[Tt]he\s+{_CHIEF_TITLE}(?!,?\s+(?:[A-Z]|Dame|Sir))(?P<rest>[^\n]*\n*[^\n]*)")
+_SPEAKER = re.compile(
+    rf"(?P<name>(?:Dame|Sir|Dr|Professor|Mr|Mrs|Ms)\s+{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}}|{_NAME}){_POST}"
+    r",?\s+(?:said|says|added|depicts|describes|writes|wrote|warns|warned|states|stated|commented|concludes)\b"
+)
+
+
+def _named_next(text: str) -> str | None:
+    m = _UNNAMED_CHIEF.search(text)
+    if m is None or re.search(r"of\s+(?:Prisons|Constabulary|Fire)", m.group(0)[:80]):
+        return None
+    # Only as the one speaking or writing, straight after their name: not someone quoted or thanked in passing.
+    speaker = _SPEAKER.search(m["rest"][:400])
+    return speaker["name"] if speaker else None
 
 
 def _short_name(name: str) -> str:

@@ -78,6 +78,23 @@ _FOREIGN_SITE = re.compile(
     re.I,
 )
 _JOINT_WITH_US = re.compile(r"\b(?:HM|His Majesty’s|Her Majesty’s) Inspectorate of Probation\b|\bHMI Probation\b")
+# A mention of an earlier joint report ("our joint inspection with HM Inspectorate of Probation (published
+# November 2022)") makes the probation inspectorate no author of this one.
+_EARLIER = re.compile(
+    r"\b(?:published|back|earlier|last\s+year|previous(?:ly)?)\b[^.\n]{0,30}\b20\d\d\b|\bback\s+in\b", re.I
+)
+
+
+def _joint_with_us(head: str) -> bool:
+    """The probation inspectorate is named as an author of this publication, not of an earlier one."""
+    for m in _JOINT_WITH_US.finditer(head):
+        start = max(head.rfind(".", 0, m.start()), head.rfind("\n", 0, m.start())) + 1
+        ends = [i for i in (head.find(".", m.end()), head.find("\n", m.end())) if i >= 0]
+        if not _EARLIER.search(head[start : min(ends) if ends else len(head)]):
+            return True
+    return False
+
+
 _PROBATION_RX = [(re.compile(p, 0 if re.search(r"CRC|NPS|PDU|YJS|CPS|MAPPA", p) else re.I), w) for p, w in _PROBATION]
 _ELSEWHERE_RX = [(re.compile(p, 0 if re.search(r"HMP|CPS", p) else re.I), w) for p, w in _ELSEWHERE]
 _ABROAD_RX = [re.compile(p) for p in _ABROAD]
@@ -157,18 +174,19 @@ def classify(
     # Who published it says much: the probation inspectorate's own site, or another body's.
     if _HOME_SITE.search(url):
         pro += 6
-    elif _AWAY_SITE.search(url) and not _JOINT_WITH_US.search(head[:1500]):
+    elif _AWAY_SITE.search(url) and not _joint_with_us(head[:1500]):
         other += 6  # another body's site, unless the probation inspectorate is named as a joint author
     reason = ""
     if filtered and source_type != "inspectorate":
         # Relevant when probation language is present, outweighs the other sectors', and is about here.
-        if _FOREIGN_SITE.search(url) and not _JOINT_WITH_US.search(head[:1500]):
+        if _FOREIGN_SITE.search(url) and not _joint_with_us(head[:1500]):
             reason = "published by a body outside England and Wales"
         elif _abroad(head):
             reason = "about another country's justice system"
         elif pro < 4:
             reason = f"hardly mentions probation (probation score {pro}, at least 4 needed)"
-        elif pro < 1.2 * other:
+        elif pro < 1.2 * other and not _HOME_SITE.search(url):  # the probation inspectorate's own page is
+            # about probation even where it is about its work in prisons (offender management inspections)
             reason = f"more about prisons, courts or policing than probation (probation {pro}, other {other})"
     return Classification(
         about_probation=not reason,

@@ -28,7 +28,7 @@ _STATED = re.compile(
 )
 _OVERALL = re.compile(
     r"(?i:\boverall\b|\brating\s+for\s+(?:this|the)\b|\bha(?:s|ve)\s+been\s+(?:rated|given|assessed|judged)\b|"
-    r"\b(?:given|awarded|received)\b[^.]{0,80}\brating\b)"
+    r"\b(?:gave|given|awarded|received)\b[^.]{0,80}\brating\b)"
     r"|\b(?i:rate[ds]?)\s+(?:the\s+|this\s+|it\s+)?(?:[A-Z]\w*|service|organisation|region|unit|partnership)\b",
 )
 _VERDICT = re.compile(
@@ -44,11 +44,29 @@ _PART = re.compile(
     re.I,
 )
 _BEFORE = re.compile(
-    r"\b(?:previous(?:ly)?|last\s+inspect\w*|earlier|formerly|had\s+been\s+rated|was\s+rated\s+.{0,40}\s+in\s+20\d\d|"
+    r"\b(?:previous(?:ly)?|recent(?:ly)?|last\s+inspect\w*|earlier|formerly|had\s+been\s+rated|was\s+rated\s+.{0,40}\s+in\s+20\d\d|"
     r"in\s+20\d\d|since\s+20\d\d|other\s+(?:PDUs?|services|regions)|compared|nationally|every\s+PDU|"
     r"all\s+(?:PDUs|services|regions)|more\s+than\s+half|majority\s+of|per\s+cent|%)",
     re.I,
 )
+# The whole body is what got the rating, so a part word elsewhere in the sentence is no part: "gave the
+# service a 'Good' rating"; several bodies that "have each been rated 'Inadequate'" (a press release on three
+# PDUs), which is each one's overall rating.
+_GIVEN_WHOLE = re.compile(
+    rf"\b(?:gave|give[ns]?|awarded)\s+(?:the\s+(?:service|organisation|PDU|YJS|YOS|YOT|CRC|region|division|"
+    rf"partnership|unit)|it|them)\s+an?\s+(?:overall\s+)?[{_Q}]?{_WORD}",
+    re.I,
+)
+_EACH_RATED = re.compile(
+    # bodies, not kinds of work ("Unpaid work and Through the Gate services were both rated as good")
+    r"\b(?:PDUs|Probation\s+Delivery\s+Units|(?:probation|youth\s+justice|youth\s+offending)\s+services|YJSs|YOTs|"
+    r"areas\s+of\s+[A-Z]\w+)\b[^.]{0,80}?"
+    r"\b(?:have|were)\s+(?:each|all|both)\s+(?:been\s+)?rated\b",
+    re.I,
+)
+# Where the clause that states the rating ends: what follows a dash or a comma ("– retaining the grade they
+# received in 2018") speaks of something else.
+_CLAUSE_END = re.compile(r"\s[–—-]\s|[,;:(]")
 _RAISED = re.compile(rf"\bfrom\s+[{_Q}]?{_WORD}[{_QC}]?\s+to\s+[{_Q}]?{_WORD}", re.I)
 
 
@@ -102,9 +120,15 @@ def find_rating(text: str, *, title: str = "", body: str | None = None) -> str |
                 score += 1
             if _SUBJECT.match(sentence) or _names_own(sentence, body):
                 score += 1  # the inspected body, or "It" / "The PDU", is what was rated
-            if _PART.search(before[-90:]) and not re.search(r"\boverall\b", sentence, re.I):
+            parts_named = re.search(r"\b(?:standards?|domains?)\b", before) is not None
+            each = _EACH_RATED.search(sentence) is not None and not parts_named
+            if each:
+                score += 3
+            whole = each or (_GIVEN_WHOLE.search(sentence) is not None and not parts_named)
+            if not whole and _PART.search(before[-90:]) and not re.search(r"\boverall\b", sentence, re.I):
                 score -= 4
-            if _BEFORE.search(sentence) or _names_another(sentence, body):
+            end = _CLAUSE_END.search(sentence, m.end())
+            if _BEFORE.search(sentence[: end.start() if end else len(sentence)]) or _names_another(sentence, body):
                 score -= 4
             if not is_title and not _OVERALL.search(sentence) and len(_STATED.findall(sentence)) > 1:
                 score -= 2  # "rated 'Good' for X and 'Inadequate' for Y": parts

@@ -27,6 +27,14 @@ KNOWN = {
     "borderline label (not probation's own) that the filter reads as probation",
     "swsc-nps-division-2018-pr": "'good performance overall' in prose: the card gives no rating rather than guess",
     "cjji-neurodiversity-review-2021-pr": "the same joint review as the prisons-led one above, signed by three",
+    "fresh9-govuk-charlie-taylor-reappointed-yjb": "a board chair's reappointment: youth justice governance that "
+    "hardly mentions probation or services (a borderline label)",
+    "fresh9-tr-early-implementation-1-pr-2014": "a national inspection of the arrangements, labelled thematic "
+    "(the labeller's note: it could be an inspection)",
+    "fresh9-tr-early-implementation-2-pr-2015": "the second of the same series",
+    "fresh10-moj-data-life-after-prison": "prison resettlement data that names probation as a partner",
+    "fresh13-omsq-jan-mar-2022": "a prisons-first statistics bulletin whose excerpt stops before the probation "
+    "figures (labelled as the other editions are)",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
 READ = (
@@ -40,6 +48,11 @@ READ = (
     "fresh6",
     "fresh7",
     "fresh8",
+    "fresh9",
+    "fresh10",
+    "fresh11",
+    "fresh12",
+    "fresh13",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
