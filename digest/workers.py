@@ -3,7 +3,7 @@ the event loop stays responsive. The pool is an edge that can fail, and a failur
 
 - an exception that cannot cross back to the parent is turned into a `WorkerError` inside the worker;
 - a worker that dies (the OOM killer, a segfault in a parser) breaks the pool: it is rebuilt, and each call
-  caught in the break is tried once more, one at a time, so only the call that kills a worker again fails;
+  caught in the break is tried again alone, up to twice, so only a call that kills its worker each time fails;
 - workers are spawned, not forked, so they inherit no listening socket, and each watches its parent and exits
   when the parent is gone (a SIGKILLed `digest serve` leaves no worker holding its port).
 """
@@ -28,6 +28,7 @@ from .errors import WorkerError
 
 T = TypeVar("T")
 log = logging.getLogger("digest")
+_LONE_TRIES = 2  # tries alone after a break, before a call is held to have killed its worker
 _GRACE = 5.0  # seconds a retired pool's manager gets before its remaining workers are killed
 
 
@@ -140,12 +141,17 @@ class WorkerPool:
         except BrokenProcessPool:
             self._replace(generation)
         async with self._alone:
-            pool, generation = self._current()
-            try:
-                return await loop.run_in_executor(pool, call)
-            except BrokenProcessPool as exc:
-                self._replace(generation)
-                raise WorkerError(f"a worker process died running {getattr(fn, '__name__', fn)}") from exc
+            # Alone, a break is this call's own doing, or so nearly always: on a loaded machine an innocent call
+            # was seen to fail once more (cause not found), so it gets a second lone try before it is blamed.
+            broken: BrokenProcessPool | None = None
+            for _ in range(_LONE_TRIES):
+                pool, generation = self._current()
+                try:
+                    return await loop.run_in_executor(pool, call)
+                except BrokenProcessPool as exc:
+                    self._replace(generation)
+                    broken = exc
+            raise WorkerError(f"a worker process died running {getattr(fn, '__name__', fn)}") from broken
 
     def close(self) -> None:
         self._closed = True  # a job still running after this gets a WorkerError, not a new pool
