@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from digest.errors import FeedError
-from digest.feeds import canonical_url, content_hash, parse_feed, sanitise_html
+from digest.feeds import canonical_url, clean_text, content_hash, parse_feed, sanitise_html
 from digest.models import Feed
+from digest.text import safe_text
 
 from .conftest import WEB
 
@@ -193,20 +195,41 @@ def test_clean_text_folds_every_kind_of_white_space() -> None:
 
 
 def test_the_content_hash_is_the_first_400_words_however_long_the_text() -> None:
-    """Duplicates are found by the hash of an item's first 400 words (lower case): reading only as far as those
-    words must give the hash that reading everything gives, or stored items stop matching new copies."""
+    """Duplicates are found by the hash of an item's first 400 words (lower case) of its title and text: reading
+    only as far as those words must give the hash that reading everything gives, or stored items stop matching
+    new copies."""
 
-    def everything(title: str, text: str) -> str:
+    def everything(title: str, body_html: str) -> str:
+        text = safe_text(clean_text(body_html), 200_000)
         words = re.findall(r"\w+", f"{title} {text}".lower())
         return hashlib.sha256(" ".join(words[:400]).encode()).hexdigest()[:32]
 
     corpus = sorted((Path(__file__).parent / "data" / "corpus").glob("*.txt"))[:40]
+    pages = sorted(p for p in WEB.rglob("*") if p.is_file() and b"<p" in p.read_bytes()[:200_000])[:20]
     long_text = " ".join(p.read_text(encoding="utf-8") for p in corpus)
-    long_words = " ".join(f"{n:0>40}-Σ" for n in range(1_000))  # 400 words need far more than the first look
-    for text in (long_text, long_words):
-        for cut in (0, 1, 17, 399, 2_000, 2_001, 2_799, 2_800, 2_801, 5_600, 50_000, len(text)):
+    long_html = " ".join(
+        sanitise_html(p.read_text(encoding="utf-8", errors="replace"), "https://x.org/")[0] for p in pages
+    )
+    long_words = " ".join(f"<b>{n:0>40}</b>-Σ&amp;" for n in range(1_000))  # 400 words need far more than a look
+    for body in (long_text, long_html, long_words):
+        for cut in (0, 1, 17, 399, 2_000, 2_001, 3_199, 3_200, 3_201, 6_400, 50_000, len(body)):
             for title in ("", "Probation in İstanbul?", "—"):
-                assert content_hash(title, text[:cut]) == everything(title, text[:cut])
+                assert content_hash(title, body[:cut]) == everything(title, body[:cut])
+    # Words beside every kind of character: tags, entities, ASCII punctuation, typographic punctuation (the
+    # quick path), letters and digits outside ASCII (the regex path), the underscore, white space of all kinds,
+    # the control and bidi characters safe_text drops, a lone surrogate.
+    rng = random.Random(400)
+    english = [*"aZ9_ .,;'\"-–—’“”…€£\t\n\r\x0b\x1c\x01\x7f\x85\x9b\u00a0\u2028\u202e\ufeff\ud800"]
+    english += ["<p>", "</p>", "<a href='x'>", "&amp;", "&#8217;", "&nbsp;", "&lt;", "&#1;"]
+    world = [*english, *"áŵΣİß٣Kﬁ", "&amp;eacute;"]
+    for alphabet in (english, world):
+        for _ in range(3_000):
+            body = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 60)))
+            assert content_hash("", body) == everything("", body), repr(body)
+    # A tag across the end of the first look: its name and attributes are not words.
+    for pad in range(0, 60, 3):
+        body = "x" * pad + " abcdefg" * 398 + ' <a href="https://example.org/one/two/three/four">last</a> more' * 5
+        assert content_hash("", body) == everything("", body)
 
 
 def test_entries_the_store_already_has_are_counted_not_built() -> None:
