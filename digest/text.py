@@ -180,6 +180,8 @@ def web_link(url: str | None) -> str | None:
     scheme, sep, rest = url.partition(":")
     if not sep or scheme.lower() not in ("http", "https") or not rest.startswith("//") or len(rest) < 3:
         return None
+    if url.isascii() and url.isprintable():  # the usual link: no ASCII control is printable, nor white space but " "
+        return None if " " in url else url
     if _UNSAFE_CHARS.search(url) or any(c.isspace() for c in url):
         return None
     return url

@@ -242,3 +242,30 @@ def test_entries_the_store_already_has_are_counted_not_built() -> None:
     later = parse_feed(doc, {}, feed=FEED, url=FEED.url, fetched_at=NOW, known=known)
     assert later.items == first.items[:1]
     assert later.known == len(first.items) - 1
+
+
+def test_a_link_becomes_one_only_when_it_is_an_absolute_web_address_with_nothing_hidden_in_it() -> None:
+    """A feed's link is kept only when it is http(s) and holds no white space, control or bidi character (a
+    right-to-left override can make a link read as another): the quick test for plain ASCII links agrees with
+    the full one on every kind of character."""
+    from digest.text import UNSAFE_CLASS, web_link
+
+    def full(url: str) -> str | None:
+        url = url.strip()
+        scheme, sep, rest = url.partition(":")
+        if not sep or scheme.lower() not in ("http", "https") or not rest.startswith("//") or len(rest) < 3:
+            return None
+        if re.search(f"[{UNSAFE_CLASS}]", url) or any(c.isspace() for c in url):
+            return None
+        return url
+
+    assert web_link("https://example.org/a") == "https://example.org/a"
+    assert web_link("https://example.org/\u202egpj.exe") is None
+    assert web_link("https://example.org/a b") is None
+    rng = random.Random(7)
+    tail = [*"az09/._-?=&%~ \t\n\x0b\x1c\x01\x7f\x85\x9b\u00a0\u2028\u202e\ufeffé", "%20"]
+    for _ in range(5_000):
+        url = rng.choice(["https://", "http://", "HTTPS://", "ftp://", "https:/", " https://"]) + "".join(
+            rng.choice(tail) for _ in range(rng.randrange(0, 12))
+        )
+        assert web_link(url) == full(url), repr(url)
