@@ -13,6 +13,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -209,18 +210,24 @@ class DigestMessages:
         self.renderer = renderer(settings)
         self.covering = covering
         self._cache: dict[tuple[Any, ...], MessageFactory] = {}
+        self._rendering = threading.Lock()  # the sending threads ask at once for the first: one renders it
 
     def factory(self, sub: Subscriber | None, editions: Editions = (), weekly: bool = False) -> MessageFactory:
         prefs = (sub.kinds, sub.sources, sub.regions, sub.frequency, sub.weekday) if sub else None
         key = (editions, weekly, prefs)
         factory = self._cache.get(key)
-        if factory is None:
-            base = self.covering(editions, weekly) if editions and self.covering else self.digest
-            d = for_subscriber(base, sub, self.settings.subject) if sub else base
-            says = you_get(sub or Subscriber(email=""), send_time=self.settings.send_time)
-            rendered = self.renderer.fit(d, self.settings.max_html_bytes, test=self.test, you_get=says)
-            env = self.envelope if d is self.digest else replace(self.envelope, subject=self.prefix + d.subject)
-            factory = self._cache[key] = MessageFactory(rendered, env)
+        if factory is not None:
+            return factory
+        with self._rendering:
+            return self._cache.get(key) or self._render(key, sub, editions, weekly)
+
+    def _render(self, key: tuple[Any, ...], sub: Subscriber | None, editions: Editions, weekly: bool) -> MessageFactory:
+        base = self.covering(editions, weekly) if editions and self.covering else self.digest
+        d = for_subscriber(base, sub, self.settings.subject) if sub else base
+        says = you_get(sub or Subscriber(email=""), send_time=self.settings.send_time)
+        rendered = self.renderer.fit(d, self.settings.max_html_bytes, test=self.test, you_get=says)
+        env = self.envelope if d is self.digest else replace(self.envelope, subject=self.prefix + d.subject)
+        factory = self._cache[key] = MessageFactory(rendered, env)
         return factory
 
     def message(

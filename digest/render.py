@@ -7,6 +7,7 @@ this module's.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,14 @@ def templates_dir(override: Path | None = None) -> Path:
         return override
     packaged = Path(__file__).parent / "templates"
     return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+@functools.lru_cache(maxsize=8)
+def shared_environment(override: Path | None = None) -> Environment:
+    """The renderers' environment, one per templates folder: it compiles a template once and keeps it (checking
+    the file's time, so an edited template is read again); a new one per send compiled the digest's templates
+    again, a tenth of a second in every run. Not to be changed: a caller that adds filters makes its own."""
+    return environment(override)
 
 
 def environment(override: Path | None = None) -> Environment:
@@ -68,7 +77,7 @@ class Renderer:
     def __init__(
         self, *, public_url: str, contact: str = "", templates: Path | None = None, send_time: str = "12:00 UK time"
     ) -> None:
-        self.env = environment(templates)
+        self.env = shared_environment(templates)
         self.public_url = public_url.rstrip("/")
         self.contact = contact
         self.send_time = send_time  # as readers read it (preferences.send_time_phrase)
