@@ -9,6 +9,8 @@ so subscribing on the demo site or adding in its admin never changes a file in t
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import shutil
 import sys
 from pathlib import Path
@@ -37,8 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     if not subscribers.exists():  # kept between runs, so what was added on the demo site stays until --reset
         shutil.copyfile(ROOT / "subscribers.example.yml", subscribers)
     for command in (["poll"], ["send"], ["preview", "--out", str(state / "preview.html")]):
+        # The send has said the subject; the preview's path is said below with the outbox's.
+        quiet = contextlib.redirect_stdout(io.StringIO()) if command[0] == "preview" else contextlib.nullcontext()
         try:
-            cli_main(["--config", str(config), *command])
+            with quiet:
+                cli_main(["--config", str(config), *command])
         except SystemExit as exc:
             if exc.code:
                 raise
