@@ -1,6 +1,7 @@
 """Is the service healthy? A pure judgement over what the store and the running service know, so /health, the
 dashboard and `digest status` say the same thing. Not ok when today's send is overdue, failed or stopped part
-way, or when polling is broken (the poll job itself failing, or no feed read successfully for a long while).
+way, when polling is broken (the poll job itself failing, or no feed read successfully for a long while), or
+when the bounce mailbox could not be read at its last try (bounces and complaints then go unheeded).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def assess(
     send_job: JobState | None,
     poll_job: JobState | None,
     feeds: Sequence[FeedHealth],
+    bounce_job: JobState | None = None,
     poll_interval: timedelta,
     up_since: datetime | None = None,
 ) -> Verdict:
@@ -53,6 +55,8 @@ def assess(
         problems.append(f"the last send failed: {send_job.error}")
     if poll_job is not None and poll_job.error:
         problems.append(f"the last poll failed: {poll_job.error}")
+    if bounce_job is not None and bounce_job.error:
+        problems.append(f"the bounce mailbox could not be read: {bounce_job.error}")
     if feeds:
         successes = [f.last_success for f in feeds if f.last_success is not None]
         polled = any(f.last_success or f.last_error for f in feeds)

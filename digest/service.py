@@ -68,6 +68,7 @@ class Service:
         self.started = clock()
         self.poll_state: JobState | None = None
         self.send_state: JobState | None = None
+        self.bounce_state: JobState | None = None  # the bounce mailbox's last poll (bounces.imap)
         self.sns_certificate: Callable[[str], bytes] = _sns_certificate  # tests give their own
         # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
         self.pool: Runner = InlineRunner()
@@ -190,6 +191,7 @@ class Service:
             send_job=self.send_state,
             poll_job=self.poll_state,
             feeds=facts.feeds,
+            bounce_job=self.bounce_state,
             poll_interval=timedelta(minutes=self.settings.poll_interval_minutes),
             up_since=self.started,
         )
@@ -246,8 +248,11 @@ class Service:
         try:
             for line in await asyncio.to_thread(poll):
                 log.info("bounce mailbox: %s", line)
-        except DigestError as exc:  # the next poll tries again; the log says why this one failed
+        except DigestError as exc:  # the next poll tries again; the log and /health say why this one failed
             log.error("bounce mailbox: %s", exc)
+            self.bounce_state = JobState(finished=self.clock(), error=str(exc))
+        else:
+            self.bounce_state = JobState(finished=self.clock())
 
     def start_send(self, *, force: bool = False, resend_failed: bool = False) -> bool:
         """Send in a thread; False when a send is already running here."""

@@ -137,3 +137,26 @@ def test_a_refused_login_leaves_the_mail_where_it_is(list_with_mailbox: Any, mon
     assert r.stderr.decode().startswith("error: IMAP 127.0.0.1: login refused for bounces")
     [(flags, _)] = _folder(server, "INBOX")
     assert b"\\Seen" not in flags
+
+
+def test_health_says_when_the_bounce_mailbox_cannot_be_read(
+    list_with_mailbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator sees on /health (and the dashboard) that bounces are going unread: after the service's bounce
+    job is refused its login, the verdict is not ok and says why; the next poll that gets in clears it."""
+    config, _box, server = list_with_mailbox
+    _append(server, _dsn("bounces@" + DOMAIN, "kim@example.org", message_id=make_msgid()))
+    settings = load_settings(config)
+    svc = Service(settings)
+    monkeypatch.setenv(PASSWORD_ENV, "wrong")
+    asyncio.run(svc.bounce_poll_job())
+    with Store(settings.database) as store:
+        verdict = svc.verdict(store)
+    assert not verdict.ok
+    assert any(
+        p.startswith("the bounce mailbox could not be read: IMAP 127.0.0.1: login refused") for p in verdict.problems
+    )
+    monkeypatch.setenv(PASSWORD_ENV, server.password)
+    asyncio.run(svc.bounce_poll_job())
+    with Store(settings.database) as store:
+        assert not any("bounce mailbox" in p for p in svc.verdict(store).problems)
