@@ -47,9 +47,10 @@ _POST = r"(?:\s+(?:CBE|OBE|MBE|KC|QC|DBE))*"
 _CHIEF_RX = [
     re.compile(rf"(?P<name>{_NAME}){_POST},\s+{_CHIEF_TITLE}"),
     # A foreword's signature run into its last paragraph: "… overall. Dame Glenys Stacey HM Chief Inspector …"
+    # Never the title as an owner: "Our Mandate" heads "HM Chief Inspector of Probation's responsibilities are …".
     re.compile(
         rf"(?P<name>{_NAME}){_POST}\s+(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)\s+Chief\s+"
-        r"Inspector\s+of\s+Probation"
+        r"Inspector\s+of\s+Probation(?![’']s\b)"
     ),
     re.compile(rf"{_CHIEF_TITLE},?[^\S\n]+(?P<name>{_NAME})"),  # never across a line: a headline's end
     re.compile(rf"(?P<name>{_NAME}){_POST}\s+as\s+{_CHIEF_TITLE}"),  # "the appointment of X as Chief Inspector"
@@ -194,7 +195,8 @@ def chief_inspector(text: str, sents: list[Sentence], title: str = "") -> tuple[
             candidate = m.group("name")
             if candidate.split()[0] in ("The", "This", "Chief", "Inspector", "HM", "Her", "His"):
                 continue
-            if _speaks(within, m.start(), m.end(), candidate):
+            begins = m.start() + len(m.group(0)) - len(m.group(0).lstrip())  # the title's \s* may take a newline
+            if _speaks(within, m.start(), m.end(), candidate) or _opens_foreword(within, begins):
                 found.append((m.start(), candidate))
     paras = [p.strip() for p in text.split("\n\n") if p.strip()]
     name = min(found)[1] if found else None
@@ -202,12 +204,26 @@ def chief_inspector(text: str, sents: list[Sentence], title: str = "") -> tuple[
         name = _named_next(within)
     if name is None:
         for i, p in enumerate(paras[:-1]):
-            if re.match(rf"{_CHIEF_TITLE}\b", paras[i + 1]) and _CHIEF_SIGNATURE.match(p):
+            title_line = paras[i + 1].split("\n", 1)[0]
+            # A signature: the name, then the title as a line of its own (not "HM Chief Inspector of Probation's
+            # responsibilities are …" under a heading).
+            if (
+                re.match(rf"{_CHIEF_TITLE}(?![’'])\b", title_line)
+                and len(title_line.split()) <= 8
+                and _CHIEF_SIGNATURE.match(p)
+            ):
                 name = p
                 break
     if name is None:
         return None, None
     return _short_name(name), _quote(text, paras, sents, name)
+
+
+def _opens_foreword(text: str, start: int) -> bool:
+    """The title and name open a foreword: the heading just before is the foreword's ("Foreword from Chief
+    Inspector of Probation", then a photograph's caption, "Chief Inspector of Probation Justin Russell")."""
+    before = [ln.strip() for ln in text[: text.rfind("\n", 0, start) + 1].split("\n") if ln.strip()]
+    return bool(before) and len(before[-1].split()) <= 8 and re.match(r"(?i)foreword\b", before[-1]) is not None
 
 
 # "… according to the Chief Inspector of Probation. In her final Annual Report, Dame Glenys Stacey depicts …":

@@ -25,7 +25,7 @@ _PROBATION = [
     (r"\bnational probation service\b|\bNPS\b", 2),
     (r"\bprobation delivery units?\b|\bPDUs?\b", 3),
     (r"\byouth (?:justice|offending) (?:services?|teams?|board)\b|\bYOTs?\b|\bYJS\b", 3),
-    (r"\byouth justice\b", 2),
+    (r"\byouth justice\b|\byouth offending\b", 2),  # England and Wales's two names for it
     (r"\bunpaid work\b|\bcommunity payback\b", 2),
     (r"\bcommunity (?:orders?|sentences?)\b", 2),
     (r"\bon licence\b|\blicence conditions?\b|\brecall(?:ed)? to (?:custody|prison)\b", 1),
@@ -202,6 +202,7 @@ _GOVUK_TYPE = {
     "statutory guidance": "other",
     "policy paper": "other",
     "form": "other",
+    "map": "other",
     "transparency data": "research",
     "official statistics": "research",
     "accredited official statistics": "research",
@@ -264,7 +265,9 @@ def kind_of(
         if _GOVUK_TYPE[first_line] == "news" and _STATISTICS.search(title):
             return "research"  # a press release that is the statistics' release
         return _GOVUK_TYPE[first_line]  # type: ignore[return-value]
-    if re.match(r"(?:consultation|call for evidence|(?:written|oral)(?: ministerial)? statement)\b", title, re.I):
+    if re.match(
+        r"(?:consultation|call for evidence|(?:written|oral)(?: ministerial)? statement|statement on)\b", title, re.I
+    ):
         return "news"
     if _navigation(text):
         return "other"  # a landing or index page: headings and links, little prose

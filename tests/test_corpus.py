@@ -35,6 +35,8 @@ KNOWN = {
     "fresh10-moj-data-life-after-prison": "prison resettlement data that names probation as a partner",
     "fresh13-omsq-jan-mar-2022": "a prisons-first statistics bulletin whose excerpt stops before the probation "
     "figures (labelled as the other editions are)",
+    "fresh14a-hmip-case-supervision-page": "a standing page on how inspectors assess case supervision, at an "
+    "address with no section, with a quotation in it: read as news, like the about pages above",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
 READ = (
@@ -53,6 +55,8 @@ READ = (
     "fresh11",
     "fresh12",
     "fresh13",
+    "fresh14a",
+    "fresh14b",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
