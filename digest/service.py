@@ -70,6 +70,7 @@ class Service:
         self.send_state: JobState | None = None
         self.bounce_state: JobState | None = None  # the bounce mailbox's last poll (bounces.imap)
         self.sns_certificate: Callable[[str], bytes] = _sns_certificate  # tests give their own
+        self.sns_confirm: Callable[[str], None] = _sns_confirm  # opens an SNS SubscribeURL; tests give their own
         # Feed parsing and summarising are CPU work: a process pool keeps the web pages responsive meanwhile.
         self.pool: Runner = InlineRunner()
         self._readers = threading.local()
@@ -351,6 +352,17 @@ def _sns_certificate(url: str) -> bytes:
     except httpx.HTTPError as exc:
         raise DigestError(f"cannot fetch the SNS signing certificate {url}: {exc}") from exc
     return response.content
+
+
+def _sns_confirm(url: str) -> None:
+    """Open SNS's SubscribeURL (checked before this is called): SNS then sends the topic's notifications here."""
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=10, follow_redirects=False)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise DigestError(f"SNS did not confirm: {exc}") from exc
 
 
 def start_scheduler(svc: Service) -> Any:

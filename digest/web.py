@@ -280,11 +280,15 @@ def create_app(
     sender: Sender | None = None,
     scheduler: bool = False,
     sns_certificate: Callable[[str], bytes] | None = None,
+    sns_confirm: Callable[[str], None] | None = None,
 ) -> ASGIApp:
-    """`sns_certificate`: how to get Amazon SNS's signing certificate by URL (tests give their own)."""
+    """`sns_certificate`: how to get Amazon SNS's signing certificate by URL; `sns_confirm`: how to open an SNS
+    SubscribeURL (tests give their own of each)."""
     svc = Service(settings, clock=clock, sender=sender)
     if sns_certificate is not None:
         svc.sns_certificate = sns_certificate
+    if sns_confirm is not None:
+        svc.sns_confirm = sns_confirm
     pages = Pages(svc)
     admin_pages = AdminPages(svc, pages.page)
     reader_pages = PreferencePages(svc, pages.page)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from .bounce_policy import processor_for
+from .errors import DigestError
 from .service import Service
 from .webhooks import Verified, WebhookError, verify
 
@@ -53,6 +54,13 @@ class Webhooks:
         if lines is None:
             log.warning("webhook %s refused (409): a replay of %s", provider, verified.replay_key)
             return PlainTextResponse("refused: already received (a replay)", status_code=409)
+        if verified.confirm:
+            try:
+                await asyncio.to_thread(svc.sns_confirm, verified.confirm)
+                lines[0] += ": confirmed"
+            except DigestError as exc:
+                lines[0] += f": could not confirm ({exc}); to confirm, open {verified.confirm}"
+                log.warning("webhook %s: %s", provider, lines[0])
         for line in lines:
             log.info("webhook %s: %s", provider, line)
         return PlainTextResponse("\n".join(lines) + "\n" if lines else "ok\n")

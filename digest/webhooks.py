@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from .bounces import status_in
 from .config import WebhookSettings
@@ -54,7 +54,8 @@ class Event:
 class Verified:
     replay_key: str
     events: tuple[Event, ...]
-    note: str = ""  # e.g. an SNS subscription to confirm
+    note: str = ""  # e.g. an SNS subscription confirmed
+    confirm: str | None = None  # an SNS SubscribeURL to open (checked: SNS's own, for an allowed topic)
 
 
 def verify(
@@ -191,6 +192,19 @@ _SIGNED = {
 }
 
 
+def sns_subscribe_url_ok(url: str, topic: str) -> bool:
+    """A SubscribeURL to open only if it is SNS's own (https, an SNS host) confirming the very topic signed for."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    return (
+        parts.scheme == "https"
+        and bool(_SNS_HOST.match(parts.hostname or ""))
+        and parts.port is None
+        and query.get("Action") == "ConfirmSubscription"
+        and query.get("TopicArn") == topic
+    )
+
+
 def sns_certificate_url_ok(url: str) -> bool:
     """Only an https URL on an SNS host of AWS may supply the certificate (else anyone could sign)."""
     parts = urlsplit(url)
@@ -228,8 +242,15 @@ def _ses(body: bytes, settings: WebhookSettings, now: datetime, certificate: Cal
         raise WebhookError("the signature does not match", status=403) from None
     _fresh(str(m.get("Timestamp", "")), settings, now)
     replay = f"message:{m.get('MessageId')}"
+    if m["Type"] == "SubscriptionConfirmation":
+        # The topic is one the operator allowed and the message is SNS's, so the subscription is wanted: confirm
+        # it (the service opens the URL), rather than leave bounces unheard until someone reads the log.
+        subscribe, topic = str(m.get("SubscribeURL", "")), str(m["TopicArn"])
+        if sns_subscribe_url_ok(subscribe, topic):
+            return Verified(replay, (), f"SNS subscription to {topic}", confirm=subscribe)
+        return Verified(replay, (), f"SNS subscription to {topic} not confirmed: its SubscribeURL is not SNS's own")
     if m["Type"] != "Notification":
-        return Verified(replay, (), f"SNS {m['Type']}: to confirm, open {m.get('SubscribeURL', '')}")
+        return Verified(replay, (), f"SNS {m['Type']}: to subscribe again, open {m.get('SubscribeURL', '')}")
     return Verified(replay, tuple(_ses_events(_json(str(m.get("Message", "")).encode()), str(m.get("MessageId")))))
 
 

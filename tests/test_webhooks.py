@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from digest import daily
 from digest.config import Settings, load_settings
 from digest.deliver import SmtpSender
+from digest.errors import DigestError
 from digest.store import Store
 from digest.web import create_app
 from digest.webhooks import sns_certificate_url_ok
@@ -69,6 +70,7 @@ class Site:
     settings: Settings
     config: Path
     fetched: list[str]
+    confirmed: list[str]
 
     def post(self, provider: str, body: bytes, headers: dict[str, str] | None = None) -> Any:
         import httpx
@@ -96,12 +98,20 @@ def site(make_config: Any, smtp: tuple[Mailbox, int], keys: Keys, monkeypatch: p
     settings = load_settings(config, overrides={"public_url": f"http://127.0.0.1:{port}"})
     fetched: list[str] = []
 
+    confirmed: list[str] = []
+
     def certificate(url: str) -> bytes:
         fetched.append(url)
         return keys.sns_cert
 
-    for live in serve_app(create_app(settings, clock=lambda: NOW, sns_certificate=certificate), port):
-        yield Site(live.base, settings, config, fetched)
+    def confirm(url: str) -> None:
+        if "unreachable" in url:
+            raise DigestError("SNS did not confirm: connection refused")
+        confirmed.append(url)
+
+    app = create_app(settings, clock=lambda: NOW, sns_certificate=certificate, sns_confirm=confirm)
+    for live in serve_app(app, port):
+        yield Site(live.base, settings, config, fetched, confirmed)
 
 
 def suppressed(site: Site) -> dict[str, str]:
@@ -334,6 +344,44 @@ def test_ses_refuses_a_tampered_message(site: Site, keys: Keys) -> None:
     body = sns(keys, SES_BOUNCE).replace(b"kim@example.org", b"max@example.org")
     r = site.post("ses", body)
     assert r.status_code == 403 and "signature does not match" in r.text
+
+
+def sns_confirmation(keys: Keys, subscribe_url: str, *, topic: str = TOPIC, message_id: str = "c-1") -> bytes:
+    m = {
+        "Type": "SubscriptionConfirmation",
+        "MessageId": message_id,
+        "Token": "2336412f37",
+        "TopicArn": topic,
+        "Message": f"You have chosen to subscribe to the topic {topic}. To confirm, visit the SubscribeURL.",
+        "SubscribeURL": subscribe_url,
+        "Timestamp": NOW.isoformat().replace("+00:00", "Z"),
+        "SignatureVersion": "1",
+        "SigningCertURL": CERT_URL,
+    }
+    fields = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
+    text = "".join(f"{k}\n{m[k]}\n" for k in fields)
+    m["Signature"] = base64.b64encode(keys.sns.sign(text.encode(), padding.PKCS1v15(), hashes.SHA1())).decode()
+    return json.dumps(m).encode()
+
+
+def _subscribe_url(topic: str = TOPIC, host: str = "sns.eu-west-2.amazonaws.com") -> str:
+    return f"https://{host}/?Action=ConfirmSubscription&TopicArn={topic}&Token=2336412f37"
+
+
+def test_ses_subscription_is_confirmed_by_itself(site: Site, keys: Keys) -> None:
+    """Setting up SES bounces needs no log-reading: the signed confirmation of an allowed topic is confirmed by
+    opening its SubscribeURL; one whose URL is not SNS's own, or names another topic, is not opened; a failed
+    confirmation says which URL to open by hand."""
+    r = site.post("ses", sns_confirmation(keys, _subscribe_url()))
+    assert r.status_code == 200 and r.text == f"SNS subscription to {TOPIC}: confirmed\n"
+    assert site.confirmed == [_subscribe_url()]
+    for n, bad in enumerate((_subscribe_url(host="sns.eu-west-2.amazonaws.com.evil.example"), _subscribe_url("arn:x"))):
+        r = site.post("ses", sns_confirmation(keys, bad, message_id=f"c-bad-{n}"))
+        assert r.status_code == 200 and "not confirmed: its SubscribeURL is not SNS's own" in r.text
+    assert site.confirmed == [_subscribe_url()]
+    unreachable = _subscribe_url() + "&unreachable=1"
+    r = site.post("ses", sns_confirmation(keys, unreachable, message_id="c-2"))
+    assert "could not confirm (SNS did not confirm: connection refused); to confirm, open " + unreachable in r.text
 
 
 @pytest.mark.parametrize(
