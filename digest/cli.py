@@ -54,11 +54,10 @@ def _progress(label: str, total: int | None = None) -> Iterator[Callable[[], Non
     if not sys.stderr.isatty() or not total:
         yield lambda: None
         return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda: bar.advance(task)
+    # click's bar, not rich's: with rich installed, `import httpx` loads its own command line (rich and pygments),
+    # a tenth of every poll's start-up.
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield lambda: bar.update(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
