@@ -209,10 +209,11 @@ def _words(s: str, limit: int) -> list[bytes]:
     text (Welsh ŵ, Greek, accents) takes the regex.
     """
     raw = s.encode("utf-8", "surrogatepass")  # a lone surrogate is no word character: it separates
-    # Deleting the ASCII bytes leaves the other characters whole: UTF-8 never puts an ASCII byte inside one.
-    beyond = set(raw.translate(None, _ASCII).decode("utf-8", "surrogatepass"))
-    if beyond & _DROPPED or any(c.isalnum() for c in beyond):  # \\w is str.isalnum() or the underscore
-        return [w.encode() for w in _WORD.findall(safe_text(" ".join(s.split()), len(s)).lower())]
+    if not s.isascii():  # a flag on the string: no scan
+        # Deleting the ASCII bytes leaves the other characters whole: UTF-8 never puts an ASCII byte inside one.
+        beyond = set(raw.translate(None, _ASCII).decode("utf-8", "surrogatepass"))
+        if beyond & _DROPPED or any(c.isalnum() for c in beyond):  # \\w is str.isalnum() or the underscore
+            return [w.encode() for w in _WORD.findall(safe_text(" ".join(s.split()), len(s)).lower())]
     return raw.translate(_LOWER_WORDS, _DROPPED_ASCII).split(None, max(limit, 0))
 
 
