@@ -25,6 +25,7 @@ PURE = [
     "models",
     "tokens",
     "names",
+    "addresses",
     "schedule",
     "regions",
     "bounces",

@@ -296,13 +296,43 @@ ADDRESSES = [
 ]
 
 
+def test_the_quick_address_check_knows_email_validators_special_use_domains() -> None:
+    """The quick check keeps its own copy of the domains email_validator refuses ("x@host.local"), so settings
+    load without importing email_validator: an upgrade that changes the list is caught here."""
+    import email_validator
+
+    from digest.addresses import SPECIAL_USE
+
+    assert set(SPECIAL_USE) == set(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def test_settings_are_read_without_importing_email_validator(tmp_path: Path) -> None:
+    """Every command reads the settings' addresses; when they are plain, email_validator (a tenth of a poll's
+    start-up) is not imported, and a bad one still gets its answer."""
+    import subprocess
+    import sys
+
+    config = tmp_path / "digest.yml"
+    config.write_text("from_address: digest@probation-digest.example\ncontact: Editor@Example.org\n")
+    script = (
+        "import sys; from digest.config import load_settings; s = load_settings(sys.argv[1]); "
+        "print(s.from_address, 'email_validator' in sys.modules)"
+    )
+    r = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, cwd=REPO)
+    assert r.stdout.split() == ["digest@probation-digest.example", "False"], r.stderr
+    config.write_text("from_address: digest@probation-digest..example\n")
+    r = subprocess.run([sys.executable, "-c", script, str(config)], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode != 0 and "expected an email address" in r.stderr
+
+
 @pytest.mark.parametrize("address", ADDRESSES)
 def test_the_quick_address_check_agrees_with_email_validator(address: str) -> None:
     """An address taken without email_validator is one it accepts, in the same normal form; any other address
     gets email_validator's own answer."""
     from email_validator import EmailNotValidError, validate_email
 
-    from digest.subscribers import _normal, _plain
+    from digest.addresses import plain as _plain
+    from digest.subscribers import _normal
 
     try:
         expected: str | None = validate_email(address.strip(), check_deliverability=False).normalized
