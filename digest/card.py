@@ -56,6 +56,8 @@ _CHIEF_RX = [
     re.compile(rf"(?P<name>{_NAME}){_POST}\s+as\s+{_CHIEF_TITLE}"),  # "the appointment of X as Chief Inspector"
 ]
 _CHIEF_SIGNATURE = re.compile(rf"^(?P<name>{_NAME})$")
+# The title as an owner ("HM Chief Inspector of Probation's role"), however much of it the title pattern takes.
+_OWNED = re.compile(rf"{_CHIEF_TITLE}(?:\s+of\s+Probation)?[’']s\b")
 SECTION_FINDINGS = re.compile(
     r"overall judgements|overall findings|executive summary|^summary|key findings|"
     r"main findings|findings|conclusions?|overview",
@@ -208,7 +210,8 @@ def chief_inspector(text: str, sents: list[Sentence], title: str = "") -> tuple[
             # A signature: the name, then the title as a line of its own (not "HM Chief Inspector of Probation's
             # responsibilities are …" under a heading).
             if (
-                re.match(rf"{_CHIEF_TITLE}(?![’'])\b", title_line)
+                re.match(rf"{_CHIEF_TITLE}\b", title_line)
+                and not _OWNED.match(title_line)
                 and len(title_line.split()) <= 8
                 and _CHIEF_SIGNATURE.match(p)
             ):
@@ -239,9 +242,22 @@ def _named_next(text: str) -> str | None:
     m = _UNNAMED_CHIEF.search(text)
     if m is None or re.search(r"of\s+(?:Prisons|Constabulary|Fire)", m.group(0)[:80]):
         return None
-    # Only as the one speaking or writing, straight after their name: not someone quoted or thanked in passing.
-    speaker = _SPEAKER.search(m["rest"][:400])
-    return speaker["name"] if speaker else None
+    # Only as the one speaking or writing, straight after their name: not someone quoted or thanked in passing,
+    # and not someone given another office ("Justice Secretary Shabana Mahmood said …").
+    rest = m["rest"][:400]
+    speaker = _SPEAKER.search(rest)
+    if speaker is None or _OTHER_OFFICE.search(
+        f"{rest[max(0, speaker.start() - 40) : speaker.start()]} {speaker['name']}"
+    ):
+        return None
+    return speaker["name"]
+
+
+# Offices other than the chief inspector's, in or just before a name.
+_OTHER_OFFICE = re.compile(
+    r"\b(?:Secretary|Minister|Director|Chair(?:man|woman)?|Executive|Officer|Commissioner|Governor|Spokes\w+|"
+    r"Deputy|Deputies|Lead|Head|President|Leader|Mayor|MP|Councillor)\b"
+)
 
 
 def _short_name(name: str) -> str:

@@ -79,9 +79,12 @@ _FOREIGN_SITE = re.compile(
 )
 _JOINT_WITH_US = re.compile(r"\b(?:HM|His Majesty’s|Her Majesty’s) Inspectorate of Probation\b|\bHMI Probation\b")
 # A mention of an earlier joint report ("our joint inspection with HM Inspectorate of Probation (published
-# November 2022)") makes the probation inspectorate no author of this one.
+# November 2022)") makes the probation inspectorate no author of this one; "…, published on 3 June 2025, found"
+# dates this one.
 _EARLIER = re.compile(
-    r"\b(?:published|back|earlier|last\s+year|previous(?:ly)?)\b[^.\n]{0,30}\b20\d\d\b|\bback\s+in\b", re.I
+    r"\(published\b[^).\n]{0,30}\b20\d\d\b|\b(?:back|earlier|last\s+year|previous(?:ly)?)\b[^.\n]{0,30}\b20\d\d\b|"
+    r"\bback\s+in\b",
+    re.I,
 )
 
 

@@ -177,13 +177,14 @@ def _when(entry: Mapping[str, Any], fetched_at: datetime) -> datetime:
 
 
 def content_hash(title: str, body_html: str) -> str:
-    """The first 400 words (runs of \\w) of the title and the body's text, lower-cased, hashed: the same text
-    says the same thing. The text is the body's as `safe_text(clean_text(body_html))` gives it.
+    """The first 400 words (runs of \\w) of the title (already clean, as an item's is) and the body's text,
+    lower-cased, hashed: the same text says the same thing. The text is the body's as
+    `safe_text(clean_text(body_html), _ITEM_TEXT)` gives it.
 
     Only a prefix of the HTML long enough to hold 401 words is read (doubled until it does, or is the whole),
-    cut just before a tag: a tag is a space in the text, so no word runs across the cut, and the 401st word
-    proves the 400th is whole. A long post's full content was most of a feed's parsing time. The hash is the
-    one the store already holds for every item (tests/test_feeds.py).
+    cut just before a tag: a tag is a space in the text (nh3 escapes any other "<"), so no word runs across the
+    cut, and the 401st word proves the 400th is whole. A long post's full content was most of a feed's parsing
+    time. The hash is the one the store already holds for every item (tests/test_feeds.py).
     """
     head = _words(title, _HASH_WORDS)
     span = _HASH_PREFIX
@@ -192,6 +193,9 @@ def content_hash(title: str, body_html: str) -> str:
         cut = len(body_html) if whole else body_html.rfind("<", 0, span)
         if cut > 0 or whole:
             text = html.unescape(html.unescape(_TAG.sub(" ", body_html[:cut])))
+            if len(text) > _ITEM_TEXT:  # the words may run past where the item's text is cut: cut it the same
+                text = safe_text(clean_text(body_html), _ITEM_TEXT)
+                whole = True
             words = head + _words(text, _HASH_WORDS - len(head))
             if len(words) > _HASH_WORDS or whole:
                 return hashlib.sha256(b" ".join(words[:_HASH_WORDS])).hexdigest()[:32]
@@ -241,6 +245,7 @@ _LOWER_WORDS = bytes(
     ord(chr(b).lower()) if chr(b).isascii() and (chr(b).isalnum() or chr(b) == "_") else ord(" ") for b in range(256)
 )
 _HASH_WORDS = 400
+_ITEM_TEXT = 200_000  # an item's text, as the hash and a title made from it read it
 _HASH_PREFIX = 3200  # 400 English words take about 2,500 characters of text; the tags take more
 
 
@@ -336,7 +341,7 @@ def _item(
     summary_clean, summary_links = sanitise_html(summary_html, base) if summary_html else ("", ())
     body = content_clean or summary_clean
     if not title:
-        text = safe_text(clean_text(body), 200_000)
+        text = safe_text(clean_text(body), _ITEM_TEXT)
         if not text:
             return None
         title = " ".join(text.split()[:12]) + "…"

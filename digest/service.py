@@ -361,8 +361,8 @@ def _sns_confirm(url: str) -> None:
     try:
         response = httpx.get(url, timeout=10, follow_redirects=False)
         response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise DigestError(f"SNS did not confirm: {exc}") from exc
+    except Exception as exc:  # httpx's errors, and any other (InvalidURL is no HTTPError): SNS will send it again
+        raise DigestError(f"SNS did not confirm: {exc or type(exc).__name__}") from exc
 
 
 def start_scheduler(svc: Service) -> Any:

@@ -50,17 +50,21 @@ class Webhooks:
         except WebhookError as exc:
             log.warning("webhook %s refused (%d): %s", provider, exc.status, exc)
             return PlainTextResponse(f"refused: {exc}", status_code=exc.status)
+        if verified.confirm:
+            # Before the message is recorded: if SNS cannot be reached, a 503 makes it send the confirmation
+            # again, which a recorded one would refuse as a replay. Confirming twice is harmless.
+            try:
+                await asyncio.to_thread(svc.sns_confirm, verified.confirm)
+            except DigestError as exc:
+                line = f"{verified.note}: could not confirm ({exc}); SNS will try again, or open {verified.confirm}"
+                log.warning("webhook %s: %s", provider, line)
+                return PlainTextResponse(line + "\n", status_code=503)
         lines = await asyncio.to_thread(self._record, provider, verified, keep=timedelta(seconds=2 * settings.max_age))
         if lines is None:
             log.warning("webhook %s refused (409): a replay of %s", provider, verified.replay_key)
             return PlainTextResponse("refused: already received (a replay)", status_code=409)
         if verified.confirm:
-            try:
-                await asyncio.to_thread(svc.sns_confirm, verified.confirm)
-                lines[0] += ": confirmed"
-            except DigestError as exc:
-                lines[0] += f": could not confirm ({exc}); to confirm, open {verified.confirm}"
-                log.warning("webhook %s: %s", provider, lines[0])
+            lines[0] += ": confirmed"
         for line in lines:
             log.info("webhook %s: %s", provider, line)
         return PlainTextResponse("\n".join(lines) + "\n" if lines else "ok\n")

@@ -271,3 +271,45 @@ def test_a_report_with_a_long_contents_page_is_not_read_as_an_index_page() -> No
     doc = extract_pdf(PDF.read_bytes(), url="https://example.org/report.pdf")
     verdict = classify(title=doc.title, text=doc.text, url=doc.url, source_type="inspectorate")
     assert verdict.kind == "inspection"
+
+
+@pytest.mark.parametrize(
+    ("text", "chief"),
+    [
+        # A heading above the title used as an owner is no signature, however much of the title is read.
+        ("Our Mandate\n\nHM Chief Inspector of Probation's role\nThe inspectorate reports on services.", None),
+        ("Our Mandate\n\nHM Chief Inspector of Probation’s responsibilities are set out in law.", None),
+        ("Good work overall.\n\nMartin Jones CBE\n\nHM Chief Inspector of Probation\n\n", "Martin Jones"),
+        # Someone with another office speaking after the unnamed title is not the chief inspector.
+        (
+            "Services are poor, according to the Chief Inspector of Probation. Justice Secretary Shabana Mahmood "
+            "said the findings were troubling.",
+            None,
+        ),
+        (
+            "Services are poor, according to the Chief Inspector of Probation. In her final Annual Report, Dame "
+            "Glenys Stacey depicts a service in trouble.",
+            "Dame Glenys Stacey",
+        ),
+    ],
+    ids=["owner-possessive", "owner-curly", "signature", "minister-speaks", "named-next"],
+)
+def test_the_chief_inspector_is_never_a_heading_or_another_office(text: str, chief: str | None) -> None:
+    """Found in review: a heading over "HM Chief Inspector of Probation's role", or a minister quoted after an
+    unnamed mention of the title, was given as the chief inspector."""
+    from digest.card import chief_inspector
+
+    assert chief_inspector(text, [], "")[0] == chief
+
+
+def test_a_joint_report_dated_in_its_own_sentence_is_still_joint() -> None:
+    """Another inspectorate's page on a joint inspection with HM Inspectorate of Probation, "published on 3 June
+    2025", is a joint publication; one that cites an earlier joint report "(published November 2022)" is not."""
+    from digest.classify import _joint_with_us
+
+    assert _joint_with_us(
+        "A joint inspection by HM Inspectorate of Probation and Ofsted, published on 3 June 2025, found"
+    )
+    assert not _joint_with_us(
+        "Our joint thematic inspection with HM Inspectorate of Probation (published November 2022) uncovered issues."
+    )

@@ -370,8 +370,8 @@ def _subscribe_url(topic: str = TOPIC, host: str = "sns.eu-west-2.amazonaws.com"
 
 def test_ses_subscription_is_confirmed_by_itself(site: Site, keys: Keys) -> None:
     """Setting up SES bounces needs no log-reading: the signed confirmation of an allowed topic is confirmed by
-    opening its SubscribeURL; one whose URL is not SNS's own, or names another topic, is not opened; a failed
-    confirmation says which URL to open by hand."""
+    opening its SubscribeURL; one whose URL is not SNS's own, or names another topic, is not opened. When SNS
+    cannot be reached the answer is 503, so SNS sends the same confirmation again, and that one is taken."""
     r = site.post("ses", sns_confirmation(keys, _subscribe_url()))
     assert r.status_code == 200 and r.text == f"SNS subscription to {TOPIC}: confirmed\n"
     assert site.confirmed == [_subscribe_url()]
@@ -381,7 +381,10 @@ def test_ses_subscription_is_confirmed_by_itself(site: Site, keys: Keys) -> None
     assert site.confirmed == [_subscribe_url()]
     unreachable = _subscribe_url() + "&unreachable=1"
     r = site.post("ses", sns_confirmation(keys, unreachable, message_id="c-2"))
-    assert "could not confirm (SNS did not confirm: connection refused); to confirm, open " + unreachable in r.text
+    assert r.status_code == 503
+    assert "could not confirm (SNS did not confirm: connection refused); SNS will try again, or open " in r.text
+    reachable_again = sns_confirmation(keys, _subscribe_url() + "&retried=1", message_id="c-2")
+    assert site.post("ses", reachable_again).status_code == 200  # the same message, sent again: not a replay
 
 
 @pytest.mark.parametrize(
