@@ -279,6 +279,9 @@ def dt(s: str | None) -> datetime | None:
     return datetime.fromisoformat(s) if s else None
 
 
+JOURNAL_LIMIT = 16 * 1024 * 1024  # bytes of write-ahead log kept on disk after a restart
+
+
 class Database:
     """One connection to the database file, migrated to the newest schema. Use one per thread."""
 
@@ -295,6 +298,8 @@ class Database:
         self._wal()
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # When the log restarts, a file grown past this (a reader held it through a send's writes) is cut back.
+        self.db.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT}")
         self._migrate()
 
     def _wal(self) -> None:

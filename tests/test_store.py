@@ -3,6 +3,7 @@ change, always equal to counting the rows again."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -117,3 +118,40 @@ def test_the_write_ahead_log_stays_small_while_a_send_writes_the_ledger(tmp_path
         wal = (tmp_path / "d.sqlite3-wal").stat().st_size
         assert store.delivery_counts("r") == {"sent": len(emails)}
     assert wal < 80_000_000, f"the log grew to {wal / 1e6:.0f} MB"  # unchecked, about 200 MB
+
+
+def test_a_log_grown_while_a_reader_held_it_is_cut_back_afterwards(tmp_path: Path) -> None:
+    """A reader holding the database through a send keeps the log from restarting, so it grows; once the reader
+    is done, the next restart cuts the file back to 16 MB rather than keeping its peak on disk."""
+    import sqlite3
+
+    from digest.store_schema import JOURNAL_LIMIT
+
+    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    emails = [f"reader{i:05d}@example.org" for i in range(6_000)]
+    with Store(tmp_path / "d.sqlite3") as store:
+        store.create_run(
+            "r",
+            day=now.date(),
+            now=now,
+            subject="s",
+            item_ids=[],
+            html="",
+            text="",
+            recipients=[(e, None, f"<{i}@x>") for i, e in enumerate(emails)],
+        )
+        reader = sqlite3.connect(tmp_path / "d.sqlite3")
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM deliveries").fetchone()  # a snapshot held through the send
+        with store.checkpoints_aside(every=0.05):
+            for email in emails:
+                store.mark("r", email, "sent", now=now)
+        grown = (tmp_path / "d.sqlite3-wal").stat().st_size
+        reader.rollback()
+        reader.close()
+        with store.checkpoints_aside(every=0.05):
+            for email in emails[:300]:
+                store.mark("r", email, "failed", now=now)
+                time.sleep(0.001)
+        after = (tmp_path / "d.sqlite3-wal").stat().st_size
+    assert grown > JOURNAL_LIMIT and after <= JOURNAL_LIMIT, (grown, after)
