@@ -32,7 +32,9 @@ JUDGEMENT = re.compile(
 )
 NOISE = re.compile(
     r"\b(?:click here|cookies?|subscribe|sign up|newsletter|sponsored|copyright|all rights "
-    r"reserved|licence to|this licence|view this licence|©|continue reading|read more|appeared first on)\b",
+    r"reserved|licence to|this licence|view this licence|©|continue reading|read more|appeared first on|"
+    # The document's own signposts: out of place in a summary of it.
+    r"(?:are|is) (?:provided|given|set out|shown|summarised|listed) (?:below|above)|see (?:below|above))\b",
     re.I,
 )
 _CHIEF_TITLE = (

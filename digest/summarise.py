@@ -177,7 +177,10 @@ DEPENDENT = re.compile(
     r"Such|It|They|He|She|Here|There|Instead|However|But|And|Also|Another|Meanwhile|"
     r"Nevertheless|Nonetheless|Similarly|Likewise|Conversely|Moreover|Furthermore|Therefore|Thus|Hence|Yet|"
     r"Still|Otherwise|In (?:addition|contrast|turn|response)|As a (?:result|consequence)|Despite (?:this|that)|"
-    r"On the other hand|At the same time|Even so|Again|Both|Neither|The (?:latter|former|same))\b"
+    r"On the other hand|At the same time|Even so|Again|Both|Neither|The (?:latter|former|same)|"
+    # A condition on someone named before: "If they did not, enforcement action was taken."
+    r"(?:If|When|Where|Unless|Until|Once|Although|Though|While|Because|Since|As) "
+    r"(?:they|he|she|this|these|those|them))\b"  # not "it": "When it comes to …" points nowhere
 )
 _VERDICT = re.compile(
     r"\boverall\b[^.]{0,80}[‘'“\"](?:Outstanding|Good|Requires improvement|Inadequate)[’'”\"]"

@@ -105,6 +105,19 @@ def test_staffordshire_blog() -> None:
     assert s.rating is None and s.rating_note is not None
 
 
+@pytest.mark.parametrize("words", [80, 120, 200])
+def test_a_summary_never_carries_a_condition_on_someone_unnamed_nor_the_posts_signposts(words: int) -> None:
+    """In the Staffordshire post, "If they did not, appropriate enforcement action was taken." follows the
+    sentence saying who "they" are, and "Again, further details are provided below." points into the post: a
+    summary that leaves out the first has no place for the second, and none for the third."""
+    text = summarise(seed("blog_staffordshire_2017.txt"), words=words).summary
+    sentences = split_sentences(text)
+    for before, sentence in zip(["", *sentences], sentences, strict=False):
+        if sentence.startswith("If they did not"):
+            assert before.endswith("abided by the conditions of their sentence."), text
+    assert "provided below" not in text
+
+
 @pytest.mark.parametrize("words", [40, 80, 120])
 def test_summaries_respect_the_word_limit_and_never_cut_a_sentence(words: int) -> None:
     """At any limit, a summary is whole sentences from the text, with no boilerplate."""
