@@ -81,33 +81,33 @@ def test_each_feeds_item_count_is_kept_as_items_arrive(tmp_path: Path) -> None:
         assert counted == recount == {"A": 7, "B": 3}
 
 
+NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
+
+
+def _ledger(path: Path, emails: list[str]) -> Store:
+    """A store holding run "r" with a pending delivery to each address."""
+    store = Store(path)
+    recipients = [(e, None, f"<{i}@x>") for i, e in enumerate(emails)]
+    store.create_run("r", day=NOW.date(), now=NOW, subject="s", item_ids=[], html="", text="", recipients=recipients)
+    return store
+
+
 def test_the_write_ahead_log_stays_small_while_a_send_writes_the_ledger(tmp_path: Path) -> None:
     """A send marks each recipient twice, from two threads, while a checkpoint runs aside: the database's log
     file stays the size of a moment's writes instead of growing with every recipient (it grew by 34 KB a
     recipient, 1.7 GB on disk for a 50,000-address list), and every mark is kept."""
     import threading
 
-    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
     emails = [f"reader{i:05d}@example.org" for i in range(6_000)]
-    with Store(tmp_path / "d.sqlite3") as store:
-        store.create_run(
-            "r",
-            day=now.date(),
-            now=now,
-            subject="s",
-            item_ids=[],
-            html="",
-            text="",
-            recipients=[(e, None, f"<{i}@x>") for i, e in enumerate(emails)],
-        )
+    with _ledger(tmp_path / "d.sqlite3", emails) as store:
         lock = threading.Lock()
 
         def send(share: list[str]) -> None:
             for email in share:
                 with lock:
-                    store.mark("r", email, "sending", now=now, attempt=True)
+                    store.mark("r", email, "sending", now=NOW, attempt=True)
                 with lock:
-                    store.mark("r", email, "sent", now=now, reply="250 ok")
+                    store.mark("r", email, "sent", now=NOW, reply="250 ok")
 
         with store.checkpoints_aside(every=0.05):
             threads = [threading.Thread(target=send, args=(emails[k::2],)) for k in range(2)]
@@ -127,31 +127,20 @@ def test_a_log_grown_while_a_reader_held_it_is_cut_back_afterwards(tmp_path: Pat
 
     from digest.store_schema import JOURNAL_LIMIT
 
-    now = datetime(2026, 11, 24, 12, tzinfo=UTC)
     emails = [f"reader{i:05d}@example.org" for i in range(6_000)]
-    with Store(tmp_path / "d.sqlite3") as store:
-        store.create_run(
-            "r",
-            day=now.date(),
-            now=now,
-            subject="s",
-            item_ids=[],
-            html="",
-            text="",
-            recipients=[(e, None, f"<{i}@x>") for i, e in enumerate(emails)],
-        )
+    with _ledger(tmp_path / "d.sqlite3", emails) as store:
         reader = sqlite3.connect(tmp_path / "d.sqlite3")
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM deliveries").fetchone()  # a snapshot held through the send
         with store.checkpoints_aside(every=0.05):
             for email in emails:
-                store.mark("r", email, "sent", now=now)
+                store.mark("r", email, "sent", now=NOW)
         grown = (tmp_path / "d.sqlite3-wal").stat().st_size
         reader.rollback()
         reader.close()
         with store.checkpoints_aside(every=0.05):
             for email in emails[:300]:
-                store.mark("r", email, "failed", now=now)
+                store.mark("r", email, "failed", now=NOW)
                 time.sleep(0.001)
         after = (tmp_path / "d.sqlite3-wal").stat().st_size
     assert grown > JOURNAL_LIMIT and after <= JOURNAL_LIMIT, (grown, after)
