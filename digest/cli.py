@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,16 +48,35 @@ def _stop_on_signals(stop: Stop) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+class _Bar:
+    """A progress bar's tick (call it) and a way to print a line above it (`say`); both do nothing special when
+    there is no bar."""
+
+    def __init__(self, bar: Any = None) -> None:
+        self._bar = bar
+
+    def __call__(self) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def say(self, line: str) -> None:
+        if self._bar is None:
+            click.echo(line)
+            return
+        click.echo("\r\x1b[2K", file=sys.stderr, nl=False)  # the bar's line cleared; the next tick draws it again
+        click.echo(line)
+
+
 @contextmanager
-def _progress(label: str, total: int | None = None) -> Iterator[Callable[[], None]]:
+def _progress(label: str, total: int | None = None) -> Iterator[_Bar]:
     """A progress bar on a terminal; nothing when output is piped or logged."""
     if not sys.stderr.isatty() or not total:
-        yield lambda: None
+        yield _Bar()
         return
     # click's bar, not rich's: with rich installed, `import httpx` loads its own command line (rich and pygments),
     # a tenth of every poll's start-up.
     with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True) as bar:
-        yield lambda: bar.update(1)
+        yield _Bar(bar)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,9 +91,7 @@ def cli(ctx: click.Context, config: str | None) -> None:
 # ---- poll
 
 
-async def _poll_and_process(
-    settings: Settings, store: Store, *, force: bool, read: bool, echo: Callable[[str], None]
-) -> None:
+async def _poll_and_process(settings: Settings, store: Store, *, force: bool, read: bool) -> None:
     from . import pipeline
     from .fetch import Fetcher
     from .workers import WorkerPool
@@ -84,7 +101,6 @@ async def _poll_and_process(
             with _progress("polling feeds", len(settings.feeds)) as tick:
 
                 def report(r: pipeline.PollResult) -> None:
-                    tick()
                     detail = {
                         "new": f"{r.new} new of {r.seen}",
                         "not-modified": "not modified",
@@ -93,7 +109,8 @@ async def _poll_and_process(
                         "error": f"ERROR {r.error}",
                     }[r.status]
                     moved = f" (moved permanently to {r.moved_to}; update the config)" if r.moved_to else ""
-                    echo(f"poll {r.feed.name}: {detail}{moved}")
+                    tick.say(f"poll {r.feed.name}: {detail}{moved}")
+                    tick()  # after the line: the bar is drawn again below it
 
                 await pipeline.poll(settings, store, fetcher, clock=now, runner=pool, force=force, progress=report)
             if not read:
@@ -103,7 +120,7 @@ async def _poll_and_process(
                 await pipeline.process(settings, store, fetcher, clock=now, runner=pool, progress=lambda _item: tick())
             summarised = store.summarised_items(todo)
             left_out = sum(1 for _, s, _ in summarised if not s.about_probation)
-            echo(
+            click.echo(
                 f"summarised {len(summarised)} new feed item{'s' if len(summarised) != 1 else ''}: "
                 f"{len(summarised) - left_out} about probation, {left_out} left out as not about probation"
                 + (" (see `digest status`)" if left_out else "")
@@ -119,7 +136,7 @@ def poll(ctx: Context, force: bool, no_read: bool) -> None:
     import asyncio
 
     with ctx.store() as store:
-        asyncio.run(_poll_and_process(ctx.settings, store, force=force, read=not no_read, echo=click.echo))
+        asyncio.run(_poll_and_process(ctx.settings, store, force=force, read=not no_read))
 
 
 # ---- preview and send

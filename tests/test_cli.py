@@ -594,3 +594,39 @@ def test_serve_names_an_unknown_source_and_the_missing_admin_and_still_sends(
     )
     assert "INFO digest: send: " in text and "send failed" not in text
     assert "a@example.org.eml" in [p.name for p in (tmp_path / "outbox").rglob("*.eml")]
+
+
+def test_on_a_terminal_each_feeds_line_starts_its_own_line_above_the_progress_bar(
+    web: WebServer, make_config: Any
+) -> None:
+    """`digest poll` in a terminal draws a progress bar on stderr; each feed's line is printed where the bar was
+    (the bar's line cleared first) and the bar is drawn again below it, never glued after "2/4"."""
+    import pty
+
+    config = make_config(demo_feeds(web), subscribers=["a@example.org"])
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest.cli", "--config", str(config), "poll", "--all", "--no-read"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        close_fds=True,
+    )
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait(timeout=60) == 0
+    os.close(leader)
+    text = out.decode(errors="replace")
+    lines = re.findall(r"poll [^\r\n:]+: [^\r\n]+", text)
+    assert len(lines) == len(demo_feeds(web)), text
+    assert "polling feeds" in text  # the bar was drawn
+    for line in lines:
+        assert f"\r\x1b[2K{line}" in text, (line, text)  # the bar's line cleared first, not glued after it
