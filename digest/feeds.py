@@ -21,7 +21,7 @@ import nh3
 
 from .errors import FeedError
 from .models import Feed, Item
-from .text import TITLE_LIMIT, UNSAFE_CLASS, safe_text, web_link
+from .text import TITLE_LIMIT, UNSAFE, safe_text, web_link
 
 _TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|dclid|mc_cid|mc_eid|_ga|_gl|igshid|yclid|msclkid|ref|cmpid)$", re.I)
 _ALLOWED_TAGS = {
@@ -221,24 +221,10 @@ def _words(s: str, limit: int) -> list[bytes]:
     return raw.translate(_LOWER_WORDS, _DROPPED_ASCII).split(None, max(limit, 0))
 
 
-def _dropped() -> frozenset[str]:
-    """The characters safe_text drops that str.split() does not treat as white space (those separate)."""
-    chars: set[str] = set()
-    spec, i = UNSAFE_CLASS, 0
-    while i < len(spec):
-        if i + 2 < len(spec) and spec[i + 1] == "-":
-            low, high, i = spec[i], spec[i + 2], i + 3
-        else:
-            low = high = spec[i]
-            i += 1
-        chars.update(map(chr, range(ord(low), ord(high) + 1)))
-    return frozenset(c for c in chars if not c.isspace())
-
-
 _get = dict.get  # on feedparser's dicts, for their own keys: see parse_feed
 _WORD = re.compile(r"\w+")
 _ASCII = bytes(range(128))
-_DROPPED = _dropped()
+_DROPPED = frozenset(c for c in UNSAFE if not c.isspace())  # safe_text drops; white space separates
 _DROPPED_ASCII = bytes(ord(c) for c in sorted(_DROPPED) if c.isascii())
 # ASCII word bytes as themselves (upper case lowered), every other byte a space.
 _LOWER_WORDS = bytes(
