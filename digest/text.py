@@ -154,9 +154,17 @@ def word_count(s: str) -> int:
 
 # C0 and C1 controls (but tab and newline), DEL, bidi embeddings/overrides/isolates, and the line and paragraph
 # separators: they can reorder what a reader sees (a "right-to-left override" makes exe.pdf look like fdp.exe).
-_UNSAFE_RANGES = ((0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0x202A, 0x202E), (0x2066, 0x2069), (0x2028, 0x2029))
-UNSAFE = frozenset([*(chr(c) for low, high in _UNSAFE_RANGES for c in range(low, high + 1)), "\ufeff"])
-UNSAFE_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in _UNSAFE_RANGES) + "\ufeff"  # for names.py too
+_UNSAFE_RANGES = (
+    (0x00, 0x08),
+    (0x0B, 0x1F),
+    (0x7F, 0x9F),
+    (0x202A, 0x202E),
+    (0x2066, 0x2069),
+    (0x2028, 0x2029),
+    (0xFEFF, 0xFEFF),
+)
+UNSAFE = frozenset(chr(c) for low, high in _UNSAFE_RANGES for c in range(low, high + 1))
+UNSAFE_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in _UNSAFE_RANGES)  # for names.py too
 _UNSAFE_CHARS = re.compile(f"[{UNSAFE_CLASS}]")
 TITLE_LIMIT = 300
 TEXT_LIMIT = 4000
