@@ -276,3 +276,77 @@ def test_a_link_becomes_one_only_when_it_is_an_absolute_web_address_with_nothing
             rng.choice(tail) for _ in range(rng.randrange(0, 12))
         )
         assert web_link(url) == full(url), repr(url)
+
+
+@pytest.mark.parametrize("bad", ["http://[oops/post", "https://example.org:abc/post", "https://example.org:99999/"])
+def test_an_item_with_a_malformed_link_loses_nothing_but_its_link(bad: str) -> None:
+    """An unclosed IPv6 bracket or a port that is no number made urljoin raise, and the whole feed failed with
+    it: every other item of the day lost. Now the item keeps its guid's link and its neighbours are read."""
+    parsed = parse(
+        rss(
+            f"<item><title>Odd</title><link>{bad}</link><guid>https://example.org/odd</guid>"
+            "<description>First</description></item>"
+            "<item><title>Fine</title><link>https://example.org/fine</link><description>Second</description></item>"
+            f'<item><title>Odd again</title><link>{bad}</link><guid isPermaLink="false">x-1</guid>'
+            "<description>Third</description></item>"
+        )
+    )
+    assert [(i.title, i.url) for i in parsed.items] == [
+        ("Odd", "https://example.org/odd"),
+        ("Fine", "https://example.org/fine"),
+        ("Odd again", "https://example.org/"),  # no link of its own: its feed's site, as any such item
+    ]
+    assert canonical_url(f" {bad} ") == bad  # its own spelling: compose reads every item's links with it
+
+
+def test_links_are_read_as_the_standard_library_reads_them() -> None:
+    """The quick reading of a plain address gives what urljoin, urlsplit and the full canonical spelling give,
+    on random addresses of every awkward character: made absolute, kept or dropped, and spelled one way."""
+    from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+    from digest.feeds import absolute_link
+    from digest.text import web_link
+
+    def full_absolute(base: str, href: str) -> str:
+        try:
+            joined = urljoin(base, href.strip())
+            urlsplit(joined).port  # noqa: B018
+        except ValueError:
+            return ""
+        return web_link(joined) or ""
+
+    def full_canonical(url: str) -> str:
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:
+            return url.strip()
+        host = (parts.hostname or "").lower().removeprefix("www.")
+        if port and port not in (80, 443):
+            host = f"{host}:{port}"
+        path = re.sub(r"/{2,}", "/", parts.path) or "/"
+        if len(path) > 1:
+            path = path.rstrip("/")
+        tracking = re.compile(
+            r"^(utm_[a-z]+|fbclid|gclid|dclid|mc_cid|mc_eid|_ga|_gl|igshid|yclid|msclkid|ref|cmpid)$", re.I
+        )
+        pairs = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not tracking.match(k))
+        scheme = "https" if parts.scheme in ("http", "https", "") else parts.scheme.lower()
+        return urlunsplit((scheme, host, path, urlencode(pairs), ""))
+
+    rng = random.Random(11)
+    host = [*"aZ09.-_:@[]%é", "www.", "WWW."]
+    path = [*"aZ09/._-~?=&#;:@!$'()*+,%[]\\|^`{} \t\x01\x7fé", "//", "./", "../", "utm_source=x", "?", "#"]
+    bases = ["https://blog.example.org/feed/", "http://example.org/a/b", ""]
+    for _ in range(20_000):
+        url = rng.choice(["https://", "http://", "HTTP://", "ftp://", "//", "/", "", " https://"])
+        url += "".join(rng.choice(host) for _ in range(rng.randrange(0, 6)))
+        url += "".join(rng.choice(path) for _ in range(rng.randrange(0, 10)))
+        assert canonical_url(url) == full_canonical(url), repr(url)
+        for base in bases:
+            assert absolute_link(base, url) == full_absolute(base, url), (base, url)
+    # The sanitiser takes a plain href as it is only where urljoin would give it back unchanged.
+    links = ["https://example.org/a?b=1", "http://example.org/x/../y", "https://example.org/a?", "../up"]
+    for href in links:
+        _, found = sanitise_html(f'<a href="{href}">x</a>', "https://blog.example.org/feed/")
+        assert found == (urljoin("https://blog.example.org/feed/", href),)
