@@ -234,8 +234,11 @@ def report_links(links: Iterable[str], base: str) -> tuple[str | None, str | Non
     report_url = pdf_url = None
     base_path = urlsplit(base).path
     for link in links:
-        href = urljoin(base, link)
-        parts = urlsplit(href)
+        try:
+            href = urljoin(base, link)
+            parts = urlsplit(href)
+        except ValueError:  # an unclosed IPv6 bracket: a page's broken link is no report, and no failed read
+            continue
         if parts.scheme not in ("http", "https"):
             continue
         path = parts.path.lower()

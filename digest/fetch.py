@@ -155,7 +155,16 @@ class Fetcher:
                         status=response.status,
                     )
                 permanent = permanent and response.status in _PERMANENT
-                current = urljoin(current, location)
+                try:
+                    current = urljoin(current, location)
+                    urlsplit(current).port  # noqa: B018 -- reading it raises for a port that is no number
+                except ValueError:
+                    raise FetchError(
+                        f"HTTP {response.status} to an address that cannot be read: {location[:200]!r}",
+                        url=url,
+                        kind="http",
+                        status=response.status,
+                    ) from None
                 continue
             moved = current if permanent and current != url else None
             return Response(

@@ -54,6 +54,14 @@ def test_report_page_links_to_its_pdf() -> None:
     assert len(doc.text.split()) > 15_000
 
 
+def test_a_broken_link_on_a_page_does_not_lose_the_page_or_its_report() -> None:
+    """A link urljoin cannot read (an unclosed IPv6 bracket) used to fail the whole read; it is passed over and
+    the report page's PDF is still found."""
+    page = REPORT_PAGE.read_bytes().replace(b"<body", b'<p><a href="http://[broken/x">x</a></p><body', 1)
+    doc = extract(page, url="https://hmiprobation.justiceinspectorates.gov.uk/document/q/", content_type="text/html")
+    assert doc.pdf_url is not None and doc.pdf_url.endswith("South-Yorkshire-QI-report.pdf")
+
+
 def test_pdf_report_without_running_headers() -> None:
     """The report PDF gives its text with page headers like "52 Quality & Impact: South Yorkshire" removed."""
     doc = extract_pdf(PDF.read_bytes(), url="https://example.org/r.pdf")

@@ -175,6 +175,17 @@ def test_permanent_redirect_is_followed_and_reported(web: WebServer, make_config
     assert web.hits.count("/old-feed") == 1  # the next poll goes straight to the new address
 
 
+def test_a_redirect_to_an_unreadable_address_is_a_clear_fetch_error(web: WebServer, make_config: Any) -> None:
+    """A Location urljoin cannot read (an unclosed IPv6 bracket) fails that feed with a message naming the
+    address, as any other bad answer does, instead of a stack trace; the next feed is read."""
+    bad = web.route("/bad-redirect", redirect("http://[oops/feed", 302))
+    good = web.route("/good", respond(200, FEED))
+    config = make_config([{"name": "Bad", "url": bad, "type": "blog"}, {"name": "Good", "url": good, "type": "blog"}])
+    results = poll(config)
+    assert [r.status for r in results] == ["error", "new"]
+    assert results[0].error and "HTTP 302 to an address that cannot be read: 'http://[oops/feed'" in results[0].error
+
+
 def test_first_poll_only_backfills_the_window(web: WebServer, make_config: Any) -> None:
     """Adding a feed never floods the next email: older items are recorded as seen, not new."""
     url = web.route("/feed", respond(200, FEED))
