@@ -144,7 +144,9 @@ def absolute_link(base: str, href: str) -> str:
 
 def clean_text(s: str) -> str:
     """Decode entities (twice-encoded ones too), drop tags, fold white space."""
-    s = html.unescape(html.unescape(_TAG.sub(" ", s)))
+    if "<" in s:  # a title, an author or a category seldom holds a tag
+        s = _TAG.sub(" ", s)
+    s = html.unescape(html.unescape(s))
     # str.split() splits on what \s matches (str.isspace); five times quicker than re.sub over a long text.
     return " ".join(s.split())
 
@@ -353,8 +355,12 @@ def _item(
 ) -> Item | None:
     title = safe_text(clean_text(entry.get("title", "")), TITLE_LIMIT)
     content_html = ""
-    if entry.get("content"):
-        content_html = max((_get(c, "value", "") for c in entry["content"]), key=len)
+    if contents := entry.get("content"):  # the longest of the entry's contents: nearly always its only one
+        content_html = (
+            _get(contents[0], "value", "")
+            if len(contents) == 1
+            else max((_get(c, "value", "") for c in contents), key=len)
+        )
     summary_html = entry.get("summary", "") or ""
     base = link or feed_link
     content_clean, links = sanitise_html(content_html, base) if content_html else ("", ())
