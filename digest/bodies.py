@@ -182,12 +182,17 @@ def _trim(place: str) -> str:
     """Drop leading words that cannot be part of a place name ("Overall, Wakefield" → "Wakefield")."""
     tokens = re.split(rf"({_JOIN})", place)
     words, joins = tokens[0::2], tokens[1::2]
+    whole = list(words), list(joins)
     while words and words[0] in _NOT_PLACE and not (len(words) == 1 and words[0] in _KEEP_ALONE):
         words.pop(0)
         if joins:
             joins.pop(0)
     if not words:
         return ""
+    if len(words) < len(whole[0]) and re.search(r"[’']s$", words[0]):
+        # A possessive names its owner with the words before it: "the Probation Service’s National Security
+        # Division" is all of that, never "Service’s National Security Division".
+        words, joins = whole
     out = words[0]
     for join, word in zip(joins, words[1:], strict=False):
         out += join + word

@@ -133,11 +133,23 @@ _THIS_THEMATIC = re.compile(
 _INSPECTION_WORDS = re.compile(
     r"\binspect(?:ion|ions|ed|ors?|orate)\b|\brat(?:ed|ing)\b|\barolyg\w*|\bgraddiwyd\b", re.I
 )
+# A press release of 2011–2017: "Today she published a report, Referral orders: …", "publishing the report of an
+# inspection of the Victim Contact Scheme".
+_PUBLISHED_REPORT = re.compile(
+    r"\bpublish(?:ed|es|ing)\s+(?:a|the|its|their|our)\s+(?:(?:new|joint|second|third|first|final|latest|full)\s+)"
+    r"{0,2}report\b",
+    re.I,
+)
 _REPORT_OF_TOPIC = re.compile(
     r"\b(?:review|report|inspection)\b[^.]{0,80}\b(?:by|from)\s+(?:His Majesty’s |HM |Her Majesty’s )?"
     r"Inspectorate of Probation\b|\bInspectorate of Probation (?:has )?(?:published|revisited|reported|examined|"
-    r"found|reviewed|looked)\b(?!\s+to\s+be\b)|\baccording to (?:the )?(?:inspectors|a new report|the report)\b|"
-    r"\b(?:a|this|the|new)\s+joint\s+(?:inspection\s+)?report\b",
+    r"found|reviewed|looked)\b(?!\s+to\s+be\b)|\baccording to (?:the )?(?:independent )?(?:inspectors|a new report|"
+    r"the report)\b|\baccording to the Chief Inspectors? of (?:Probation|Prisons?)\b|"
+    r"\b(?:a|this|the|new)\s+joint\s+(?:inspection\s+)?report\b|"
+    # "The report … reflects the findings of HM Inspectorate of Probation and …", "Our report, Transforming
+    # Rehabilitation – Early Implementation, …"
+    rf"{_PUBLISHED_REPORT.pattern}|\breflects?\s+the\s+findings\s+of\s+(?:His Majesty’s |HM |Her Majesty’s )?"
+    r"Inspectorate\s+of\s+Probation\b|\bOur\s+report,",
     re.I,
 )
 
@@ -276,6 +288,8 @@ def kind_of(
         return "other"  # a landing or index page: headings and links, little prose
     for rx, section in _SECTION_URL:
         if rx.search(url):
+            if section == "other" and _PUBLISHED_REPORT.search(lead[:600]):
+                break  # a section's page given to one report: "… published a joint report looking at …"
             return section
     if _RESEARCH.search(title) or re.search(r"\bannual report\b", lead[:700], re.I):
         return "research"

@@ -37,6 +37,9 @@ KNOWN = {
     "figures (labelled as the other editions are)",
     "fresh14a-hmip-case-supervision-page": "a standing page on how inspectors assess case supervision, at an "
     "address with no section, with a quotation in it: read as news, like the about pages above",
+    "fresh15a-ct-joint-inspection-pr-2023": "an inspection of the Probation Service’s National Security Division "
+    "and of multi-agency work with terrorist offenders, labelled thematic (the labeller's note: it could be an "
+    "inspection of the named division)",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
 READ = (
@@ -57,6 +60,8 @@ READ = (
     "fresh13",
     "fresh14a",
     "fresh14b",
+    "fresh15a",
+    "fresh15b",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 

@@ -326,3 +326,15 @@ def test_a_joint_report_dated_in_its_own_sentence_is_still_joint() -> None:
     assert not _joint_with_us(
         "Our joint thematic inspection with HM Inspectorate of Probation (published November 2022) uncovered issues."
     )
+
+
+def test_a_body_named_with_its_owner_is_never_cut_at_the_possessive() -> None:
+    """Found on a 2023 press release (corpus fresh15a-ct-joint-inspection-pr-2023): "the Probation Service’s
+    National Security Division" came out as "Service’s National Security Division", a fragment, because
+    "Probation" is trimmed from the front of a place name. A possessive keeps the owner's words with it."""
+    from digest.bodies import inspected_body
+
+    from .corpus import CORPUS
+
+    title, text = (CORPUS / "fresh15a-ct-joint-inspection-pr-2023.txt").read_text(encoding="utf-8").split("\n", 1)
+    assert inspected_body(title, text) == "Probation Service’s National Security Division"
