@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 
-from . import editions, messages
+from . import acceptances, editions, messages
 from .bounce_policy import record_refusals
 from .clock import Clock
 from .compose import Candidate, apply_choices, compose, for_subscriber
@@ -132,6 +132,7 @@ def send_digest(
     key = run_key(settings, day)
     owner = store.acquire_lock("send", now=now)
     try:
+        acceptances.settle(store, now=now)  # before anything reads the ledger: a dead send's last acceptances
         return _send_locked(
             settings,
             store,

@@ -2,13 +2,14 @@
 how a send is asked to stop. It uses a `Sender` it is given and never closes it (its maker does); each sending
 thread releases its own connection as it ends.
 
-Exactly once, as near as SMTP allows: a row is marked `sending` as each try begins and `sent` (one small
-committed transaction) from inside the sender, right after the server's 250 and before that connection says
-anything more; the sender's connections take turns through that moment. A crash (even SIGKILL) therefore
-leaves at most one message the server accepted but the ledger has not recorded, whatever the pool size; on
-restart `sending` rows are sent again, so that one message is the only possible duplicate (see README,
-"Delivery guarantees"). Only a 5xx reply fails a row; a temporary error that outlasts the retries puts it
-back to pending for the next run.
+Exactly once, as near as SMTP allows: a row is marked `sending` as each try begins; the server's 250 is
+recorded from inside the sender, before that connection says anything more, as a line in the acceptance
+journal (`acceptances`), and the row is marked `sent` just after; the sender's connections take turns through
+the first of those moments. A crash (even SIGKILL) therefore leaves at most one message the server accepted but
+nothing has recorded, whatever the pool size; on restart the journal's acceptances are settled and `sending`
+rows are sent again, so that one message is the only possible duplicate (see README, "Delivery guarantees").
+Only a 5xx reply fails a row; a temporary error that outlasts the retries puts it back to pending for the next
+run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import acceptances
 from .clock import Clock
 from .deliver import Sender
 from .errors import DeliveryError
@@ -69,6 +71,7 @@ def send_run(
 ) -> SendReport:
     """Send every pending (and interrupted `sending`) row of a run; record each outcome as it happens.
     `heartbeat` is called at most every `heartbeat_every` seconds while sending (to renew the send lock)."""
+    acceptances.settle(store, now=clock())  # what a send that died had accepted but not yet marked
     counts = store.delivery_counts(key)
     total = counts.get("sending", 0) + counts.get("pending", 0)
     batches = store.delivery_batches(key, ["sending", "pending"])  # read as the queue empties: memory stays flat
@@ -109,11 +112,16 @@ def send_run(
                     store.mark(key, email, "sending", now=clock(), attempt=True)
 
             def accepted(reply: str, email: str = row.email) -> None:
-                with lock:  # the sender calls this at the server's 250, before its next command
-                    store.mark(key, email, "sent", now=clock(), reply=reply[:300])
+                # The sender calls this at the server's 250, before its next command, its other connections
+                # waiting: a line in the journal (microseconds), not the ledger's write (see acceptances).
+                if journal is not None:
+                    journal.record(key, email, reply[:300])
+                else:
+                    with lock:
+                        store.mark(key, email, "sent", now=clock(), reply=reply[:300])
 
             try:
-                sender.send(message, on_attempt=attempt, on_accepted=accepted)
+                reply = sender.send(message, on_attempt=attempt, on_accepted=accepted)
             except DeliveryError as exc:
                 if exc.transport:
                     # Nothing can get through: stop, and leave this and the rest pending for the next run.
@@ -139,17 +147,26 @@ def send_run(
                     done += 1
                 continue
             with lock:
+                if journal is not None:
+                    store.mark(key, row.email, "sent", now=clock(), reply=reply[:300])
                 report.sent += 1
                 done += 1
                 if progress:
                     progress(done, total)
 
     threads = [threading.Thread(target=worker, name=f"send-{i}") for i in range(max(1, min(workers, total)))]
-    with store.checkpoints_aside():
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+    path = acceptances.journal_path(store.path)
+    journal = acceptances.Journal(path) if path is not None else None
+    try:
+        with store.checkpoints_aside():
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        if journal is not None:
+            journal.close()
+    acceptances.settle(store, now=clock())  # every row is marked by now: this removes the journal
     left = store.delivery_counts(key)
     if not left.get("pending") and not left.get("sending"):
         store.finish_run(key, now=clock())

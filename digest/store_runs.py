@@ -192,6 +192,19 @@ class RunStore(Database):
             (state, reply, _ts(now), 1 if attempt else 0, key, email),
         )
 
+    def mark_accepted(self, accepted: Sequence[tuple[str, str, str]], *, now: datetime) -> int:
+        """Record as `sent` the rows (run key, address, reply) a server accepted that the ledger still has as
+        `sending` or `pending` (see `acceptances`); one transaction. Returns how many rows changed."""
+        with self.transaction() as db:
+            return sum(
+                db.execute(
+                    "UPDATE deliveries SET state='sent', reply=?, updated=? "
+                    "WHERE run_key=? AND email=? AND state IN ('sending', 'pending')",
+                    (reply[:300], _ts(now), key, email),
+                ).rowcount
+                for key, email, reply in accepted
+            )
+
     @contextlib.contextmanager
     def checkpoints_aside(self, every: float = 1.0, patience: float = 0.1) -> Iterator[None]:
         """While a send writes the ledger, checkpoint the WAL from a thread with its own connection instead of in

@@ -9,22 +9,48 @@ Reading a token never raises: anything but a well-formed token of the right kind
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
-from itsdangerous import BadData, Serializer, URLSafeSerializer, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode
+from itsdangerous import BadData, Serializer, Signer, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode, want_bytes
 
 CONFIRM_MAX_AGE = 3 * 24 * 3600
+
+
+class _OneCallSigner(Signer):
+    """itsdangerous's signer (HMAC-SHA1 over a key derived from the newest secret and the salt) with the key
+    derived once and the HMAC made in one call to OpenSSL: itsdangerous derives the key for every token and
+    hashes through `hmac.new` with a Python-level digest, the pure-Python HMAC path. The same signatures
+    (tests/test_tokens.py); checking a signature is itsdangerous's own."""
+
+    @cached_property
+    def _key(self) -> bytes:
+        return self.derive_key()
+
+    def get_signature(self, value: str | bytes) -> bytes:
+        return base64_encode(hmac.digest(self._key, want_bytes(value), "sha1"))
 
 
 class _Uncompressed(URLSafeSerializer):
     """itsdangerous's URL-safe tokens without its zlib attempt: an address and a list id are too short for zlib
     to shorten (the same token results), and the attempt was a sixth of a send's client time per message.
-    Reading is unchanged, so a compressed token from an older email still works."""
+    Reading is unchanged, so a compressed token from an older email still works. One signer serves every
+    token (itsdangerous makes one per token)."""
+
+    signer = _OneCallSigner
 
     def dump_payload(self, obj: Any) -> bytes:
         return base64_encode(Serializer.dump_payload(self, obj))
+
+    @cached_property
+    def _signer(self) -> Signer:
+        return super().make_signer()
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        return self._signer if salt is None or want_bytes(salt) == self.salt else super().make_signer(salt)
 
 
 class Tokens:

@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
 from aiosmtpd.smtp import Envelope, Session
 
-from digest import daily, pipeline
+from digest import acceptances, daily, pipeline
 from digest.config import load_settings
 from digest.fetch import Fetcher
 from digest.store import Store
@@ -107,13 +107,17 @@ class Figures:
 
 
 def _unaccounted(config: Path, received: Counter[str]) -> int:
-    """Copies the sink holds beyond what the ledger accounts for: one per `sent` row, none for any other (that
-    recipient is sent to again). After the last send it is the number of duplicates; between kills it grows by
-    the messages each kill left accepted but unrecorded."""
+    """Copies the sink holds beyond what the ledger accounts for: one per `sent` row or acceptance in the
+    journal the next send settles (see digest.acceptances), none for any other (that recipient is sent to
+    again). After the last send it is the number of duplicates; between kills it grows by the messages each kill
+    left accepted but unrecorded."""
     settings = load_settings(config)
     with Store(settings.database) as store:
         key = daily.run_key(settings, daily.digest_day(settings, datetime.now(UTC)))  # `digest send` reads the clock
         sent = {d.email for d in store.deliveries(key, ["sent"])}
+    journal = acceptances.journal_path(settings.database)
+    if journal is not None:
+        sent |= {email for run, email, _ in acceptances.read(journal) if run == key}
     return sum(n - (email in sent) for email, n in received.items())
 
 

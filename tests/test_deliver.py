@@ -487,3 +487,41 @@ def test_dot_quoting_gives_the_bytes_smtplib_would() -> None:
         for chars in itertools.product(b".\r\na", repeat=n):
             data = bytes(chars)
             assert _dot_quoted(data) == smtplib._quote_periods(data), data  # type: ignore[attr-defined]
+
+
+def test_an_acceptance_only_the_journal_holds_is_settled_not_sent_again(ready: Any, smtp: tuple[Mailbox, int]) -> None:
+    """A send killed after the server's 250 was written to the acceptance journal but before the ledger's row
+    leaves that row `sending`: the next `digest send` settles it from the journal (the reader is not sent the
+    digest twice), sends the rest, and removes the journal. A last line cut short by the kill is no acceptance."""
+    from digest import acceptances
+
+    from .test_cli import run
+
+    box, _ = smtp
+    box.temp_fail = {"settled@example.org": 99, "cut@example.org": 99}
+    config = ready(["ok@example.org", "settled@example.org", "cut@example.org"])
+    config.write_text(config.read_text().replace("    retries: 2\n", "    retries: 0\n"))
+    first = run("send", config=config)
+    assert first.returncode == 1, first.stderr
+    today = datetime.now(UTC)
+    assert ledger(config, today) == {
+        "ok@example.org": "sent",
+        "settled@example.org": "pending",
+        "cut@example.org": "pending",
+    }
+    settings = load_settings(config)
+    key = daily.run_key(settings, daily.digest_day(settings, today))
+    journal = acceptances.journal_path(settings.database)
+    assert journal is not None and not journal.exists()  # a finished send leaves none
+    journal.write_text(
+        f"{key}\tsettled@example.org\t250 2.0.0 Ok: queued as 7\n{key}\tcut@example.org\t250 2.0", encoding="utf-8"
+    )
+    box.temp_fail = {}
+    second = run("send", config=config)
+    assert second.returncode == 0, second.stderr
+    assert Counter(box.recipients) == {"ok@example.org": 1, "cut@example.org": 1}
+    assert ledger(config, today) == {"ok@example.org": "sent", "settled@example.org": "sent", "cut@example.org": "sent"}
+    with Store(settings.database) as store:
+        settled = next(d for d in store.deliveries(key) if d.email == "settled@example.org")
+    assert settled.reply == "250 2.0.0 Ok: queued as 7"
+    assert not journal.exists()
