@@ -6,8 +6,9 @@ The sender's connections take turns from the end of a message's DATA until its a
 write held the other connection back for that write (100 µs as a rule, tens of milliseconds when a checkpoint
 syncs); a line appended with one `os.write` takes a few microseconds and outlives a killed process just as
 well (it is in the kernel when the call returns; like the database with `synchronous=NORMAL`, it is not
-flushed to disk). The ledger writes its row after the turn; a send that died between the two leaves the row
-`sending`, and the next send first settles it from the journal (`settle`), then starts a new journal.
+flushed to disk). The ledger writes its rows after the turn, every 50 ms (see `ledger`); a send that died
+between the two leaves the row `sending` or `pending`, and the next send first settles it from the journal
+(`settle`), then starts a new journal.
 
 Only one send runs at a time (the send lock), so one journal per database is enough. An in-memory database has
 none: nothing of it outlives the process, so its rows are written inside the turn as before.

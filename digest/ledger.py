@@ -2,12 +2,15 @@
 how a send is asked to stop. It uses a `Sender` it is given and never closes it (its maker does); each sending
 thread releases its own connection as it ends.
 
-Exactly once, as near as SMTP allows: a row is marked `sending` as each try begins; the server's 250 is
-recorded from inside the sender, before that connection says anything more, as a line in the acceptance
-journal (`acceptances`), and the row is marked `sent` just after; the sender's connections take turns through
-the first of those moments. A crash (even SIGKILL) therefore leaves at most one message the server accepted but
-nothing has recorded, whatever the pool size; on restart the journal's acceptances are settled and `sending`
-rows are sent again, so that one message is the only possible duplicate (see README, "Delivery guarantees").
+Exactly once, as near as SMTP allows: the server's 250 is recorded from inside the sender, before that
+connection says anything more, as a line in the acceptance journal (`acceptances`); the sender's connections
+take turns through that moment. A crash (even SIGKILL) therefore leaves at most one message the server accepted
+but nothing has recorded, whatever the pool size; on restart the journal's acceptances are settled and every
+row not `sent` is sent again, so that one message is the only possible duplicate (see README, "Delivery
+guarantees"). The ledger's rows (`sending` as each try begins, then `sent`, `failed` or back to `pending`) are
+written by one thread every 50 ms, all marks since the last in one transaction and in the order they were
+made: a connection never waits for the database. A crash can leave a row whose try had begun still `pending`;
+it is sent again either way.
 Only a 5xx reply fails a row; a temporary error that outlasts the retries puts it back to pending for the next
 run.
 """
@@ -24,7 +27,7 @@ from . import acceptances
 from .clock import Clock
 from .deliver import Sender
 from .errors import DeliveryError
-from .models import Delivery, Message
+from .models import Delivery, DeliveryState, Message
 from .store import Store
 
 
@@ -54,6 +57,8 @@ class SendReport:
 
 
 Build = Callable[[Delivery, str | None], Message]
+_Mark = tuple[str, DeliveryState, str, bool]  # address, state, reply, whether a try begins
+_RECORD_EVERY = 0.05  # seconds between the ledger's writes during a send: each writes every mark since the last
 
 
 def send_run(
@@ -77,10 +82,41 @@ def send_run(
     batches = store.delivery_batches(key, ["sending", "pending"])  # read as the queue empties: memory stays flat
     queue: deque[tuple[Delivery, str | None]] = deque()
     report = SendReport(run_key=key)
-    lock = threading.Lock()
+    db = threading.Lock()  # the store's connection, one thread at a time; taken before `lock` when both are
+    lock = threading.Lock()  # the queue, the report and the marks not yet written
+    marks: list[_Mark] = []
     halt = threading.Event()
+    ended = threading.Event()
+    failure: list[BaseException] = []
     beat = [time.monotonic()]
     done = 0
+
+    def note(email: str, state: DeliveryState, reply: str = "", *, attempt: bool = False) -> None:
+        with lock:
+            marks.append((email, state, reply[:300], attempt))
+
+    def write_marks() -> None:
+        with db, lock:  # taken and written under `db`: no later mark of a row lands before an earlier one
+            if marks:
+                store.mark_many(key, marks, now=clock())
+                marks.clear()
+
+    def recorder() -> None:
+        try:
+            while not ended.wait(_RECORD_EVERY):
+                write_marks()
+        except BaseException as exc:  # the store failed (a full disk): stop sending; raised when all have ended
+            failure.append(exc)
+            halt.set()
+
+    def next_row() -> tuple[Delivery, str | None] | None:
+        with lock:
+            if queue:
+                return queue.popleft()
+        with db, lock:
+            if not queue:
+                queue.extend(next(batches, ()))
+            return queue.popleft() if queue else None
 
     def worker() -> None:
         try:
@@ -96,76 +132,80 @@ def send_run(
             if stop is not None and stop.is_set():
                 report.stopped = stop.reason
                 return
-            with lock:
-                if not queue:
-                    queue.extend(next(batches, ()))
-                if not queue:
-                    return
-                row, name = queue.popleft()
-                if heartbeat is not None and time.monotonic() - beat[0] >= heartbeat_every:
+            entry = next_row()
+            if entry is None:
+                return
+            row, name = entry
+            if heartbeat is not None and time.monotonic() - beat[0] >= heartbeat_every:
+                with db:
                     heartbeat()
-                    beat[0] = time.monotonic()
+                beat[0] = time.monotonic()
             message = build(row, name)
 
             def attempt(email: str = row.email) -> None:
-                with lock:
-                    store.mark(key, email, "sending", now=clock(), attempt=True)
+                note(email, "sending", attempt=True)
 
             def accepted(reply: str, email: str = row.email) -> None:
                 # The sender calls this at the server's 250, before its next command, its other connections
-                # waiting: a line in the journal (microseconds), not the ledger's write (see acceptances).
+                # waiting: a line in the journal (microseconds), not a ledger write (see acceptances).
                 if journal is not None:
                     journal.record(key, email, reply[:300])
-                else:
-                    with lock:
-                        store.mark(key, email, "sent", now=clock(), reply=reply[:300])
 
             try:
                 reply = sender.send(message, on_attempt=attempt, on_accepted=accepted)
             except DeliveryError as exc:
+                said = exc.reply or str(exc)
                 if exc.transport:
                     # Nothing can get through: stop, and leave this and the rest pending for the next run.
+                    note(row.email, "pending", said)
                     with lock:
-                        store.mark(key, row.email, "pending", now=clock(), reply=exc.reply or str(exc))
                         report.aborted = str(exc)
-                        halt.set()
+                    halt.set()
                     return
                 if not exc.permanent:
                     # A temporary error outlasted the retries (a 4xx, a dropped connection, no answer after
                     # DATA): the next run tries again, as it would after a crash; only a 5xx is a failure.
+                    note(row.email, "pending", said)
                     with lock:
-                        store.mark(key, row.email, "pending", now=clock(), reply=exc.reply or str(exc))
-                        report.deferred.append((row.email, exc.reply or str(exc)))
+                        report.deferred.append((row.email, said))
                         done += 1
                     continue
-                with lock:
-                    store.mark(key, row.email, "failed", now=clock(), reply=exc.reply or str(exc))
-                    report.failed.append((row.email, exc.reply or str(exc)))
-                    if exc.unknown_user:
+                note(row.email, "failed", said)
+                if exc.unknown_user:
+                    with db:
                         store.suppress(row.email, "bounced", now=clock(), detail=exc.reply)
+                with lock:
+                    report.failed.append((row.email, said))
+                    if exc.unknown_user:
                         report.suppressed.append(row.email)
                     done += 1
                 continue
+            note(row.email, "sent", reply)
             with lock:
-                if journal is not None:
-                    store.mark(key, row.email, "sent", now=clock(), reply=reply[:300])
                 report.sent += 1
                 done += 1
                 if progress:
                     progress(done, total)
 
     threads = [threading.Thread(target=worker, name=f"send-{i}") for i in range(max(1, min(workers, total)))]
+    writer = threading.Thread(target=recorder, name="send-record")
     path = acceptances.journal_path(store.path)
     journal = acceptances.Journal(path) if path is not None else None
     try:
         with store.checkpoints_aside():
+            writer.start()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
+            ended.set()
+            writer.join()
+            write_marks()
     finally:
         if journal is not None:
             journal.close()
+    if failure:
+        raise failure[0]
     acceptances.settle(store, now=clock())  # every row is marked by now: this removes the journal
     left = store.delivery_counts(key)
     if not left.get("pending") and not left.get("sending"):

@@ -192,6 +192,15 @@ class RunStore(Database):
             (state, reply, _ts(now), 1 if attempt else 0, key, email),
         )
 
+    def mark_many(self, key: str, marks: Sequence[tuple[str, DeliveryState, str, bool]], *, now: datetime) -> None:
+        """`mark` for several rows of a run (address, state, reply, whether a try begins), in order, in one
+        transaction: a send writes its rows two a message, and a commit costs more than an update."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE deliveries SET state=?, reply=?, updated=?, attempts=attempts+? WHERE run_key=? AND email=?",
+                [(state, reply, _ts(now), 1 if attempt else 0, key, email) for email, state, reply, attempt in marks],
+            )
+
     def mark_accepted(self, accepted: Sequence[tuple[str, str, str]], *, now: datetime) -> int:
         """Record as `sent` the rows (run key, address, reply) a server accepted that the ledger still has as
         `sending` or `pending` (see `acceptances`); one transaction. Returns how many rows changed."""
