@@ -34,7 +34,12 @@ NOISE = re.compile(
     r"\b(?:click here|cookies?|subscribe|sign up|newsletter|sponsored|copyright|all rights "
     r"reserved|licence to|this licence|view this licence|©|continue reading|read more|appeared first on|"
     # The document's own signposts: out of place in a summary of it.
-    r"(?:are|is) (?:provided|given|set out|shown|summarised|listed) (?:below|above)|see (?:below|above))\b",
+    r"(?:are|is) (?:provided|given|set out|shown|summarised|listed) (?:below|above)|see (?:below|above)|"
+    # Pointers to where the publication is: "You can read the full report here.", "The three reports are
+    # available on the HM Inspectorate of Probation website.", GOV.UK's "… in an alternative format".
+    r"(?:read|download|view) (?:the|our) (?:full |whole )?(?:reports?|publications?|documents?)\b(?=[^.]{0,80}"
+    r"\b(?:here|website|below|online)\b)|(?:is|are) (?:now )?available (?:here|below|above|on (?:the|our)"
+    r" [\w ]{0,40}?website)|in an alternative format)\b",
     re.I,
 )
 _CHIEF_TITLE = (

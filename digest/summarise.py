@@ -14,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from .bodies import discussed_body, inspected_body
@@ -211,6 +211,7 @@ def _extractive(
 ) -> str:
     heading = re.sub(r"\W+", " ", title).strip().lower()
     title_words = set(_content_words(title))
+    sents = [_unglued(s, title) for s in sents]
     pool = [
         s
         for s in sents
@@ -276,6 +277,22 @@ def _extractive(
         if used >= budget - 5:
             break
     return " ".join(_FOOTNOTE.sub("", s.text) for s in sorted(chosen.values(), key=lambda s: s.index))
+
+
+def _unglued(s: Sentence, title: str) -> Sentence:
+    """The sentence without the headline run into its front (a page's heading, once or repeated, with no stop
+    after it: "An Inspection of Through the Gate … An Inspection of … Support for prisoners … was poor …"), when
+    what follows is a sentence of its own; otherwise the sentence as it is (the summary leaves it out)."""
+    words = re.findall(r"\w+", title)
+    if len(words) < 3:
+        return s
+    m = re.match(r"\s*(?:" + r"\W+".join(map(re.escape, words)) + r"\W*?\s+)+", s.text, re.I)
+    if not m:
+        return s
+    rest = s.text[m.end() :]
+    if not rest[:1].isupper() or len(rest.split()) < 6:
+        return s
+    return replace(s, text=rest)
 
 
 def _restates(s: Sentence, chosen: Iterable[Sentence]) -> bool:

@@ -338,3 +338,33 @@ def test_a_body_named_with_its_owner_is_never_cut_at_the_possessive() -> None:
 
     title, text = (CORPUS / "fresh15a-ct-joint-inspection-pr-2023.txt").read_text(encoding="utf-8").split("\n", 1)
     assert inspected_body(title, text) == "Probation Service’s National Security Division"
+
+
+def test_a_headline_run_into_the_first_sentence_is_taken_off_not_the_sentence() -> None:
+    """Found on a report page whose heading runs, twice, into its first sentence (corpus
+    fresh15a-ttg2-report-staging): the summary had dropped that sentence, its main finding, as a glued headline;
+    now the headline is taken off and the sentence kept."""
+    from .corpus import card, load
+
+    case = next(c for c in load() if c.slug == "fresh15a-ttg2-report-staging")
+    summary = card(case).summary
+    assert summary.startswith("Support for prisoners leaving jail and moving back into the community was poor")
+    assert "An Inspection of Through the Gate" not in summary
+
+
+def test_a_summary_never_points_to_where_the_publication_is() -> None:
+    """Found on a report page and a press release (corpus fresh15a-mappa-followup-report-page and
+    research-supervision-reoffending-2023-press-release): "You can read the full report here." and "The three
+    reports are available on the HM Inspectorate of Probation website." said nothing about the report."""
+    from .corpus import card, load
+
+    cases = {c.slug: c for c in load()}
+    for slug, pointer in (
+        ("fresh15a-mappa-followup-report-page", "read the full report here"),
+        (
+            "research-supervision-reoffending-2023-press-release",
+            "available on the HM Inspectorate of Probation website",
+        ),
+    ):
+        summary = card(cases[slug]).summary
+        assert summary and pointer not in summary, summary
