@@ -168,6 +168,8 @@ _NOT_PLACE = frozenset(
     )
 )
 _KEEP_ALONE = {"Wales", "England"}  # a region may be just "Wales region"
+# The words of a national owner named before a possessive: "the Probation Service’s", "HM Prison and …".
+_OWNER = frozenset(("Probation", "Prison", "Service", "Services", "National", "HM", "Youth", "Justice"))
 
 
 @dataclass(frozen=True)
@@ -189,10 +191,15 @@ def _trim(place: str) -> str:
             joins.pop(0)
     if not words:
         return ""
-    if len(words) < len(whole[0]) and re.search(r"[’']s$", words[0]):
+    dropped = len(whole[0]) - len(words)
+    if dropped and re.search(r"[’']s$", words[0]):
         # A possessive names its owner with the words before it: "the Probation Service’s National Security
-        # Division" is all of that, never "Service’s National Security Division".
-        words, joins = whole
+        # Division" is all of that, never "Service’s National Security Division". Only the owner's own words
+        # come back, joined by spaces ("Today, Wakefield’s …" stays "Wakefield’s …").
+        back = 0
+        while back < dropped and whole[0][dropped - 1 - back] in _OWNER and whole[1][dropped - 1 - back].isspace():
+            back += 1
+        words, joins = whole[0][dropped - back :], whole[1][dropped - back :]
     out = words[0]
     for join, word in zip(joins, words[1:], strict=False):
         out += join + word

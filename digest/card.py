@@ -36,10 +36,13 @@ NOISE = re.compile(
     # The document's own signposts: out of place in a summary of it.
     r"(?:are|is) (?:provided|given|set out|shown|summarised|listed) (?:below|above)|see (?:below|above)|"
     # Pointers to where the publication is: "You can read the full report here.", "The three reports are
-    # available on the HM Inspectorate of Probation website.", GOV.UK's "… in an alternative format".
-    r"(?:read|download|view) (?:the|our) (?:full |whole )?(?:reports?|publications?|documents?)\b(?=[^.]{0,80}"
-    r"\b(?:here|website|below|online)\b)|(?:is|are) (?:now )?available (?:here|below|above|on (?:the|our)"
-    r" [\w ]{0,40}?website)|in an alternative format)\b",
+    # available on the HM Inspectorate of Probation website.", GOV.UK's "Tell us if you need … in an alternative
+    # format". Only in those forms: "Staff could not view the full reports online" is a finding.
+    r"^\W*(?:you can |please )?(?:read|download|view) (?:the|our) (?:full |whole )?(?:reports?|publications?|"
+    r"documents?)\b(?=[^.]{0,80}\b(?:here|website|below)\b)|"
+    r"\b(?:reports?|publications?|documents?|versions?|tools?|guidance)\b[^.]{0,40}\b(?:is|are) (?:now )?"
+    r"available (?:here|below|above|on (?:the|our) [\w ]{0,40}?website)|"
+    r"\bif you (?:want|need)\b[^.]{0,80}\bin an alternative format)\b",
     re.I,
 )
 _CHIEF_TITLE = (

@@ -135,11 +135,14 @@ _INSPECTION_WORDS = re.compile(
 )
 # A press release of 2011–2017: "Today she published a report, Referral orders: …", "publishing the report of an
 # inspection of the Victim Contact Scheme".
+# The past, announcing one report ("publishes the report on its website" is how a guidance page says it).
 _PUBLISHED_REPORT = re.compile(
-    r"\bpublish(?:ed|es|ing)\s+(?:a|the|its|their|our)\s+(?:(?:new|joint|second|third|first|final|latest|full)\s+)"
-    r"{0,2}report\b",
+    r"\bpublish(?:ed|ing)\s+(?:a|the|its|their|our)\s+(?:(?:new|joint|second|third|first|final|latest|full)\s+)"
+    r"{0,2}report(?:,|\s+(?:of|into|on|looking|examining|about)\b)",
     re.I,
 )
+# A section's page given to one report: an inspectorate, in the opening sentence, published it.
+_SECTION_REPORT = re.compile(rf"\bInspectorate\b[^.]{{0,160}}?{_PUBLISHED_REPORT.pattern}", re.I)
 _REPORT_OF_TOPIC = re.compile(
     r"\b(?:review|report|inspection)\b[^.]{0,80}\b(?:by|from)\s+(?:His Majesty’s |HM |Her Majesty’s )?"
     r"Inspectorate of Probation\b|\bInspectorate of Probation (?:has )?(?:published|revisited|reported|examined|"
@@ -149,7 +152,7 @@ _REPORT_OF_TOPIC = re.compile(
     # "The report … reflects the findings of HM Inspectorate of Probation and …", "Our report, Transforming
     # Rehabilitation – Early Implementation, …"
     rf"{_PUBLISHED_REPORT.pattern}|\breflects?\s+the\s+findings\s+of\s+(?:His Majesty’s |HM |Her Majesty’s )?"
-    r"Inspectorate\s+of\s+Probation\b|\bOur\s+report,",
+    r"Inspectorate\s+of\s+Probation\b|(?m:^)\s*Our\s+report,",  # opening a paragraph: not "Responding to our report,"
     re.I,
 )
 
@@ -288,8 +291,8 @@ def kind_of(
         return "other"  # a landing or index page: headings and links, little prose
     for rx, section in _SECTION_URL:
         if rx.search(url):
-            if section == "other" and _PUBLISHED_REPORT.search(lead[:600]):
-                break  # a section's page given to one report: "… published a joint report looking at …"
+            if section == "other" and _SECTION_REPORT.search(lead[:400]):
+                continue  # a section's page given to one report: "… published a joint report looking at …"
             return section
     if _RESEARCH.search(title) or re.search(r"\bannual report\b", lead[:700], re.I):
         return "research"

@@ -282,7 +282,15 @@ class SmtpSender:
             code, resp = conn.getreply()
             reply = f"{code} {resp.decode(errors='replace')}"
             if code == 250 and on_accepted is not None:
-                on_accepted(reply)
+                try:
+                    on_accepted(reply)
+                except Exception as exc:  # accepted, and not recorded: never tried again (a copy each time)
+                    raise DeliveryError(
+                        f"the server accepted the message ({reply}) but recording it failed: {exc}",
+                        reply=reply,
+                        permanent=True,
+                        transport=True,
+                    ) from exc
         check(code, resp, ok=(250,))
         return reply
 

@@ -237,7 +237,8 @@ def report_links(links: Iterable[str], base: str) -> tuple[str | None, str | Non
         try:
             href = urljoin(base, link)
             parts = urlsplit(href)
-        except ValueError:  # an unclosed IPv6 bracket: a page's broken link is no report, and no failed read
+            parts.port  # noqa: B018 -- reading it raises for a port that is no number
+        except ValueError:  # an unclosed IPv6 bracket, a bad port: a broken link is no report, and no failed read
             continue
         if parts.scheme not in ("http", "https"):
             continue

@@ -229,7 +229,11 @@ class Fetcher:
         raise FetchError(f"HTTP {status}", url=url, kind=gone, status=status, retry_after=retry)
 
     async def _check_safe(self, url: str) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 -- reading it raises for a port that is no number
+        except ValueError as exc:
+            raise UnsafeURLError(f"an address that cannot be read: {exc}", url=url, kind="unsafe") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UnsafeURLError(
                 f"refusing a {parts.scheme or 'relative'} URL; only http and https", url=url, kind="unsafe"

@@ -17,6 +17,7 @@ run.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -29,6 +30,8 @@ from .deliver import Sender
 from .errors import DeliveryError
 from .models import Delivery, DeliveryState, Message
 from .store import Store
+
+log = logging.getLogger("digest")
 
 
 class Stop(threading.Event):
@@ -95,11 +98,15 @@ def send_run(
         with lock:
             marks.append((email, state, reply[:300], attempt))
 
-    def write_marks() -> None:
-        with db, lock:  # taken and written under `db`: no later mark of a row lands before an earlier one
-            if marks:
-                store.mark_many(key, marks, now=clock())
+    def write_marks(*more: _Mark) -> None:
+        """Write every mark noted so far, then `more`. Taken and written under `db`, so no later mark of a row
+        lands before an earlier one; `lock` is held only to take them, so noting never waits for the database."""
+        with db:
+            with lock:
+                batch = [*marks, *more]
                 marks.clear()
+            if batch:
+                store.mark_many(key, batch, now=clock())
 
     def recorder() -> None:
         try:
@@ -121,6 +128,9 @@ def send_run(
     def worker() -> None:
         try:
             send_rows()
+        except BaseException as exc:  # a bug, or the store failing: stop the others; raised when all have ended
+            failure.append(exc)
+            halt.set()
         finally:
             sender.release()  # this thread's connection ends with it; the sender's maker closes the sender
 
@@ -145,11 +155,23 @@ def send_run(
             def attempt(email: str = row.email) -> None:
                 note(email, "sending", attempt=True)
 
-            def accepted(reply: str, email: str = row.email) -> None:
+            recorded = [False]  # this message's `sent` is written already, inside the turn
+
+            def accepted(reply: str, email: str = row.email, recorded: list[bool] = recorded) -> None:
                 # The sender calls this at the server's 250, before its next command, its other connections
                 # waiting: a line in the journal (microseconds), not a ledger write (see acceptances).
-                if journal is not None:
-                    journal.record(key, email, reply[:300])
+                if journal is not None and not journal.broken:
+                    try:
+                        journal.record(key, email, reply[:300])
+                        return
+                    except OSError as exc:  # a full disk: this send stops once the row is written here
+                        log.error("cannot write the acceptance journal %s: %s; stopping the send", journal.path, exc)
+                        with lock:
+                            report.aborted = f"cannot write the acceptance journal {journal.path}: {exc}"
+                        halt.set()
+                # No journal (an in-memory store) or a broken one: the ledger's row, here, inside the turn.
+                write_marks((email, "sent", reply[:300], False))
+                recorded[0] = True
 
             try:
                 reply = sender.send(message, on_attempt=attempt, on_accepted=accepted)
@@ -180,7 +202,8 @@ def send_run(
                         report.suppressed.append(row.email)
                     done += 1
                 continue
-            note(row.email, "sent", reply)
+            if not recorded[0]:
+                note(row.email, "sent", reply)
             with lock:
                 report.sent += 1
                 done += 1
@@ -190,20 +213,27 @@ def send_run(
     threads = [threading.Thread(target=worker, name=f"send-{i}") for i in range(max(1, min(workers, total)))]
     writer = threading.Thread(target=recorder, name="send-record")
     path = acceptances.journal_path(store.path)
-    journal = acceptances.Journal(path) if path is not None else None
+    journal = acceptances.Journal(path) if path is not None else None  # this send's own
+    started: list[threading.Thread] = []
     try:
         with store.checkpoints_aside():
             writer.start()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            ended.set()
-            writer.join()
+            try:
+                for t in threads:
+                    t.start()
+                    started.append(t)
+            except BaseException:
+                halt.set()  # the threads that did start stop after the message in hand
+                raise
+            finally:
+                for t in started:
+                    t.join()
+                ended.set()
+                writer.join()
             write_marks()
     finally:
         if journal is not None:
-            journal.close()
+            journal.close()  # only once no thread can write to it
     if failure:
         raise failure[0]
     acceptances.settle(store, now=clock())  # every row is marked by now: this removes the journal

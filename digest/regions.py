@@ -26,8 +26,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
 # The regions in the order a reader sees them: north to south, then Wales.
 REGIONS: tuple[str, ...] = (
     "North East",
@@ -190,6 +188,8 @@ def _table() -> _Table:
 
 def _parse(text: str) -> _Table:
     """The table in regions.yml's text. A broken table is a bug in the package, so ValueError, not DigestError."""
+    from ruamel.yaml import YAML  # 12 ms to import: paid by the first card that needs a region, not every command
+
     data = YAML(typ="safe").load(text)
     entries = data.get("regions") if isinstance(data, dict) else None
     if not isinstance(entries, list) or [e.get("name") for e in entries if isinstance(e, dict)] != list(REGIONS):

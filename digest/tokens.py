@@ -40,7 +40,7 @@ class _Uncompressed(URLSafeSerializer):
     Reading is unchanged, so a compressed token from an older email still works. One signer serves every
     token (itsdangerous makes one per token)."""
 
-    signer = _OneCallSigner
+    default_signer = _OneCallSigner
 
     def dump_payload(self, obj: Any) -> bytes:
         return base64_encode(Serializer.dump_payload(self, obj))

@@ -115,8 +115,7 @@ def _unaccounted(config: Path, received: Counter[str]) -> int:
     with Store(settings.database) as store:
         key = daily.run_key(settings, daily.digest_day(settings, datetime.now(UTC)))  # `digest send` reads the clock
         sent = {d.email for d in store.deliveries(key, ["sent"])}
-    journal = acceptances.journal_path(settings.database)
-    if journal is not None:
+    for journal in acceptances.journal_files(settings.database):
         sent |= {email for run, email, _ in acceptances.read(journal) if run == key}
     return sum(n - (email in sent) for email, n in received.items())
 

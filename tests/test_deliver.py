@@ -512,7 +512,7 @@ def test_an_acceptance_only_the_journal_holds_is_settled_not_sent_again(ready: A
     settings = load_settings(config)
     key = daily.run_key(settings, daily.digest_day(settings, today))
     journal = acceptances.journal_path(settings.database)
-    assert journal is not None and not journal.exists()  # a finished send leaves none
+    assert journal is not None and acceptances.journal_files(settings.database) == []  # a finished send leaves none
     journal.write_text(
         f"{key}\tsettled@example.org\t250 2.0.0 Ok: queued as 7\n{key}\tcut@example.org\t250 2.0", encoding="utf-8"
     )
@@ -524,4 +524,37 @@ def test_an_acceptance_only_the_journal_holds_is_settled_not_sent_again(ready: A
     with Store(settings.database) as store:
         settled = next(d for d in store.deliveries(key) if d.email == "settled@example.org")
     assert settled.reply == "250 2.0.0 Ok: queued as 7"
-    assert not journal.exists()
+    assert acceptances.journal_files(settings.database) == []
+
+
+def test_a_journal_that_cannot_be_written_stops_the_send_without_a_duplicate(
+    ready: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: a failed journal write (a full disk) looked like a dropped connection, so the accepted
+    message was sent again, up to four times. Now the row is written to the ledger inside the turn, the send
+    stops saying why, and the next send delivers the rest: every reader gets one copy. (The disk is filled by
+    making the journal's write fail: the one patch of our own code here, as a full disk cannot be arranged.)"""
+    import errno
+
+    from digest import acceptances
+
+    box, _ = smtp
+    subs = [f"reader{i}@example.org" for i in range(6)]
+    config = ready(subs)
+
+    def full(self: acceptances.Journal, key: str, email: str, reply: str) -> None:
+        self.broken = True
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(acceptances.Journal, "record", full)
+        first = send(config)
+    assert first.report is not None and first.report.aborted is not None
+    assert "cannot write the acceptance journal" in first.report.aborted and "No space left" in first.report.aborted
+    assert 1 <= len(box.recipients) < len(subs)
+    assert Counter(box.recipients).most_common(1)[0][1] == 1  # nothing sent twice
+    assert Counter(ledger(config).values())["sent"] == len(box.recipients)
+    second = send(config)
+    assert second.report is not None and second.report.aborted is None
+    assert Counter(box.recipients) == dict.fromkeys(subs, 1)
+    assert Counter(ledger(config).values()) == {"sent": len(subs)}

@@ -55,9 +55,15 @@ def test_report_page_links_to_its_pdf() -> None:
 
 
 def test_a_broken_link_on_a_page_does_not_lose_the_page_or_its_report() -> None:
-    """A link urljoin cannot read (an unclosed IPv6 bracket) used to fail the whole read; it is passed over and
-    the report page's PDF is still found."""
-    page = REPORT_PAGE.read_bytes().replace(b"<body", b'<p><a href="http://[broken/x">x</a></p><body', 1)
+    """A link urljoin cannot read (an unclosed IPv6 bracket) used to fail the whole read, and one with a port that
+    is no number was taken as the report's PDF (then failed the read when fetched); both are passed over and the
+    report page's PDF is still found."""
+    page = REPORT_PAGE.read_bytes().replace(
+        b"<body",
+        b'<p><a href="http://[broken/x">x</a> <a href="https://www.justiceinspectorates.gov.uk:80a/x/r.pdf">y</a></p>'
+        b"<body",
+        1,
+    )
     doc = extract(page, url="https://hmiprobation.justiceinspectorates.gov.uk/document/q/", content_type="text/html")
     assert doc.pdf_url is not None and doc.pdf_url.endswith("South-Yorkshire-QI-report.pdf")
 

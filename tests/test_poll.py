@@ -208,7 +208,8 @@ def test_reposted_items_are_deduplicated_across_feeds(web: WebServer, make_confi
 
 
 def test_links_from_feeds_are_checked_before_fetching() -> None:
-    """Pages named by feeds: only http(s), and never loopback, private, link-local or metadata addresses."""
+    """Pages named by feeds: only http(s), never loopback, private, link-local or metadata addresses, and never
+    an address that cannot be read."""
 
     async def run(url: str, allow: tuple[str, ...] = ()) -> None:
         transport = httpx.MockTransport(lambda request: httpx.Response(200, content=b"ok"))
@@ -223,6 +224,8 @@ def test_links_from_feeds_are_checked_before_fetching() -> None:
         "http://10.0.0.1/",
         "http://[::1]/",
         "http://localhost/",
+        "https://example.org:80a/report.pdf",  # a port that is no number: refused, not a ValueError
+        "http://[oops/x",
     ):
         with pytest.raises(UnsafeURLError):
             asyncio.run(run(bad))

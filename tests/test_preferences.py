@@ -328,6 +328,9 @@ def test_links_in_emails_sent_before_keep_working() -> None:
         assert read(old) == repetitive == read(make(repetitive))
     # Signed once-derived, in one HMAC call: the same tokens as itsdangerous's for any address and any secrets,
     # rotated ones included (the newest signs; each still reads).
+    from digest.tokens import _OneCallSigner
+
+    assert isinstance(tokens._unsub.make_signer(), _OneCallSigner)  # the comparison below is of that signer's tokens
     rng = random.Random(5)
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789.+-_'ŵé"
     for _ in range(300):

@@ -368,3 +368,27 @@ def test_a_summary_never_points_to_where_the_publication_is() -> None:
     ):
         summary = card(cases[slug]).summary
         assert summary and pointer not in summary, summary
+
+
+def test_the_new_rules_leave_ordinary_sentences_alone() -> None:
+    """Found in review of the rules above: a lead-in came back with a possessive ("Today, Wakefield’s …"),
+    findings about formats and online reports read as signposts, and a guidance page or a minister's reply to
+    "our report" read as a thematic."""
+    from digest.bodies import inspected_body
+    from digest.card import NOISE
+    from digest.classify import kind_of
+
+    assert inspected_body("x", "Today, Wakefield’s Youth Offending Service was rated Good.") == (
+        "Wakefield’s Youth Offending Service"
+    )
+    for finding in (
+        "Information was rarely provided in an alternative format, such as easy read.",
+        "Courses are available here in the community for women.",
+        "Staff could not view the full reports online, which delayed risk assessments.",
+    ):
+        assert not NOISE.search(finding), finding
+    guidance = "After fieldwork the Inspectorate publishes the report on its website. Inspectors rate each area."
+    url = "https://www.justiceinspectorates.gov.uk/hmiprobation/about-our-inspections/how/"
+    assert kind_of("How we report", guidance, source_type="inspectorate", url=url) == "other"
+    reply = "Responding to our report, the minister said the inspection findings would be acted on."
+    assert kind_of("Minister responds", reply, source_type="news") == "news"
