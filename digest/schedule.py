@@ -29,6 +29,15 @@ def send_trigger(settings: Settings) -> CronTrigger:
 
 
 @lru_cache(maxsize=8)
+def send_grace(settings: Settings) -> int:
+    """Seconds after the send time that APScheduler still runs a send it missed (the service was busy or asleep):
+    until the missed-digest cut-off, and at least one. A send time of 23:59 has its cut-off at 23:59 too, and
+    APScheduler refuses a grace of 0: `digest serve` would not start."""
+    day = date(2000, 1, 1)
+    cutoff = datetime.combine(day, settings.missed_cutoff) - datetime.combine(day, settings.send_time)
+    return max(1, int(cutoff.total_seconds()))
+
+
 def _daily_at(at: time, timezone: tzinfo) -> CronTrigger:
     # Built once per time and zone: a CronTrigger compiles its fields, which /health would pay on every request.
     from apscheduler.triggers.cron import CronTrigger

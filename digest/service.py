@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 from typing import Any
 
@@ -380,12 +380,7 @@ def start_scheduler(svc: Service) -> Any:
         svc.send_job,
         schedule.send_trigger(settings),
         id="send",
-        misfire_grace_time=int(
-            (
-                datetime.combine(date(2000, 1, 1), settings.missed_cutoff)
-                - datetime.combine(date(2000, 1, 1), settings.send_time)
-            ).total_seconds()
-        ),
+        misfire_grace_time=schedule.send_grace(settings),
     )
     with svc.store() as store:
         status = svc.today_status(store)

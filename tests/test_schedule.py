@@ -82,3 +82,17 @@ def test_next_send_agrees_with_the_cron_trigger(zone: str, at: time) -> None:
             got = next_send(settings, when)
             assert (got, got.utcoffset()) == (expected, expected.utcoffset()), when
         moment += timedelta(minutes=97, seconds=13)
+
+
+@pytest.mark.parametrize(("send", "cutoff", "grace"), [("12:00", "18:00", 6 * 3600), ("23:59", "23:59", 1)])
+def test_the_service_schedules_a_send_at_any_minute_of_the_day(send: str, cutoff: str, grace: int) -> None:
+    """A send time of 23:59 (its missed-digest cut-off is 23:59 too) gave APScheduler a grace of 0 seconds, which
+    it refuses: `digest serve` failed to start. Found by a test that picks a send time two hours ahead, run
+    after 22:00. The send job is accepted, with at least a second's grace."""
+    from digest.schedule import build_scheduler, send_grace, send_trigger
+
+    settings = Settings(path=Path("x"), send_time=time.fromisoformat(send), missed_cutoff=time.fromisoformat(cutoff))
+    assert send_grace(settings) == grace
+    scheduler = build_scheduler(settings)
+    job = scheduler.add_job(print, send_trigger(settings), id="send", misfire_grace_time=send_grace(settings))
+    assert job.misfire_grace_time == grace
