@@ -85,9 +85,10 @@ _DROP_WITH_CONTENT = {
     "button",
 }
 _TAG = re.compile(r"<[^>]+>")
-# An absolute http(s) address of printable ASCII, no port, user, fragment, ";" parameters or brackets: urljoin
-# gives it back as it is (its path is never resolved when it has a host), so reading it needs no urlsplit.
-_PLAIN_LINK = re.compile(r"(https?)://([A-Za-z0-9.-]+)((?:[/?][!\"$-:<-Z^-~]*)?)\Z")
+# An absolute http(s) address of printable ASCII, no port, user, fragment, ";" parameters, brackets or empty
+# query at its end: urljoin gives it back as it is (its path is never resolved when it has a host), so reading
+# it needs no urlsplit.
+_PLAIN_LINK = re.compile(r"(https?)://([A-Za-z0-9.-]+)((?:[/?][!\"$-:<-Z^-~]*)?)(?<!\?)\Z")
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ def absolute_link(base: str, href: str) -> str:
     else "". A malformed address (an unclosed IPv6 bracket, a port that is no number) is dropped: it used to
     raise, and one such item lost its whole feed."""
     href = href.strip()
-    if _PLAIN_LINK.match(href) and href[-1] != "?":
+    if _PLAIN_LINK.match(href):
         return href  # what urljoin would give back, and a web link (tests/test_feeds.py): 8 µs a link saved
     try:
         joined = urljoin(base, href)
@@ -171,7 +172,7 @@ class _Sanitiser:
         if attr != "href":
             return value
         value = value.strip()
-        if _PLAIN_LINK.match(value) and value[-1] != "?":
+        if _PLAIN_LINK.match(value):
             absolute = value  # as urljoin would give it back
         else:
             absolute = urljoin(self._call.base, value)

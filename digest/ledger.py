@@ -10,9 +10,8 @@ row not `sent` is sent again, so that one message is the only possible duplicate
 guarantees"). The ledger's rows (`sending` as each try begins, then `sent`, `failed` or back to `pending`) are
 written by one thread every 50 ms, all marks since the last in one transaction and in the order they were
 made: a connection never waits for the database. A crash can leave a row whose try had begun still `pending`;
-it is sent again either way.
-Only a 5xx reply fails a row; a temporary error that outlasts the retries puts it back to pending for the next
-run.
+it is sent again either way. Only a 5xx reply fails a row; a temporary error that outlasts the retries puts it
+back to pending for the next run.
 """
 
 from __future__ import annotations
@@ -79,8 +78,7 @@ def send_run(
 ) -> SendReport:
     """Send every pending (and interrupted `sending`) row of a run; record each outcome as it happens.
     `heartbeat` is called at most every `heartbeat_every` seconds while sending (to renew the send lock)."""
-    acceptances.settle(store, now=clock())  # what a send that died had accepted but not yet marked
-    counts = store.delivery_counts(key)
+    counts = store.delivery_counts(key)  # the caller settled any journal a dead send left (daily.send_digest)
     total = counts.get("sending", 0) + counts.get("pending", 0)
     batches = store.delivery_batches(key, ["sending", "pending"])  # read as the queue empties: memory stays flat
     queue: deque[tuple[Delivery, str | None]] = deque()

@@ -28,7 +28,6 @@ def send_trigger(settings: Settings) -> CronTrigger:
     return _daily_at(settings.send_time, settings.timezone)
 
 
-@lru_cache(maxsize=8)
 def send_grace(settings: Settings) -> int:
     """Seconds after the send time that APScheduler still runs a send it missed (the service was busy or asleep):
     until the missed-digest cut-off, and at least one. A send time of 23:59 has its cut-off at 23:59 too, and
@@ -38,6 +37,7 @@ def send_grace(settings: Settings) -> int:
     return max(1, int(cutoff.total_seconds()))
 
 
+@lru_cache(maxsize=8)
 def _daily_at(at: time, timezone: tzinfo) -> CronTrigger:
     # Built once per time and zone: a CronTrigger compiles its fields, which /health would pay on every request.
     from apscheduler.triggers.cron import CronTrigger

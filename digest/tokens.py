@@ -24,7 +24,7 @@ class _OneCallSigner(Signer):
     """itsdangerous's signer (HMAC-SHA1 over a key derived from the newest secret and the salt) with the key
     derived once and the HMAC made in one call to OpenSSL: itsdangerous derives the key for every token and
     hashes through `hmac.new` with a Python-level digest, the pure-Python HMAC path. The same signatures
-    (tests/test_tokens.py); checking a signature is itsdangerous's own."""
+    (tests/test_preferences.py); checking a signature is itsdangerous's own."""
 
     @cached_property
     def _key(self) -> bytes:
