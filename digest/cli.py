@@ -135,6 +135,10 @@ def poll(ctx: Context, force: bool, no_read: bool) -> None:
     """Poll the feeds, then read and summarise new items."""
     import asyncio
 
+    from . import tls
+
+    tls.prepare()  # read while the settings are read and the store opened
+
     with ctx.store() as store:
         asyncio.run(_poll_and_process(ctx.settings, store, force=force, read=not no_read))
 

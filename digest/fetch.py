@@ -10,12 +10,14 @@ import email.utils
 import ipaddress
 import mimetypes
 import socket
+import ssl
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
+from . import tls
 from .clock import Clock, utcnow
 from .config import FetchSettings
 from .errors import FetchError, UnsafeURLError
@@ -109,23 +111,42 @@ class Fetcher:
         if self._mirror:
             assert settings.mirror_dir is not None
             transport = MirrorTransport(settings.mirror_dir)
-        agent = settings.user_agent + (f" (+{contact})" if contact else "")
-        self.client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout)),
-            follow_redirects=False,
-            headers={"user-agent": agent, "accept-encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency),
-        )
+        self._transport = transport
+        self._agent = settings.user_agent + (f" (+{contact})" if contact else "")
+        self._client: httpx.AsyncClient | None = None
         self._total = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._allowed = [_network(a) for a in settings.allow_private]
+
+    def _client_for(self, url: str) -> httpx.AsyncClient:
+        """The pooled client, made on the first request (a poll with nothing due makes none). It checks servers
+        with the process's TLS context (see `tls`), read on a thread while the command started."""
+        if self._client is None:
+            verify: ssl.SSLContext | bool = True  # a transport of our own (the demo's mirror, a test's) needs none
+            if self._transport is None:
+                try:
+                    verify = tls.context()
+                except tls.TlsError as exc:
+                    raise FetchError(str(exc), url=url, kind="connect") from None
+            settings = self.settings
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                verify=verify,
+                timeout=httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout)),
+                follow_redirects=False,
+                headers={"user-agent": self._agent, "accept-encoding": "gzip, deflate"},
+                limits=httpx.Limits(
+                    max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+                ),
+            )
+        return self._client
 
     async def __aenter__(self) -> Fetcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def get(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str = "*/*"
@@ -186,7 +207,7 @@ class Fetcher:
         async with per_host, self._total:
             try:
                 # The deadline starts once the request has its slot; a trickling server cannot hold it longer.
-                async with asyncio.timeout(deadline), self.client.stream("GET", url, headers=headers) as r:
+                async with asyncio.timeout(deadline), self._client_for(url).stream("GET", url, headers=headers) as r:
                     declared = r.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > limit and r.status_code == 200:
                         raise FetchError(

@@ -1,0 +1,67 @@
+"""The TLS context the fetcher checks servers' certificates with: httpx's own default (certifi's bundle, or
+$SSL_CERT_FILE / $SSL_CERT_DIR when set), built once a process and shared by every fetcher.
+
+Reading the bundle takes 20-50 ms, and OpenSSL releases the GIL while it does. A command that will fetch calls
+`prepare()` first thing, and the bundle is read on a thread while the command reads its settings and opens the
+store, instead of after them. `context()` waits for it (or builds it, when nothing called `prepare()`). When the
+certificates cannot be read (a wrong $SSL_CERT_FILE, say) it raises TlsError saying which, every time it is asked:
+each fetch over the network then fails with that message, and the poll goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ssl
+
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+_built: list[ssl.SSLContext | BaseException] = []
+
+
+class TlsError(Exception):
+    """The certificates to check servers with could not be read."""
+
+
+def prepare() -> None:
+    """Start building the context on a thread, once a process."""
+    global _thread
+    with _lock:
+        if _thread is None:
+            # Not a daemon: a command done before the bundle is read waits for it at exit, as a daemon thread still
+            # importing or inside OpenSSL while the interpreter shuts down can crash it (seen: SIGSEGV).
+            _thread = threading.Thread(target=_build, name="tls-context")
+            _thread.start()
+
+
+def context() -> ssl.SSLContext:
+    """The context, once built; the exception building it raised, again."""
+    prepare()
+    assert _thread is not None
+    _thread.join()
+    built = _built[0]
+    if isinstance(built, BaseException):
+        raise built
+    return built
+
+
+def _build() -> None:
+    try:
+        import httpx
+
+        _built.append(httpx.create_ssl_context())
+    except OSError as exc:  # ssl.SSLError is one too
+        _built.append(TlsError(f"cannot read the certificates to check servers with, {_source()}: {exc}"))
+    except BaseException as exc:  # handed to whoever asks for the context, as it would have been raised there
+        _built.append(exc)
+
+
+def _source() -> str:
+    """Where httpx reads the certificates from (the same order as its create_ssl_context)."""
+    for variable in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        if os.environ.get(variable):
+            return f"${variable} ({os.environ[variable]})"
+    return "certifi's bundle"
