@@ -8,6 +8,7 @@ import re
 
 # email_validator's special-use domains (its SPECIAL_USE_DOMAIN_NAMES; tests/test_subscribers.py checks the copy).
 SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
+_SPECIAL_USE_LAST = frozenset(SPECIAL_USE)  # each is one label: a domain is one when it ends in that label
 
 # An address email_validator is sure to accept as it is: an ASCII dot-atom, a lower-case ASCII domain of two or
 # more labels ending in a letter, no label with "--" in it (Punycode and its look-alikes), within the lengths, and
@@ -21,12 +22,11 @@ _PLAIN_ADDRESS = re.compile(
 def plain(value: str) -> bool:
     """Whether email_validator would take the address exactly as it is."""
     found = _PLAIN_ADDRESS.fullmatch(value)
-    if found is None or len(value) > 254 or len(found["local"]) > 64 or len(found["domain"]) > 253:
+    if found is None or len(value) > 254 or len(found["local"]) > 64:
         return False
+    # The pattern keeps each label within 63 characters, so the domain within 253 once the whole is within 254.
     domain = found["domain"]
-    if "--" in domain or any(len(label) > 63 for label in domain.split(".")):
-        return False
-    return not any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE)
+    return "--" not in domain and domain[domain.rfind(".") + 1 :] not in _SPECIAL_USE_LAST
 
 
 def normal(value: str) -> str:

@@ -94,7 +94,7 @@ def load(path: Path) -> SubscriberFile:
 _PLAIN_VALUE = r"[^\W\d](?:[\w@.+', ()-]*[\w@.+')-])?|\d[\w@.+'-]*@[\w@.+'-]*"  # a digit first: an address
 _LINE = re.compile(rf"(?P<dash>  - |    )(?:(?P<key>email|name): +)?(?P<value>{_PLAIN_VALUE}) *(?:#.*)?")
 _SKIP = re.compile(r" *(?:#.*)?")
-_NOT_TEXT = re.compile(r"true|True|TRUE|false|False|FALSE|null|Null|NULL")
+_NOT_TEXT = frozenset(("true", "True", "TRUE", "false", "False", "FALSE", "null", "Null", "NULL"))
 
 
 def _plain_list(text: str) -> dict[str, Any] | None:
@@ -116,7 +116,7 @@ def _plain_list(text: str) -> dict[str, Any] | None:
                 continue
             return None
         key, value = found["key"], found["value"]
-        if _NOT_TEXT.fullmatch(value):
+        if value in _NOT_TEXT:
             return None
         if found["dash"] == "  - ":
             if key is None:
@@ -201,66 +201,66 @@ def _entries(tree: Any, path: Path) -> list[Any]:
 
 
 def parse(tree: Any, path: Path) -> list[Subscriber]:
-    """Validate the list: every problem is a ConfigError naming the file, the line and the field."""
+    """Validate the list: every problem is a ConfigError naming the file, the line and the field.
+
+    Lines are looked up only for a message: a list of 50,000 read on the plain path has none to look up, and a
+    send reads it whole."""
     seq = _entries(tree, path)
     out: list[Subscriber] = []
-    first_line: dict[str, int | None] = {}
+    seen: dict[str, int] = {}  # each address in lower case: the index of its entry
     for i, node in enumerate(seq):
-        line = yaml_line(seq, how="item", key=i)
         if isinstance(node, str):
-            node = {"email": node}
-            node_line = _LineOf(None, line)  # a bare address on its own line
-        elif isinstance(node, dict):
-            node_line = _LineOf(node, line)
-        else:
+            node = {"email": node}  # a bare address on its own line
+        elif not isinstance(node, dict):
+            line = yaml_line(seq, how="item", key=i)
             raise ConfigError(
                 "expected an address or a mapping with an email", path=path, line=line, key=f"subscribers[{i}]"
             )
-
-        def error(
-            field: str, message: str, at: int | None = None, i: int = i, where: _LineOf = node_line
-        ) -> ConfigError:
-            return ConfigError(message, path=path, line=at or where(field), key=f"subscribers[{i}].{field}")
-
         for key in node:
             if key not in _FIELDS:
-                raise error(key, f"unknown field {key!r}; expected one of: {', '.join(_FIELDS)}")
+                raise _error(seq, i, path, key, f"unknown field {key!r}; expected one of: {', '.join(_FIELDS)}")
         raw = node.get("email")
         if not isinstance(raw, str) or not raw.strip():
-            raise error("email", "missing; every subscriber needs an email", at=line)
+            raise _error(seq, i, path, "email", "missing; every subscriber needs an email", own_line=True)
         try:
             email = _normal(raw)
         except EmailNotValidError as exc:
-            raise error("email", f"{raw!r} is not a valid address: {exc}") from None
+            raise _error(seq, i, path, "email", f"{raw!r} is not a valid address: {exc}") from None
         lowered = email.lower()
-        if lowered in first_line:
-            raise error("email", f"{email!r} is listed twice: at lines {first_line[lowered]} and {node_line('email')}")
-        first_line[lowered] = node_line("email")
+        first = seen.setdefault(lowered, i)
+        if first != i:
+            earlier, here = _line_of(seq, first, "email"), _line_of(seq, i, "email")
+            raise _error(seq, i, path, "email", f"{email!r} is listed twice: at lines {earlier} and {here}")
         name = node.get("name")
-        if name is not None and not isinstance(name, str):
-            raise error("name", f"{name!r} is not valid; expected text")
-        try:
-            check_name(name or "")
-        except ValueError as exc:
-            raise error("name", f"{name!r} is not valid; {exc}") from None
-        prefs = subscriber_prefs.read(
-            node.get("preferences"), path, f"subscribers[{i}].preferences", node_line("preferences")
-        )
-        out.append(Subscriber(email=email, name=name or None, **prefs))
+        if name is not None:
+            if not isinstance(name, str):
+                raise _error(seq, i, path, "name", f"{name!r} is not valid; expected text")
+            try:
+                check_name(name)
+            except ValueError as exc:
+                raise _error(seq, i, path, "name", f"{name!r} is not valid; {exc}") from None
+        given = node.get("preferences")
+        if given is None:
+            out.append(Subscriber(email, name or None))
+        else:
+            at = _line_of(seq, i, "preferences")
+            prefs = subscriber_prefs.read(given, path, f"subscribers[{i}].preferences", at)
+            out.append(Subscriber(email=email, name=name or None, **prefs))
     return out
 
 
-class _LineOf:
-    """The file line of a key in a subscriber entry (the entry's own line for a bare address)."""
+def _line_of(seq: Any, i: int, key: str) -> int | None:
+    """The file line of a key in the list's i-th entry (the entry's own line for a bare address or a key it lacks)."""
+    line = yaml_line(seq, how="item", key=i)
+    node = seq[i]
+    if not isinstance(node, dict) or key not in node:
+        return line
+    return yaml_line(node, how="value", key=key) or line
 
-    def __init__(self, node: dict[str, Any] | None, line: int | None) -> None:
-        self.node = node
-        self.line = line
 
-    def __call__(self, key: str) -> int | None:
-        if self.node is None or key not in self.node:
-            return self.line
-        return yaml_line(self.node, how="value", key=key) or self.line
+def _error(seq: Any, i: int, path: Path, field: str, message: str, *, own_line: bool = False) -> ConfigError:
+    line = yaml_line(seq, how="item", key=i) if own_line else _line_of(seq, i, field)
+    return ConfigError(message, path=path, line=line, key=f"subscribers[{i}].{field}")
 
 
 class Editor:

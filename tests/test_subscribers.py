@@ -286,6 +286,10 @@ ADDRESSES = [
     "a@" + "d" * 63 + ".example.org",
     "a@" + "d" * 64 + ".example.org",
     "a@" + ".".join(["abcdefghi"] * 25) + ".org",
+    "a@example." + "t" * 63,
+    "a@example." + "t" * 64,
+    "a@local.example.org",
+    "a@test.onion.example",
     "élodie@example.fr",
     "a@bücher.example",
     '"quoted"@example.org',
@@ -304,6 +308,7 @@ def test_the_quick_address_check_knows_email_validators_special_use_domains() ->
     from digest.addresses import SPECIAL_USE
 
     assert set(SPECIAL_USE) == set(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    assert all("." not in domain for domain in SPECIAL_USE)  # the check compares the last label only
 
 
 def test_settings_are_read_without_importing_email_validator(tmp_path: Path) -> None:
