@@ -237,6 +237,10 @@ _GOVUK_TYPE = {
     "consultation outcome": "news",
     "government response": "news",
 }
+# GOV.UK files each page under its format's path, and says so when the page lost its type line: news, speeches and
+# consultations are news; publications (guidance, policy papers, research, corporate reports, letters, forms) are
+# never news.
+_GOVUK_PATH = re.compile(r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications)/", re.I)
 _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
     (
         re.compile(r"/(?:research|effective-practice|statistics|publications/statistics)/|^https?://data\.", re.I),
@@ -250,7 +254,7 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
         ),
         "other",
     ),
-    (re.compile(r"/consultations?/", re.I), "news"),
+    (re.compile(r"/(?:[\w-]+-)?consultations?/", re.I), "news"),  # also "current-consultations"
 ]
 
 
@@ -283,17 +287,20 @@ def kind_of(
         if _GOVUK_TYPE[first_line] == "news" and _STATISTICS.search(title):
             return "research"  # a press release that is the statistics' release
         return _GOVUK_TYPE[first_line]  # type: ignore[return-value]
+    govuk = _GOVUK_PATH.match(url)
+    if govuk and govuk[1].lower() != "publications":
+        return "research" if _STATISTICS.search(title) else "news"
     if re.match(
         r"(?:consultation|call for evidence|(?:written|oral)(?: ministerial)? statement|statement on)\b", title, re.I
     ):
         return "news"
     if _navigation(text):
         return "other"  # a landing or index page: headings and links, little prose
-    for rx, section in _SECTION_URL:
-        if rx.search(url):
-            if section == "other" and _SECTION_REPORT.search(lead[:400]):
-                continue  # a section's page given to one report: "… published a joint report looking at …"
-            return section
+    # The deepest section the address names decides ("/about-hmi-prisons/current-consultations/…" is a consultation).
+    sections = [(m.start(), section) for rx, section in _SECTION_URL for m in rx.finditer(url)]
+    for _, section in sorted(sections, reverse=True)[:1]:
+        if not (section == "other" and _SECTION_REPORT.search(lead[:400])):
+            return section  # unless a section's page is given to one report: "… published a joint report on …"
     if _RESEARCH.search(title) or re.search(r"\bannual report\b", lead[:700], re.I):
         return "research"
     if _OTHER.search(title):
@@ -305,6 +312,8 @@ def kind_of(
         return "inspection"
     if inspection_words and _REPORT_OF_TOPIC.search(lead):
         return "thematic"  # the inspectorate reports on a topic, naming no single body
+    if govuk:  # a publication that is no report: guidance, a plan, a strategy
+        return "research" if _RESEARCH.search(lead[:300]) else "other"
     if source_type in ("inspectorate", "news", "govuk") or _GOVERNMENT.search(url):
         return "news"
     if _RESEARCH.search(lead[:300]):

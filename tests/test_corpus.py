@@ -40,6 +40,14 @@ KNOWN = {
     "fresh15a-ct-joint-inspection-pr-2023": "an inspection of the Probation Service’s National Security Division "
     "and of multi-agency work with terrorist offenders, labelled thematic (the labeller's note: it could be an "
     "inspection of the named division)",
+    "fresh16a-govuk-jtai-framework-guidance": "joint child-protection inspections led by Ofsted, in which the "
+    "probation inspectorate takes part and the NPS, CRCs and YOTs are inspected: a borderline label (not about "
+    "probation) that the filter reads as probation",
+    "fresh16a-govuk-ofsted-new-joint-inspections-jtai-pr": "the same inspections announced, with the same label",
+    "fresh16a-govuk-yjb-cmg-out-of-court-disposals": "youth justice guidance that says 'youth justice' once and "
+    "names no service",
+    "fresh16a-govuk-yjb-letter-guardian-2016": "a letter filed under GOV.UK's publications, labelled news",
+    "fresh16b-parole-board-licence-conditions-guide": "a guide filed under GOV.UK's news, labelled other",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
 READ = (
@@ -62,6 +70,8 @@ READ = (
     "fresh14b",
     "fresh15a",
     "fresh15b",
+    "fresh16a",
+    "fresh16b",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
