@@ -240,7 +240,9 @@ _GOVUK_TYPE = {
 # GOV.UK files each page under its format's path, and says so when the page lost its type line: news, speeches and
 # consultations are news; publications (guidance, policy papers, research, corporate reports, letters, forms) are
 # never news.
-_GOVUK_PATH = re.compile(r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications)/", re.I)
+_GOVUK_PATH = re.compile(
+    r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications)/", re.I
+)
 _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
     (
         re.compile(r"/(?:research|effective-practice|statistics|publications/statistics)/|^https?://data\.", re.I),
