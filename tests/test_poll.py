@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
+import os
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -298,3 +300,33 @@ def test_a_50_mb_body_is_cut_off_while_streaming(web: WebServer, make_config: An
     result = poll(config)[0]
     assert result.status == "error" and result.error is not None and result.error.startswith("too-large")
     assert sent["bytes"] < 20_000_000
+
+
+@pytest.mark.parametrize("variable", [None, "SSL_CERT_FILE", "SSL_CERT_DIR"])
+def test_the_fetchers_tls_context_is_the_one_httpx_would_make(variable: str | None, tmp_path: Path) -> None:
+    """The fetcher reads its certificates itself, on a thread as the command starts: what it trusts must be what
+    httpx would trust (certifi's bundle, or the file or folder $SSL_CERT_FILE / $SSL_CERT_DIR names), and it must
+    check hostnames and certificates as httpx does."""
+    import subprocess
+    import sys
+
+    import certifi
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    if variable == "SSL_CERT_FILE":  # three of certifi's certificates, so the count says which file was read
+        pems = certifi.contents().split("-----END CERTIFICATE-----")
+        (tmp_path / "three.pem").write_text("-----END CERTIFICATE-----".join(pems[:3]) + "-----END CERTIFICATE-----\n")
+        env[variable] = str(tmp_path / "three.pem")
+    elif variable == "SSL_CERT_DIR":
+        env[variable] = str(tmp_path)
+    script = (
+        "import json, httpx; from digest import tls; ours, theirs = tls.context(), httpx.create_ssl_context(); "
+        "print(json.dumps([[c.cert_store_stats(), int(c.verify_mode), c.check_hostname, int(c.minimum_version), "
+        "int(c.options)] for c in (ours, theirs)]))"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    ours, theirs = json.loads(r.stdout)
+    assert ours == theirs
+    bundle = len(certifi.contents().split("END CERTIFICATE")) - 1
+    assert ours[0]["x509_ca"] == {None: bundle, "SSL_CERT_FILE": 3, "SSL_CERT_DIR": 0}[variable]
