@@ -108,6 +108,8 @@ _BLOG_URL = re.compile(
 _DATELINE = re.compile(
     r"^(?:\d{1,2}\s+[a-z]+\s+20\d\d|[a-z]+\s+\d{1,2},?\s+20\d\d)$"  # "17 march 2021", "march 17, 2021"
 )
+# A headline that names itself one: "Chief Inspector's blog: …", "Parole Board Chief Executive's blog - June 2023"
+_BLOG_TITLE = re.compile(r"[’']s\s+blog\b|\bblog\s*[:–—-]\s", re.I)
 _DATED_TITLE = re.compile(r"^\d{1,2}\s+[A-Z][a-z]+\s+20\d\d\s*[–—-]\s*\S")
 _RESEARCH = re.compile(
     r"\b(?:research|academic insights?|bulletins?|evidence review|effective practice|literature review|"
@@ -280,7 +282,13 @@ def kind_of(
         return "other"  # an index of posts or reports, not one of them
     if _NEWSLETTER.search(title) and not _ANALYSIS.search(title):
         return "news"  # a programme's bulletin or newsletter, whatever GOV.UK files it under
-    if source_type == "blog" or "blog" in cats or _BLOG_URL.search(url) or _DATED_TITLE.match(title):
+    if (
+        source_type == "blog"
+        or "blog" in cats
+        or _BLOG_URL.search(url)
+        or _DATED_TITLE.match(title)
+        or _BLOG_TITLE.search(title)
+    ):
         return "blog"
     first_line = lead.split("\n", 1)[0].strip().lower()
     if source_type not in ("inspectorate", "govuk") and _DATELINE.match(first_line):

@@ -92,6 +92,17 @@ def test_card_matches_the_labels(case: Case) -> None:
     assert got.published in (None, date.fromisoformat(lab["published"]) if lab["published"] else None)
 
 
+SELF_NAMED_BLOGS = [c for c in load() if c.labels["kind"] == "blog" and "blog" in c.labels["title"].lower()]
+
+
+@pytest.mark.parametrize("case", SELF_NAMED_BLOGS, ids=[c.slug for c in SELF_NAMED_BLOGS])
+def test_a_post_whose_headline_calls_it_a_blog_is_a_blog(case: Case) -> None:
+    """ "Chief Inspector's blog: …" on the prisons inspectorate's site, "… Chief Executive's blog - June 2023" filed
+    under GOV.UK's news: read as blogs, not news or pages (the digest shows a blog post's kind if the editor lets
+    one in)."""
+    assert card(case).kind == "blog"
+
+
 def test_the_corpus_ships_only_text_it_may() -> None:
     """Every document names its source and a licence that allows shipping it (OGL, or US federal)."""
     cases = load()
