@@ -127,7 +127,7 @@ class Fetcher:
                 try:
                     verify = tls.context()
                 except tls.TlsError as exc:
-                    raise FetchError(str(exc), url=url, kind="connect") from None
+                    raise FetchError(str(exc), url=url, kind="local") from None
             settings = self.settings
             self._client = httpx.AsyncClient(
                 transport=self._transport,

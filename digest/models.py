@@ -34,6 +34,7 @@ FetchErrorKind = Literal[
     "decode",
     "network",
     "unsafe",
+    "local",  # this machine could not make the request (its certificates cannot be read): not the feed's fault
 ]
 FeedErrorKind = FetchErrorKind | Literal["parse", "internal"]
 PollStatus = Literal["new", "not-modified", "error", "skipped", "disabled"]  # what one feed's poll did

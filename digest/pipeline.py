@@ -102,6 +102,9 @@ async def _poll_feed(
             known=store.recent_guids(feed.url),
         )
     except FetchError as exc:
+        if exc.kind == "local":  # this machine's fault, not the feed's: shown, and polled again next time
+            store.feed_failed(feed.url, now=now, kind=exc.kind, message=exc.reason, next_poll=None, counted=False)
+            return PollResult(feed, "error", error=f"{exc.kind}: {exc.reason}")
         retry = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
         backoff = interval * min(2**state.failures, 16)
         store.feed_failed(

@@ -151,11 +151,13 @@ class ItemStore(Database):
         message: str,
         next_poll: datetime | None,
         disable: bool = False,
+        counted: bool = True,
     ) -> None:
+        """The poll failed; `counted=False` for a failure that is not the feed's (no backoff builds up from it)."""
         self.db.execute(
-            """UPDATE feeds SET last_polled=?, last_error=?, last_error_kind=?, failures=failures+1,
+            """UPDATE feeds SET last_polled=?, last_error=?, last_error_kind=?, failures=failures+?,
                next_poll=?, disabled=CASE WHEN ? THEN ? ELSE disabled END WHERE url=?""",
-            (_ts(now), message, kind, _ts(next_poll), disable, message, url),
+            (_ts(now), message, kind, int(counted), _ts(next_poll), disable, message, url),
         )
 
     def feed_enabled(self, url: str) -> None:

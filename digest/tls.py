@@ -4,9 +4,10 @@ two equal), built once a process and shared by every fetcher.
 
 Reading the bundle takes 20-50 ms, and OpenSSL releases the GIL while it does. A command that will fetch calls
 `prepare()` first thing, and the bundle is read on a thread while the command reads its settings and opens the
-store, instead of after them. `context()` waits for it (or builds it, when nothing called `prepare()`). When the
-certificates cannot be read (a wrong $SSL_CERT_FILE, say) it raises TlsError saying which, every time it is asked:
-each fetch over the network then fails with that message, and the poll goes on.
+store, instead of after them. `context()` waits for it (or builds it, when nothing called `prepare()`). Only a
+context is kept: when the certificates cannot be read (a wrong $SSL_CERT_FILE, a bundle caught mid-rewrite) it
+raises a new TlsError saying which, and the next call reads them again, so a long-running service recovers once
+they are put right.
 """
 
 from __future__ import annotations
@@ -28,25 +29,46 @@ class TlsError(Exception):
 
 
 def prepare() -> None:
-    """Start building the context on a thread, once a process."""
+    """Start building the context on a thread, once a process (again after a failure)."""
     global _thread
     with _lock:
         if _thread is None:
             # Not a daemon: a command done before the bundle is read waits for it at exit, as a daemon thread still
-            # importing or inside OpenSSL while the interpreter shuts down can crash it (seen: SIGSEGV).
+            # inside OpenSSL while the interpreter shuts down can crash it (seen: SIGSEGV).
             _thread = threading.Thread(target=_build, name="tls-context")
             _thread.start()
 
 
 def context() -> ssl.SSLContext:
-    """The context, once built; the exception building it raised, again."""
+    """The context, once built; a TlsError, and another try next time, when it cannot be."""
+    global _thread
     prepare()
-    assert _thread is not None
-    _thread.join()
-    built = _built[0]
+    with _lock:
+        thread = _thread
+    assert thread is not None
+    thread.join()
+    with _lock:
+        built = _built[0] if _built else TlsError("the certificates were never read (a fork while they were?)")
+        if isinstance(built, BaseException):
+            _built.clear()
+            if _thread is thread:
+                _thread = None  # the next call reads them again
+    if isinstance(built, TlsError):
+        raise TlsError(str(built))  # a new one each time: raising the same object would grow its traceback
     if isinstance(built, BaseException):
         raise built
     return built
+
+
+def _forget() -> None:
+    """In a forked child the thread is not running: start again there."""
+    global _thread, _lock
+    _lock = threading.Lock()
+    _thread = None
+    _built.clear()
+
+
+os.register_at_fork(after_in_child=_forget)
 
 
 def _build() -> None:

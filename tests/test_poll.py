@@ -330,3 +330,31 @@ def test_the_fetchers_tls_context_is_the_one_httpx_would_make(variable: str | No
     assert ours == theirs
     bundle = len(certifi.contents().split("END CERTIFICATE")) - 1
     assert ours[0]["x509_ca"] == {None: bundle, "SSL_CERT_FILE": 3, "SSL_CERT_DIR": 0}[variable]
+
+
+def test_certificates_put_right_are_read_at_the_next_fetch(tmp_path: Path) -> None:
+    """`digest serve` runs for weeks: certificates unreadable at one poll (a bundle mid-rewrite, a volume mounted
+    late) must not stay a failure until a restart, and the error raised for each feed must not carry the
+    tracebacks of all the ones before it."""
+    import subprocess
+    import sys
+
+    import certifi
+
+    bundle = tmp_path / "bundle.pem"
+    script = f"""
+import shutil, traceback
+from digest import tls
+depths = []
+for _ in range(50):
+    try:
+        tls.context()
+    except tls.TlsError as exc:
+        depths.append(len(traceback.extract_tb(exc.__traceback__)))
+shutil.copy({certifi.where()!r}, {str(bundle)!r})
+print(len(set(depths)), len(depths), tls.context().cert_store_stats()["x509_ca"] > 0)
+"""
+    env = {**os.environ, "SSL_CERT_FILE": str(bundle)}
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1", "50", "True"]  # every traceback as deep as the first; then read

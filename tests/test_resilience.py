@@ -123,23 +123,24 @@ def test_poll_after_a_bad_feed_still_reads_items_in_workers(web: WebServer, make
 def test_certificates_that_cannot_be_read_fail_each_feed_with_a_message_that_says_so(
     web: WebServer, make_config: Any
 ) -> None:
-    """A wrong $SSL_CERT_FILE used to end `digest poll` with a traceback before any feed; now each feed's poll
-    fails with a message naming the variable and the file, the poll finishes, and `digest feeds` shows it. With the
-    variable put right the same feeds poll again."""
+    """A wrong $SSL_CERT_FILE used to end `digest poll` with a traceback before any feed. Now each feed's poll
+    fails with a message naming the variable and the file, the poll finishes, and `digest feeds` shows it; the
+    feeds are not blamed (no backoff), so once the variable is put right the next poll, not forced, reads them."""
     feeds = [{"name": "Good blog", "url": web.route("/good", respond(200, FEED)), "type": "blog"}]
     config = make_config(feeds)
     missing = config.parent / "no-such-bundle.pem"
     env = {**os.environ, "SSL_CERT_FILE": str(missing)}
     cmd = [sys.executable, "-m", "digest.cli", "--config", str(config), "poll", "--all", "--no-read"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=config.parent, env=env)
-    assert r.returncode == 0, r.stderr
-    assert "Traceback" not in r.stderr
-    said = "poll Good blog: ERROR connect: cannot read the certificates to check servers with, "
-    said += f"$SSL_CERT_FILE ({missing})"
-    assert said in r.stdout, r.stdout
+    for _ in range(3):
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=config.parent, env=env)
+        assert r.returncode == 0, r.stderr
+        assert "Traceback" not in r.stderr
+        said = "poll Good blog: ERROR local: cannot read the certificates to check servers with, "
+        said += f"$SSL_CERT_FILE ({missing})"
+        assert said in r.stdout, r.stdout
     listed = digest(config, "feeds")
     assert "cannot read the certificates" in listed.stdout
-    again = digest(config, "poll", "--all", "--no-read")
+    again = digest(config, "poll", "--no-read")
     assert again.returncode == 0, again.stderr
     assert re.search(r"poll Good blog: [1-9]\d* new of", again.stdout), again.stdout
 
