@@ -168,3 +168,44 @@ def test_an_impossible_date_and_bytes_that_are_not_utf8_are_clear_errors(tmp_pat
     with pytest.raises(ConfigError) as err:
         load_settings(path)
     assert str(err.value) == f"{path}: not UTF-8 text (byte 15 is not UTF-8); save it as UTF-8"
+
+
+SAME_EITHER_WAY = [
+    "from_address: d@example.org\nfetch:\n  timeout: 030\n",
+    "%YAML 1.1\n---\nfrom_address: d@example.org\nfetch:\n  timeout: 030\n",
+    "%YAML 1.1\n---\nfrom_address: d@example.org\nlist_name: yes\n",
+    "from_address: d@example.org\nlist_name:\tTabbed\n",
+    "from_address: d@example.org\nlist_name: !!str 2024\n",
+    "from_address: d@example.org\nlist_name: Probation Digest!\nschedule: {send_time: 07:30}\n",
+    "defaults: &d {type: blog}\nfrom_address: d@example.org\nfeeds:\n  - {<<: *d, name: A, url: 'https://a.example/f'}\n",
+]
+
+
+@pytest.mark.parametrize("text", SAME_EITHER_WAY)
+def test_settings_read_quickly_are_the_settings_read_round_trip(text: str, tmp_path: Path) -> None:
+    """Settings are read with ruamel's C loader, and round-trip (as the admin's feed editor reads them) only for an
+    error's line. Whatever the C loader would read differently (a %YAML 1.1 directive, a tab, a tag) is read
+    round-trip only, so the service and the editor never disagree about a file: the same settings, or the same
+    error with its line."""
+    from digest.config import settings_from_yaml
+    from digest.yamlfile import load_tree
+
+    path = write(tmp_path, text)
+    try:
+        expected: object = settings_from_yaml(load_tree(path.read_bytes(), path), path)
+    except ConfigError as exc:
+        expected = str(exc)
+    try:
+        got: object = load_settings(path)
+    except ConfigError as exc:
+        got = str(exc)
+    assert got == expected
+
+
+@pytest.mark.parametrize("name", ["digest.example.yml", "demo/digest.yml"])
+def test_the_shipped_settings_read_the_same_either_way(name: str) -> None:
+    from digest.config import settings_from_yaml
+    from digest.yamlfile import load_tree
+
+    path = REPO / name
+    assert load_settings(path) == settings_from_yaml(load_tree(path.read_bytes(), path), path)
