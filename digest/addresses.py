@@ -11,11 +11,12 @@ SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
 _SPECIAL_USE_LAST = frozenset(SPECIAL_USE)  # each is one label: a domain is one when it ends in that label
 
 # An address email_validator is sure to accept as it is: an ASCII dot-atom, a lower-case ASCII domain of two or
-# more labels ending in a letter, no label with "--" in it (Punycode and its look-alikes), within the lengths, and
-# no special-use domain. Its normal form is itself. Anything else goes through email_validator.
+# more labels, none starting with a hyphen, the last ending in a letter, no label with "--" in it (Punycode and its
+# look-alikes), within the lengths, and no special-use domain. Its normal form is itself. Anything else goes
+# through email_validator.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ADDRESS = re.compile(
-    rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+[a-z0-9-]{{0,62}}[a-z])"
+    rf"(?P<local>{_ATEXT}(?:\.{_ATEXT})*)@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:[a-z0-9][a-z0-9-]{{0,61}})?[a-z])"
 )
 
 
