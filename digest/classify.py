@@ -245,6 +245,7 @@ _GOVUK_TYPE = {
 _GOVUK_PATH = re.compile(
     r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications)/", re.I
 )
+_RESPONSE_OR_LETTER = re.compile(r"\bgovernment[- ]response\b|\bletter\b", re.I)
 _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
     (
         re.compile(r"/(?:research|effective-practice|statistics|publications/statistics)/|^https?://data\.", re.I),
@@ -258,7 +259,7 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
         ),
         "other",
     ),
-    (re.compile(r"/(?:[\w-]+-)?consultations?/", re.I), "news"),  # also "current-consultations"
+    (re.compile(r"/(?:(?:current|open|closed|past)-)?consultations?/", re.I), "news"),
 ]
 
 
@@ -322,7 +323,9 @@ def kind_of(
         return "inspection"
     if inspection_words and _REPORT_OF_TOPIC.search(lead):
         return "thematic"  # the inspectorate reports on a topic, naming no single body
-    if govuk:  # a publication that is no report: guidance, a plan, a strategy
+    if govuk:  # a publication that is no report: guidance, a plan, a strategy; a government response or a letter
+        if _RESPONSE_OR_LETTER.search(f"{url} {title}"):  # is news, as the type lines say (_GOVUK_TYPE)
+            return "news"
         return "research" if _RESEARCH.search(lead[:300]) else "other"
     if source_type in ("inspectorate", "news", "govuk") or _GOVERNMENT.search(url):
         return "news"
