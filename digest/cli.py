@@ -4,6 +4,9 @@ DigestError into a message and an exit code (1: failed, 2: bad configuration or 
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gc
 import signal
 import sys
 from collections.abc import Iterator
@@ -406,6 +409,7 @@ for _command in (status, feeds, subscribers, bounces, ratings, backfill):
 
 
 def main(argv: list[str] | None = None) -> Any:
+    _freeze_at_exit()
     try:
         return cli.main(args=argv, prog_name="digest", standalone_mode=False)
     except click.exceptions.Abort:
@@ -421,6 +425,16 @@ def main(argv: list[str] | None = None) -> Any:
         fail(str(exc), 1)
     except KeyboardInterrupt:
         fail("interrupted", 130)
+
+
+@functools.cache
+def _freeze_at_exit() -> None:
+    """At exit the interpreter's last collections walk every object the libraries made: 50-60 ms of a poll's
+    70 ms of shutting down. Frozen (moved where the collector does not look) once the command is done, the objects
+    are still freed as the modules are cleared, only not walked first. Python never promised a __del__ at exit to
+    what lives until then, and nothing of ours waits for one: files, the database and the worker pool are closed
+    before the command returns, and atexit handlers (logging's flush among them) still run."""
+    atexit.register(gc.freeze)
 
 
 if __name__ == "__main__":
