@@ -1,7 +1,7 @@
 """The command's fixed cost: what `digest` pays before it does anything, each beside its reference in this run.
 
-- `digest --help`, wall time, median of 5 subprocess runs, against `python -c "import click"` (the least a
-  click command can cost);
+- `digest --help` (the installed script, as a user types it; `python -m digest.cli` without one), wall time,
+  median of 5 subprocess runs, against `python -c "import click"` (the least a click command can cost);
 - a poll's fixed cost: `digest poll --all --no-read` of one feed that answers 304 Not Modified from 127.0.0.1
   with no latency (settings read, database opened, the HTTP client and its TLS context made, one conditional
   request, nothing to parse), median of 7, against `python -c pass` (the interpreter alone). It was measured with
@@ -80,7 +80,10 @@ def main() -> None:
         server = serve("127.0.0.1", port, {"/feed": ("application/rss+xml", feed.read_bytes())}, 0, etags=True)
         try:
             (cwd / "digest.yml").write_text(CONFIG.replace("{port}", str(port)), encoding="utf-8")
-            cli = [py, "-m", "digest.cli", "--config", str(cwd / "digest.yml")]
+            # The installed `digest` script, as a user types it (`python -m digest.cli` when there is none).
+            script = Path(py).with_name("digest")
+            entry = [str(script)] if script.exists() else [py, "-m", "digest.cli"]
+            cli = [*entry, "--config", str(cwd / "digest.yml")]
             poll = [*cli, "poll", "--all", "--no-read"]
             wall(poll, 1, cwd)  # the first creates the database and stores the ETag
             # A poll whose fetch failed exits 0 too (a proxy in the environment, say): time only the real thing.
