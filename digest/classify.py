@@ -103,7 +103,7 @@ _ELSEWHERE_RX = [(re.compile(p, 0 if re.search(r"HMP|CPS", p) else re.I), w) for
 _ABROAD_RX = [re.compile(p) for p in _ABROAD]
 
 _BLOG_URL = re.compile(
-    r"/blogs?/|\bblog\.|\.blogspot\.|/hmiprobation/\d{4}/\d{2}/(?!.*\bpress-releases?\b)|/\d{4}/\d{2}/\d{2}/", re.I
+    r"[/_-]blogs?/|\bblog\.|\.blogspot\.|/hmiprobation/\d{4}/\d{2}/(?!.*\bpress-releases?\b)|/\d{4}/\d{2}/\d{2}/", re.I
 )
 _DATELINE = re.compile(
     r"^(?:\d{1,2}\s+[a-z]+\s+20\d\d|[a-z]+\s+\d{1,2},?\s+20\d\d)$"  # "17 march 2021", "march 17, 2021"
@@ -245,6 +245,11 @@ _GOVUK_TYPE = {
 _GOVUK_PATH = re.compile(
     r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications)/", re.I
 )
+_NEWS_VOICE = re.compile(
+    r"\b(?:said|says|today|yesterday|announced?|announcing|announcement|launche[sd]|welcome[sd]?|pledged?|unveil\w*|"
+    r"(?:has|have|was|were)\s+(?:published|appointed|confirmed|revealed))\b|[“”]",
+    re.I,
+)
 _RESPONSE_OR_LETTER = re.compile(r"\bgovernment[- ]response\b|\bletter\b", re.I)
 _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
     (
@@ -327,8 +332,12 @@ def kind_of(
         if _RESPONSE_OR_LETTER.search(f"{url} {title}"):  # is news, as the type lines say (_GOVUK_TYPE)
             return "news"
         return "research" if _RESEARCH.search(lead[:300]) else "other"
-    if source_type in ("inspectorate", "news", "govuk") or _GOVERNMENT.search(url):
+    if source_type in ("inspectorate", "news", "govuk"):
         return "news"
+    if _GOVERNMENT.search(url):
+        # A page of a government site, reached other than through its news feed: news when it is told as news
+        # (someone said, today, announced, a quotation), else a standing page (a topic page, a circular).
+        return "news" if _NEWS_VOICE.search(lead) else "other"
     if _RESEARCH.search(lead[:300]):
         return "research"
     return "other"

@@ -21,6 +21,7 @@ _MONTHS = [
 ]
 _DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(_MONTHS) + r")\s+(20\d\d)\b")
 _DATE_MY = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(20\d\d)\b")
+_DATE_LEAD = re.compile(rf"^(?:{_DATE_DMY.pattern}|{_DATE_MY.pattern})")
 
 # "Published: 3 September 2025" as a line of its own, or "published today (21 February 2019)"; never "these
 # reports were published on …", which is about other reports.
@@ -69,7 +70,8 @@ def find_date(text: str) -> date | None:
     lines = [ln.strip(" \t|–-") for ln in text.split("\n") if ln.strip()][:15]
     for ln in lines:
         found = _date_at(ln)
-        if found and len(ln.split()) <= 4:
+        # A dateline is the date and at most a word or two; "March 2015 8,733" is a table's row.
+        if found and len(ln.split()) <= 4 and not re.search(r"\d", _DATE_LEAD.sub("", ln, count=1)):
             return found
         if found and re.match(r"^\d{1,2}\s+\w+\s+20\d\d\s+[–-]\s+\S", ln) and len(ln.split()) <= 20:
             return found  # a dated headline
