@@ -11,11 +11,11 @@ from starlette.responses import RedirectResponse, Response
 
 from . import auth
 from .admin_base import AdminBase
+from .classify import why_left_out
 from .compose import LEFT_OUT_BY_EDITOR
 from .models import Item, Summary
 from .plural import plural
 from .store_choices import CHOICES, Choice
-from .summarise import why_left_out
 from .tally import waiting
 from .web_params import row_id
 

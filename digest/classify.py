@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .bodies import inspected_body
 from .dates import is_listing
-from .models import Kind, SourceType
+from .models import Document, Item, Kind, SourceType
 
 _PROBATION = [
     (r"\bprobation\b", 3),
@@ -187,6 +187,30 @@ def classify(
     url: str = "",
 ) -> Classification:
     """Decide relevance and kind from what the item says and where it comes from."""
+    reason, score = _relevance(title, text, categories, source_type, filtered, url)
+    return Classification(
+        about_probation=not reason,
+        kind=kind_of(title, text, categories, source_type, url),
+        score=score,
+        reason=reason,
+    )
+
+
+def why_left_out(item: Item, doc: Document | None) -> str:
+    """Why the filter left an item out of the digest, worked out again from the stored text as `summarise`
+    judged it, so the editor can check the filter's call (`digest status`, the dashboard). Only relevance is
+    worked out, and nothing of the card is imported for it."""
+    title = re.sub(r"\s+", " ", item.title or (doc.title if doc else "") or "Untitled").strip()
+    text = doc.text if doc else ""
+    url = doc.url if doc else item.url
+    reason, _ = _relevance(title, text, item.categories, item.source_type, item.filter, url)
+    return reason or "judged not about probation when it was read"
+
+
+def _relevance(
+    title: str, text: str, categories: tuple[str, ...], source_type: SourceType | None, filtered: bool, url: str
+) -> tuple[str, int]:
+    """Why it is not about probation (empty when it is), and the probation score less the other sectors'."""
     head = f"{title}\n{' '.join(categories)}\n{text[:6000]}"
     title_cats = f"{title} {' '.join(categories)}"
     pro = _score(head, _PROBATION_RX) + 2 * _score(title_cats, _PROBATION_RX, cap=2)
@@ -208,12 +232,7 @@ def classify(
         elif pro < 1.2 * other and not _HOME_SITE.search(url):  # the probation inspectorate's own page is
             # about probation even where it is about its work in prisons (offender management inspections)
             reason = f"more about prisons, courts or policing than probation (probation {pro}, other {other})"
-    return Classification(
-        about_probation=not reason,
-        kind=kind_of(title, text, categories, source_type, url),
-        score=pro - other,
-        reason=reason,
-    )
+    return reason, pro - other
 
 
 # GOV.UK opens every page with its document type; the inspectorates' sites file pages under named sections.

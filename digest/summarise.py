@@ -31,7 +31,7 @@ from .card import (
     standard_ratings,
 )
 from .classify import classify
-from .models import Document, Item, Kind, SourceType, Summary
+from .models import Document, Kind, SourceType, Summary
 from .ratings import find_rating
 from .recommendations import recommendations
 from .text import Sentence, sentences, whole
@@ -300,17 +300,3 @@ def _restates(s: Sentence, chosen: Iterable[Sentence]) -> bool:
     the same thing twice ("… impressive services for women." "For women, there is an impressive range …")."""
     words = set(_content_words(s.text))
     return len(words) >= 3 and any(len(words & set(_content_words(c.text))) * 2 >= len(words) for c in chosen)
-
-
-def why_left_out(item: Item, doc: Document | None) -> str:
-    """Why the filter left an item out of the digest, worked out again from the stored text as `summarise`
-    judged it, so the editor can check the filter's call."""
-    verdict = classify(
-        title=_clean_title(item.title or (doc.title if doc else "") or "Untitled"),
-        text=doc.text if doc else "",
-        categories=item.categories,
-        source_type=item.source_type,
-        filtered=item.filter,
-        url=doc.url if doc else item.url,
-    )
-    return verdict.reason or "judged not about probation when it was read"

@@ -57,7 +57,7 @@ def _tally(
     left = [c for c in candidates if not c.summary.about_probation]
     reasons: tuple[tuple[Item, str], ...] = ()
     if left:
-        from .summarise import why_left_out  # the classifier, imported only where something was left out
+        from .classify import why_left_out  # the filter, imported only where something was left out
 
         def why(c: Candidate) -> str:
             if choices.get(c.item.id or 0) == "leave-out":
