@@ -259,8 +259,8 @@ _GOVUK_TYPE = {
     "government response": "news",
 }
 # GOV.UK files each page under its format's path, and says so when the page lost its type line: news, speeches and
-# consultations are news; publications (guidance, policy papers, research, corporate reports, letters, forms) are
-# never news.
+# consultations are news; of publications (guidance, policy papers, research, corporate reports, forms) only a
+# government response or a letter is.
 _GOVUK_PATH = re.compile(
     r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications)/", re.I
 )
