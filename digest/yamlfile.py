@@ -11,7 +11,6 @@ import fcntl
 import io
 import os
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +25,6 @@ from .errors import ConfigError, DigestError
 from .yamlmodel import yaml_error
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_SETTLE = (0.0, 0.005, 0.02)  # seconds: when an edit looks again for an append to the file it replaced
 
 
 class ImpossibleDate(ConstructorError):
@@ -195,19 +193,11 @@ def replace_if_unchanged(path: Path, was: bytes, data: bytes, error: type[Digest
                     raise error(f"{path} changed since it was read; nothing was written. Try again.")
                 os.replace(tmp, path)
                 # Someone appending to the file between the check and the rename wrote to the file just
-                # replaced: put it back, with their edit, unless the new file has been edited since too. An
-                # append opened just before the rename can land a moment after it (a busy machine pauses a
-                # process between its open and its write), so look again for a moment. A person who does not
-                # take the lock can still, rarely, lose an edit to a pause longer than that: nothing closes the
-                # gap but the lock.
-                for pause in _SETTLE:
-                    time.sleep(pause)
-                    if _contents(old) != was:
-                        if read(path) == data:
-                            back = _write_beside(path, _contents(old))
-                            os.replace(back, path)
-                            raise error(f"{path} changed since it was read; nothing was written. Try again.")
-                        break
+                # replaced: put it back, with their edit, unless the new file has been edited since too.
+                if _contents(old) != was and read(path) == data:
+                    back = _write_beside(path, _contents(old))
+                    os.replace(back, path)
+                    raise error(f"{path} changed since it was read; nothing was written. Try again.")
         finally:
             tmp.unlink(missing_ok=True)
 
