@@ -103,13 +103,16 @@ _ELSEWHERE_RX = [(re.compile(p, 0 if re.search(r"HMP|CPS", p) else re.I), w) for
 _ABROAD_RX = [re.compile(p) for p in _ABROAD]
 
 _BLOG_URL = re.compile(
-    r"[/_-]blogs?/|\bblog\.|\.blogspot\.|/hmiprobation/\d{4}/\d{2}/(?!.*\bpress-releases?\b)|/\d{4}/\d{2}/\d{2}/", re.I
+    # a section of blogs ("/blog/…", "/insights_blogs/…", "/chief-inspectors-blog/…"), not a post's slug ("…-new-blog/")
+    r"[/_-]blogs?/(?=[^/?#]+)|\bblog\.|\.blogspot\.|/hmiprobation/\d{4}/\d{2}/(?!.*\bpress-releases?\b)|"
+    r"/\d{4}/\d{2}/\d{2}/",
+    re.I,
 )
 _DATELINE = re.compile(
     r"^(?:\d{1,2}\s+[a-z]+\s+20\d\d|[a-z]+\s+\d{1,2},?\s+20\d\d)$"  # "17 march 2021", "march 17, 2021"
 )
 # A headline that names itself one: "Chief Inspector's blog: …", "Parole Board Chief Executive's blog - June 2023"
-_BLOG_TITLE = re.compile(r"[’']s\s+blog\b|\bblog\s*[:–—-]\s", re.I)
+_BLOG_TITLE = re.compile(r"[’']s\s+blog\s*(?:[:–—-]|$)|^blog\s*[:–—-]\s", re.I)
 _DATED_TITLE = re.compile(r"^\d{1,2}\s+[A-Z][a-z]+\s+20\d\d\s*[–—-]\s*\S")
 _RESEARCH = re.compile(
     r"\b(?:research|academic insights?|bulletins?|evidence review|effective practice|literature review|"
@@ -269,7 +272,9 @@ _NEWS_VOICE = re.compile(
     r"(?:has|have|was|were)\s+(?:published|appointed|confirmed|revealed))\b|[“”]",
     re.I,
 )
-_RESPONSE_OR_LETTER = re.compile(r"\bgovernment[- ]response\b|\bletter\b", re.I)
+_RESPONSE_OR_LETTER = re.compile(r"\bgovernment[- ]response\b|^letter\s+(?:to|from)\b|/letter-(?:to|from)-", re.I)
+# An address filed under news or press releases is news, however it is told.
+_NEWS_SECTION = re.compile(r"/(?:news|media|press-releases?|statements?|speeches)/|press-release", re.I)
 _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
     (
         re.compile(r"/(?:research|effective-practice|statistics|publications/statistics)/|^https?://data\.", re.I),
@@ -283,7 +288,7 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
         ),
         "other",
     ),
-    (re.compile(r"/(?:(?:current|open|closed|past)-)?consultations?/", re.I), "news"),
+    (re.compile(r"/(?:(?:current|open|closed|past|our|public)-)?consultations?/", re.I), "news"),
 ]
 
 
@@ -312,7 +317,7 @@ def kind_of(
         or "blog" in cats
         or _BLOG_URL.search(url)
         or _DATED_TITLE.match(title)
-        or _BLOG_TITLE.search(title)
+        or (_BLOG_TITLE.search(title) and source_type != "news")  # a news feed's "X's blog: …" is news about it
     ):
         return "blog"
     first_line = lead.split("\n", 1)[0].strip().lower()
@@ -348,7 +353,7 @@ def kind_of(
     if inspection_words and _REPORT_OF_TOPIC.search(lead):
         return "thematic"  # the inspectorate reports on a topic, naming no single body
     if govuk:  # a publication that is no report: guidance, a plan, a strategy; a government response or a letter
-        if _RESPONSE_OR_LETTER.search(f"{url} {title}"):  # is news, as the type lines say (_GOVUK_TYPE)
+        if _RESPONSE_OR_LETTER.search(title) or _RESPONSE_OR_LETTER.search(url):  # news, as the type lines say
             return "news"
         return "research" if _RESEARCH.search(lead[:300]) else "other"
     if source_type in ("inspectorate", "news", "govuk"):
@@ -356,7 +361,7 @@ def kind_of(
     if _GOVERNMENT.search(url):
         # A page of a government site, reached other than through its news feed: news when it is told as news
         # (someone said, today, announced, a quotation), else a standing page (a topic page, a circular).
-        return "news" if _NEWS_VOICE.search(lead) else "other"
+        return "news" if _NEWS_SECTION.search(url) or _NEWS_VOICE.search(lead) else "other"
     if _RESEARCH.search(lead[:300]):
         return "research"
     return "other"

@@ -22,6 +22,7 @@ _MONTHS = [
 _DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(_MONTHS) + r")\s+(20\d\d)\b")
 _DATE_MY = re.compile(r"\b(" + "|".join(_MONTHS) + r")\s+(20\d\d)\b")
 _DATE_LEAD = re.compile(rf"^(?:{_DATE_DMY.pattern}|{_DATE_MY.pattern})")
+_TIME = re.compile(r"\b\d{1,2}[:.]\d\d(?:\s*[ap]\.?m\.?)?\b", re.I)
 
 # "Published: 3 September 2025" as a line of its own, or "published today (21 February 2019)"; never "these
 # reports were published on …", which is about other reports.
@@ -70,8 +71,9 @@ def find_date(text: str) -> date | None:
     lines = [ln.strip(" \t|–-") for ln in text.split("\n") if ln.strip()][:15]
     for ln in lines:
         found = _date_at(ln)
-        # A dateline is the date and at most a word or two; "March 2015 8,733" is a table's row.
-        if found and len(ln.split()) <= 4 and not re.search(r"\d", _DATE_LEAD.sub("", ln, count=1)):
+        # A dateline is the date and at most a word or two, or its time; "March 2015 8,733" is a table's row.
+        rest = _TIME.sub("", _DATE_LEAD.sub("", ln, count=1))
+        if found and len(ln.split()) <= 4 and not re.search(r"\d", rest):
             return found
         if found and re.match(r"^\d{1,2}\s+\w+\s+20\d\d\s+[–-]\s+\S", ln) and len(ln.split()) <= 20:
             return found  # a dated headline

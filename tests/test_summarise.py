@@ -9,7 +9,7 @@ import pytest
 
 from digest.classify import classify
 from digest.extract import extract_text
-from digest.models import Document
+from digest.models import Document, SourceType
 from digest.pdf import extract_pdf
 from digest.ratings import find_rating
 from digest.summarise import Hints, summarise
@@ -392,3 +392,45 @@ def test_the_new_rules_leave_ordinary_sentences_alone() -> None:
     assert kind_of("How we report", guidance, source_type="inspectorate", url=url) == "other"
     reply = "Responding to our report, the minister said the inspection findings would be acted on."
     assert kind_of("Minister responds", reply, source_type="news") == "news"
+
+
+HMIP = "https://hmiprobation.justiceinspectorates.gov.uk"
+PUBLICATIONS = "https://www.gov.uk/government/publications"
+KIND_BY_ADDRESS = [
+    # (title, text, source type, address, kind): the everyday pages a review found the address rules misfiling
+    ("X", "Inspectors visited the area.", None, f"{HMIP}/hmiprobation/media/press-releases/2024/05/x/", "news"),
+    ("X", "A note on services.", None, "https://www.gov.wales/news/x", "news"),
+    ("Letter of authority form", "Fill it in.", None, f"{PUBLICATIONS}/letter-of-authority-form", "other"),
+    ("Letter to the Guardian from the Chair of the YJB", "Text.", None, f"{PUBLICATIONS}/yjb-letter", "news"),
+    ("Probation officer's blog leads to disciplinary", "Text.", "news", "https://example.org/news/x", "news"),
+    (
+        "Chief Inspector's blog: digging deeper",
+        "Text.",
+        None,
+        "https://www.justiceinspectorates.gov.uk/hmiprisons/chief-inspectors-blog/x/",
+        "blog",
+    ),
+    ("X", "Text.", None, f"{HMIP}/press-releases/2023/01/chief-inspector-launches-new-blog/", "news"),
+    ("Y", "Text.", None, "https://hmppsinsights.service.justice.gov.uk/insights_blogs/young-adults/", "blog"),
+    ("Z", "Text.", None, "https://example.gov.uk/our-consultations/z/", "news"),
+]
+
+
+@pytest.mark.parametrize(("title", "text", "source_type", "url", "kind"), KIND_BY_ADDRESS)
+def test_the_address_rules_file_everyday_pages_rightly(
+    title: str, text: str, source_type: SourceType | None, url: str, kind: str
+) -> None:
+    """A press release or news address is news however it is told; only a letter to or from someone is news among
+    GOV.UK's publications; a headline naming a blog is a blog's only when the blog is what it is ("…'s blog: …"),
+    and not on a news feed; a section of blogs, not a post's slug that ends in "blog", marks a blog."""
+    from digest.classify import kind_of
+
+    assert kind_of(title, text, source_type=source_type, url=url) == kind
+
+
+def test_a_dateline_may_carry_its_time_but_a_table_row_is_no_dateline() -> None:
+    from digest.dates import find_date
+
+    assert find_date("3 March 2025 14:30\nThe headline") == date(2025, 3, 3)
+    assert find_date("17 March 2021 10:00am\nThe headline") == date(2021, 3, 17)
+    assert find_date("Staff in post\nMarch 2015 8,733\nMarch 2016 8,835") is None
