@@ -63,9 +63,14 @@ def wall(cmd: list[str], runs: int, cwd: Path) -> float:
         watchdog = threading.Timer(60, proc.kill)
         watchdog.daemon = True  # Ctrl-C ends the bench at once
         watchdog.start()
-        code = proc.wait()
-        times.append(time.perf_counter() - start)
-        watchdog.cancel()
+        try:
+            code = proc.wait()
+            times.append(time.perf_counter() - start)
+        finally:
+            watchdog.cancel()
+            if proc.poll() is None:  # Ctrl-C: the child goes too
+                proc.kill()
+                proc.wait()
         if code:
             raise subprocess.CalledProcessError(code, cmd)
     return statistics.median(times)
@@ -98,6 +103,7 @@ def main() -> None:
             poll_s = wall(poll, 7, cwd)  # a noisy figure: more runs
         finally:
             server.shutdown()
+            server.server_close()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average: {load}; {os.cpu_count()} CPUs")
     print(f'python -c "import click" (median of 5): {click_s:.3f} s')

@@ -33,6 +33,7 @@ def prepare() -> None:
     global _thread
     with _lock:
         if _thread is None:
+            _built.clear()  # a failure kept for whoever was waiting on the last try is forgotten now
             # Not a daemon: a command done before the bundle is read waits for it at exit, as a daemon thread still
             # inside OpenSSL while the interpreter shuts down can crash it (seen: SIGSEGV).
             _thread = threading.Thread(target=_build, name="tls-context")
@@ -48,11 +49,9 @@ def context() -> ssl.SSLContext:
     assert thread is not None
     thread.join()
     with _lock:
-        built = _built[0] if _built else TlsError("the certificates were never read (a fork while they were?)")
-        if isinstance(built, BaseException):
-            _built.clear()
-            if _thread is thread:
-                _thread = None  # the next call reads them again
+        built = _built[0] if _built else TlsError("the certificates are not read yet (another try is under way)")
+        if isinstance(built, BaseException) and _thread is thread:
+            _thread = None  # the next call reads them again; whoever else waited on this try sees its failure
     if isinstance(built, TlsError):
         raise TlsError(str(built))  # a new one each time: raising the same object would grow its traceback
     if isinstance(built, BaseException):
