@@ -11,6 +11,7 @@ import fcntl
 import io
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -193,13 +194,41 @@ def replace_if_unchanged(path: Path, was: bytes, data: bytes, error: type[Digest
                     raise error(f"{path} changed since it was read; nothing was written. Try again.")
                 os.replace(tmp, path)
                 # Someone appending to the file between the check and the rename wrote to the file just
-                # replaced: put it back, with their edit, unless the new file has been edited since too.
+                # replaced, or has it open and may yet write to it (an append opened a moment before the
+                # rename): wait for them to close it, then put it back, with their edit, unless the new file
+                # has been edited since too.
+                _wait_until_alone(old)
                 if _contents(old) != was and read(path) == data:
                     back = _write_beside(path, _contents(old))
                     os.replace(back, path)
                     raise error(f"{path} changed since it was read; nothing was written. Try again.")
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _wait_until_alone(old: Any, *, limit: float = 0.2) -> None:
+    """Return once no other process has the replaced file open, or after `limit` seconds (a `tail -f` never lets
+    go). Linux tells it by a write lease, granted only to the file's one holder, and let go at once: nobody can
+    open the replaced file by its name any more, so no one can break the lease (which would signal us). Elsewhere,
+    or where leases are refused (another owner's file, a network filesystem), it returns at once and the one look
+    after the rename is all there is. A wait happens only while someone else holds the file, so an ordinary edit
+    (and the web handler making it) never sleeps."""
+    lease = getattr(fcntl, "F_SETLEASE", None)
+    if lease is None or not hasattr(old, "fileno"):
+        return
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            fcntl.fcntl(old.fileno(), lease, fcntl.F_WRLCK)
+        except BlockingIOError:  # held elsewhere
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.002)
+            continue
+        except OSError:
+            return  # leases refused here: nothing to tell by
+        fcntl.fcntl(old.fileno(), lease, fcntl.F_UNLCK)
+        return
 
 
 def _open_old(path: Path) -> Any:

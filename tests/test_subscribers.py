@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -435,3 +437,50 @@ def test_an_impossible_date_is_named_with_its_line_and_key(tmp_path: Path) -> No
     path.write_text("subscribers:\n  - email: a@example.org\n  - email: b@example.org\n    name: 2026-02-30\n")
     with pytest.raises(ConfigError, match=r":4: subscribers\[1\]\.name: '2026-02-30' is not a real date"):
         load(path)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux tells who holds a file open by a lease")
+def test_an_append_opened_before_an_edit_and_written_after_it_is_kept(tmp_path: Path) -> None:
+    """Someone appends to the list by hand, without the lock: their editor opens the file just before an edit
+    replaces it and writes just after. The edit waits for them to close it, then puts the file back with their
+    line and says to try again; their line is never left in the replaced file, where nobody would see it."""
+    import subprocess
+    import threading
+
+    from digest.errors import SubscriberError
+    from digest.yamlfile import replace_if_unchanged
+
+    path = write(tmp_path, "subscribers:\n  - email: a@example.org\n")
+    was = path.read_bytes()
+    appender = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; f = open(sys.argv[1], 'a'); print('open', flush=True); sys.stdin.readline(); "
+            "f.write('  - email: hand@example.org\\n'); f.close()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert appender.stdout is not None and appender.stdin is not None
+    assert appender.stdout.readline().strip() == "open"  # it holds the file that is about to be replaced
+
+    def write_later() -> None:
+        time.sleep(0.1)  # after the rename, after a single look would have seen nothing
+        assert appender.stdin is not None
+        appender.stdin.write("go\n")
+        appender.stdin.flush()
+
+    later = threading.Thread(target=write_later)
+    later.start()
+    try:
+        with pytest.raises(SubscriberError, match="changed since it was read"):
+            replace_if_unchanged(path, was, was + b"  - email: ours@example.org\n", SubscriberError)
+    finally:
+        later.join()
+        appender.wait(timeout=10)
+        appender.stdin.close()
+        appender.stdout.close()
+    assert path.read_bytes() == was + b"  - email: hand@example.org\n"
