@@ -104,7 +104,7 @@ class FeedPages(AdminBase):
         if parsed is None:
             return self._list(request, 400, f"Not added: {feed.url} is not a feed we can read: {problem}")
         try:
-            self.svc.use_feeds(self._file().add(feed))
+            self.svc.use_feeds(await asyncio.to_thread(lambda: self._file().add(feed)))
         except ConfigError as exc:
             return self._list(request, 400, f"Not added: {exc}")
         return self._list(request, message=f"Added {feed.name}; it is polled with the others from now on.")
@@ -125,7 +125,7 @@ class FeedPages(AdminBase):
                     "admin/feed-edit", 400, csrf=auth.csrf(request), feed=feed, types=SOURCE_TYPES, error=error
                 )
         try:
-            self.svc.use_feeds(self._file().update(current.url, feed))
+            self.svc.use_feeds(await asyncio.to_thread(lambda: self._file().update(current.url, feed)))
         except ConfigError as exc:
             return self.page(
                 "admin/feed-edit",
@@ -153,7 +153,7 @@ class FeedPages(AdminBase):
                 back="/admin/feeds",
             )
         try:
-            self.svc.use_feeds(self._file().set_enabled(feed.url, enabled))
+            self.svc.use_feeds(await asyncio.to_thread(lambda: self._file().set_enabled(feed.url, enabled)))
         except ConfigError as exc:
             return self._list(request, 400, f"Not done: {exc}")
         if enabled:

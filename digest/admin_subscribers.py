@@ -3,6 +3,8 @@ confirmed first) and one subscriber's detail: status, preferences as stored, and
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -45,12 +47,12 @@ class SubscriberPages(AdminBase):
             try:
                 loaded = load_subscribers(settings.subscribers_file)
                 if action == "add":
-                    Editor(loaded).add(email, form.get("name") or None)
+                    await asyncio.to_thread(Editor(loaded).add, email, form.get("name") or None)
                     with svc.store() as store:
                         store.unsuppress(email)
                     message = f"Added {email}."
                 elif action == "remove":
-                    Editor(loaded).remove(email)
+                    await asyncio.to_thread(Editor(loaded).remove, email)
                     message = f"Removed {email}."
                 elif action == "unsuppress":
                     with svc.store() as store:

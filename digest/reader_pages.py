@@ -5,6 +5,7 @@ lock. `/preferences` without a link (the web version's footer) emails the addres
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from email.utils import make_msgid
@@ -115,7 +116,7 @@ class PreferencePages:
         except InputError as exc:
             return self._form(request, sub, token, 400, error=str(exc))
         try:
-            Editor(loaded).set_preferences(chosen)
+            await asyncio.to_thread(Editor(loaded).set_preferences, chosen)  # file I/O and a lock: off the loop
         except SubscriberError as exc:
             log.error("preferences of %s: %s", email, exc)
             return self._form(request, sub, token, 409, error="The list was busy and nothing was saved; try again.")

@@ -144,7 +144,7 @@ class Pages:
         loaded = load_subscribers(settings.subscribers_file)
         if loaded.find(email) is None:
             try:
-                Editor(loaded).add(email, name)
+                await asyncio.to_thread(Editor(loaded).add, email, name)  # file I/O and a lock: off the loop
             except SubscriberError as exc:
                 log.error("confirm %s: %s", email, exc)
                 return self.page(

@@ -631,3 +631,41 @@ def test_an_item_number_too_large_for_the_database_is_no_such_item(app: Any) -> 
     for item in ("99999999999999999999999", "-3", "x"):
         r = client.post("/admin/items", data={"csrf": csrf, "item": item, "choice": "leave-out", "confirm": "yes"})
         assert (r.status_code, "No such item." in r.text) == (400, True), item
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the edit waits on a Linux lease while the file is held")
+def test_an_edit_waiting_for_the_list_file_does_not_hold_up_other_requests(app: Any) -> None:
+    """Someone has the subscriber file open (a hand edit in progress, a `tail -f`): an admin's add waits for them,
+    up to 0.2 s, before it can be sure no line of theirs is lost. It waits off the event loop, so /health and
+    every other request are answered meanwhile."""
+    import threading
+
+    client, settings = app
+    csrf = login(client)
+    hold = "import sys, time; f = open(sys.argv[1]); print('open', flush=True); time.sleep(5)"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(settings.subscribers_file)], stdout=subprocess.PIPE, text=True
+    )
+    done: dict[str, float] = {}
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+
+        def add() -> None:
+            r = client.post("/admin/subscribers", data={"action": "add", "email": "new@example.org", "csrf": csrf})
+            assert r.status_code == 200 and "Added new@example.org." in r.text
+            done["add"] = time.monotonic()
+
+        adding = threading.Thread(target=add)
+        adding.start()
+        time.sleep(0.05)
+        with httpx.Client(base_url=str(client.base_url)) as other:
+            assert other.get("/health").status_code in (200, 503)
+        done["health"] = time.monotonic()
+        adding.join(timeout=30)
+    finally:
+        holder.kill()
+        holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
+    assert done["health"] < done["add"]
+    assert "new@example.org" in settings.subscribers_file.read_text()
