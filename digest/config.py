@@ -8,7 +8,6 @@ line, the key path, the bad value and what was expected.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
@@ -24,7 +23,7 @@ from . import secret
 from .config_values import PARSE, Address, Name, Network, Subject, Time, Url
 from .errors import ConfigError
 from .models import Feed, SourceType
-from .yamlfile import fast, load_tree
+from .yamlfile import fast, load_tree, reads_alike
 from .yamlmodel import Shape, convert, line
 
 DEFAULT_SUBJECT = "{list_name}, {date:%a %-d %b}: {counts}"
@@ -298,19 +297,13 @@ def load_settings(path: Path | str, overrides: Mapping[str, Any] | None = None) 
         raise ConfigError("file not found (set --config or DIGEST_CONFIG)", path=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc}", path=path) from None
-    if not _ROUND_TRIP_ONLY.search(data):
+    if reads_alike(data):
         try:
             # ruamel's C loader first: a commented settings file of a hundred lines in 2 ms, not 16 ms round-trip
             return settings_from_yaml(load_tree(data, path, fast()), path, overrides)
         except ConfigError:
             pass  # the same mistake again from the round-trip tree below, which knows the line (and key) to name
     return settings_from_yaml(load_tree(data, path), path, overrides)
-
-
-# What the C loader reads otherwise than the round-trip one (which the admin's feed editor also uses): a %YAML
-# directive (it reads "%YAML 1.1" octals and booleans as 1.2), a tab (it takes one after a key where round-trip
-# refuses it) and a tag ("!!str 2024"). A file with any of them is read round-trip only.
-_ROUND_TRIP_ONLY = re.compile(rb"^%|\t|!", re.M)
 
 
 def settings_from_yaml(root: Any, path: Path, overrides: Mapping[str, Any] | None = None) -> Settings:

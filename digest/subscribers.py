@@ -22,7 +22,7 @@ from .addresses import normal as _normal  # the address in its normal form; rais
 from .errors import ConfigError, InputError, SubscriberError
 from .models import Subscriber
 from .names import check_name
-from .yamlfile import dump, fast, load_tree, replace_if_unchanged
+from .yamlfile import dump, fast, load_tree, reads_alike, replace_if_unchanged
 from .yamlmodel import yaml_line
 
 if TYPE_CHECKING:
@@ -81,7 +81,9 @@ def load(path: Path) -> SubscriberFile:
     except UnicodeDecodeError:
         plain = None  # load_tree says so, naming the file
     try:
-        subscribers = parse(load_tree(data, path, fast()) if plain is None else plain, path)
+        subscribers = parse(
+            load_tree(data, path, fast() if reads_alike(data) else None) if plain is None else plain, path
+        )
     except ConfigError:
         subscribers = parse(load_tree(data, path), path)  # the same error again, now with its line (and key)
     return SubscriberFile(path=path, subscribers=subscribers, data=data)

@@ -484,3 +484,29 @@ def test_an_append_opened_before_an_edit_and_written_after_it_is_kept(tmp_path: 
         appender.stdin.close()
         appender.stdout.close()
     assert path.read_bytes() == was + b"  - email: hand@example.org\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "subscribers:\n  - email: a@example.org\n    name:\tTabbed\n",
+        "subscribers:\n  - email: a@example.org\n    name: !!str 2024\n",
+        "%YAML 1.1\n---\nsubscribers:\n  - email: a@example.org\n    name: yes\n",
+    ],
+)
+def test_a_list_reads_as_its_edits_will(text: str, tmp_path: Path) -> None:
+    """The list is read with the C loader only when that reads it as the round-trip loader every edit uses does:
+    a file the service reads one way must never be edited another (a tab, a tag, a %YAML 1.1 directive)."""
+    from digest.subscribers import parse
+    from digest.yamlfile import load_tree
+
+    path = write(tmp_path, text)
+    try:
+        expected: object = parse(load_tree(path.read_bytes(), path), path)
+    except ConfigError as exc:
+        expected = str(exc)
+    try:
+        got: object = load(path).subscribers
+    except ConfigError as exc:
+        got = str(exc)
+    assert got == expected
