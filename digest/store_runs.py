@@ -26,6 +26,9 @@ from .store_schema import Database
 from .store_schema import dt as _dt
 from .store_schema import ts as _ts
 
+# A delivery row's new state (and reply), and one more attempt when a try begins.
+_MARK = "UPDATE deliveries SET state=?, reply=?, updated=?, attempts=attempts+? WHERE run_key=? AND email=?"
+
 
 class RunStore(Database):
     """Digest runs and their ledger of deliveries, suppressed addresses, sessions and locks."""
@@ -187,19 +190,14 @@ class RunStore(Database):
         reply: str = "",
         attempt: bool = False,
     ) -> None:
-        self.db.execute(
-            "UPDATE deliveries SET state=?, reply=?, updated=?, attempts=attempts+? WHERE run_key=? AND email=?",
-            (state, reply, _ts(now), 1 if attempt else 0, key, email),
-        )
+        self.db.execute(_MARK, (state, reply, _ts(now), 1 if attempt else 0, key, email))
 
     def mark_many(self, key: str, marks: Sequence[tuple[str, DeliveryState, str, bool]], *, now: datetime) -> None:
         """`mark` for several rows of a run (address, state, reply, whether a try begins), in order, in one
         transaction: a send writes its rows two a message, and a commit costs more than an update."""
         with self.transaction() as db:
-            db.executemany(
-                "UPDATE deliveries SET state=?, reply=?, updated=?, attempts=attempts+? WHERE run_key=? AND email=?",
-                [(state, reply, _ts(now), 1 if attempt else 0, key, email) for email, state, reply, attempt in marks],
-            )
+            rows = [(state, reply, _ts(now), 1 if attempt else 0, key, email) for email, state, reply, attempt in marks]
+            db.executemany(_MARK, rows)
 
     def mark_accepted(self, accepted: Sequence[tuple[str, str, str]], *, now: datetime) -> int:
         """Record as `sent` the rows (run key, address, reply) a server accepted that the ledger still has as
