@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import pickle
 import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .errors import WorkerError
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 log = logging.getLogger("digest")
@@ -99,7 +99,6 @@ class WorkerPool:
 
     def __init__(self, workers: int = 2) -> None:
         self.workers = workers
-        self._context = multiprocessing.get_context("spawn")
         self._pool: ProcessPoolExecutor | None = None
         self._generation = 0
         self._alone = asyncio.Lock()  # calls caught in a break are retried one at a time
@@ -110,9 +109,13 @@ class WorkerPool:
         if self._closed:
             raise WorkerError("the worker pool is closed (the service is stopping)")
         if self._pool is None:
+            # Imported here: multiprocessing costs a command 5-8 ms, and a poll with nothing new never needs it.
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=self._context,
+                mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
                 initargs=(os.getpid(),),
             )
@@ -133,6 +136,8 @@ class WorkerPool:
         self.rebuilds += 1
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        from concurrent.futures.process import BrokenProcessPool  # imported by _current's pool in any case
+
         loop = asyncio.get_running_loop()
         call = partial(_guarded, fn, args, kwargs)
         pool, generation = self._current()
