@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import statistics
@@ -45,12 +46,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def etag_of(body: bytes) -> str:
+    """The ETag `serve` gives a body: the same in every process (`hash()` of bytes is not)."""
+    return '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+
+
 def serve(
     host: str, port: int, bodies: Mapping[str, tuple[str, bytes]], latency: float, etags: bool = False
 ) -> ThreadingHTTPServer:
-    """Serve path -> (content type, body) after `latency` seconds per response; with `etags`, answer a matching
-    If-None-Match with 304."""
-    tags = {path: f'"{hash(body) & 0xFFFFFFFF:x}"' for path, (_, body) in bodies.items()}
+    """Serve path -> (content type, body) after `latency` seconds per response; with `etags` (each `etag_of` its
+    body), answer a matching If-None-Match with 304."""
+    tags = {path: etag_of(body) for path, (_, body) in bodies.items()}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

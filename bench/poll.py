@@ -21,18 +21,15 @@ polling one feed at a time, took 39 s and 21 s on this workload here.)
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import html
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +37,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import QUICK, load
+from bench.common import QUICK, etag_of, free_port, load, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = 20
@@ -73,42 +70,6 @@ def feed_xml(n: int, now: datetime) -> bytes:
         + "".join(items)
         + "</channel></rss>"
     ).encode()
-
-
-def serve(host: str, port: int, feeds: dict[str, bytes]) -> ThreadingHTTPServer:
-    etags = {path: '"' + hashlib.sha1(body).hexdigest()[:16] + '"' for path, body in feeds.items()}
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            time.sleep(LATENCY)
-            body = feeds.get(self.path)
-            if body is None:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            if self.headers.get("If-None-Match") == etags[self.path]:
-                self.send_response(304)
-                self.send_header("ETag", etags[self.path])
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml; charset=UTF-8")
-            self.send_header("ETag", etags[self.path])
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 async def reference(urls: list[str], etags: dict[str, str] | None = None) -> float:
@@ -194,7 +155,11 @@ def _feeds_of(host_index: int, now: datetime) -> dict[str, bytes]:
 def _serve_all(port: int, now: datetime, ready: Any, stop: Any) -> None:
     """In a process of their own, the twenty servers: as remote hosts would, they take no time from the poll or
     from the reference (as threads of this process they had, and the reference swung between 1.8 and 2.7 s)."""
-    servers = [serve(f"127.0.0.{h + 1}", port, _feeds_of(h, now)) for h in range(HOSTS)]
+    rss = "application/rss+xml; charset=UTF-8"
+    servers = [
+        serve(f"127.0.0.{h + 1}", port, {path: (rss, body) for path, body in _feeds_of(h, now).items()}, LATENCY, True)
+        for h in range(HOSTS)
+    ]
     ready.set()
     stop.wait()
     for server in servers:
@@ -203,11 +168,8 @@ def _serve_all(port: int, now: datetime, ready: Any, stop: Any) -> None:
 
 def main() -> None:
     import multiprocessing
-    import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     now = datetime.now(UTC)
     urls: list[str] = []
     etags: dict[str, str] = {}
@@ -216,7 +178,7 @@ def main() -> None:
         for path, body in _feeds_of(h, now).items():
             size += len(body)
             urls.append(f"http://127.0.0.{h + 1}:{port}{path}")
-            etags[urls[-1]] = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            etags[urls[-1]] = etag_of(body)
     spawn = multiprocessing.get_context("spawn")
     ready, stop = spawn.Event(), spawn.Event()
     servers = spawn.Process(target=_serve_all, args=(port, now, ready, stop), name="feed-servers", daemon=True)
