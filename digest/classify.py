@@ -30,6 +30,7 @@ _PROBATION = [
     (r"\bcommunity (?:orders?|sentences?)\b", 2),
     (r"\bon licence\b|\blicence conditions?\b|\brecall(?:ed)? to (?:custody|prison)\b", 1),
     (r"\bMAPPA\b|\bapproved premises\b|\baccredited programmes?\b", 2),
+    (r"\bvictim contact scheme\b|\bvictim liaison officers?\b", 3),  # the Probation Service's statutory scheme
     (r"\btransforming rehabilitation\b|\bthrough the gate\b", 2),
     (r"\bresponsible officers?\b|\bcase ?loads?\b|\bsupervis(?:ion|ed|ing)\b", 1),
     (r"\breoffending\b|\brehabilitation\b", 1),
@@ -71,9 +72,9 @@ _AWAY_SITE = re.compile(
     r"hmicfrs\.justiceinspectorates\.gov\.uk|cps\.gov\.uk)",
     re.I,
 )
-# Another jurisdiction's government or probation service: its site settles it.
+# Another jurisdiction's government or probation service: its site settles it (Scotland's own domain, .scot, too).
 _FOREIGN_SITE = re.compile(
-    r"^https?://(?:[\w.-]*\.)?(?:cjini\.org|gov\.scot|careinspectorate\.com|pbni\.org\.uk|nidirect\.gov\.uk|"
+    r"^https?://(?:[\w.-]*\.)?(?:cjini\.org|[\w-]+\.scot|careinspectorate\.com|pbni\.org\.uk|nidirect\.gov\.uk|"
     r"justice-ni\.gov\.uk|[\w-]+\.gov|[\w.-]+\.gov\.au|[\w.-]+\.govt\.nz|[\w.-]+\.gov\.ie|probation\.ie)(?::\d+)?(?:/|$)",
     re.I,
 )
@@ -126,10 +127,14 @@ _OTHER = re.compile(
     re.I,
 )
 _GOVERNMENT = re.compile(r"^https?://[^/]*(?:justiceinspectorates|\.gov\.uk|gov\.wales|gov\.scot)(?:[:/]|$)", re.I)
-_STATISTICS = re.compile(r"\b(?:statistics|statistical (?:release|bulletin)|data tables)\b", re.I)
+_STATISTICS = re.compile(
+    r"\b(?:statistics|statistical (?:release|bulletin)|data tables|management information|transparency data)\b", re.I
+)
 _NEWSLETTER = re.compile(r"\b(?:bulletin|newsletter)\b", re.I)
 _ANALYSIS = re.compile(r"\b(?:research|analysis|statistic(?:s|al)|evidence|data|academic)\b", re.I)
 _THEMATIC = re.compile(r"\bthematic\b", re.I)
+# The inspectorates' addresses name a thematic's press release so: ".../2022/06/ete-thematic/", ".../iomthematic/"
+_THEMATIC_SLUG = re.compile(r"thematic[^/?#]*/?(?:[?#]|$)|/[^/?#]*thematic/?(?:[?#]|$)", re.I)
 # The lead says this publication is a thematic ("A new thematic inspection …"), not that some were published.
 _THIS_THEMATIC = re.compile(
     r"\b(?:a|an|this|the|our|new|latest|joint)\s+(?:new\s+|joint\s+|\d{4}\s+)?thematic\b(?!\s+\w+s\b)", re.I
@@ -265,11 +270,14 @@ _GOVUK_TYPE = {
 # consultations are news; of publications (guidance, policy papers, research, corporate reports, forms) only a
 # government response or a letter is.
 _GOVUK_PATH = re.compile(
-    r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications)/", re.I
+    r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications|collections)/", re.I
 )
+# Outside /government/ GOV.UK keeps its guides (mainstream guides, /guidance/): a department's news is never there.
+_GOVUK_GUIDE = re.compile(r"^https?://(?:www\.)?gov\.uk/(?!government/)[\w-]+(?:[/?#]|$)", re.I)
 _NEWS_VOICE = re.compile(
     r"\b(?:said|says|today|yesterday|announced?|announcing|announcement|launche[sd]|welcome[sd]?|pledged?|unveil\w*|"
-    r"(?:has|have|was|were)\s+(?:published|appointed|confirmed|revealed))\b|[“”]",
+    # not "was published": a standing paper says that of another ("the Blueprint, which was published in 2019")
+    r"(?:has|have)\s+published|(?:has|have|was|were)\s+(?:appointed|confirmed|revealed))\b|[“”]",
     re.I,
 )
 _RESPONSE_OR_LETTER = re.compile(r"\bgovernment[- ]response\b|^letter\s+(?:to|from)\b|/letter-(?:to|from)-", re.I)
@@ -328,24 +336,28 @@ def kind_of(
             return "research"  # a press release that is the statistics' release
         return _GOVUK_TYPE[first_line]  # type: ignore[return-value]
     govuk = _GOVUK_PATH.match(url)
-    if govuk and govuk[1].lower() != "publications":
+    if govuk and govuk[1].lower() not in ("publications", "collections"):
         return "research" if _STATISTICS.search(title) else "news"
+    if _GOVUK_GUIDE.match(url):
+        return "other"
     if re.match(
         r"(?:consultation|call for evidence|(?:written|oral)(?: ministerial)? statement|statement on)\b", title, re.I
     ):
         return "news"
-    if _navigation(text):
-        return "other"  # a landing or index page: headings and links, little prose
+    if _STATISTICS.search(title):
+        return "research"  # statistics: their tables are short lines, which is no sign of a page of links
     # The deepest section the address names decides ("/about-hmi-prisons/current-consultations/…" is a consultation).
     sections = [(m.start(), section) for rx, section in _SECTION_URL for m in rx.finditer(url)]
     for _, section in sorted(sections, reverse=True)[:1]:
         if not (section == "other" and _SECTION_REPORT.search(lead[:400])):
             return section  # unless a section's page is given to one report: "… published a joint report on …"
+    if _navigation(text):
+        return "other"  # a landing or index page: headings and links, little prose
     if _RESEARCH.search(title) or re.search(r"\bannual report\b", lead[:700], re.I):
         return "research"
     if _OTHER.search(title):
         return "other"
-    if _THEMATIC.search(title) or _THIS_THEMATIC.search(lead[:800]):
+    if _THEMATIC.search(title) or _THIS_THEMATIC.search(lead[:800]) or _THEMATIC_SLUG.search(url):
         return "thematic"
     inspection_words = _INSPECTION_WORDS.search(f"{title}\n{lead}")
     if inspection_words and inspected_body(title, text) is not None:

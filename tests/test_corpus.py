@@ -74,6 +74,8 @@ READ = (
     "fresh16a",
     "fresh16b",
     "fresh17",
+    "fresh18a",
+    "fresh18b",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
