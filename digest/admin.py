@@ -19,7 +19,6 @@ from .csp import email_policy
 from .deliver import OutboxSender
 from .errors import DigestError
 from .preferences import describe
-from .subscribers import load as load_subscribers
 from .subscribers import load_for_send, normalise_email
 
 log = logging.getLogger("digest")
@@ -97,7 +96,7 @@ class AdminPages(AdminBase):
         settings = self.svc.settings
         clock = self.svc.clock
         email = request.query_params.get("email", "").strip()
-        subscriber = load_subscribers(settings.subscribers_file).find(email) if email else None
+        subscriber = (await svc.subscribers()).find(email) if email else None
         if email and subscriber is None:
             return self.done(request, "Not on the list", f"{email} is not a subscriber.", "/admin/subscribers", 404)
         with svc.store() as store:
@@ -202,7 +201,7 @@ class AdminPages(AdminBase):
             if not svc.start_send(force=force, resend_failed=resend):
                 svc.last_send = "a send is already running"
             return RedirectResponse("/admin/log", status_code=303)
-        subs = load_subscribers(settings.subscribers_file).subscribers
+        subs = (await svc.subscribers()).subscribers
         with svc.store() as store:
             digest, _html, _text = daily.preview(settings, store, now=clock())
             status = svc.today_status(store)

@@ -13,7 +13,6 @@ from .admin_base import AdminBase
 from .errors import DigestError
 from .models import WEEKDAYS
 from .subscribers import Editor
-from .subscribers import load as load_subscribers
 
 HISTORY = 30  # deliveries shown on a subscriber's page
 
@@ -45,7 +44,7 @@ class SubscriberPages(AdminBase):
                     back="/admin/subscribers",
                 )
             try:
-                loaded = load_subscribers(settings.subscribers_file)
+                loaded = await svc.subscribers()
                 if action == "add":
                     await asyncio.to_thread(Editor(loaded).add, email, form.get("name") or None)
                     with svc.store() as store:
@@ -61,7 +60,7 @@ class SubscriberPages(AdminBase):
             except (DigestError, ValueError) as exc:
                 message, code = f"Not done: {exc}", 400
         q = request.query_params.get("q", "").strip().lower()
-        subs = load_subscribers(settings.subscribers_file).subscribers
+        subs = (await svc.subscribers()).subscribers
         with svc.store() as store:
             suppressed = store.suppressions()
         rows = [
@@ -76,7 +75,7 @@ class SubscriberPages(AdminBase):
     async def detail(self, request: Request) -> Response:
         """One subscriber: address, name, status, preferences as the file has them, deliveries from the log."""
         email = request.query_params.get("email", "").strip()
-        subscriber = load_subscribers(self.svc.settings.subscribers_file).find(email)
+        subscriber = (await self.svc.subscribers()).find(email)
         if subscriber is None:
             return self.done(request, "Not on the list", f"{email} is not a subscriber.", "/admin/subscribers", 404)
         settings = self.svc.settings

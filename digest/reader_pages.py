@@ -21,7 +21,6 @@ from .models import KINDS, NATIONAL, WEEKDAYS, YOUTH_JUSTICE, Subscriber
 from .service import Service
 from .store_bounces import Suppression
 from .subscribers import Editor, normalise_email
-from .subscribers import load as load_subscribers
 
 log = logging.getLogger("digest")
 Page = Callable[..., HTMLResponse]
@@ -92,7 +91,7 @@ class PreferencePages:
                 text="It may have been cut short or changed on its way. Give your address and we will email you a "
                 "link to your preferences.",
             )
-        loaded = load_subscribers(settings.subscribers_file)
+        loaded = await self.svc.subscribers()
         sub = loaded.find(email)
         if sub is None:
             return self.page(
@@ -175,7 +174,7 @@ class PreferencePages:
         """Mail the link if the address is on the list and still receives the digest; otherwise nothing."""
         svc = self.svc
         try:
-            if load_subscribers(svc.settings.subscribers_file).find(email) is None:
+            if svc.subscriber_list.get().find(email) is None:
                 return
             with svc.store() as store:
                 if email.lower() in store.suppressions():

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import io
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +65,16 @@ class SubscriberFile:
         return load_tree(self.data, self.path) if self.data else None
 
     def find(self, email: str) -> Subscriber | None:
-        lowered = email.strip().lower()
-        return next((s for s in self.subscribers if s.email.lower() == lowered), None)
+        return self._by_email.get(email.strip().lower())
+
+    @functools.cached_property
+    def _by_email(self) -> dict[str, Subscriber]:
+        """Each address, in lower case, to its subscriber (the first, were one listed twice): made at the first
+        lookup, so that a server's copy of the list answers each page's in constant time."""
+        index: dict[str, Subscriber] = {}
+        for s in self.subscribers:
+            index.setdefault(s.email.lower(), s)
+        return index
 
 
 def load(path: Path) -> SubscriberFile:
@@ -87,6 +98,36 @@ def load(path: Path) -> SubscriberFile:
     except ConfigError:
         subscribers = parse(load_tree(data, path), path)  # the same error again, now with its line (and key)
     return SubscriberFile(path=path, subscribers=subscribers, data=data)
+
+
+class ListCache:
+    """The list as last read, for a long-running server: read again only when its file has changed (another inode,
+    size, modification or change time), so a page that looks an address up costs a stat, not a read of every
+    address. A filesystem's clock is coarse (a jiffy; two seconds on some), so an edit in place of the same size
+    in the tick of the file's last change would leave all of those unchanged: the copy is trusted only once the
+    file's last change is `settle` seconds older than the read (as git does for a racily clean index entry)."""
+
+    def __init__(self, path: Path, *, settle: float = 2.5) -> None:
+        self.path = path
+        self.settle = settle
+        self._key: tuple[int, int, int, int] | None = None
+        self._loaded: SubscriberFile | None = None
+        self._settled = False
+        self._lock = threading.Lock()  # pages run it in threads: one read of a changed file, not one each
+
+    def get(self) -> SubscriberFile:
+        with self._lock:
+            try:
+                st = self.path.stat()
+            except FileNotFoundError:
+                st = None
+            key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) if st else None
+            if self._loaded is None or not self._settled or key != self._key:
+                read_at = time.time()
+                # The key is the one from before the read: a change during it is seen at the next call.
+                self._loaded, self._key = load(self.path), key
+                self._settled = st is not None and max(st.st_mtime, st.st_ctime) < read_at - self.settle
+            return self._loaded
 
 
 # The list as `digest subscribers add` writes it, one line at a time: "subscribers:", then "  - email: ADDRESS" or

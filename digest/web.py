@@ -46,7 +46,6 @@ from .reader_pages import PreferencePages
 from .render import RECIPIENT, environment, templates_dir
 from .service import Service
 from .subscribers import Editor, normalise_email, normalise_name
-from .subscribers import load as load_subscribers
 from .web_webhooks import Webhooks
 
 log = logging.getLogger("digest")
@@ -141,7 +140,7 @@ class Pages:
             return self.page("confirm", email=email, token=token)
         with svc.store() as store:
             store.unsuppress(email)
-        loaded = load_subscribers(settings.subscribers_file)
+        loaded = await svc.subscribers()
         if loaded.find(email) is None:
             try:
                 await asyncio.to_thread(Editor(loaded).add, email, name)  # file I/O and a lock: off the loop
@@ -150,7 +149,7 @@ class Pages:
                 return self.page(
                     "message", 409, title="Please try again", text="The list was busy; try the link again."
                 )
-        sub = load_subscribers(settings.subscribers_file).find(email)
+        sub = (await svc.subscribers()).find(email)
         gets = you_get(sub, send_time=settings.send_time) if sub else "everything new, every day"
         return self.page(
             "message",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from digest.errors import ConfigError, InputError, SubscriberError
-from digest.subscribers import Editor, load, read_csv
+from digest.subscribers import Editor, ListCache, load, read_csv
 
 from .conftest import REPO
 
@@ -510,3 +511,33 @@ def test_a_list_reads_as_its_edits_will(text: str, tmp_path: Path) -> None:
     except ConfigError as exc:
         got = str(exc)
     assert got == expected
+
+
+def test_the_servers_copy_of_the_list_is_read_again_only_when_the_file_changes(tmp_path: Path) -> None:
+    """A page's lookup of an address uses the list as last read while the file is unchanged, and sees every
+    change: an edit (a new file), a hand edit of another length, and one of the same length."""
+    path = tmp_path / "subscribers.yml"
+    path.write_text("subscribers:\n  - ann@example.org\n")
+    lists = ListCache(path, settle=0.3)
+    first = lists.get()
+    assert lists.get() is not first  # changed in the read's tick: not yet to be trusted
+    time.sleep(0.4)
+    settled = lists.get()
+    assert lists.get() is settled  # unchanged since well before the read: not read again
+    Editor(settled).add("bob@example.org")
+    assert lists.get().find("bob@example.org") is not None
+    time.sleep(0.4)
+    path.write_text("subscribers:\n  - ann@example.org\n  - cat@example.org\n")
+    assert [s.email for s in lists.get().subscribers] == ["ann@example.org", "cat@example.org"]
+    time.sleep(0.4)
+    lists.get()
+    # The same length, in place, with the old modification time put back (as a coarse clock would show it): the
+    # change time says the file was touched.
+    before = path.stat()
+    with path.open("r+") as f:
+        f.write("subscribers:\n  - ann@example.org\n  - dan@example.org\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert [s.email for s in lists.get().subscribers] == ["ann@example.org", "dan@example.org"]
+    path.unlink()
+    assert lists.get().subscribers == []

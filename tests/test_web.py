@@ -669,3 +669,16 @@ def test_an_edit_waiting_for_the_list_file_does_not_hold_up_other_requests(app: 
         holder.stdout.close()
     assert done["health"] < done["add"]
     assert "new@example.org" in settings.subscribers_file.read_text()
+
+
+def test_a_hand_edit_of_the_list_shows_on_the_next_page(app: Any) -> None:
+    """The server keeps its copy of the subscriber list between pages, and a hand edit made meanwhile is on the
+    next one: the admin's list, a subscriber's own page."""
+    client, settings = app
+    login(client)
+    assert "added-by-hand@example.org" not in client.get("/admin/subscribers").text
+    with settings.subscribers_file.open("a", encoding="utf-8") as f:
+        f.write("  - added-by-hand@example.org\n")
+    assert "added-by-hand@example.org" in client.get("/admin/subscribers").text
+    page = client.get("/admin/subscriber", params={"email": "added-by-hand@example.org"})
+    assert page.status_code == 200, page.text[:300]
