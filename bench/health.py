@@ -180,7 +180,7 @@ def dashboard_page(config: Path) -> Callable[[], HTMLResponse]:
             "last_send": "",
             "problems": (),
         }
-    return lambda: pages.page("admin/dashboard", **context)
+    return lambda: pages.page("admin/dashboard", 200, **context)
 
 
 def bare_app(health_body: dict[str, object], page: Callable[[], HTMLResponse]) -> Starlette:

@@ -154,14 +154,21 @@ def _feeds_of(host_index: int, now: datetime) -> dict[str, bytes]:
 
 def _serve_all(port: int, now: datetime, ready: Any, stop: Any) -> None:
     """In a process of their own, the twenty servers: as remote hosts would, they take no time from the poll or
-    from the reference (as threads of this process they had, and the reference swung between 1.8 and 2.7 s)."""
+    from the reference (as threads of this process they had, and the reference swung between 1.8 and 2.7 s).
+    Ctrl-C is the parent's to handle; and the servers go when the parent goes, however it goes."""
+    import os
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
     rss = "application/rss+xml; charset=UTF-8"
     servers = [
         serve(f"127.0.0.{h + 1}", port, {path: (rss, body) for path, body in _feeds_of(h, now).items()}, LATENCY, True)
         for h in range(HOSTS)
     ]
     ready.set()
-    stop.wait()
+    while not stop.wait(0.5) and os.getppid() == parent:
+        pass
     for server in servers:
         server.shutdown()
 
@@ -183,9 +190,11 @@ def main() -> None:
     ready, stop = spawn.Event(), spawn.Event()
     servers = spawn.Process(target=_serve_all, args=(port, now, ready, stop), name="feed-servers", daemon=True)
     servers.start()
-    if not ready.wait(60):
-        servers.kill()
-        raise SystemExit("the feed servers did not start within 60 s")
+    deadline = time.monotonic() + 60
+    while not ready.wait(0.2):
+        if not servers.is_alive() or time.monotonic() > deadline:
+            servers.kill()
+            raise SystemExit(f"the feed servers did not start (exit code {servers.exitcode})")
     work = Path(tempfile.mkdtemp(prefix="digest-bench-poll-"))
     config = work / "digest.yml"
     config.write_text(

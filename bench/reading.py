@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import multiprocessing
 import shutil
 import sys
 import tempfile
@@ -163,7 +164,8 @@ def main() -> None:
 
     async def run() -> dict[str, float]:
         loop = asyncio.get_running_loop()
-        with WorkerPool(workers=2) as pool, ProcessPoolExecutor(2, mp_context=pool._context) as ref_pool:
+        spawn = multiprocessing.get_context("spawn")
+        with WorkerPool(workers=2) as pool, ProcessPoolExecutor(2, mp_context=spawn) as ref_pool:
             await asyncio.gather(pool.run(_warm, 0.5), pool.run(_warm, 0.5))
             await asyncio.gather(*(loop.run_in_executor(ref_pool, _warm, 0.5) for _ in range(2)))
             times: dict[str, list[float]] = {"reference": [], "ours": []}

@@ -86,6 +86,7 @@ def raw_rate(port: int, data: bytes, n: int) -> float:
 
 
 def _sender(settings: Settings) -> Sender:
+    assert settings.smtp is not None, "the bench's settings send by SMTP"
     sender: Sender = SmtpSender(settings.smtp)
     if settings.dkim is not None:
         from digest.signing import DkimSigner, SignedSender

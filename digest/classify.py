@@ -30,7 +30,8 @@ _PROBATION = [
     (r"\bcommunity (?:orders?|sentences?)\b", 2),
     (r"\bon licence\b|\blicence conditions?\b|\brecall(?:ed)? to (?:custody|prison)\b", 1),
     (r"\bMAPPA\b|\bapproved premises\b|\baccredited programmes?\b", 2),
-    (r"\bvictim contact scheme\b|\bvictim liaison officers?\b", 3),  # the Probation Service's statutory scheme
+    (r"\bvictim contact scheme\b", 3),  # the Probation Service's statutory scheme
+    (r"\bvictim liaison officers?\b", 1),  # probation's, in that scheme; the CPS and police have liaison staff too
     (r"\btransforming rehabilitation\b|\bthrough the gate\b", 2),
     (r"\bresponsible officers?\b|\bcase ?loads?\b|\bsupervis(?:ion|ed|ing)\b", 1),
     (r"\breoffending\b|\brehabilitation\b", 1),
@@ -72,9 +73,10 @@ _AWAY_SITE = re.compile(
     r"hmicfrs\.justiceinspectorates\.gov\.uk|cps\.gov\.uk)",
     re.I,
 )
-# Another jurisdiction's government or probation service: its site settles it (Scotland's own domain, .scot, too).
+# Another jurisdiction's government or probation service: its site settles it. Not every .scot site: a newspaper
+# there may write about England and Wales.
 _FOREIGN_SITE = re.compile(
-    r"^https?://(?:[\w.-]*\.)?(?:cjini\.org|[\w-]+\.scot|careinspectorate\.com|pbni\.org\.uk|nidirect\.gov\.uk|"
+    r"^https?://(?:[\w.-]*\.)?(?:cjini\.org|gov\.scot|mygov\.scot|communityjustice\.scot|police\.scot|careinspectorate\.com|pbni\.org\.uk|nidirect\.gov\.uk|"
     r"justice-ni\.gov\.uk|[\w-]+\.gov|[\w.-]+\.gov\.au|[\w.-]+\.govt\.nz|[\w.-]+\.gov\.ie|probation\.ie)(?::\d+)?(?:/|$)",
     re.I,
 )
@@ -123,7 +125,7 @@ _RESEARCH = re.compile(
 _OTHER = re.compile(
     # Not "vacancies": a headline about a service's staffing ("must address vacancies") is no job advert.
     r"\b(?:factsheet|guidance|manual|terms of reference|job vacanc(?:y|ies)|"
-    r"job (?:advert|description)|privacy notice|about us|inspection\W{1,3}standards)\b",
+    r"job (?:advert|description)|privacy notice|about us|inspection\W{1,3}(?:standards|questions))\b",
     re.I,
 )
 _GOVERNMENT = re.compile(r"^https?://[^/]*(?:justiceinspectorates|\.gov\.uk|gov\.wales|gov\.scot)(?:[:/]|$)", re.I)
@@ -133,8 +135,21 @@ _STATISTICS = re.compile(
 _NEWSLETTER = re.compile(r"\b(?:bulletin|newsletter)\b", re.I)
 _ANALYSIS = re.compile(r"\b(?:research|analysis|statistic(?:s|al)|evidence|data|academic)\b", re.I)
 _THEMATIC = re.compile(r"\bthematic\b", re.I)
-# The inspectorates' addresses name a thematic's press release so: ".../2022/06/ete-thematic/", ".../iomthematic/"
-_THEMATIC_SLUG = re.compile(r"thematic[^/?#]*/?(?:[?#]|$)|/[^/?#]*thematic/?(?:[?#]|$)", re.I)
+# A lead that announces research: the publication is research, however its headline reads.
+_RESEARCH_NEWS = re.compile(
+    r"\bpublish(?:ed|es|ing)\s+(?:new\s+|its\s+|a\s+)?research\b|\bresearch\s+(?:&|and)\s+analysis\s+bulletin\b|"
+    r"\bresearch\s+bulletin\b|\bacademic\s+insights?\b",
+    re.I,
+)
+# The inspectorates' addresses name a thematic's press release or report so: ".../press-releases/2022/06/ete-thematic/",
+# ".../iomthematic/", "/document/a-thematic-inspection-of-…"; not a page about thematics (a consultation on them,
+# the programme of them, a response to one) nor "mathematics".
+_THEMATIC_SLUG = re.compile(
+    r"/(?:press-releases?|document)/(?:[^?#]*/)?"
+    r"(?![^/?#]*(?:consult|programme|program\b|response|framework|standards|guidance|planning|about))"
+    r"[^/?#]*(?<!ma)thematic[^/?#]*/?(?:[?#]|$)",
+    re.I,
+)
 # The lead says this publication is a thematic ("A new thematic inspection …"), not that some were published.
 _THIS_THEMATIC = re.compile(
     r"\b(?:a|an|this|the|our|new|latest|joint)\s+(?:new\s+|joint\s+|\d{4}\s+)?thematic\b(?!\s+\w+s\b)", re.I
@@ -215,12 +230,21 @@ def why_left_out(item: Item, doc: Document | None) -> str:
     return reason or "judged not about probation when it was read"
 
 
+# A minister's title names probation whatever the news is about ("Prisons and Probation Minister, …, said" of new
+# prisons): it is no sign that the news is about probation.
+_MINISTER = re.compile(
+    r"\b(?:Prisons?,?\s+(?:Parole\s+)?and\s+Probation\s+Minister|"
+    r"Minister\s+(?:of\s+State\s+)?for\s+Prisons?,?\s+(?:Parole\s+)?and\s+Probation)\b",
+    re.I,
+)
+
+
 def _relevance(
     title: str, text: str, categories: tuple[str, ...], source_type: SourceType | None, filtered: bool, url: str
 ) -> tuple[str, int]:
     """Why it is not about probation (empty when it is), and the probation score less the other sectors'."""
-    head = f"{title}\n{' '.join(categories)}\n{text[:6000]}"
-    title_cats = f"{title} {' '.join(categories)}"
+    head = _MINISTER.sub("the minister", f"{title}\n{' '.join(categories)}\n{text[:6000]}")
+    title_cats = _MINISTER.sub("the minister", f"{title} {' '.join(categories)}")
     pro = _score(head, _PROBATION_RX) + 2 * _score(title_cats, _PROBATION_RX, cap=2)
     other = _score(head, _ELSEWHERE_RX) + 2 * _score(title_cats, _ELSEWHERE_RX, cap=2)
     # Who published it says much: the probation inspectorate's own site, or another body's.
@@ -285,7 +309,11 @@ _RESPONSE_OR_LETTER = re.compile(r"\bgovernment[- ]response\b|^letter\s+(?:to|fr
 _NEWS_SECTION = re.compile(r"/(?:news|media|press-releases?|statements?|speeches)/|press-release", re.I)
 _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
     (
-        re.compile(r"/(?:research|effective-practice|statistics|publications/statistics)/|^https?://data\.", re.I),
+        re.compile(
+            r"/(?:(?:our-)?research|effective-practice|evidence-base[\w-]*|statistics|publications/statistics)/|"
+            r"^https?://data\.",
+            re.I,
+        ),
         "research",
     ),
     (
@@ -344,19 +372,21 @@ def kind_of(
         r"(?:consultation|call for evidence|(?:written|oral)(?: ministerial)? statement|statement on)\b", title, re.I
     ):
         return "news"
-    if _STATISTICS.search(title):
-        return "research"  # statistics: their tables are short lines, which is no sign of a page of links
     # The deepest section the address names decides ("/about-hmi-prisons/current-consultations/…" is a consultation).
     sections = [(m.start(), section) for rx, section in _SECTION_URL for m in rx.finditer(url)]
     for _, section in sorted(sections, reverse=True)[:1]:
         if not (section == "other" and _SECTION_REPORT.search(lead[:400])):
             return section  # unless a section's page is given to one report: "… published a joint report on …"
+    if _STATISTICS.search(title):
+        return "research"  # statistics: their tables are short lines, which is no sign of a page of links
     if _navigation(text):
         return "other"  # a landing or index page: headings and links, little prose
     if _RESEARCH.search(title) or re.search(r"\bannual report\b", lead[:700], re.I):
         return "research"
     if _OTHER.search(title):
         return "other"
+    if _RESEARCH_NEWS.search(lead[:600]):
+        return "research"  # "… has published new research", "The Research & Analysis Bulletin …"
     if _THEMATIC.search(title) or _THIS_THEMATIC.search(lead[:800]) or _THEMATIC_SLUG.search(url):
         return "thematic"
     inspection_words = _INSPECTION_WORDS.search(f"{title}\n{lead}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.extract import extract_text
-from digest.models import Document, Summary
+from digest.models import Document, SourceType, Summary
 from digest.summarise import Hints, summarise
 
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
@@ -38,7 +38,7 @@ class Case:
         return "tune" if int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0 else "holdout"
 
     @property
-    def source_type(self) -> str | None:
+    def source_type(self) -> SourceType | None:
         """The kind of feed this publication arrives through, as an operator would configure it."""
         publisher = self.labels["publisher"].lower()
         if "inspectorate of probation" in publisher:

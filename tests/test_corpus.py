@@ -76,6 +76,8 @@ READ = (
     "fresh17",
     "fresh18a",
     "fresh18b",
+    "fresh19a",
+    "fresh19b",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
