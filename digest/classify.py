@@ -324,7 +324,8 @@ _SECTION_URL: list[tuple[re.Pattern[str], Kind]] = [
         ),
         "other",
     ),
-    (re.compile(r"/(?:(?:current|open|closed|past|our|public)-)?consultations?/", re.I), "news"),
+    # A consultation's page, or a consultation hub's (Citizen Space runs government ones at "consult.…").
+    (re.compile(r"/(?:(?:current|open|closed|past|our|public)-)?consultations?/|^https?://consult\.", re.I), "news"),
 ]
 
 

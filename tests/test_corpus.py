@@ -49,6 +49,12 @@ KNOWN = {
     "fresh16b-parole-board-licence-conditions-guide": "a guide filed under GOV.UK's news, labelled other",
     "fresh17-hmpps-annual-digest-2020-21": "statistics 'for prisons and probation', nearly all of them prisons': "
     "a borderline label (not about probation) that the filter reads as probation",
+    "fresh20a-govuk-hmpps-annual-digest-2019-20": "the year before's digest, with the same label",
+    "fresh20a-govuk-farmer-review-for-women": "female offenders' rehabilitation 'across custody and the "
+    "community' that never names probation: a borderline label (not about probation; the labeller's note says "
+    "so) that the filter reads as probation",
+    "fresh20a-hmic-jtai-domestic-abuse-series-news": "joint child-protection inspections by four inspectorates, HMI "
+    "Probation one of them, of partners 'including … probation': labelled as the other JTAI pages above are",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
 READ = (
@@ -78,6 +84,8 @@ READ = (
     "fresh18b",
     "fresh19a",
     "fresh19b",
+    "fresh20a",
+    "fresh20b",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
