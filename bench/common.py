@@ -87,7 +87,13 @@ def serve(
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _Server((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    # A real host's backlog, not socketserver's 5: a client opening ten connections at once to one host would
+    # otherwise see some refused and retried a second later, and be timed as slow for it.
+    request_queue_size = 128
