@@ -76,7 +76,9 @@ _AWAY_SITE = re.compile(
 # Another jurisdiction's government or probation service: its site settles it. Not every .scot site: a newspaper
 # there may write about England and Wales.
 _FOREIGN_SITE = re.compile(
-    r"^https?://(?:[\w.-]*\.)?(?:cjini\.org|gov\.scot|mygov\.scot|communityjustice\.scot|police\.scot|careinspectorate\.com|pbni\.org\.uk|nidirect\.gov\.uk|"
+    r"^https?://(?:[\w.-]*\.)?(?:cjini\.org|gov\.scot|mygov\.scot|communityjustice\.scot|police\.scot|rma\.scot|"
+    r"sps\.gov\.uk|copfs\.gov\.uk|scotcourts\.gov\.uk|parolescotland\.gov\.uk|prisonsinspectoratescotland\.gov\.uk|"
+    r"careinspectorate\.com|pbni\.org\.uk|nidirect\.gov\.uk|"
     r"justice-ni\.gov\.uk|[\w-]+\.gov|[\w.-]+\.gov\.au|[\w.-]+\.govt\.nz|[\w.-]+\.gov\.ie|probation\.ie)(?::\d+)?(?:/|$)",
     re.I,
 )
@@ -125,7 +127,8 @@ _RESEARCH = re.compile(
 _OTHER = re.compile(
     # Not "vacancies": a headline about a service's staffing ("must address vacancies") is no job advert.
     r"\b(?:factsheet|guidance|manual|terms of reference|job vacanc(?:y|ies)|"
-    r"job (?:advert|description)|privacy notice|about us|inspection\W{1,3}(?:standards|questions))\b",
+    r"job (?:advert|description)|privacy notice|about us|inspection\W{1,3}standards|"
+    r"inspection questions(?=\s*$|\s*[.:;,(–—-]))\b",  # the document, not "Inspection questions safety of …"
     re.I,
 )
 _GOVERNMENT = re.compile(r"^https?://[^/]*(?:justiceinspectorates|\.gov\.uk|gov\.wales|gov\.scot)(?:[:/]|$)", re.I)
@@ -137,9 +140,9 @@ _ANALYSIS = re.compile(r"\b(?:research|analysis|statistic(?:s|al)|evidence|data|
 _THEMATIC = re.compile(r"\bthematic\b", re.I)
 # A lead that announces research: the publication is research, however its headline reads.
 _RESEARCH_NEWS = re.compile(
-    r"\bpublish(?:ed|es|ing)\s+(?:new\s+|its\s+|a\s+)?research\b|\bresearch\s+(?:&|and)\s+analysis\s+bulletin\b|"
-    r"\bresearch\s+bulletin\b|\bacademic\s+insights?\b",
-    re.I,
+    r"\bInspectorate\s+of\s+\w+\s+(?:has\s+|have\s+)?publish(?:ed|es)\s+(?:new\s+|its\s+|a\s+)?research\b|"
+    r"^(?:The\s+|A\s+|Our\s+|This\s+)?(?:new\s+)?(?:Research\s+(?:&|and)\s+Analysis\s+Bulletin|Academic\s+Insights?)\b",
+    re.I | re.M,
 )
 # The inspectorates' addresses name a thematic's press release or report so: ".../press-releases/2022/06/ete-thematic/",
 # ".../iomthematic/", "/document/a-thematic-inspection-of-…"; not a page about thematics (a consultation on them,
@@ -243,10 +246,14 @@ def _relevance(
     title: str, text: str, categories: tuple[str, ...], source_type: SourceType | None, filtered: bool, url: str
 ) -> tuple[str, int]:
     """Why it is not about probation (empty when it is), and the probation score less the other sectors'."""
-    head = _MINISTER.sub("the minister", f"{title}\n{' '.join(categories)}\n{text[:6000]}")
-    title_cats = _MINISTER.sub("the minister", f"{title} {' '.join(categories)}")
+    head = f"{title}\n{' '.join(categories)}\n{text[:6000]}"
+    title_cats = f"{title} {' '.join(categories)}"
     pro = _score(head, _PROBATION_RX) + 2 * _score(title_cats, _PROBATION_RX, cap=2)
     other = _score(head, _ELSEWHERE_RX) + 2 * _score(title_cats, _ELSEWHERE_RX, cap=2)
+    # A minister's title ("Prisons and Probation Minister, …, said") mentions probation, but it weighs nothing
+    # against prisons: it says the same of new prisons as of new probation officers.
+    titled = len(_MINISTER.findall(head)) + 2 * len(_MINISTER.findall(title_cats))
+    weighed = pro - 3 * min(titled, 6)
     # Who published it says much: the probation inspectorate's own site, or another body's.
     if _HOME_SITE.search(url):
         pro += 6
@@ -261,9 +268,9 @@ def _relevance(
             reason = "about another country's justice system"
         elif pro < 4:
             reason = f"hardly mentions probation (probation score {pro}, at least 4 needed)"
-        elif pro < 1.2 * other and not _HOME_SITE.search(url):  # the probation inspectorate's own page is
+        elif weighed < 1.2 * other and not _HOME_SITE.search(url):  # the probation inspectorate's own page is
             # about probation even where it is about its work in prisons (offender management inspections)
-            reason = f"more about prisons, courts or policing than probation (probation {pro}, other {other})"
+            reason = f"more about prisons, courts or policing than probation (probation {weighed}, other {other})"
     return reason, pro - other
 
 
@@ -386,13 +393,13 @@ def kind_of(
         return "research"
     if _OTHER.search(title):
         return "other"
-    if _RESEARCH_NEWS.search(lead[:600]):
-        return "research"  # "… has published new research", "The Research & Analysis Bulletin …"
     if _THEMATIC.search(title) or _THIS_THEMATIC.search(lead[:800]) or _THEMATIC_SLUG.search(url):
         return "thematic"
     inspection_words = _INSPECTION_WORDS.search(f"{title}\n{lead}")
     if inspection_words and inspected_body(title, text) is not None:
         return "inspection"
+    if _RESEARCH_NEWS.search(lead[:600]):
+        return "research"  # its own research announced: "HM Inspectorate of Probation has published new research"
     if inspection_words and _REPORT_OF_TOPIC.search(lead):
         return "thematic"  # the inspectorate reports on a topic, naming no single body
     if govuk:  # a publication that is no report: guidance, a plan, a strategy; a government response or a letter

@@ -53,6 +53,8 @@ KNOWN = {
     "fresh20a-govuk-farmer-review-for-women": "female offenders' rehabilitation 'across custody and the "
     "community' that never names probation: a borderline label (not about probation; the labeller's note says "
     "so) that the filter reads as probation",
+    "fresh19a-govuk-womens-centres-funding-boost": "women's centres for female offenders, some 'serving community "
+    "sentences', that never names probation: labelled as the Farmer review below is, and read as probation",
     "fresh20a-hmic-jtai-domestic-abuse-series-news": "joint child-protection inspections by four inspectorates, HMI "
     "Probation one of them, of partners 'including … probation': labelled as the other JTAI pages above are",
 }
