@@ -37,6 +37,11 @@ _PROBATION = [
     (r"\breoffending\b|\brehabilitation\b", 1),
     (r"\bHMPPS\b|\bHM Prison and Probation Service\b", 1),
     (r"\bHM Inspectorate of Probation\b|\bHMI Probation\b|\bChief Inspector of Probation\b|\bhmiprobation\b", 5),
+    # Welsh, for the Welsh Government's and the inspectorate's Welsh pages: the inspectorate, the Probation Service,
+    # youth justice (services), youth offending teams.
+    (r"\bArolygiaeth Prawf\b", 5),
+    (r"\bgwasanaeth(?:au)? prawf\b|\bgwasanaeth(?:au)? cyfiawnder ieuenctid\b|\btim(?:au)? troseddu ieuenctid\b", 3),
+    (r"\bcyfiawnder ieuenctid\b", 2),
     (r"\bsentence plans?\b|\brisk of (?:serious )?harm\b|\bOASys\b", 1),
 ]
 _ELSEWHERE = [
@@ -60,7 +65,7 @@ _ABROAD = [
 ]
 _HOME = re.compile(
     r"\bEngland\b|\bEnglish\b|\bWales\b|\bWelsh\b|\bHM Inspectorate of Probation\b|\bhmiprobation\b|"
-    r"\bHMPPS\b|\bPDUs?\b|\bprobation delivery units?\b|\bgov\.uk\b|\bMinistry of Justice\b|\bLondon\b",
+    r"\bHMPPS\b|\bPDUs?\b|\bprobation delivery units?\b|\bgov\.uk\b|\bMinistry of Justice\b|\bLondon\b|\bCymru\b",
     re.I,
 )
 _HOME_SITE = re.compile(
@@ -137,7 +142,7 @@ _STATISTICS = re.compile(
 )
 _NEWSLETTER = re.compile(r"\b(?:bulletin|newsletter)\b", re.I)
 _ANALYSIS = re.compile(r"\b(?:research|analysis|statistic(?:s|al)|evidence|data|academic)\b", re.I)
-_THEMATIC = re.compile(r"\bthematic\b", re.I)
+_THEMATIC = re.compile(r"\bthemati[cg]\b", re.I)  # Welsh: thematig
 # A lead that announces research: the publication is research, however its headline reads.
 _RESEARCH_NEWS = re.compile(
     r"\bInspectorate\s+of\s+\w+\s+(?:has\s+|have\s+)?publish(?:ed|es)\s+(?:new\s+|its\s+|a\s+)?research\b|"
@@ -180,7 +185,8 @@ _REPORT_OF_TOPIC = re.compile(
     # "The report … reflects the findings of HM Inspectorate of Probation and …", "Our report, Transforming
     # Rehabilitation – Early Implementation, …"
     rf"{_PUBLISHED_REPORT.pattern}|\breflects?\s+the\s+findings\s+of\s+(?:His Majesty’s |HM |Her Majesty’s )?"
-    r"Inspectorate\s+of\s+Probation\b|(?m:^)\s*Our\s+report,",  # opening a paragraph: not "Responding to our report,"
+    r"Inspectorate\s+of\s+Probation\b|(?m:^)\s*Our\s+report,|"  # opening a paragraph: not "Responding to our report,"
+    r"\bArolygiad\s+gan\s+Arolygiaeth\s+Prawf\b",  # Welsh: "an inspection by HM Inspectorate of Probation"
     re.I,
 )
 
@@ -301,7 +307,7 @@ _GOVUK_TYPE = {
 # consultations are news; of publications (guidance, policy papers, research, corporate reports, forms) only a
 # government response or a letter is.
 _GOVUK_PATH = re.compile(
-    r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications|collections)/", re.I
+    r"^https?://(?:www\.)?gov\.uk/(?:government/)?(news|speeches|consultations|publications|collections|groups)/", re.I
 )
 # Outside /government/ GOV.UK keeps its guides (mainstream guides, /guidance/): a department's news is never there.
 _GOVUK_GUIDE = re.compile(r"^https?://(?:www\.)?gov\.uk/(?!government/)[\w-]+(?:[/?#]|$)", re.I)
@@ -372,6 +378,8 @@ def kind_of(
             return "research"  # a press release that is the statistics' release
         return _GOVUK_TYPE[first_line]  # type: ignore[return-value]
     govuk = _GOVUK_PATH.match(url)
+    if govuk and govuk[1].lower() == "groups":
+        return "other"  # a board's or a committee's standing page
     if govuk and govuk[1].lower() not in ("publications", "collections"):
         return "research" if _STATISTICS.search(title) else "news"
     if _GOVUK_GUIDE.match(url):

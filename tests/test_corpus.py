@@ -55,6 +55,8 @@ KNOWN = {
     "so) that the filter reads as probation",
     "fresh19a-govuk-womens-centres-funding-boost": "women's centres for female offenders, some 'serving community "
     "sentences', that never names probation: labelled as the Farmer review below is, and read as probation",
+    "fresh21b-govuk-womens-justice-board": "a board to reduce the number of women in prison and support more 'in "
+    "the community', that never names probation: labelled as the women's centres above are",
     "fresh20a-hmic-jtai-domestic-abuse-series-news": "joint child-protection inspections by four inspectorates, HMI "
     "Probation one of them, of partners 'including … probation': labelled as the other JTAI pages above are",
 }
@@ -88,6 +90,8 @@ READ = (
     "fresh19b",
     "fresh20a",
     "fresh20b",
+    "fresh21a",
+    "fresh21b",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
