@@ -157,7 +157,7 @@ class AdminPages(AdminBase):
                 return self.done(request, "Not sent", "Choose what to send.", "/admin/send", 400)
             force, resend = mode == "force", mode == "resend"
             try:
-                subs = load_for_send(settings.subscribers_file).subscribers
+                subs = (await asyncio.to_thread(load_for_send, settings.subscribers_file)).subscribers
             except DigestError as exc:
                 return self.done(request, "Not sent", str(exc), "/admin/send", 400)
             with svc.store() as store:

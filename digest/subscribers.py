@@ -125,9 +125,22 @@ class ListCache:
             if self._loaded is None or not self._settled or key != self._key:
                 read_at = time.time()
                 # The key is the one from before the read: a change during it is seen at the next call.
-                self._loaded, self._key = load(self.path), key
+                self._loaded, self._key = self._read(), key
                 self._settled = st is not None and max(st.st_mtime, st.st_ctime) < read_at - self.settle
             return self._loaded
+
+    def _read(self) -> SubscriberFile:
+        """The list, parsed only if its bytes changed (a file just edited is looked at on every page until it
+        settles: that costs a read, not a parse), with its index of addresses made here, off the event loop."""
+        if self._loaded is not None:
+            try:
+                if self.path.read_bytes() == self._loaded.data and self._loaded.data:
+                    return self._loaded
+            except FileNotFoundError:
+                pass
+        loaded = load(self.path)
+        loaded.find("")  # makes the index now, in this thread
+        return loaded
 
 
 # The list as `digest subscribers add` writes it, one line at a time: "subscribers:", then "  - email: ADDRESS" or
