@@ -10,6 +10,7 @@ is for.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -158,8 +159,12 @@ def _is_report(doc: Document, sents: list[Sentence]) -> bool:
 # ---- the extractive summary
 
 
-def _content_words(s: str) -> list[str]:
-    return [w for w in re.findall(r"[a-z][a-z’'-]+", s.lower()) if w not in _STOP and len(w) > 2]
+_WORD = re.compile(r"[a-z][a-z’'-]+")
+
+
+@functools.lru_cache(maxsize=4096)  # a sentence's words are asked for again and again while its summary is chosen
+def _content_words(s: str) -> tuple[str, ...]:
+    return tuple(w for w in _WORD.findall(s.lower()) if w not in _STOP and len(w) > 2)
 
 
 def _repeats(finding: str, quote: str | None) -> bool:
@@ -211,7 +216,8 @@ def _extractive(
 ) -> str:
     heading = re.sub(r"\W+", " ", title).strip().lower()
     title_words = set(_content_words(title))
-    sents = [_unglued(s, title) for s in sents]
+    glued = _glued_heading(title)
+    sents = [_unglued(s, glued) for s in sents]
     pool = [
         s
         for s in sents
@@ -279,14 +285,19 @@ def _extractive(
     return " ".join(_FOOTNOTE.sub("", s.text) for s in sorted(chosen.values(), key=lambda s: s.index))
 
 
-def _unglued(s: Sentence, title: str) -> Sentence:
+def _glued_heading(title: str) -> re.Pattern[str] | None:
+    """The headline run into the front of a sentence, once or repeated (made once for a document's sentences)."""
+    words = re.findall(r"\w+", title)
+    if len(words) < 3:
+        return None
+    return re.compile(r"\s*(?:" + r"\W+".join(map(re.escape, words)) + r"\W*?\s+)+", re.I)
+
+
+def _unglued(s: Sentence, glued: re.Pattern[str] | None) -> Sentence:
     """The sentence without the headline run into its front (a page's heading, once or repeated, with no stop
     after it: "An Inspection of Through the Gate … An Inspection of … Support for prisoners … was poor …"), when
     what follows is a sentence of its own; otherwise the sentence as it is (the summary leaves it out)."""
-    words = re.findall(r"\w+", title)
-    if len(words) < 3:
-        return s
-    m = re.match(r"\s*(?:" + r"\W+".join(map(re.escape, words)) + r"\W*?\s+)+", s.text, re.I)
+    m = glued.match(s.text) if glued is not None else None
     if not m:
         return s
     rest = s.text[m.end() :]
