@@ -111,6 +111,17 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Hints:
+    """What the feed knows about an item, which beats guessing from its text (`summarise` takes it)."""
+
+    title: str = ""
+    published: date | None = None
+    categories: tuple[str, ...] = ()
+    source_type: SourceType | None = None
+    filtered: bool = True
+
+
+@dataclass(frozen=True)
 class Recommendation:
     text: str
     owner: str | None = None  # whom the recommendation is for, e.g. "The CRC should"

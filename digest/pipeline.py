@@ -17,7 +17,7 @@ from .config import Settings
 from .errors import DigestError, ExtractError, FeedError, FetchError, WorkerError
 from .feeds import ParsedFeed, clean_text, parse_feed
 from .fetch import Fetcher, max_age
-from .models import Document, Feed, Item, Kind, PollStatus, Summary
+from .models import Document, Feed, Hints, Item, Kind, PollStatus, Summary
 from .store import Store
 from .workers import InlineRunner, Runner
 
@@ -179,20 +179,31 @@ def _feed_document(item: Item) -> Document:
     )
 
 
-async def _fetch_document(fetcher: Fetcher, url: str, runner: Runner) -> Document:
+# Run in a worker. The event loop's process only names them: it never imports trafilatura, bs4, pypdf or the
+# summariser's rules (half a second of a command's start-up, and nothing it needs).
+
+
+def _extract(content: bytes, *, url: str, content_type: str) -> Document:
     from .extract import extract
 
+    return extract(content, url=url, content_type=content_type)
+
+
+def _summarise(doc: Document, hints: Hints, *, words: int) -> Summary:
+    from .summarise import summarise
+
+    return summarise(doc, hints, words=words)
+
+
+async def _fetch_document(fetcher: Fetcher, url: str, runner: Runner) -> Document:
     response = await fetcher.get(url, accept="text/html, application/pdf;q=0.9, */*;q=0.5")
-    return await runner.run(extract, response.content, url=response.url, content_type=response.content_type)
+    return await runner.run(_extract, response.content, url=response.url, content_type=response.content_type)
 
 
 async def read_item(
     settings: Settings, fetcher: Fetcher, item: Item, *, runner: Runner = _INLINE
 ) -> tuple[Summary, Document]:
     """Get the fullest text of an item (feed content, its page, the report it announces) and summarise it."""
-    from .card import merge_cards
-    from .summarise import Hints, summarise
-
     doc = await runner.run(_feed_document, item)  # trafilatura: CPU work, off the event loop
     if len(doc.text.split()) < _MIN_FEED_WORDS and not item.url.startswith("urn:"):
         try:
@@ -208,11 +219,13 @@ async def read_item(
         source_type=item.source_type,
         filtered=item.filter,
     )
-    summary = await runner.run(summarise, doc, hints, words=settings.summary_words)
+    summary = await runner.run(_summarise, doc, hints, words=settings.summary_words)
     if item.source_type == "inspectorate" and summary.kind in ("inspection", "thematic") and doc.format != "pdf":
         report = await _read_report(fetcher, doc, runner)
         if report is not None:
-            full = await runner.run(summarise, report, hints, words=settings.report_words)
+            from .card import merge_cards
+
+            full = await runner.run(_summarise, report, hints, words=settings.report_words)
             summary = merge_cards(summary, full, short=len(doc.text.split()) >= 80)
             doc = replace(
                 doc,
@@ -239,7 +252,7 @@ async def _read_report(fetcher: Fetcher, doc: Document, runner: Runner) -> Docum
 def _from_feed_only(settings: Settings, item: Item) -> tuple[Summary, Document | None]:
     """The fallback when an item's page or report cannot be read: summarise what the feed gave; failing even
     that, the title alone (kept only from feeds that need no relevance filter)."""
-    from .summarise import Hints, summarise
+    from .summarise import summarise
 
     hints = Hints(title=item.title, published=item.published.date(), source_type=item.source_type, filtered=item.filter)
     try:

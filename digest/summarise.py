@@ -15,8 +15,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import date
+from dataclasses import replace
 
 from .bodies import discussed_body, inspected_body
 from .card import (
@@ -32,7 +31,8 @@ from .card import (
     standard_ratings,
 )
 from .classify import classify
-from .models import Document, Kind, SourceType, Summary
+from .models import Document, Kind, Summary
+from .models import Hints as Hints  # defined with the other data that crosses modules; named here as before
 from .ratings import find_rating
 from .recommendations import recommendations
 from .text import Sentence, sentences, whole
@@ -46,17 +46,6 @@ _STOP_WORDS = """
     were what when where which while who whom why will with would you your yours yourself said says it's
 """
 _STOP = frozenset(_STOP_WORDS.split())
-
-
-@dataclass(frozen=True)
-class Hints:
-    """What the feed knows about an item, which beats guessing from its text."""
-
-    title: str = ""
-    published: date | None = None
-    categories: tuple[str, ...] = ()
-    source_type: SourceType | None = None
-    filtered: bool = True
 
 
 def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) -> Summary:
