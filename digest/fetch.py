@@ -135,13 +135,8 @@ class Fetcher:
                 timeout=httpx.Timeout(settings.timeout, connect=min(10.0, settings.timeout)),
                 follow_redirects=False,
                 headers={"user-agent": self._agent, "accept-encoding": "gzip, deflate"},
-                # The semaphores bound the requests in flight (`concurrency`, `per_host` a host); the pool only
-                # keeps connections. Sized for every busy host's to stay open between its requests: at
-                # `concurrency`, a request to a new host closed another's idle connection and opened its own,
-                # and that churn was a third of the event loop's time reading 1,000 pages (bench/reading.py).
                 limits=httpx.Limits(
-                    max_connections=settings.concurrency * settings.per_host,
-                    max_keepalive_connections=settings.concurrency * settings.per_host,
+                    max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
                 ),
             )
         return self._client
