@@ -143,13 +143,14 @@ class Pages:
         loaded = await svc.subscribers()
         if loaded.find(email) is None:
             try:
-                await asyncio.to_thread(Editor(loaded).add, email, name)  # file I/O and a lock: off the loop
+                # file I/O and a lock: off the loop; the list as the edit left it, read once by the edit
+                loaded = await asyncio.to_thread(Editor(loaded).add, email, name)
             except SubscriberError as exc:
                 log.error("confirm %s: %s", email, exc)
                 return self.page(
                     "message", 409, title="Please try again", text="The list was busy; try the link again."
                 )
-        sub = (await svc.subscribers()).find(email)
+        sub = loaded.find(email)
         gets = you_get(sub, send_time=settings.send_time) if sub else "everything new, every day"
         return self.page(
             "message",

@@ -434,3 +434,39 @@ def test_a_dateline_may_carry_its_time_but_a_table_row_is_no_dateline() -> None:
     assert find_date("3 March 2025 14:30\nThe headline") == date(2025, 3, 3)
     assert find_date("17 March 2021 10:00am\nThe headline") == date(2021, 3, 17)
     assert find_date("Staff in post\nMarch 2015 8,733\nMarch 2016 8,835") is None
+
+
+def test_a_rated_inspection_release_that_mentions_research_keeps_its_card() -> None:
+    """A PDU's rated inspection, whose release also refers to the inspectorate's research bulletin, is still an
+    inspection with its body and rating: the research rule reads only a release that announces its own research."""
+    text = (
+        "Leeds PDU ‘Requires improvement’ say inspectors\n\n"
+        "HM Inspectorate of Probation has rated probation services in Leeds Probation Delivery Unit as ‘Requires "
+        "improvement’. Chief Inspector of Probation Martin Jones said: “Staff are committed, but too many cases "
+        "were not managed well enough.” Inspectors drew on our research bulletin on caseloads, which found that "
+        "quality falls when a practitioner manages more than 50 cases."
+    )
+    url = "https://www.justiceinspectorates.gov.uk/hmiprobation/media/press-releases/2025/06/leeds-pdu/"
+    doc = Document(url=url, title="", text=text, format="html")
+    s = summarise(doc, Hints(source_type="inspectorate", filtered=False))
+    assert (s.kind, s.rating) == ("inspection", "Requires improvement")
+    assert s.organisation is not None and "Leeds" in s.organisation
+
+
+def test_probation_news_that_names_the_service_once_beside_the_ministers_title_is_kept() -> None:
+    """A minister's title ("Prisons and Probation Minister") weighs nothing against prisons, but it is still a
+    mention: news about powers probation officers will enforce stays in the digest."""
+    text = (
+        "Offenders to face pub bans and driving bans\n\n"
+        "Offenders serving sentences in the community will face new restrictions under plans announced today. "
+        "Prisons and Probation Minister Lord Timpson said: “These new powers give probation officers the tools "
+        "they need to keep victims safe.” The measures apply across England and Wales."
+    )
+    verdict = classify(
+        title="Offenders to face pub bans and driving bans",
+        text=text,
+        source_type="govuk",
+        filtered=True,
+        url="https://www.gov.uk/government/news/offenders-to-face-pub-bans-and-driving-bans",
+    )
+    assert verdict.about_probation, verdict.reason
