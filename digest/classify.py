@@ -108,9 +108,64 @@ def _joint_with_us(head: str) -> bool:
     return False
 
 
-_PROBATION_RX = [(re.compile(p, 0 if re.search(r"CRC|NPS|PDU|YJS|CPS|MAPPA", p) else re.I), w) for p, w in _PROBATION]
-_ELSEWHERE_RX = [(re.compile(p, 0 if re.search(r"HMP|CPS", p) else re.I), w) for p, w in _ELSEWHERE]
-_ABROAD_RX = [re.compile(p) for p in _ABROAD]
+@dataclass(frozen=True)
+class _Term:
+    """A weighted pattern, and the words one of which every match contains (casefolded where the pattern ignores
+    case): a text with none of them is not searched. Searching costs about 60 µs a pattern on a 6,000-character
+    text whatever it holds (every position is tried), and most texts hold few of these words."""
+
+    rx: re.Pattern[str]
+    weight: int
+    needles: tuple[str, ...] | None  # None: no word every match must contain, so always searched
+
+    @classmethod
+    def of(cls, pattern: str, weight: int = 1, flags: int = 0) -> _Term:
+        rx = re.compile(pattern, flags)
+        needles = _literal_prefixes(pattern)
+        if needles is not None and flags & re.I:
+            needles = tuple(n.casefold() for n in needles)
+        return cls(rx, weight, needles)
+
+    def count(self, text: str, folded: str, cap: int) -> int:
+        if self.needles is not None and not any(n in (folded if self.rx.flags & re.I else text) for n in self.needles):
+            return 0
+        return min(len(self.rx.findall(text)), cap)
+
+
+def _literal_prefixes(pattern: str) -> tuple[str, ...] | None:
+    """The literal text each top-level alternative of `pattern` starts with (after a `\\b`): `\\bCRCs?\\b|\\bNPS\\b`
+    gives ("CRC", "NPS"). None if an alternative starts with anything else (a class, a group, an escape)."""
+    branches, depth, start = [], 0, 0
+    escaped = False
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            branches.append(pattern[start:i])
+            start = i + 1
+    branches.append(pattern[start:])
+    out = []
+    for branch in branches:
+        branch = branch.removeprefix("\\b")
+        literal = re.match(r"[\w ’']*", branch)
+        word = literal.group(0) if literal else ""
+        if branch[len(word) : len(word) + 1] in ("?", "*", "{"):
+            word = word[:-1]  # the last character is optional
+        if not word.strip():
+            return None
+        out.append(word)
+    return tuple(out)
+
+
+_PROBATION_RX = [_Term.of(p, w, 0 if re.search(r"CRC|NPS|PDU|YJS|CPS|MAPPA", p) else re.I) for p, w in _PROBATION]
+_ELSEWHERE_RX = [_Term.of(p, w, 0 if re.search(r"HMP|CPS", p) else re.I) for p, w in _ELSEWHERE]
+_ABROAD_RX = [_Term.of(p) for p in _ABROAD]
 
 _BLOG_URL = re.compile(
     # a section of blogs ("/blog/…", "/insights_blogs/…", "/chief-inspectors-blog/…"), not a post's slug ("…-new-blog/")
@@ -199,13 +254,15 @@ class Classification:
     reason: str = ""  # why it is not about probation, in words an editor can check; empty when it is
 
 
-def _score(text: str, patterns: list[tuple[re.Pattern[str], int]], cap: int = 6) -> int:
-    return sum(min(len(rx.findall(text)), cap) * w for rx, w in patterns)
+def _score(text: str, terms: list[_Term], cap: int = 6) -> int:
+    folded = text.casefold()
+    return sum(t.count(text, folded, cap) * t.weight for t in terms)
 
 
 def _abroad(text: str) -> bool:
     """Written about another jurisdiction: its names outnumber England and Wales's."""
-    away = sum(min(len(rx.findall(text)), 6) for rx in _ABROAD_RX)
+    folded = text.casefold()
+    away = sum(t.count(text, folded, 6) for t in _ABROAD_RX)
     return away >= 2 and away > len(_HOME.findall(text))
 
 

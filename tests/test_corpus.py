@@ -197,3 +197,37 @@ def test_feed_excerpts_never_end_a_summary_on_a_cut_sentence() -> None:
         for sentence in split_sentences(summary):
             assert whole(sentence), (item.title, sentence)
         assert "[…]" not in summary and "Continue reading" not in summary and "appeared first on" not in summary
+
+
+def test_the_word_test_before_each_relevance_pattern_never_changes_a_score() -> None:
+    """Relevance searches a pattern only in a text holding one of the words every match of it contains. On
+    every corpus document, each pattern's count is what searching the whole text gives: a word test that
+    skipped a real match would turn documents about probation away."""
+    import re
+
+    from digest import classify
+
+    terms = classify._PROBATION_RX + classify._ELSEWHERE_RX + classify._ABROAD_RX
+    assert sum(t.needles is not None for t in terms) >= len(terms) - 3  # the test is there for most patterns
+    for case in load():
+        doc = case.document()
+        for text in (f"{doc.title}\n{doc.text[:6000]}", doc.title):
+            folded = text.casefold()
+            for term in terms:
+                expected = min(len(term.rx.findall(text)), 6)
+                assert term.count(text, folded, 6) == expected, (case.slug, term.rx.pattern)
+    # and on the spellings a word test could get wrong: capitals, plurals, an optional letter, an apostrophe
+    for text in (
+        "PROBATION",
+        "the CRC",
+        "CRCs",
+        "caseload",
+        "Case Load",
+        "Supervised",
+        "Ireland's Probation Service",
+        "YOTs",
+    ):
+        folded = text.casefold()
+        for term in terms:
+            assert term.count(text, folded, 6) == min(len(term.rx.findall(text)), 6), (text, term.rx.pattern)
+    assert re.search(r"\bcase ?loads?\b", "Case Load", re.I)  # one of them does match
