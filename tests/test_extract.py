@@ -120,3 +120,26 @@ def test_binary_content_is_an_extract_error_not_garbage_text() -> None:
         "inspection findings"
         in extract(page, url="https://example.org/b", content_type="application/octet-stream").text
     )
+
+
+def test_a_feed_served_where_a_page_was_expected_is_still_read() -> None:
+    """An XML document (a feed, with its encoding declared) that trafilatura will not take for HTML is read
+    leniently: its text and the report it links are kept, as from any page, not lost as an empty document."""
+    feed = WEB / "hmiprobation.justiceinspectorates.gov.uk/news/feed/index"
+    doc = extract_html(feed.read_bytes(), url="https://hmiprobation.justiceinspectorates.gov.uk/news/feed/")
+    assert "Probation work in South Yorkshire ‘generally good’" in doc.text
+    assert doc.report_url is not None and doc.report_url.endswith("/quality-and-impact-inspection-south-yorkshire/")
+
+
+def test_a_page_without_main_text_gives_its_body_text_without_scripts() -> None:
+    """When trafilatura finds no main text, the body's own text is what is read: never a script's or a
+    stylesheet's code, and the text after them is kept."""
+    page = (
+        b"<html><head><title>Notice</title><style>p{color:red}</style></head><body><footer>"
+        b"<script>var tracker = 1;</script>Offices closed <noscript>Enable scripts</noscript>on Monday"
+        b"</footer></body></html>"
+    )  # all of it in a footer, which trafilatura is told to leave out
+    doc = extract_html(page, url="https://example.org/notice")
+    assert "Offices closed" in doc.text and "Monday" in doc.text
+    assert "tracker" not in doc.text and "color" not in doc.text and "Enable scripts" not in doc.text
+    assert doc.title == "Notice"
