@@ -27,7 +27,7 @@ from .errors import ConfigError, DigestError, InputError, LockedError
 from .models import SOURCE_TYPES, SourceType
 from .plural import plural
 
-# Each command imports what it needs when it runs: `digest --help` and a poll stay fast (trafilatura, pypdf, bs4
+# Each command imports what it needs when it runs: `digest --help` and a poll stay fast (trafilatura, lxml, pypdf
 # and the daily run cost half a second to import), and pool workers, which import this module, stay light.
 if TYPE_CHECKING:
     from .config import Settings

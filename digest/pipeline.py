@@ -21,7 +21,7 @@ from .models import Document, Feed, Hints, Item, Kind, PollStatus, Summary
 from .store import Store
 from .workers import InlineRunner, Runner
 
-# Reading and summarising (trafilatura, pypdf, bs4) is imported by the functions that read, when they run:
+# Reading and summarising (trafilatura, lxml, pypdf) is imported by the functions that read, when they run:
 # a poll that only polls, and a pool worker that only parses feeds, never pays for it.
 
 log = logging.getLogger("digest")
@@ -179,7 +179,7 @@ def _feed_document(item: Item) -> Document:
     )
 
 
-# Run in a worker. The event loop's process only names them: it never imports trafilatura, bs4, pypdf or the
+# Run in a worker. The event loop's process only names them: it never imports trafilatura, lxml, pypdf or the
 # summariser's rules (about 0.3 s of CPU a poll that reads items, and nothing it needs).
 
 
@@ -285,15 +285,18 @@ async def process(
     async def one(item: Item) -> None:
         assert item.id is not None
         async with limit:
+            error = None
+            read: Document | None
             try:
                 summary, read = await read_item(settings, fetcher, item, runner=runner)
-                store.save_document(item.id, read)
             except Exception as exc:  # one odd page, or a parser's bug, must not stop the others
                 if not isinstance(exc, DigestError):
                     log.exception("reading %s failed; using the feed's own text", item.url)
-                summary, fallback = _from_feed_only(settings, item)
-                store.save_document(item.id, fallback, error=f"{type(exc).__name__}: {exc}")
-            store.save_summary(item.id, summary, now=clock())
+                summary, read = _from_feed_only(settings, item)
+                error = f"{type(exc).__name__}: {exc}"
+            with store.transaction():  # one commit an item, not one a row
+                store.save_document(item.id, read, error=error)
+                store.save_summary(item.id, summary, now=clock())
             if progress:
                 progress(item)
 

@@ -340,7 +340,7 @@ def test_without_a_settings_file_it_says_where_it_looked_and_how_to_start(tmp_pa
     assert r.returncode == 2 and f"looked for {tmp_path / 'etc' / 'digest.yml'} (named by $DIGEST_CONFIG)" in r.stderr
 
 
-HEAVY = ("trafilatura", "pypdf", "bs4", "feedparser", "httpx", "jinja2")
+HEAVY = ("trafilatura", "pypdf", "lxml", "feedparser", "httpx", "jinja2")
 
 
 @pytest.mark.parametrize("args", [["--help"], ["subscribers", "--help"], ["feeds", "--help"]])
