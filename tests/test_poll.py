@@ -358,3 +358,64 @@ print(len(set(depths)), len(depths), tls.context().cert_store_stats()["x509_ca"]
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["1", "50", "True"]  # every traceback as deep as the first; then read
+
+
+def test_feeds_on_many_hosts_keep_few_connections_open() -> None:
+    """Each host has a pool of its own (up to `per_host` connections), and the pools of hosts least recently used
+    are closed once more hosts than `concurrency` have one: polling feeds on many hosts does not leave a socket
+    open to each of them. Every fetch still succeeds, and a host fetched again reuses its connection."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    port = free_port()
+    open_now: dict[str, int] = {}
+    accepted: dict[str, int] = {}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def setup(self) -> None:
+            super().setup()
+            host = str(self.server.server_address[0])
+            with lock:
+                open_now[host] = open_now.get(host, 0) + 1
+                accepted[host] = accepted.get(host, 0) + 1
+
+        def finish(self) -> None:
+            super().finish()
+            with lock:
+                open_now[str(self.server.server_address[0])] -= 1
+
+        def do_GET(self) -> None:
+            respond(200, b"<rss version='2.0'><channel><title>t</title></channel></rss>")(self)
+
+    servers = []
+    for n in range(1, 7):
+        httpd = ThreadingHTTPServer((f"127.0.0.{n}", port), Handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+    settings = FetchSettings(concurrency=2, per_host=1, allow_private=["127.0.0.0/8"])
+
+    async def run() -> list[int]:
+        statuses = []
+        async with Fetcher(settings) as fetcher:
+            for n in [1, 1, 2, 3, 4, 5, 6, 6]:
+                statuses.append((await fetcher.get(f"http://127.0.0.{n}:{port}/feed")).status)
+            await asyncio.sleep(0.2)  # the servers see the closed connections
+            with lock:
+                assert sum(open_now.values()) <= 2, open_now
+                assert open_now.get("127.0.0.6") == 1 and open_now.get("127.0.0.1", 0) == 0, open_now
+                assert accepted["127.0.0.1"] == 1 and accepted["127.0.0.6"] == 1, accepted
+        return statuses
+
+    try:
+        assert asyncio.run(run()) == [200] * 8
+    finally:
+        for httpd in servers:
+            httpd.shutdown()
+            httpd.server_close()
