@@ -247,3 +247,58 @@ def test_preview_and_test_copy_agree_after_an_empty_day(web: WebServer, make_con
         test_copy = daily.test_message(settings, store, "editor@example.org", now=NOON)
     assert previewed.count == 3
     assert f"Subject: [TEST] {previewed.subject}" in test_copy.data.decode("ascii")
+
+
+def test_a_feed_text_that_reads_shorter_than_it_looks_sends_for_the_page(web: WebServer, make_config: Any) -> None:
+    """A feed item of 160 words, 25 of them a newsletter sign-up that extraction drops, leaves too little to
+    summarise: its page is fetched and read, and the summary says what the page says (or, when the page cannot
+    be had, what the feed said). An excerpt (under 150 words) is read from its page too, and a full post in the
+    feed is read without fetching anything."""
+    post = (
+        "Probation officers in the north of the region told inspectors that caseloads had fallen since the spring. "
+        "Managers now review every case at allocation and again after three months. "
+        "The service has recruited trainee probation officers and expects them to qualify next year. "
+    ) * 3
+    sign_up = (
+        "Subscribe to our newsletter for every post by email, sent once a week with the news from probation and "
+        "youth justice services across England and Wales."
+    )
+    page_text = "The full report finds that supervision of people on licence has improved in every team. " * 12
+    page = f"<html><body><article><h1>Caseloads fall</h1><p>{page_text}</p></article></body></html>".encode()
+
+    def rss(items: list[tuple[str, str]]) -> bytes:
+        entries = "".join(
+            f"<item><title>Post {n}</title><link>{web.base}/post/{n}</link><guid>{web.base}/post/{n}</guid>"
+            f"<pubDate>Tue, 24 Nov 2026 09:00:00 +0000</pubDate><content:encoded><![CDATA[{body}]]></content:encoded>"
+            "</item>"
+            for n, body in items
+        )
+        return (
+            '<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+            f"<channel><title>Blog</title><link>{web.base}/</link>{entries}</channel></rss>"
+        ).encode()
+
+    short_looking_long = f"<p>{post}</p><p>{sign_up}</p>"
+    excerpt = "<p>" + " ".join(post.split()[:60]) + " […]</p>"
+    full = "".join(f"<p>{post}</p>" for _ in range(4))
+    assert len(post.split()) < 150 <= len(f"{post} {sign_up}".split())
+    for n in ("long-looking", "excerpt", "full"):
+        web.route(f"/post/{n}", respond(200, page, ctype="text/html; charset=utf-8"))
+    web.route("/post/gone", respond(404, b"gone", ctype="text/html"))
+    entries = [("long-looking", short_looking_long), ("excerpt", excerpt), ("full", full), ("gone", short_looking_long)]
+    feed = web.route("/feed", respond(200, rss(entries)))
+    config = make_config([{"name": "Blog", "url": feed, "type": "blog", "filter": False}])
+    poll_all(config)
+    settings = load_settings(config)
+    with Store(settings.database) as store:
+        read = {item.url.rsplit("/", 1)[-1]: (summary, doc) for item, summary, doc in store.pending_items()}
+    for n in ("long-looking", "excerpt"):
+        summary, doc = read[n]
+        assert doc is not None and doc.format == "html", n
+        assert "supervision of people on licence has improved" in summary.summary, n
+    summary, doc = read["full"]
+    assert doc is not None and doc.format == "feed" and "caseloads had fallen" in summary.summary
+    assert web.hits.count("/post/long-looking") == 1 and web.hits.count("/post/excerpt") == 1
+    assert "/post/full" not in web.hits
+    summary, doc = read["gone"]  # its page cannot be read: the feed's text is summarised
+    assert doc is not None and doc.format == "feed" and "caseloads had fallen" in summary.summary
