@@ -55,6 +55,16 @@ _MONTH = re.compile(r"^(?:January|February|March|April|May|June|July|August|Sept
 _WELSH_PDU = re.compile(
     r"\bUned\s+Gyfl(?:awni|enwi)\s+(?:Gwasanaeth\s+)?Prawf(?:\s+\(PDU\))?(?:[^\S\n]+[A-Z][\w’'-]*)+"
 )
+# A youth offending or youth justice service named in Welsh, the place after it: "gwasanaethau troseddwyr ifanc
+# Caerdydd" (youth offending services), "Gwasanaeth Cyfiawnder Ieuenctid Conwy a Sir Ddinbych" (youth justice
+# service; "a", and), "Tîm Troseddau Ieuenctid Wrecsam" (youth offending team). After "o" (of) and the like, the
+# first word is mutated ("o wasanaethau", "o Dîm"): it is given in its own form. A month is no place.
+_WELSH_MONTH = r"(?:Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr)\b"
+_WELSH_YOUTH = re.compile(
+    r"\b(?P<first>[Gg]?[Ww]asanaeth(?:au)?|[TtDd]îm)\s+(?:[Tt]roseddwyr\s+[Ii]fanc|[Cc]yfiawnder\s+[Ii]euenctid|"
+    rf"[Tt]roseddau\s+[Ii]euenctid)(?:[^\S\n]+(?:(?:a|ac|y|yr)[^\S\n]+)?(?!{_WELSH_MONTH})[A-Z][\w’'-]*)+"
+)
+_RADICAL = {"wasanaeth": "gwasanaeth", "Wasanaeth": "Gwasanaeth", "dîm": "tîm", "Dîm": "Tîm"}
 _NATIONAL = re.compile(r"\bnational\s+(?:inspection|arrangements)\b", re.I)
 _HMPPS = re.compile(
     r"\b(?:His|Her)\s+Majesty[’']s\s+Prison\s+and\s+Probation\s+Service\b|\bHM\s+Prison\s+and\s+Probation\s+Service\b"
@@ -285,6 +295,11 @@ def inspected_body(title: str, text: str) -> str | None:
     welsh = _WELSH_PDU.search(f"{title}\n{text[:3000]}")  # the Welsh version of a Welsh PDU's report
     if welsh:
         return re.sub(r"\s+", " ", welsh.group(0))
+    youth = _WELSH_YOUTH.search(f"{title}\n{text[:3000]}")  # … and of a Welsh youth offending service's
+    if youth:
+        first = youth["first"]
+        radical = next((r + first[len(m) :] for m, r in _RADICAL.items() if first.startswith(m)), first)
+        return re.sub(r"\s+", " ", radical + youth.group(0)[len(first) :])
     return _area(_AREA_TEXT, text[:1500])
 
 

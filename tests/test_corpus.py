@@ -92,6 +92,7 @@ READ = (
     "fresh20b",
     "fresh21a",
     "fresh21b",
+    "fresh22b",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
