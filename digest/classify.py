@@ -28,6 +28,8 @@ _PROBATION = [
     (r"\byouth justice\b|\byouth offending\b", 2),  # England and Wales's two names for it
     (r"\bunpaid work\b|\bcommunity payback\b", 2),
     (r"\bcommunity (?:orders?|sentences?)\b", 2),
+    # England and Wales's youth sentences, which youth offending teams deliver
+    (r"\breferral orders?\b|\byouth rehabilitation orders?\b", 2),
     (r"\bon licence\b|\blicence conditions?\b|\brecall(?:ed)? to (?:custody|prison)\b", 1),
     (r"\bMAPPA\b|\bapproved premises\b|\baccredited programmes?\b", 2),
     (r"\bvictim contact scheme\b", 3),  # the Probation Service's statutory scheme
@@ -237,6 +239,9 @@ _REPORT_OF_TOPIC = re.compile(
     r"found|reviewed|looked)\b(?!\s+to\s+be\b)|\baccording to (?:the )?(?:independent )?(?:inspectors|a new report|"
     r"the report)\b|\baccording to the Chief Inspectors? of (?:Probation|Prisons?)\b|"
     r"\b(?:a|this|the|new)\s+joint\s+(?:inspection\s+)?report\b|"
+    # "… for a joint inspection looking at the current effectiveness of MAPPA": a topic, once no body is named (not
+    # "our joint inspection on …", which a statement recalls)
+    r"\b(?:a|this|the|new)\s+joint\s+inspection\s+(?:looking\s+at|of|into|on|examining)\b|"
     # "The report … reflects the findings of HM Inspectorate of Probation and …", "Our report, Transforming
     # Rehabilitation – Early Implementation, …"
     rf"{_PUBLISHED_REPORT.pattern}|\breflects?\s+the\s+findings\s+of\s+(?:His Majesty’s |HM |Her Majesty’s )?"
