@@ -81,6 +81,53 @@ def test_each_feeds_item_count_is_kept_as_items_arrive(tmp_path: Path) -> None:
         assert counted == recount == {"A": 7, "B": 3}
 
 
+def test_an_item_already_seen_is_a_duplicate_however_it_arrives(tmp_path: Path) -> None:
+    """An item whose address or text is already held, from another feed, from earlier in the same poll, or under
+    a second guid, is recorded as a duplicate of the first copy, and only the first is new; a guid repeated within
+    a feed is one item."""
+    feeds = [Feed(name="A", url="https://a.example.org/feed"), Feed(name="B", url="https://b.example.org/feed")]
+
+    def item(feed: Feed, guid: str, url: str, digest: str) -> Item:
+        return Item(
+            guid=f"{feed.url}#{guid}",
+            url=url,
+            canonical_url=url,
+            title=guid,
+            published=NOW,
+            feed_url=feed.url,
+            source=feed.name,
+            content_html="",
+            summary_html="",
+            content_hash=digest,
+        )
+
+    with Store(tmp_path / "d.sqlite3") as store:
+        store.sync_feeds(feeds)
+        first = store.add_items(
+            feeds[0].url, [item(feeds[0], "one", "https://x.org/1", "h1")], now=NOW, backfill_since=None
+        )
+        batch = [
+            item(feeds[1], "same-address", "https://x.org/1", "h9"),  # held already, by address
+            item(feeds[1], "same-text", "https://x.org/2", "h1"),  # held already, by text
+            item(feeds[1], "new", "https://x.org/3", "h3"),
+            item(feeds[1], "new-again", "https://x.org/3", "h4"),  # the one just before, under another guid
+            item(feeds[1], "new", "https://x.org/5", "h5"),  # a guid repeated: the same item
+        ]
+        new = store.add_items(feeds[1].url, batch, now=NOW, backfill_since=None)
+        assert [i.title for i in new] == ["new"]
+        rows = {
+            title: (state, dup)
+            for title, state, dup in store.db.execute("SELECT title, state, duplicate_of FROM items ORDER BY id")
+        }
+    assert rows == {
+        "one": ("new", None),
+        "same-address": ("duplicate", first[0].id),
+        "same-text": ("duplicate", first[0].id),
+        "new": ("new", None),
+        "new-again": ("duplicate", new[0].id),
+    }
+
+
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
 
