@@ -12,7 +12,7 @@ import argparse
 import time
 from collections import Counter
 
-from tests.corpus import FIELDS, evaluate, halves, load
+from tests.corpus import FIELDS, agreement, evaluate, halves, load
 
 TARGETS = {
     "relevance": 0.98,
@@ -53,6 +53,19 @@ def main() -> None:
                 for miss in results[half][f].misses:
                     print(f"MISS {half} {f}: {miss}")
     line = " ".join(f"{h}_{f}={results[h][f].rate:.3f}" for h in parts for f in FIELDS)
+    agreed = agreement(c for c in all_cases if c.half in parts)
+    if agreed is not None:
+        # How far the labels themselves can be trusted: where two people disagree, no program can match both.
+        n, p = agreed.documents, agreed.positives
+        print(
+            f"\na second labeller, blind to the first (the same definitions; the text and address only), on {n} "
+            f"documents:\n  relevance: the labellers agree on {agreed.relevance}/{n} ({agreed.relevance / n:.1%}); "
+            f"the program agrees with the first on {agreed.program_relevance[0] / n:.1%}, with the second on "
+            f"{agreed.program_relevance[1] / n:.1%}\n  kind, on the first's {p} documents about probation: the "
+            f"labellers agree on {agreed.kind}/{p} ({agreed.kind / p:.1%}); the program agrees with the first on "
+            f"{agreed.program_kind[0] / p:.1%}, with the second on {agreed.program_kind[1] / p:.1%}"
+        )
+        line += f" labellers_relevance={agreed.relevance / n:.3f} labellers_kind={agreed.kind / p:.3f}"
     print(f"RESULT {line}")
 
 

@@ -150,6 +150,40 @@ def _check(score: Score, ok: bool, slug: str, got: object, want: object) -> None
         score.misses.append(f"{slug}: got {got!r}, want {want!r}")
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """Two labellers, and the program, on the documents a second labeller labelled blind to the first."""
+
+    documents: int
+    relevance: int  # the labellers agree
+    program_relevance: tuple[int, int]  # the program agrees with the first, with the second
+    positives: int  # the first labeller's documents about probation, where kind is compared
+    kind: int
+    program_kind: tuple[int, int]
+
+
+def second_labels() -> dict[str, dict[str, Any]]:
+    path = CORPUS.parent / "corpus-second-labels.json"
+    return dict(json.loads(path.read_text(encoding="utf-8"))["labels"]) if path.exists() else {}
+
+
+def agreement(cases: Iterable[Case]) -> Agreement | None:
+    second = second_labels()
+    both = [c for c in cases if c.slug in second]
+    if not both:
+        return None
+    rel = [(c.labels["about_probation"], second[c.slug]["about_probation"], relevant(c)) for c in both]
+    kinds = [(c.labels["kind"], second[c.slug]["kind"], card(c).kind) for c in both if c.labels["about_probation"]]
+    return Agreement(
+        documents=len(both),
+        relevance=sum(a == b for a, b, _ in rel),
+        program_relevance=(sum(p == a for a, _, p in rel), sum(p == b for _, b, p in rel)),
+        positives=len(kinds),
+        kind=sum(a == b for a, b, _ in kinds),
+        program_kind=(sum(p == a for a, _, p in kinds), sum(p == b for _, b, p in kinds)),
+    )
+
+
 def evaluate(cases: Iterable[Case]) -> dict[str, Score]:
     scores = {f: Score() for f in FIELDS}
     for case in cases:
