@@ -58,13 +58,26 @@ _WELSH_PDU = re.compile(
 # A youth offending or youth justice service named in Welsh, the place after it: "gwasanaethau troseddwyr ifanc
 # Caerdydd" (youth offending services), "Gwasanaeth Cyfiawnder Ieuenctid Conwy a Sir Ddinbych" (youth justice
 # service; "a", and), "Tîm Troseddau Ieuenctid Wrecsam" (youth offending team). After "o" (of) and the like, the
-# first word is mutated ("o wasanaethau", "o Dîm"): it is given in its own form. A month is no place.
-_WELSH_MONTH = r"(?:Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr)\b"
-_WELSH_YOUTH = re.compile(
-    r"\b(?P<first>[Gg]?[Ww]asanaeth(?:au)?|[TtDd]îm)\s+(?:[Tt]roseddwyr\s+[Ii]fanc|[Cc]yfiawnder\s+[Ii]euenctid|"
-    rf"[Tt]roseddau\s+[Ii]euenctid)(?:[^\S\n]+(?:(?:a|ac|y|yr)[^\S\n]+)?(?!{_WELSH_MONTH})[A-Z][\w’'-]*)+"
+# first word is mutated ("o wasanaethau", "o Dîm"): it is given in its own form. The place's words stop at a
+# month, a day, the words of a report's title ("Adroddiad Arolygu Craidd": core inspection report) or an English
+# name; Wales alone ("… Cymru yn gwella") is no one body.
+_WELSH_STOP = (
+    r"(?:Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr|Dydd|Llun|Mercher|"
+    r"Iau|Gwener|Sadwrn|Sul|Adroddiad|Arolyg\w*|Craidd|Thematig|Cyd|HMI?|HM|EM|Ei|Probation|Inspectorate)\b"
 )
-_RADICAL = {"wasanaeth": "gwasanaeth", "Wasanaeth": "Gwasanaeth", "dîm": "tîm", "Dîm": "Tîm"}
+_WELSH_YOUTH = re.compile(
+    r"\b(?P<first>[Gg]?[Ww]asanaeth(?:au)?|[TtDd][iî]m)\s+(?:[Tt]roseddwyr\s+[Ii]fanc|[Cc]yfiawnder\s+[Ii]euenctid|"
+    rf"[Tt]roseddau\s+[Ii]euenctid)(?![^\S\n]+Cymru\b)(?:[^\S\n]+(?:(?:a|ac|y|yr)[^\S\n]+)?(?!{_WELSH_STOP})"
+    r"[A-Z][\w’'-]*)+"
+)
+_RADICAL = {
+    "wasanaeth": "gwasanaeth",
+    "Wasanaeth": "Gwasanaeth",
+    "dîm": "tîm",
+    "Dîm": "Tîm",
+    "dim": "tim",
+    "Dim": "Tim",
+}
 _NATIONAL = re.compile(r"\bnational\s+(?:inspection|arrangements)\b", re.I)
 _HMPPS = re.compile(
     r"\b(?:His|Her)\s+Majesty[’']s\s+Prison\s+and\s+Probation\s+Service\b|\bHM\s+Prison\s+and\s+Probation\s+Service\b"

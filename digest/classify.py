@@ -137,20 +137,24 @@ class _Term:
 def _literal_prefixes(pattern: str) -> tuple[str, ...] | None:
     """The literal text each top-level alternative of `pattern` starts with (after a `\\b`): `\\bCRCs?\\b|\\bNPS\\b`
     gives ("CRC", "NPS"). None if an alternative starts with anything else (a class, a group, an escape)."""
-    branches, depth, start = [], 0, 0
-    escaped = False
-    for i, ch in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch in "([":
+    branches, depth, start, i = [], 0, 0, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 1  # the escaped character is no bracket and no bar
+        elif ch == "[":  # a class: nothing inside it opens or closes a group, or separates alternatives
+            i += 2 if pattern[i + 1 : i + 2] == "^" else 1
+            i += 1 if pattern[i : i + 1] == "]" else 0  # a "]" first in a class is a character
+            while i < len(pattern) and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif ch == "(":
             depth += 1
-        elif ch in ")]":
+        elif ch == ")":
             depth -= 1
         elif ch == "|" and depth == 0:
             branches.append(pattern[start:i])
             start = i + 1
+        i += 1
     branches.append(pattern[start:])
     out = []
     for branch in branches:
@@ -163,6 +167,12 @@ def _literal_prefixes(pattern: str) -> tuple[str, ...] | None:
             return None
         out.append(word)
     return tuple(out)
+
+
+def _folded(text: str) -> str:
+    """The text casefolded as the word test needs it: with re.I, "İ" and "ı" match "i", and casefold() gives "i̇"
+    and "ı" (the only two such characters)."""
+    return text.casefold().replace("\u0307", "").replace("ı", "i")
 
 
 _PROBATION_RX = [_Term.of(p, w, 0 if re.search(r"CRC|NPS|PDU|YJS|CPS|MAPPA", p) else re.I) for p, w in _PROBATION]
@@ -260,13 +270,13 @@ class Classification:
 
 
 def _score(text: str, terms: list[_Term], cap: int = 6) -> int:
-    folded = text.casefold()
+    folded = _folded(text)
     return sum(t.count(text, folded, cap) * t.weight for t in terms)
 
 
 def _abroad(text: str) -> bool:
     """Written about another jurisdiction: its names outnumber England and Wales's."""
-    folded = text.casefold()
+    folded = _folded(text)
     away = sum(t.count(text, folded, 6) for t in _ABROAD_RX)
     return away >= 2 and away > len(_HOME.findall(text))
 

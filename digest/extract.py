@@ -7,17 +7,18 @@ PDFs are read in `pdf`; publication dates are found in `dates`.
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import trafilatura
+from lxml import etree
 from lxml.etree import ParserError
 from trafilatura.utils import load_html
 
@@ -209,7 +210,7 @@ def extract_html(content: bytes | str, *, url: str) -> Document:
     ]
     title = (getattr(result, "title", None) or _head_title(tree) or "").strip()
     h1 = next(tree.iter("h1"), None) if tree is not None else None
-    headline = " ".join(s.strip() for s in h1.itertext() if s.strip()) if h1 is not None else ""
+    headline = " ".join(s.strip() for s in _texts(h1) if s.strip()) if h1 is not None else ""
     if headline:
         title = headline
     published: date | None = None
@@ -249,13 +250,29 @@ def _head_title(tree: lxml.html.HtmlElement | None) -> str:
     return found.text or "" if found is not None and len(found) == 0 else ""
 
 
+_NO_TEXT = frozenset(("script", "style", "template"))
+
+
+def _texts(top: Any) -> Iterator[str]:
+    """The texts of an element and all within it, in order, without a script's, a style's or a comment's: what a
+    reader sees of it (a <noscript>'s is kept: this reader runs no script). The tree is not changed."""
+    skipping = 0
+    for event, el in etree.iterwalk(top, events=("start", "end")):
+        if event == "start":
+            if skipping or not isinstance(el.tag, str) or el.tag in _NO_TEXT:
+                skipping += 1
+            elif el.text:
+                yield el.text
+            continue
+        if skipping:
+            skipping -= 1
+        if not skipping and el is not top and el.tail:
+            yield el.tail  # the text after an element is its parent's
+
+
 def _all_text(tree: lxml.html.HtmlElement) -> str:
-    """Every text of the body, one piece a line, without scripts and styles: what is left when trafilatura finds
-    no main text."""
-    body = copy.deepcopy(next(tree.iter("body"), tree))
-    for el in list(body.iter("script", "style", "noscript", "template")):
-        el.drop_tree()  # its tail, the text after it, stays
-    return "\n".join(body.itertext())
+    """Every text of the body, one piece a line: what is left when trafilatura finds no main text."""
+    return "\n".join(_texts(next(tree.iter("body"), tree)))
 
 
 def report_links(links: Iterable[str], base: str) -> tuple[str | None, str | None]:

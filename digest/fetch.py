@@ -122,6 +122,7 @@ class Fetcher:
         self._agent = settings.user_agent + (f" (+{contact})" if contact else "")
         self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()  # the least recently used first
         self._busy: Counter[str] = Counter()
+        self._retired: list[httpx.AsyncClient] = []  # pools leaving the table, closed as soon as may be
         self._verify: ssl.SSLContext | bool | None = None
         self._total = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -158,18 +159,24 @@ class Fetcher:
 
     async def _close_idle(self) -> None:
         """Close the pools of the hosts least recently used, beyond `concurrency` of them, that have no request
-        under way."""
+        under way. They leave the table before the first await, so two requests ending together never close
+        one twice; one whose closing was interrupted is closed with the fetcher."""
         spare = len(self._clients) - self.settings.concurrency
-        for key in list(self._clients)[: max(0, spare)]:
-            if not self._busy[key]:
-                del self._busy[key]
-                await self._clients.pop(key).aclose()
+        victims = []
+        for key in [key for key in list(self._clients)[: max(0, spare)] if not self._busy[key]]:
+            del self._busy[key]
+            victims.append(self._clients.pop(key))
+        self._retired += victims
+        for client in victims:
+            await client.aclose()
+            self._retired.remove(client)
 
     async def __aenter__(self) -> Fetcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        clients, self._clients = list(self._clients.values()), OrderedDict()
+        clients, self._clients = [*self._retired, *self._clients.values()], OrderedDict()
+        self._retired = []
         for client in clients:
             await client.aclose()
 

@@ -21,10 +21,15 @@ from .text import join_lines, running_key
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def extract_pdf(content: bytes, *, url: str) -> Document:
     try:
         reader = PdfReader(io.BytesIO(content))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        # A font's ToUnicode map can name a lone surrogate (pypdf decodes it with "surrogatepass"): no character,
+        # and no string SQLite or an email can hold. It is read as the replacement character.
+        pages = [_LONE_SURROGATE.sub("\ufffd", page.extract_text() or "") for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise ExtractError(f"not a readable PDF: {exc}", url=url) from exc
     meta_title = ""

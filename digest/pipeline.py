@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -349,9 +350,17 @@ async def process(
                     log.exception("reading %s failed; using the feed's own text", item.url)
                 summary, read = _from_feed_only(settings, item)
                 error = f"{type(exc).__name__}: {exc}"
-            with store.transaction():  # one commit an item, not one a row
-                store.save_document(item.id, read, error=error)
-                store.save_summary(item.id, summary, now=clock())
+            try:
+                with store.transaction():  # one commit an item, not one a row
+                    store.save_document(item.id, read, error=error)
+                    store.save_summary(item.id, summary, now=clock())
+            except (sqlite3.InterfaceError, sqlite3.DataError, UnicodeError, ValueError, OverflowError) as exc:
+                # What was read cannot be stored (a string SQLite refuses): the feed's own text instead, with why
+                log.exception("saving what was read of %s failed; using the feed's own text", item.url)
+                summary, read = _from_feed_only(settings, item)
+                with store.transaction():
+                    store.save_document(item.id, read, error=f"{type(exc).__name__}: {exc}")
+                    store.save_summary(item.id, summary, now=clock())
             if progress:
                 progress(item)
 

@@ -227,13 +227,17 @@ def test_the_word_test_before_each_relevance_pattern_never_changes_a_score() -> 
     for case in load():
         doc = case.document()
         for text in (f"{doc.title}\n{doc.text[:6000]}", doc.title):
-            folded = text.casefold()
+            folded = classify._folded(text)
             for term in terms:
                 expected = min(len(term.rx.findall(text)), 6)
                 assert term.count(text, folded, 6) == expected, (case.slug, term.rx.pattern)
-    # and on the spellings a word test could get wrong: capitals, plurals, an optional letter, an apostrophe
+    # and on the spellings a word test could get wrong: capitals (a dotted capital İ and a dotless ı match "i" in a
+    # pattern that ignores case), plurals, an optional letter, an apostrophe
     for text in (
         "PROBATION",
+        "PROBATİON SERVICE",
+        "on lıcence",
+        "HM INSPECTORATE OF PROBATİON",
         "the CRC",
         "CRCs",
         "caseload",
@@ -242,7 +246,7 @@ def test_the_word_test_before_each_relevance_pattern_never_changes_a_score() -> 
         "Ireland's Probation Service",
         "YOTs",
     ):
-        folded = text.casefold()
+        folded = classify._folded(text)
         for term in terms:
             assert term.count(text, folded, 6) == min(len(term.rx.findall(text)), 6), (text, term.rx.pattern)
     assert re.search(r"\bcase ?loads?\b", "Case Load", re.I)  # one of them does match

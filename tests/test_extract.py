@@ -132,14 +132,55 @@ def test_a_feed_served_where_a_page_was_expected_is_still_read() -> None:
 
 
 def test_a_page_without_main_text_gives_its_body_text_without_scripts() -> None:
-    """When trafilatura finds no main text, the body's own text is what is read: never a script's or a
-    stylesheet's code, and the text after them is kept."""
+    """When trafilatura finds no main text, the body's own text is what is read: never a script's, a stylesheet's
+    or a comment's, while the text after them is kept, and so is a <noscript>'s (no script runs here). Control
+    characters in the text do not stop it; a script inside the headline is not part of the title."""
     page = (
         b"<html><head><title>Notice</title><style>p{color:red}</style></head><body><footer>"
-        b"<script>var tracker = 1;</script>Offices closed <noscript>Enable scripts</noscript>on Monday"
-        b"</footer></body></html>"
+        b"<script>var tracker = 1;</script>Offices closed <noscript>Open in a browser</noscript>on Monday"
+        b"<!-- draft: hidden --></footer></body></html>"
     )  # all of it in a footer, which trafilatura is told to leave out
     doc = extract_html(page, url="https://example.org/notice")
-    assert "Offices closed" in doc.text and "Monday" in doc.text
-    assert "tracker" not in doc.text and "color" not in doc.text and "Enable scripts" not in doc.text
+    assert "Offices closed" in doc.text and "Monday" in doc.text and "Open in a browser" in doc.text
+    assert "tracker" not in doc.text and "color" not in doc.text and "draft" not in doc.text
     assert doc.title == "Notice"
+    odd = extract_html(b"<p>Reopened.<script>t()</script>\x0bResidents returned.</p>", url="https://example.org/o")
+    assert "Reopened." in odd.text and "Residents returned." in odd.text and "t()" not in odd.text
+    named = extract_html(
+        b"<html><body><h1>Wales<script>var a = 1</script> youth justice</h1><p>Text.</p></body></html>",
+        url="https://example.org/n",
+    )
+    assert named.title == "Wales youth justice"
+
+
+def test_a_pdf_whose_font_names_a_lone_surrogate_is_still_read() -> None:
+    """A font's ToUnicode map can name a lone surrogate, which pypdf passes on: it is read as the replacement
+    character, so the text can be stored and mailed (SQLite refused it, and the item's reading was lost)."""
+    cmap = (
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /X def\n"
+        b"1 begincodespacerange <00> <FF> endcodespacerange\n1 beginbfchar <41> <D800> endbfchar\n"
+        b"endcmap CMapName currentdict /CMap defineresource pop end end"
+    )
+    content = b"BT /F1 12 Tf 72 720 Td (A " + b" ".join([b"probation"] * 60) + b") Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>",
+        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream",
+    ]
+    pdf, offsets = b"%PDF-1.4\n", []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(
+        b"%010d 00000 n \n" % o for o in offsets
+    )
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    doc = extract_pdf(pdf, url="https://example.org/r.pdf")
+    assert doc.text.count("probation") >= 50
+    doc.text.encode("utf-8")  # no lone surrogate left
+    assert "\ufffd" in doc.text

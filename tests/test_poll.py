@@ -419,3 +419,53 @@ def test_feeds_on_many_hosts_keep_few_connections_open() -> None:
         for httpd in servers:
             httpd.shutdown()
             httpd.server_close()
+
+
+def test_two_requests_ending_together_never_lose_a_response() -> None:
+    """Two requests that end at once both close the pools of hosts no longer used: neither may close one the other
+    is closing (a KeyError had thrown a whole answer away, one run in eight here). Forty rounds, all answered."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    port = free_port()
+    together = threading.Barrier(2)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path == "/together":
+                try:
+                    together.wait(timeout=2)
+                except threading.BrokenBarrierError:
+                    pass
+            respond(200, b"ok", ctype="text/plain")(self)
+
+    servers = []
+    for n in range(1, 6):
+        httpd = ThreadingHTTPServer((f"127.0.0.{n}", port), Handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+    settings = FetchSettings(concurrency=2, per_host=1, allow_private=["127.0.0.0/8"])
+
+    async def round_() -> list[int]:
+        async with Fetcher(settings) as fetcher:
+            for n in (1, 2, 3):  # two hosts' idle pools are left, one more than `concurrency` allows
+                await fetcher.get(f"http://127.0.0.{n}:{port}/")
+            together.reset()
+            answers = await asyncio.gather(
+                fetcher.get(f"http://127.0.0.4:{port}/together"), fetcher.get(f"http://127.0.0.5:{port}/together")
+            )
+            return [a.status for a in answers]
+
+    try:
+        for _ in range(40):
+            assert asyncio.run(round_()) == [200, 200]
+    finally:
+        for httpd in servers:
+            httpd.shutdown()
+            httpd.server_close()

@@ -470,3 +470,23 @@ def test_probation_news_that_names_the_service_once_beside_the_ministers_title_i
         url="https://www.gov.uk/government/news/offenders-to-face-pub-bans-and-driving-bans",
     )
     assert verdict.about_probation, verdict.reason
+
+
+def test_a_welsh_youth_service_is_named_without_the_words_around_it() -> None:
+    """A youth offending service named in Welsh is the body inspected (fresh22b's Cardiff report pins the real
+    one), given in its own form; a report title's words, a day, an English name after it, or Wales as a whole
+    are not taken for its place (found by review)."""
+    from digest.bodies import inspected_body
+
+    assert inspected_body("Arolygiad o wasanaethau troseddwyr ifanc Caerdydd", "") == (
+        "gwasanaethau troseddwyr ifanc Caerdydd"
+    )
+    assert inspected_body("Arolygiad o Dîm Troseddau Ieuenctid Wrecsam", "") == "Tîm Troseddau Ieuenctid Wrecsam"
+    assert inspected_body("Gwasanaeth Cyfiawnder Ieuenctid Caerdydd Adroddiad Arolygu Craidd", "") == (
+        "Gwasanaeth Cyfiawnder Ieuenctid Caerdydd"
+    )
+    assert inspected_body("x", "Gwasanaeth Cyfiawnder Ieuenctid Caerdydd Dydd Mawrth") == (
+        "Gwasanaeth Cyfiawnder Ieuenctid Caerdydd"
+    )
+    assert inspected_body("x", "Gwasanaeth Cyfiawnder Ieuenctid HMI Probation") is None
+    assert inspected_body("x", "Mae gwasanaethau troseddwyr ifanc Cymru yn gwella.") is None
