@@ -54,7 +54,7 @@ def main() -> None:
                     print(f"MISS {half} {f}: {miss}")
     line = " ".join(f"{h}_{f}={results[h][f].rate:.3f}" for h in parts for f in FIELDS)
     agreed = agreement(c for c in all_cases if c.half in parts)
-    if agreed is not None:
+    if agreed is not None and agreed.positives:
         # How far the labels themselves can be trusted: where two people disagree, no program can match both.
         n, p = agreed.documents, agreed.positives
         print(

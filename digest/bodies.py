@@ -60,15 +60,17 @@ _WELSH_PDU = re.compile(
 # service; "a", and), "Tîm Troseddau Ieuenctid Wrecsam" (youth offending team). After "o" (of) and the like, the
 # first word is mutated ("o wasanaethau", "o Dîm"): it is given in its own form. The place's words stop at a
 # month, a day, the words of a report's title ("Adroddiad Arolygu Craidd": core inspection report) or an English
-# name; Wales alone ("… Cymru yn gwella") is no one body.
+# name; Wales, or a part of it ("… Cymru yn gwella", "Gogledd Cymru"), is no one body.
 _WELSH_STOP = (
     r"(?:Ionawr|Chwefror|Mawrth|Ebrill|Mai|Mehefin|Gorffennaf|Awst|Medi|Hydref|Tachwedd|Rhagfyr|Dydd|Llun|Mercher|"
-    r"Iau|Gwener|Sadwrn|Sul|Adroddiad|Arolyg\w*|Craidd|Thematig|Cyd|HMI?|HM|EM|Ei|Probation|Inspectorate)\b"
+    r"Iau|Gwener|Sadwrn|Sul|Adroddiad|Arolyg\w*|Arolw\w*|Craidd|Thematig|Cyd|HMI?\w*|HM|EM|Ei|Probation|"
+    r"Inspectorate|Youth|Justice|Service|Offending|Team)\b"
 )
+_WELSH_REGION = r"(?:(?:Gogledd|De|Canolbarth|Gorllewin|Dwyrain)[^\S\n]+)?Cymru\b"  # Wales, or a part of it
 _WELSH_YOUTH = re.compile(
-    r"\b(?P<first>[Gg]?[Ww]asanaeth(?:au)?|[TtDd][iî]m)\s+(?:[Tt]roseddwyr\s+[Ii]fanc|[Cc]yfiawnder\s+[Ii]euenctid|"
-    rf"[Tt]roseddau\s+[Ii]euenctid)(?![^\S\n]+Cymru\b)(?:[^\S\n]+(?:(?:a|ac|y|yr)[^\S\n]+)?(?!{_WELSH_STOP})"
-    r"[A-Z][\w’'-]*)+"
+    r"\b(?P<first>[Gg]?[Ww]asanaeth(?:au)?|[Tt][iî]m|[Dd]îm|Dim)\s+(?:[Tt]roseddwyr\s+[Ii]fanc|"
+    rf"[Cc]yfiawnder\s+[Ii]euenctid|[Tt]roseddau\s+[Ii]euenctid)(?![^\S\n]+{_WELSH_REGION})"
+    rf"(?:[^\S\n]+(?:(?:a|ac|y|yr)[^\S\n]+)?(?!{_WELSH_STOP})[A-Z][\w’'-]*)+"
 )
 _RADICAL = {
     "wasanaeth": "gwasanaeth",

@@ -29,7 +29,15 @@ _PROBATION = [
     (r"\bunpaid work\b|\bcommunity payback\b", 2),
     (r"\bcommunity (?:orders?|sentences?)\b", 2),
     # England and Wales's youth sentences, which youth offending teams deliver
-    (r"\breferral orders?\b|\byouth rehabilitation orders?\b", 2),
+    (r"\byouth rehabilitation orders?\b", 2),
+    # A youth court's referral order, told as one (its length, the panel, the court, the offence): a clinic's
+    # "electronic referral order" is another thing.
+    (
+        r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)[- ]months?\s+referral\s+orders?\b|"
+        r"\breferral\s+orders?\b[^.\n]{0,80}\b(?:youth|panels?|courts?|offen[cd]\w*|YOTs?|sentenc\w+|assaults?)\b|"
+        r"\b(?:youth|court|panel|sentenced|given|received)\b[^.\n]{0,60}\breferral\s+orders?\b",
+        2,
+    ),
     (r"\bon licence\b|\blicence conditions?\b|\brecall(?:ed)? to (?:custody|prison)\b", 1),
     (r"\bMAPPA\b|\bapproved premises\b|\baccredited programmes?\b", 2),
     (r"\bvictim contact scheme\b", 3),  # the Probation Service's statutory scheme
@@ -98,6 +106,23 @@ _EARLIER = re.compile(
     r"\bback\s+in\b",
     re.I,
 )
+
+
+# "That was the question posed by HM Inspectorate of Probation, alongside …, for a joint inspection looking at the
+# current effectiveness of MAPPA": the probation inspectorate's own joint inspection of a topic, in the sentence that
+# names it, not one recalled ("… since a joint inspection of MAPPA in 2022 found").
+_JOINT_INSPECTION = re.compile(r"\b(?:a|this|the|new)\s+joint\s+inspection\s+(?:looking\s+at|of|into|on|examining)\b")
+_RECALLED = re.compile(r"\b(?:since|follow(?:s|ed|ing)|after|ago|last\s+year|in\s+(?:19|20)\d\d)\b", re.I)
+
+
+def _joint_topic(lead: str) -> bool:
+    for m in _JOINT_INSPECTION.finditer(lead):
+        start = max(lead.rfind(".", 0, m.start()), lead.rfind("\n", 0, m.start())) + 1
+        ends = [i for i in (lead.find(".", m.end()), lead.find("\n", m.end())) if i >= 0]
+        sentence = lead[start : min(ends) if ends else len(lead)]
+        if _JOINT_WITH_US.search(sentence) and not _RECALLED.search(sentence) and not _EARLIER.search(sentence):
+            return True
+    return False
 
 
 def _joint_with_us(head: str) -> bool:
@@ -249,9 +274,6 @@ _REPORT_OF_TOPIC = re.compile(
     r"found|reviewed|looked)\b(?!\s+to\s+be\b)|\baccording to (?:the )?(?:independent )?(?:inspectors|a new report|"
     r"the report)\b|\baccording to the Chief Inspectors? of (?:Probation|Prisons?)\b|"
     r"\b(?:a|this|the|new)\s+joint\s+(?:inspection\s+)?report\b|"
-    # "… for a joint inspection looking at the current effectiveness of MAPPA": a topic, once no body is named (not
-    # "our joint inspection on …", which a statement recalls)
-    r"\b(?:a|this|the|new)\s+joint\s+inspection\s+(?:looking\s+at|of|into|on|examining)\b|"
     # "The report … reflects the findings of HM Inspectorate of Probation and …", "Our report, Transforming
     # Rehabilitation – Early Implementation, …"
     rf"{_PUBLISHED_REPORT.pattern}|\breflects?\s+the\s+findings\s+of\s+(?:His Majesty’s |HM |Her Majesty’s )?"
@@ -480,7 +502,7 @@ def kind_of(
         return "inspection"
     if _RESEARCH_NEWS.search(lead[:600]):
         return "research"  # its own research announced: "HM Inspectorate of Probation has published new research"
-    if inspection_words and _REPORT_OF_TOPIC.search(lead):
+    if inspection_words and (_REPORT_OF_TOPIC.search(lead) or _joint_topic(lead)):
         return "thematic"  # the inspectorate reports on a topic, naming no single body
     if govuk:  # a publication that is no report: guidance, a plan, a strategy; a government response or a letter
         if _RESPONSE_OR_LETTER.search(title) or _RESPONSE_OR_LETTER.search(url):  # news, as the type lines say

@@ -257,7 +257,11 @@ def _texts(top: Any) -> Iterator[str]:
     """The texts of an element and all within it, in order, without a script's, a style's or a comment's: what a
     reader sees of it (a <noscript>'s is kept: this reader runs no script). The tree is not changed."""
     skipping = 0
-    for event, el in etree.iterwalk(top, events=("start", "end")):
+    for event, el in etree.iterwalk(top, events=("start", "end", "comment", "pi")):
+        if event in ("comment", "pi"):  # reported once, not as a start and an end: only the text after it is read
+            if not skipping and el.tail:
+                yield el.tail
+            continue
         if event == "start":
             if skipping or not isinstance(el.tag, str) or el.tag in _NO_TEXT:
                 skipping += 1

@@ -169,7 +169,8 @@ class Fetcher:
         self._retired += victims
         for client in victims:
             await client.aclose()
-            self._retired.remove(client)
+            if client in self._retired:  # the fetcher may have ended meanwhile, and closed it with the rest
+                self._retired.remove(client)
 
     async def __aenter__(self) -> Fetcher:
         return self

@@ -21,7 +21,14 @@ from .text import join_lines, running_key
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+def _whole_characters(text: str) -> str:
+    """Surrogates that make a pair (two glyphs' halves) joined into their character; a lone one replaced."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def extract_pdf(content: bytes, *, url: str) -> Document:
@@ -29,7 +36,7 @@ def extract_pdf(content: bytes, *, url: str) -> Document:
         reader = PdfReader(io.BytesIO(content))
         # A font's ToUnicode map can name a lone surrogate (pypdf decodes it with "surrogatepass"): no character,
         # and no string SQLite or an email can hold. It is read as the replacement character.
-        pages = [_LONE_SURROGATE.sub("\ufffd", page.extract_text() or "") for page in reader.pages]
+        pages = [_whole_characters(page.extract_text() or "") for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise ExtractError(f"not a readable PDF: {exc}", url=url) from exc
     meta_title = ""

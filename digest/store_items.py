@@ -210,19 +210,23 @@ class ItemStore(Database):
                     fresh.append(item)
             # Every earlier item sharing a canonical URL or a content hash with these, in one query (one a
             # item had cost a poll of 200 new feeds a third of its event loop's time); the earliest stored wins.
-            by_url: dict[str, int] = {}
-            by_hash: dict[str, int] = {}
+            held: list[tuple[int, str, str]] = []
             for chunk in _chunks(fresh, 200):  # 2 parameters an item, within SQLite's limit
                 urls = [i.canonical_url for i in chunk]
                 hashes = [i.content_hash for i in chunk]
-                rows = db.execute(
-                    f"SELECT id, canonical_url, content_hash FROM items WHERE canonical_url IN ({_marks(urls)}) "
-                    f"OR content_hash IN ({_marks(hashes)}) ORDER BY id",
-                    (*urls, *hashes),
+                held += map(
+                    tuple,
+                    db.execute(
+                        f"SELECT id, canonical_url, content_hash FROM items WHERE canonical_url IN ({_marks(urls)}) "
+                        f"OR content_hash IN ({_marks(hashes)})",
+                        (*urls, *hashes),
+                    ),
                 )
-                for row_id, url, digest in rows:
-                    by_url.setdefault(url, row_id)
-                    by_hash.setdefault(digest, row_id)
+            by_url: dict[str, int] = {}
+            by_hash: dict[str, int] = {}
+            for row_id, url, digest in sorted(held):  # the earliest copy of each, whichever chunk found it
+                by_url.setdefault(url, row_id)
+                by_hash.setdefault(digest, row_id)
             for item in fresh:
                 dup = by_url.get(item.canonical_url) or by_hash.get(item.content_hash)
                 state = "new"

@@ -128,7 +128,11 @@ def test_a_feed_served_where_a_page_was_expected_is_still_read() -> None:
     feed = WEB / "hmiprobation.justiceinspectorates.gov.uk/news/feed/index"
     doc = extract_html(feed.read_bytes(), url="https://hmiprobation.justiceinspectorates.gov.uk/news/feed/")
     assert "Probation work in South Yorkshire ‘generally good’" in doc.text
+    assert "The quality of probation work in South Yorkshire" in doc.text  # after a CDATA read as a comment
     assert doc.report_url is not None and doc.report_url.endswith("/quality-and-impact-inspection-south-yorkshire/")
+    page = b"<main><div><h1>Youth justice<!-- --> inspection</h1><p>Published<!-- --> 12 March 2025</p></div></main>"
+    doc = extract_html(page, url="https://example.org/p")  # not HTML enough for trafilatura: read leniently
+    assert doc.title == "Youth justice inspection" and "12 March 2025" in doc.text
 
 
 def test_a_page_without_main_text_gives_its_body_text_without_scripts() -> None:

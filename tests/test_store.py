@@ -128,6 +128,36 @@ def test_an_item_already_seen_is_a_duplicate_however_it_arrives(tmp_path: Path) 
     }
 
 
+def test_a_duplicate_names_the_earliest_copy_in_a_long_poll(tmp_path: Path) -> None:
+    """Over 200 new items are checked in parts: a copy found by its text in one part and by its address in
+    another still names the earliest copy held, not a later copy that is itself a duplicate (found by review)."""
+    feed = Feed(name="A", url="https://a.example.org/feed")
+
+    def item(n: int, url: str, digest: str) -> Item:
+        return Item(
+            guid=f"g{n}",
+            url=url,
+            canonical_url=url,
+            title=f"Item {n}",
+            published=NOW,
+            feed_url=feed.url,
+            source=feed.name,
+            content_html="",
+            summary_html="",
+            content_hash=digest,
+        )
+
+    with Store(tmp_path / "d.sqlite3") as store:
+        store.sync_feeds([feed])
+        first = store.add_items(feed.url, [item(0, "https://x.org/u", "h0")], now=NOW, backfill_since=None)
+        store.add_items(feed.url, [item(1, "https://x.org/u", "h2")], now=NOW, backfill_since=None)  # a copy
+        fillers = [item(n, f"https://x.org/f{n}", f"f{n}") for n in range(10, 209)]
+        batch = [*fillers, item(300, "https://x.org/v", "h2"), item(301, "https://x.org/u", "h3")]
+        store.add_items(feed.url, batch, now=NOW, backfill_since=None)
+        dup = store.db.execute("SELECT duplicate_of FROM items WHERE guid='g301'").fetchone()[0]
+    assert dup == first[0].id
+
+
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 
 

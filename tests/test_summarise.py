@@ -490,3 +490,23 @@ def test_a_welsh_youth_service_is_named_without_the_words_around_it() -> None:
     )
     assert inspected_body("x", "Gwasanaeth Cyfiawnder Ieuenctid HMI Probation") is None
     assert inspected_body("x", "Mae gwasanaethau troseddwyr ifanc Cymru yn gwella.") is None
+    assert inspected_body("x", "Gwasanaeth Cyfiawnder Ieuenctid Gogledd Cymru") is None  # a part of Wales
+    for tail in ("HMIP", "Arolwg Craidd"):
+        assert inspected_body("x", f"Gwasanaeth Cyfiawnder Ieuenctid Caerdydd {tail}") == (
+            "Gwasanaeth Cyfiawnder Ieuenctid Caerdydd"
+        )
+
+
+def test_a_joint_inspection_recalled_or_a_clinics_referral_order_changes_nothing() -> None:
+    """A press release on the probation inspectorate's own joint inspection of a topic is a thematic (fresh22a's
+    MAPPA release pins it), but news that recalls an earlier joint inspection stays news; a youth court's referral
+    order is probation's language, a clinic's is not (found by review)."""
+    from digest.classify import classify, kind_of
+
+    recalled = (
+        "Napo said little had changed since a joint inspection of MAPPA in 2022 found that HM Inspectorate of "
+        "Probation inspectors were concerned about public protection."
+    )
+    assert kind_of("Union warns on public protection", recalled, source_type="news") == "news"
+    clinic = "Every referral order must include the patient's NHS number and the clinical question for imaging."
+    assert not classify(title="Changes to electronic referral orders for imaging", text=clinic).about_probation
