@@ -23,7 +23,7 @@ from .errors import ConfigError, DigestError, LockedError
 from .fetch import Fetcher
 from .health import JobState, Verdict, assess
 from .ledger import Stop
-from .models import Feed, FeedHealth, Message, RunInfo
+from .models import Feed, FeedHealth, HealthStatus, Message, RunInfo
 from .store import Store
 from .store_runs import LockHolder, lock_live
 from .subscribers import ListCache, SubscriberFile, unknown_sources
@@ -169,6 +169,40 @@ class Service:
         )
         self._readers.facts = (key, facts)
         return facts
+
+    def health(self, store: Store, now: datetime) -> tuple[dict[str, Any], bool]:
+        """What /health says, and whether all is well. Worked out again when the database, a job's outcome or the
+        second changes: a monitor asking many times a second is answered from the first answer of that second."""
+        running = self.send_thread is not None and self.send_thread.is_alive()
+        key = (id(store), *store.version(), now.replace(microsecond=0), id(self.settings), self.send_state,
+               self.poll_state, self.bounce_state, running)  # fmt: skip
+        cached: tuple[tuple[object, ...], tuple[dict[str, Any], bool]] | None = getattr(self._readers, "health", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        settings = self.settings
+        facts = self.facts(store, now)
+        status = facts.today
+        verdict = self.verdict(store, facts)
+        late = schedule.overdue(settings, now, status)
+        state: HealthStatus = "ok" if verdict.ok else ("overdue" if late else "failing")
+        latest, last_poll = facts.latest, facts.last_poll
+        body: dict[str, Any] = {
+            "status": state,
+            "problems": list(verdict.problems),
+            "last_poll": last_poll.astimezone(settings.timezone).isoformat() if last_poll else None,
+            "last_digest": None
+            if latest is None
+            else {"day": latest.day.isoformat(), "status": latest.status, "deliveries": latest.counts},
+            "today": status,
+            "next_send": self.next_send(now, status).isoformat(),
+            "feeds_in_error": [
+                {"name": h.name, "url": h.url, "error": h.disabled or h.last_error, "failures": h.failures}
+                for h in facts.feeds
+                if h.last_error or h.disabled
+            ],
+        }
+        self._readers.health = (key, (body, verdict.ok))
+        return body, verdict.ok
 
     def next_send(self, now: datetime, status: str | None) -> datetime:
         """schedule.next_send, kept until it passes: the next fire time is the same for any moment before it."""

@@ -40,7 +40,6 @@ from .csp import SecurityHeaders, email_policy
 from .deliver import Sender
 from .errors import DigestError, InputError, SubscriberError
 from .messages import renderer
-from .models import HealthStatus
 from .preferences import describe, offer, you_get
 from .reader_pages import PreferencePages
 from .render import RECIPIENT, environment, templates_dir
@@ -243,34 +242,8 @@ class Pages:
         return HTMLResponse(html, headers={"Content-Security-Policy": email_policy(html)})
 
     async def health(self, request: Request) -> Response:
-        svc = self.svc
-        settings = self.svc.settings
-        clock = self.svc.clock
-        now = clock()
-        store = svc.reader()
-        facts = svc.facts(store, now)
-        status = facts.today
-        broken = [
-            {"name": h.name, "url": h.url, "error": h.disabled or h.last_error, "failures": h.failures}
-            for h in facts.feeds
-            if h.last_error or h.disabled
-        ]
-        verdict = svc.verdict(store, facts)
-        late = schedule.overdue(settings, now, status)
-        state: HealthStatus = "ok" if verdict.ok else ("overdue" if late else "failing")
-        latest, last_poll = facts.latest, facts.last_poll
-        body = {
-            "status": state,
-            "problems": list(verdict.problems),
-            "last_poll": last_poll.astimezone(settings.timezone).isoformat() if last_poll else None,
-            "last_digest": None
-            if latest is None
-            else {"day": latest.day.isoformat(), "status": latest.status, "deliveries": latest.counts},
-            "today": status,
-            "next_send": svc.next_send(now, status).isoformat(),
-            "feeds_in_error": broken,
-        }
-        return JSONResponse(body, status_code=200 if verdict.ok else 503)
+        body, ok = self.svc.health(self.svc.reader(), self.svc.clock())
+        return JSONResponse(body, status_code=200 if ok else 503)
 
 
 def create_app(

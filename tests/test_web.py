@@ -682,3 +682,30 @@ def test_a_hand_edit_of_the_list_shows_on_the_next_page(app: Any) -> None:
     assert "added-by-hand@example.org" in client.get("/admin/subscribers").text
     page = client.get("/admin/subscriber", params={"email": "added-by-hand@example.org"})
     assert page.status_code == 200, page.text[:300]
+
+
+def test_health_is_worked_out_again_when_anything_it_reports_changes(make_config: Any, tmp_path: Path) -> None:
+    """/health may answer a second's requests from the first answer of that second, but a job's outcome, a change
+    to the database by another connection, or the next second is seen at once."""
+    from datetime import timedelta
+
+    from digest.health import JobState
+    from digest.service import Service
+
+    settings = load_settings(make_config([], subscribers=["reader@example.org"]))
+    now = [NOW]
+    svc = Service(settings, clock=lambda: now[0], sender=OutboxSender(tmp_path / "outbox"))
+    store = svc.reader()
+    first, ok = svc.health(store, now[0])
+    assert not ok and first["status"] == "overdue"
+    assert svc.health(store, now[0]) == (first, ok)  # the same second, nothing changed
+    svc.poll_state = JobState(finished=NOW, error="database is locked")
+    body, _ = svc.health(store, now[0])
+    assert "the last poll failed: database is locked" in body["problems"]
+    with Store(settings.database) as other:
+        daily.send_digest(settings, other, OutboxSender(tmp_path / "outbox"), clock=lambda: NOW)
+    body, _ = svc.health(store, now[0])
+    assert body["today"] == "empty" and body["status"] != "overdue"
+    now[0] = NOW + timedelta(days=1, hours=2)  # tomorrow afternoon: tomorrow's digest is overdue in turn
+    body, _ = svc.health(store, now[0])
+    assert body["status"] == "overdue" and body["today"] is None
