@@ -360,12 +360,31 @@ print(len(set(depths)), len(depths), tls.context().cert_store_stats()["x509_ca"]
     assert r.stdout.split() == ["1", "50", "True"]  # every traceback as deep as the first; then read
 
 
+def _hosts(port: int, count: int, handler: type[BaseHTTPRequestHandler]) -> list[Any]:
+    """A server on each of 127.0.0.1 … 127.0.0.`count`, all on `port`: as many hosts, as the fetcher sees them."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    servers = []
+    for n in range(1, count + 1):
+        httpd = ThreadingHTTPServer((f"127.0.0.{n}", port), handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+    return servers
+
+
+def _stop(servers: list[Any]) -> None:
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_feeds_on_many_hosts_keep_few_connections_open() -> None:
     """Each host has a pool of its own (up to `per_host` connections), and the pools of hosts least recently used
     are closed once more hosts than `concurrency` have one: polling feeds on many hosts does not leave a socket
     open to each of them. Every fetch still succeeds, and a host fetched again reuses its connection."""
     import threading
-    from http.server import ThreadingHTTPServer
 
     port = free_port()
     open_now: dict[str, int] = {}
@@ -393,12 +412,7 @@ def test_feeds_on_many_hosts_keep_few_connections_open() -> None:
         def do_GET(self) -> None:
             respond(200, b"<rss version='2.0'><channel><title>t</title></channel></rss>")(self)
 
-    servers = []
-    for n in range(1, 7):
-        httpd = ThreadingHTTPServer((f"127.0.0.{n}", port), Handler)
-        httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
+    servers = _hosts(port, 6, Handler)
     settings = FetchSettings(concurrency=2, per_host=1, allow_private=["127.0.0.0/8"])
 
     async def run() -> list[int]:
@@ -416,16 +430,13 @@ def test_feeds_on_many_hosts_keep_few_connections_open() -> None:
     try:
         assert asyncio.run(run()) == [200] * 8
     finally:
-        for httpd in servers:
-            httpd.shutdown()
-            httpd.server_close()
+        _stop(servers)
 
 
 def test_two_requests_ending_together_never_lose_a_response() -> None:
     """Two requests that end at once both close the pools of hosts no longer used: neither may close one the other
     is closing (a KeyError had thrown a whole answer away, one run in eight here). Forty rounds, all answered."""
     import threading
-    from http.server import ThreadingHTTPServer
 
     port = free_port()
     together = threading.Barrier(2)
@@ -444,12 +455,7 @@ def test_two_requests_ending_together_never_lose_a_response() -> None:
                     pass
             respond(200, b"ok", ctype="text/plain")(self)
 
-    servers = []
-    for n in range(1, 6):
-        httpd = ThreadingHTTPServer((f"127.0.0.{n}", port), Handler)
-        httpd.daemon_threads = True
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        servers.append(httpd)
+    servers = _hosts(port, 5, Handler)
     settings = FetchSettings(concurrency=2, per_host=1, allow_private=["127.0.0.0/8"])
 
     async def round_() -> list[int]:
@@ -466,6 +472,4 @@ def test_two_requests_ending_together_never_lose_a_response() -> None:
         for _ in range(40):
             assert asyncio.run(round_()) == [200, 200]
     finally:
-        for httpd in servers:
-            httpd.shutdown()
-            httpd.server_close()
+        _stop(servers)

@@ -81,6 +81,22 @@ def test_each_feeds_item_count_is_kept_as_items_arrive(tmp_path: Path) -> None:
         assert counted == recount == {"A": 7, "B": 3}
 
 
+def _copy(feed: Feed, guid: str, url: str, digest: str, title: str = "") -> Item:
+    """An item of `feed` with the given guid, address and content hash: the three things duplicates are told by."""
+    return Item(
+        guid=guid,
+        url=url,
+        canonical_url=url,
+        title=title or guid,
+        published=NOW,
+        feed_url=feed.url,
+        source=feed.name,
+        content_html="",
+        summary_html="",
+        content_hash=digest,
+    )
+
+
 def test_an_item_already_seen_is_a_duplicate_however_it_arrives(tmp_path: Path) -> None:
     """An item whose address or text is already held, from another feed, from earlier in the same poll, or under
     a second guid, is recorded as a duplicate of the first copy, and only the first is new; a guid repeated within
@@ -88,18 +104,7 @@ def test_an_item_already_seen_is_a_duplicate_however_it_arrives(tmp_path: Path) 
     feeds = [Feed(name="A", url="https://a.example.org/feed"), Feed(name="B", url="https://b.example.org/feed")]
 
     def item(feed: Feed, guid: str, url: str, digest: str) -> Item:
-        return Item(
-            guid=f"{feed.url}#{guid}",
-            url=url,
-            canonical_url=url,
-            title=guid,
-            published=NOW,
-            feed_url=feed.url,
-            source=feed.name,
-            content_html="",
-            summary_html="",
-            content_hash=digest,
-        )
+        return _copy(feed, f"{feed.url}#{guid}", url, digest, title=guid)
 
     with Store(tmp_path / "d.sqlite3") as store:
         store.sync_feeds(feeds)
@@ -134,18 +139,7 @@ def test_a_duplicate_names_the_earliest_copy_in_a_long_poll(tmp_path: Path) -> N
     feed = Feed(name="A", url="https://a.example.org/feed")
 
     def item(n: int, url: str, digest: str) -> Item:
-        return Item(
-            guid=f"g{n}",
-            url=url,
-            canonical_url=url,
-            title=f"Item {n}",
-            published=NOW,
-            feed_url=feed.url,
-            source=feed.name,
-            content_html="",
-            summary_html="",
-            content_hash=digest,
-        )
+        return _copy(feed, f"g{n}", url, digest)
 
     with Store(tmp_path / "d.sqlite3") as store:
         store.sync_feeds([feed])
