@@ -128,11 +128,14 @@ class Fetcher:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._allowed = [_network(a) for a in settings.allow_private]
 
-    def _client_for(self, url: str, host: str) -> httpx.AsyncClient:
-        """The host's pooled client, made on its first request (a poll with nothing due makes none). It checks
-        servers with the process's TLS context (see `tls`), read on a thread while the command started. A
-        transport of our own (the demo's mirror, a test's) serves every host through one client."""
-        key = host if self._transport is None else ""
+    def _pool_key(self, host: str) -> str:
+        """Which pool serves a host: its own, or, through a transport of our own (the demo's mirror, a test's),
+        the one client every host shares."""
+        return host if self._transport is None else ""
+
+    def _client_for(self, url: str, key: str) -> httpx.AsyncClient:
+        """The pool's client, made on its first request (a poll with nothing due makes none). It checks servers
+        with the process's TLS context (see `tls`), read on a thread while the command started."""
         client = self._clients.get(key)
         if client is not None:
             self._clients.move_to_end(key)
@@ -238,11 +241,11 @@ class Fetcher:
         deadline = self.settings.deadline
         # Host first: a request waiting for its host must not hold one of the global slots meanwhile.
         async with per_host, self._total:
-            key = host if self._transport is None else ""
+            key = self._pool_key(host)
             self._busy[key] += 1
             try:
                 # The deadline starts once the request has its slot; a trickling server cannot hold it longer.
-                client = self._client_for(url, host)
+                client = self._client_for(url, key)
                 async with asyncio.timeout(deadline), client.stream("GET", url, headers=headers) as r:
                     declared = r.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > limit and r.status_code == 200:

@@ -338,6 +338,11 @@ async def process(
     # As many items in flight as the fetcher allows requests: fewer leaves its connections idle behind latency.
     limit = asyncio.Semaphore(settings.fetch.concurrency)
 
+    def save(item_id: int, read: Document | None, summary: Summary, error: str | None) -> None:
+        with store.transaction():  # one commit an item, not one a row
+            store.save_document(item_id, read, error=error)
+            store.save_summary(item_id, summary, now=clock())
+
     async def one(item: Item) -> None:
         assert item.id is not None
         async with limit:
@@ -351,16 +356,12 @@ async def process(
                 summary, read = _from_feed_only(settings, item)
                 error = f"{type(exc).__name__}: {exc}"
             try:
-                with store.transaction():  # one commit an item, not one a row
-                    store.save_document(item.id, read, error=error)
-                    store.save_summary(item.id, summary, now=clock())
+                save(item.id, read, summary, error)
             except (sqlite3.InterfaceError, sqlite3.DataError, UnicodeError, ValueError, OverflowError) as exc:
                 # What was read cannot be stored (a string SQLite refuses): the feed's own text instead, with why
                 log.exception("saving what was read of %s failed; using the feed's own text", item.url)
                 summary, read = _from_feed_only(settings, item)
-                with store.transaction():
-                    store.save_document(item.id, read, error=f"{type(exc).__name__}: {exc}")
-                    store.save_summary(item.id, summary, now=clock())
+                save(item.id, read, summary, f"{type(exc).__name__}: {exc}")
             if progress:
                 progress(item)
 
