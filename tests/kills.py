@@ -147,7 +147,8 @@ def experiment(
             time.sleep(0.002)
         time.sleep(rng.uniform(0, most))
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
+            _, err_bytes = proc.communicate()  # reads and closes its pipe: no file left open for a later test
+            err = err_bytes.decode() if err_bytes else ""
             raise RuntimeError(f"`digest send` ended before kill {figures.kills + 1} (too few subscribers?): {err}")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
