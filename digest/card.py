@@ -308,13 +308,30 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
             if p.rstrip().endswith(":") and i + 1 < len(paras):
                 # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
                 return _limit_words(" ".join(paras[i + 1 : i + 3]), 80)
-    # 2. Their foreword: the judgement sentences.
+    # 2. A quotation signed after it, as a pull quote is set: “…” then their name (and title).
+    signed = re.search(rf"”\s*(?:[A-Z][\w’'-]*\s+){{0,3}}(?:{forms})\b", text)
+    if signed:
+        start = _quotation_start(text, signed.start())
+        if start is not None:
+            return _limit_words(text[start : signed.start()].replace("“", ""), 80)
+    # 3. Their foreword: the judgement sentences.
     foreword = [s for s in sents if re.match(r"foreword\b", s.chapter, re.I)]
     if foreword:
         judged = [s for s in foreword if JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
         picked = (judged or foreword)[:2]
         return _limit_words(" ".join(s.text for s in picked), 80)
     return None
+
+
+def _quotation_start(text: str, close: int) -> int | None:
+    """Where the quotation that ends at `close` opens. A quotation of several paragraphs opens each with “ and
+    closes only the last, so it opens at the first of the opening marks that no ” follows before `close`."""
+    start = text.rfind("“", 0, close)
+    if start < 0 or "\n\n\n" in text[start:close]:
+        return None
+    while (before := text.rfind("“", 0, start)) >= 0 and "”" not in text[before:start]:
+        start = before
+    return start if len(text[start:close]) >= 40 else None
 
 
 def _limit_words(text: str, limit: int) -> str:

@@ -352,6 +352,22 @@ def test_a_headline_run_into_the_first_sentence_is_taken_off_not_the_sentence() 
     assert "An Inspection of Through the Gate" not in summary
 
 
+def test_a_pull_quote_signed_below_is_the_chief_inspectors_words() -> None:
+    """Found on two report pages (corpus fresh15a-ttg2-report-staging and
+    fresh9-tr-early-implementation-2-report-2015): the chief inspector's words are set as a quotation with the
+    name and title after it ("… gets done.” Dame Glenys Stacey, HM Chief Inspector of Probation"), not with
+    "said". The card named the chief inspector but gave none of their words. A quotation of two paragraphs
+    (each opened with “, only the last closed) is given from its first."""
+    from .corpus import card, load
+
+    cases = {c.slug: c for c in load()}
+    ttg = card(cases["fresh15a-ttg2-report-staging"])
+    assert ttg.chief_inspector_quote and ttg.chief_inspector_quote.startswith("There were great hopes for Through")
+    tr = card(cases["fresh9-tr-early-implementation-2-report-2015"])
+    assert tr.chief_inspector == "Paul Wilson"
+    assert tr.chief_inspector_quote and tr.chief_inspector_quote.startswith("Given that we are still in the early")
+
+
 def test_a_summary_never_points_to_where_the_publication_is() -> None:
     """Found on a report page and a press release (corpus fresh15a-mappa-followup-report-page and
     research-supervision-reoffending-2023-press-release): "You can read the full report here." and "The three
