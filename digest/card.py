@@ -295,16 +295,15 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
         rf"(?: the report)?|concluded)\b",
         re.I,
     )
-    quoted = re.compile(r"“([^”]{40,900})”|\"([^\"]{40,900})\"")
     # 1. A quotation in the paragraph that names them speaking or just after. Searched as one run: a quotation
     #    of several paragraphs opens each with “ and closes only the last.
     named = re.compile(rf"\b(?:{forms})\b")
     for i, p in enumerate(paras):
         introduces = p.rstrip().endswith(":") and named.search(p)  # "… to Chief Inspector Dame Glenys Stacey:"
         if said.search(p) or introduces:
-            m = quoted.search(" ".join(paras[i : i + 3]))
-            if m:
-                return _limit_words((m.group(1) or m.group(2)).replace("“", ""), 80)
+            words = _opened_quotation(" ".join(paras[i : i + 3]))
+            if words:
+                return words
             if p.rstrip().endswith(":") and i + 1 < len(paras):
                 # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
                 return _limit_words(" ".join(paras[i + 1 : i + 3]), 80)
@@ -320,6 +319,31 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
         judged = [s for s in foreword if JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
         picked = (judged or foreword)[:2]
         return _limit_words(" ".join(s.text for s in picked), 80)
+    return None
+
+
+def _opened_quotation(run: str) -> str | None:
+    """The first quotation of some length in a run of paragraphs, as whole sentences up to 80 words. A quotation
+    of several paragraphs closes only in its last, and a long one may run past the run, or past the end of an
+    excerpt: its first sentences are its words, without one the excerpt cut."""
+    pos = 0
+    while (m := re.compile(r"[“\"]").search(run, pos)) is not None:
+        end = re.compile(r"[”\"]").search(run, m.end())  # a page may open with one mark and close with the other
+        close = end.start() if end else -1
+        body = run[m.end() : close if close >= 0 else len(run)]
+        if len(body) >= 40:
+            # “…,” she said: the words end where the sentence they are told in goes on
+            body = re.sub(r",$", ".", re.sub(r"\s+", " ", body.replace("“", "")).strip())
+            kept = _limit_words(body, 80)
+            if close < 0:  # the quotation goes on past what is here: keep what ends a sentence
+                parts = split_sentences(kept)
+                while parts and not whole(parts[-1]):
+                    parts.pop()
+                kept = " ".join(parts)
+            return kept or None
+        if close < 0:
+            return None
+        pos = close + 1
     return None
 
 

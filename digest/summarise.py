@@ -35,7 +35,7 @@ from .models import Document, Kind, Summary
 from .models import Hints as Hints  # defined with the other data that crosses modules; named here as before
 from .ratings import find_rating
 from .recommendations import recommendations
-from .text import Sentence, sentences, whole
+from .text import Sentence, sentences, split_sentences, whole
 
 _STOP_WORDS = """
     a about above after again against all also am an and any are as at be because been before being below
@@ -204,6 +204,7 @@ def _extractive(
     sents: list[Sentence], budget: int, *, report: bool, avoid: tuple[str, ...] = (), title: str = ""
 ) -> str:
     heading = re.sub(r"\W+", " ", title).strip().lower()
+    said = [b for a in avoid if a for part in split_sentences(a) if (b := _bare(part))]
     title_words = set(_content_words(title))
     glued = _glued_heading(title)
     sents = [_unglued(s, glued) for s in sents]
@@ -219,7 +220,7 @@ def _extractive(
         and whole(s.text)
         and _quote_ok(s)
         and not (heading and re.sub(r"\W+", " ", s.text).strip().lower().startswith(heading))
-        and not any(s.text in a or a in s.text for a in avoid if a)
+        and not _said_elsewhere(s.text, said)
     ]
     if report:
         findings = [s for s in pool if in_findings(s)]
@@ -272,6 +273,18 @@ def _extractive(
         if used >= budget - 5:
             break
     return " ".join(_FOOTNOTE.sub("", s.text) for s in sorted(chosen.values(), key=lambda s: s.index))
+
+
+def _bare(text: str) -> str:
+    """A sentence without its quotation marks and closing stop or comma: the chief inspector's words are the same
+    words told as a quotation (“… we have seen,” said …) or given on the card ("… we have seen.")."""
+    return re.sub(r"[“”\"]", "", text).strip().rstrip(".,;:!?").strip()
+
+
+def _said_elsewhere(text: str, said: list[str]) -> bool:
+    """The sentence says words the card gives elsewhere (the chief inspector's, a finding), or is one of them."""
+    bare = _bare(text)
+    return bool(bare) and any(b in bare or bare in b for b in said)
 
 
 def _glued_heading(title: str) -> re.Pattern[str] | None:

@@ -368,6 +368,28 @@ def test_a_pull_quote_signed_below_is_the_chief_inspectors_words() -> None:
     assert tr.chief_inspector_quote and tr.chief_inspector_quote.startswith("Given that we are still in the early")
 
 
+def test_a_long_quotation_gives_its_first_sentences_not_nothing() -> None:
+    """Found on press releases of 2019–2023 (corpus cardiff-yos-2020-press-release, london-crc-2019-press-release,
+    omic-post-release-thematic-2023-pr, essex-north-pdu-2022-press-release): the chief inspector's words run over
+    several paragraphs (each opened with “, only the last closed), or past the end of the excerpt, and the card
+    gave none of them, or began at their second paragraph. Now it gives their first sentences, and never one the
+    excerpt cut."""
+    from digest.text import whole
+
+    from .corpus import card, load
+
+    cases = {c.slug: c for c in load()}
+    for slug, opening in (
+        ("cardiff-yos-2020-press-release", "These findings are very disappointing."),
+        ("london-crc-2019-press-release", "London CRC continues to improve"),
+        ("omic-post-release-thematic-2023-pr", "I continue to have serious concerns"),
+        ("essex-north-pdu-2022-press-release", "This was a concerning inspection"),
+    ):
+        quote = card(cases[slug]).chief_inspector_quote
+        assert quote and quote.startswith(opening), (slug, quote)
+        assert whole(quote) and "“" not in quote, (slug, quote)
+
+
 def test_a_summary_never_points_to_where_the_publication_is() -> None:
     """Found on a report page and a press release (corpus fresh15a-mappa-followup-report-page and
     research-supervision-reoffending-2023-press-release): "You can read the full report here." and "The three
