@@ -177,9 +177,18 @@ def standard_ratings(text: str) -> tuple[tuple[str, str], ...]:
 _SPEAKS = re.compile(
     r"\b(?:said|says|say|added|adds|commented|noted|notes|recalled|concluded|concludes|warned|warns|published|"
     r"publishes|stated|states|explained|urged|urges|called|calls|highlighted|welcomed|wrote|writes|praised|"
-    r"described|summarised|reported|told|continued|acknowledged)\b|[“”\"]",
+    r"described|summarised|reported|told|continued|acknowledged|according\s+to)\b|[“”\"]",
     re.I,
 )
+
+
+def _theirs(para: str, at: int, name: str) -> bool:
+    """The verb at `at` is not another officeholder's: "Secretary of State David Gauke told Parliament he had asked
+    Chief Inspector of Probation, Dame Glenys Stacey, to …" names her as asked, not as speaking."""
+    clause = re.split(r"[.!?]\s", para[max(0, at - 120) : at])[-1]
+    office = [m.end() for m in _OTHER_OFFICE.finditer(clause)]
+    chief = [m.end() for m in re.finditer(rf"\b{re.escape(name.split()[-1])}\b|{_CHIEF_TITLE}", clause)]
+    return not office or (bool(chief) and chief[-1] > office[-1])
 
 
 def _speaks(text: str, start: int, end: int, name: str) -> bool:
@@ -188,7 +197,7 @@ def _speaks(text: str, start: int, end: int, name: str) -> bool:
     para_start = text.rfind("\n", 0, start) + 1
     para_end = text.find("\n", end)
     para = text[para_start : para_end if para_end >= 0 else len(text)]
-    if len(para.split()) <= 16 or _SPEAKS.search(para):
+    if len(para.split()) <= 16 or any(_theirs(para, verb.start(), name) for verb in _SPEAKS.finditer(para)):
         return True
     surname = re.escape(name.split()[-1])
     return (

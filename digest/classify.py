@@ -272,7 +272,10 @@ _REPORT_OF_TOPIC = re.compile(
     r"\b(?:review|report|inspection)\b[^.]{0,80}\b(?:by|from)\s+(?:His Majesty’s |HM |Her Majesty’s )?"
     r"Inspectorate of Probation\b|\bInspectorate of Probation (?:has )?(?:published|revisited|reported|examined|"
     r"found|reviewed|looked)\b(?!\s+to\s+be\b)|\baccording to (?:the )?(?:independent )?(?:inspectors|a new report|"
-    r"the report)\b|\baccording to the Chief Inspectors? of (?:Probation|Prisons?)\b|"
+    r"the report)\b|"
+    # "according to the Chief Inspector of Probation", "according to Dame Glenys Stacey, HM Chief Inspector of …"
+    r"\baccording to (?:the\s+|(?:[A-Z][\w’'-]+\s+){1,3}[A-Z][\w’'-]+,\s+)(?:HM\s+|His Majesty’s\s+|Her Majesty’s\s+)?"
+    r"Chief Inspectors? of (?:Probation|Prisons?)\b|"
     r"\b(?:a|this|the|new)\s+joint\s+(?:inspection\s+)?report\b|"
     # "The report … reflects the findings of HM Inspectorate of Probation and …", "Our report, Transforming
     # Rehabilitation – Early Implementation, …"

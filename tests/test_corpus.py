@@ -73,6 +73,15 @@ KNOWN = {
     "minutes (the labeller's note: true is arguable)",
     "fresh22a-hmip-sfo-review-jordan-mcsweeney-pr": "a press release on the Chief Inspector's review of one case, "
     "labelled other (the labeller's note: news or inspection are as plausible); read as news",
+    "fresh23a-hmip-pr-performance-gap-annual-2019": "a press release on a year of inspecting every probation service, "
+    "labelled research (an annual report's) by both labellers, each noting that news is as plausible; its excerpt "
+    "never says it is the annual report, and it is read as news",
+    "fresh23b-moj-mccann-review-announcement-2020": "a GOV.UK policy paper announcing a review of one case, labelled "
+    "news by both labellers, each noting that other is as plausible; read as other, as GOV.UK files it",
+    "fresh23b-worboys-vcs-2018-news": "GOV.UK news of a review of one case, handed to the minister: the labellers "
+    "disagree (other, as its report page; news); read as news",
+    "fresh23b-worboys-vcs-2018-report": "the inspectorate's page for the same review: the labellers disagree "
+    "(other, as the McSweeney review above; inspection); read as news",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
 READ = (
@@ -108,6 +117,8 @@ READ = (
     "fresh21b",
     "fresh22a",
     "fresh22b",
+    "fresh23a",
+    "fresh23b",
 )  # a batch joins once its misses have been read
 TUNED = [c for c in load() if c.half in READ and c.slug not in KNOWN]
 
@@ -263,7 +274,7 @@ def test_where_two_labellers_agree_the_program_does_too() -> None:
 
     second = second_labels()
     labelled = [c for c in load() if c.slug in second]
-    assert len(labelled) >= 240
+    assert len(labelled) >= 255
     for c in labelled:
         kind = second[c.slug]["kind"]
         assert kind in ("inspection", "thematic", "research", "news", "blog", "other"), c.slug

@@ -390,6 +390,20 @@ def test_a_long_quotation_gives_its_first_sentences_not_nothing() -> None:
         assert whole(quote) and "“" not in quote, (slug, quote)
 
 
+def test_the_chief_inspector_is_given_as_speaking_only_in_their_own_words() -> None:
+    """Found on two documents of an unread batch (corpus fresh23b): a press release gives the chief inspector's
+    finding as "…, according to Dame Glenys Stacey, HM Chief Inspector of Probation", which is her speaking (the
+    card had named nobody, and read the thematic's release as news); a minister's news item says the Secretary of
+    State "told Parliament he had asked Chief Inspector of Probation, Dame Glenys Stacey, to urgently review" a
+    case, which is the minister speaking (the card had named her)."""
+    from .corpus import card, load
+
+    cases = {c.slug: c for c in load()}
+    release = card(cases["fresh23b-hmip-supply-chains-thematic-2018-news"])
+    assert (release.chief_inspector, release.kind) == ("Dame Glenys Stacey", "thematic")
+    assert card(cases["fresh23b-worboys-vcs-2018-news"]).chief_inspector is None
+
+
 def test_a_summary_never_points_to_where_the_publication_is() -> None:
     """Found on a report page and a press release (corpus fresh15a-mappa-followup-report-page and
     research-supervision-reoffending-2023-press-release): "You can read the full report here." and "The three
