@@ -307,10 +307,15 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
     # 1. A quotation in the paragraph that names them speaking or just after. Searched as one run: a quotation
     #    of several paragraphs opens each with “ and closes only the last.
     named = re.compile(rf"\b(?:{forms})\b")
+    # "Chief Inspector of Probation Justin Russell: “…”", "… Justin Russell explains why this matters: “…”"
+    colon = re.compile(rf"\b(?:{forms})\b[^.“\"\n]{{0,80}}:\s*[“\"]")
+    # "Martin Jones, said: 17 years on from …": their words told after the colon, the page's marks missing
+    unmarked = re.compile(r"\b(?:said|says|added|commented):\s+(?=[A-Z0-9])")
     for i, p in enumerate(paras):
-        introduces = p.rstrip().endswith(":") and named.search(p)  # "… to Chief Inspector Dame Glenys Stacey:"
+        introduces = (p.rstrip().endswith(":") and named.search(p)) or colon.search(p)
         if said.search(p) or introduces:
-            words = _opened_quotation(" ".join(paras[i : i + 3]))
+            told = unmarked.search(p)
+            words = _unmarked_words(p[told.end() :]) if told else _opened_quotation(" ".join(paras[i : i + 3]))
             if words:
                 return words
             if p.rstrip().endswith(":") and i + 1 < len(paras):
@@ -322,13 +327,39 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
         start = _quotation_start(text, signed.start())
         if start is not None:
             return _limit_words(text[start : signed.start()].replace("“", ""), 80)
-    # 3. Their foreword: the judgement sentences.
-    foreword = [s for s in sents if re.match(r"foreword\b", s.chapter, re.I)]
+    # 3. Their foreword: the judgement sentences. A foreword's sentences are under its chapter, or under a heading
+    #    that is the foreword's ("Introduction from Chief Inspector of Probation") or their name and title.
+    signature = re.compile(
+        rf"^(?:foreword|introduction from)\b|\b(?:{forms})\b.*{_CHIEF_TITLE}|{_CHIEF_TITLE}.*\b(?:{forms})\b", re.I
+    )
+    foreword = [
+        s
+        for s in sents
+        if (re.match(r"foreword\b", s.chapter, re.I) or signature.search(s.heading))
+        and whole(s.text)  # not the one an excerpt cut
+        and not _LEANS_BACK.match(s.text)  # nor one that answers a sentence left out
+    ]
     if foreword:
         judged = [s for s in foreword if JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
         picked = (judged or foreword)[:2]
         return _limit_words(" ".join(s.text for s in picked), 80)
     return None
+
+
+_LEANS_BACK = re.compile(r"(?:However|But|And|Yet|Instead|Also|Nevertheless|Conversely|Similarly|Likewise)\b")
+
+
+def _unmarked_words(told: str) -> str | None:
+    """Words told after "said:" without an opening mark, to the paragraph's end: whole sentences up to 80 words."""
+    if _QUOTE_MARK.match(told) or len(told) < 40:
+        return None
+    parts = split_sentences(_limit_words(told.replace("”", "").replace('"', ""), 80))
+    while parts and not whole(parts[-1]):
+        parts.pop()
+    return " ".join(parts) or None
+
+
+_QUOTE_MARK = re.compile(r"[“\"]")
 
 
 def _opened_quotation(run: str) -> str | None:

@@ -404,6 +404,28 @@ def test_the_chief_inspector_is_given_as_speaking_only_in_their_own_words() -> N
     assert card(cases["fresh23b-worboys-vcs-2018-news"]).chief_inspector is None
 
 
+def test_the_chief_inspectors_words_however_a_page_introduces_them() -> None:
+    """Found on corpus press releases and report pages whose cards named the chief inspector with none of their
+    words: the name then a colon ("Chief Inspector of Probation Justin Russell: “…", "… explains why this research
+    is important: “…"); "said:" with the opening mark missing; a foreword under a heading that is the chief
+    inspector's name and title, whose last sentence the excerpt cut (never given)."""
+    from digest.text import whole
+
+    from .corpus import card, load
+
+    cases = {c.slug: c for c in load()}
+    for slug, opening in (
+        ("annual-probation-report-2020-press-release", "While it has been encouraging to see some signs"),
+        ("research-supervision-reoffending-2023-press-release", "This vital research demonstrates the difference"),
+        ("cjji-women-2024-press-release", "17 years on from the Corston report"),
+        ("fresh14a-hmip-ep-guide-youth-case-management", "The capacity to be reflective, learn from experience"),
+        ("national-inspection-april-2025", "This inspection examined the sufficiency of national arrangements"),
+    ):
+        quote = card(cases[slug]).chief_inspector_quote
+        assert quote and quote.startswith(opening), (slug, quote)
+        assert whole(quote) and not re.search(r"[“”]", quote), (slug, quote)
+
+
 def test_a_summary_never_points_to_where_the_publication_is() -> None:
     """Found on a report page and a press release (corpus fresh15a-mappa-followup-report-page and
     research-supervision-reoffending-2023-press-release): "You can read the full report here." and "The three
