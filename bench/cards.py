@@ -12,7 +12,7 @@ import argparse
 import time
 from collections import Counter
 
-from tests.corpus import FIELDS, agreement, evaluate, halves, load
+from tests.corpus import FIELDS, agreement, evaluate, halves, load, words
 
 TARGETS = {
     "relevance": 0.98,
@@ -53,6 +53,15 @@ def main() -> None:
                 for miss in results[half][f].misses:
                     print(f"MISS {half} {f}: {miss}")
     line = " ".join(f"{h}_{f}={results[h][f].rate:.3f}" for h in parts for f in FIELDS)
+    # Not labelled word for word: how often a card that names the chief inspector gives their words, and whether
+    # every sentence it gives is in the text as published (none cut short, mended or paraphrased).
+    said = words(c for c in all_cases if c.half in parts)
+    if said.named:
+        print(
+            f"\nthe chief inspector's words: on {said.given} of the {said.named} cards that name a chief inspector "
+            f"({said.given / said.named:.1%}); word for word from the text: {said.verbatim} of {said.given}"
+        )
+        line += f" words_given={said.given / said.named:.3f}"
     agreed = agreement(c for c in all_cases if c.half in parts)
     if agreed is not None and agreed.positives:
         # How far the labels themselves can be trusted: where two people disagree, no program can match both.

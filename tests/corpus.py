@@ -19,6 +19,7 @@ from typing import Any
 from digest.extract import extract_text
 from digest.models import Document, SourceType, Summary
 from digest.summarise import Hints, summarise
+from digest.text import split_sentences
 
 CORPUS = Path(__file__).resolve().parent / "data" / "corpus"
 FIELDS = ("relevance", "kind", "rating", "organisation", "chief_inspector", "published")
@@ -182,6 +183,34 @@ def agreement(cases: Iterable[Case]) -> Agreement | None:
         kind=sum(a == b for a, b, _ in kinds),
         program_kind=(sum(p == a for a, _, p in kinds), sum(p == b for _, b, p in kinds)),
     )
+
+
+def _plain(text: str) -> str:
+    """Text without quotation marks or runs of spaces: the words as a quotation or a page's paragraph gives them."""
+    return re.sub(r"\s+", " ", re.sub(r"[“”\"]", "", text)).strip()
+
+
+def verbatim(quote: str, text: str) -> bool:
+    """Every sentence of the chief inspector's words, as the card gives them, is in the text as published (a
+    closing comma given as a stop)."""
+    plain = _plain(text)
+    return all(_plain(part).rstrip(".,") in plain for part in split_sentences(quote))
+
+
+@dataclass(frozen=True)
+class Words:
+    """The chief inspector's words on the cards of documents about probation whose label names a chief inspector."""
+
+    named: int
+    given: int
+    verbatim: int
+
+
+def words(cases: Iterable[Case]) -> Words:
+    named = [c for c in cases if c.labels["about_probation"] and c.labels.get("chief_inspector")]
+    quotes = [(c, card(c).chief_inspector_quote) for c in named]
+    given = [(c, q) for c, q in quotes if q]
+    return Words(len(named), len(given), sum(verbatim(q, c.document().text) for c, q in given))
 
 
 def evaluate(cases: Iterable[Case]) -> dict[str, Score]:

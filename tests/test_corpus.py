@@ -12,7 +12,7 @@ import pytest
 from digest.summarise import DEPENDENT
 from digest.text import split_sentences, whole
 
-from .corpus import CORPUS, Case, card, load, norm_name, relevant, same_org
+from .corpus import CORPUS, Case, card, load, norm_name, relevant, same_org, verbatim
 
 # Documents whose labels the rules do not reach, each with the reason (they stay visible in `make eval`).
 KNOWN = {
@@ -183,6 +183,15 @@ def test_summary_reads_as_whole_sentences(case: Case) -> None:
         plain = re.sub(r"[“”\"]", "", got.summary)
         for said in split_sentences(got.chief_inspector_quote):
             assert re.sub(r"[“”\"]", "", said).rstrip(".,") not in plain, said
+
+
+@pytest.mark.parametrize("case", ALL, ids=[c.slug for c in ALL])
+def test_the_chief_inspectors_words_are_word_for_word_from_the_text(case: Case) -> None:
+    """The card shows the chief inspector's words in quotation marks: every sentence of them is in the text as
+    published: none cut short, mended or made up of two."""
+    quote = card(case).chief_inspector_quote
+    if quote:
+        assert verbatim(quote, case.document().text), quote
 
 
 def _feed(cases: list[Case], *, words: int = 55) -> bytes:
