@@ -9,6 +9,7 @@ sector's blogs use, old (2016–2018 "Quality & Impact") and new (PDU inspection
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -177,18 +178,38 @@ def standard_ratings(text: str) -> tuple[tuple[str, str], ...]:
 _SPEAKS = re.compile(
     r"\b(?:said|says|say|added|adds|commented|noted|notes|recalled|concluded|concludes|warned|warns|published|"
     r"publishes|stated|states|explained|urged|urges|called|calls|highlighted|welcomed|wrote|writes|praised|"
-    r"described|summarised|reported|told|continued|acknowledged|according\s+to)\b|[“”\"]",
+    r"described|summarised|reported|told|continued|acknowledged)\b|[“\"]",
     re.I,
 )
+# An office in apposition describes someone named before it ("Justin Russell, … and a former Director of …").
+_APPOSED = re.compile(r"\b(?:a|an|former|then)\s+(?:\w+\s+)?$", re.I)
 
 
-def _theirs(para: str, at: int, name: str) -> bool:
-    """The verb at `at` is not another officeholder's: "Secretary of State David Gauke told Parliament he had asked
-    Chief Inspector of Probation, Dame Glenys Stacey, to …" names her as asked, not as speaking."""
-    clause = re.split(r"[.!?]\s", para[max(0, at - 120) : at])[-1]
-    office = [m.end() for m in _OTHER_OFFICE.finditer(clause)]
+def _theirs(para: str, verb: re.Match[str], name: str) -> bool:
+    """The verb (or opening mark) tells the chief inspector's words, not another officeholder's ("Secretary of State
+    David Gauke told Parliament he had asked Chief Inspector of Probation, Dame Glenys Stacey, to …" names her as
+    asked), and an opening mark opens words, not a term in quotation marks (“victim contact scheme”)."""
+    if verb[0] in '“"':
+        words = para[verb.end() : verb.end() + 200]  # enough for eight words, never the rest of a long paragraph
+        close = words.find("”" if verb[0] == "“" else '"')
+        if len(words[: close if close >= 0 else len(words)].split()) < 8:
+            return False
+    clause = re.split(r"[.!?]\s", para[max(0, verb.start() - 120) : verb.start()])[-1]
+    office = [m.end() for m in _OTHER_OFFICE.finditer(clause) if not _APPOSED.search(clause[: m.start()])]
     chief = [m.end() for m in re.finditer(rf"\b{re.escape(name.split()[-1])}\b|{_CHIEF_TITLE}", clause)]
     return not office or (bool(chief) and chief[-1] > office[-1])
+
+
+@functools.lru_cache(maxsize=256)  # every candidate name in a paragraph asks again
+def _speaks_in(para: str, name: str) -> bool:
+    surname = re.escape(name.split()[-1])
+    return (
+        len(para.split()) <= 16
+        or any(_theirs(para, verb, name) for verb in _SPEAKS.finditer(para))
+        # "…, according to Dame Glenys Stacey, HM Chief Inspector of Probation": not "according to an announcement"
+        or re.search(rf"\baccording\s+to\s+(?:(?:the|HM|Dame|Sir|Dr)\s+)*(?:[A-Z][\w’'-]+\s+){{0,4}}{surname}\b", para)
+        is not None
+    )
 
 
 def _speaks(text: str, start: int, end: int, name: str) -> bool:
@@ -196,14 +217,16 @@ def _speaks(text: str, start: int, end: int, name: str) -> bool:
     said: …"), not a mention in passing."""
     para_start = text.rfind("\n", 0, start) + 1
     para_end = text.find("\n", end)
-    para = text[para_start : para_end if para_end >= 0 else len(text)]
-    if len(para.split()) <= 16 or any(_theirs(para, verb.start(), name) for verb in _SPEAKS.finditer(para)):
-        return True
-    surname = re.escape(name.split()[-1])
-    return (
-        re.search(rf"\b{surname}\b[^.“\"\n]{{0,40}}?\b(?:said|says|added|commented|concluded|explained)\b", text)
-        is not None
+    return _speaks_in(text[para_start : para_end if para_end >= 0 else len(text)], name) or _said_later(
+        text, name.split()[-1]
     )
+
+
+@functools.lru_cache(maxsize=64)  # asked for every candidate name in the text
+def _said_later(text: str, surname: str) -> bool:
+    """Their surname says something somewhere ("Mr Russell said: …")."""
+    verbs = r"(?:said|says|added|commented|concluded|explained)"
+    return re.search(rf"\b{re.escape(surname)}\b[^.“\"\n]{{0,40}}?\b{verbs}\b", text) is not None
 
 
 def chief_inspector(text: str, sents: list[Sentence], title: str = "") -> tuple[str | None, str | None]:
@@ -299,102 +322,156 @@ def _surname_forms(name: str) -> list[str]:
 
 def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str | None:
     forms = "|".join(re.escape(f) for f in _surname_forms(name))
+    verbs = r"(?:said|says|added|commented|summarised(?: the report)?|concluded|praised|warned|explained)"
     said = re.compile(
-        rf"(?:{forms}|[Cc]hief [Ii]nspector|she|he)\b[^.“\"]{{0,80}}?\b(?:said|says|added|commented|summarised"
-        rf"(?: the report)?|concluded)\b",
+        # "Chief Inspector of Probation Justin Russell said", "she added"; "…,” said Ms Durkin", "said the Chief
+        # Inspector"
+        rf"\b(?:{forms}|[Cc]hief [Ii]nspector|she|he)\b[^.“\"]{{0,80}}?\b{verbs}\b|"
+        rf"\b(?:said|says|added)\s+(?:(?:Mr|Mrs|Ms|Dr|Dame|Sir|the|HM)\s+)*"
+        rf"(?:(?:[A-Z][\w’'-]+\s+){{0,2}}(?:{forms})\b|Chief Inspector)",
         re.I,
     )
-    # 1. A quotation in the paragraph that names them speaking or just after. Searched as one run: a quotation
-    #    of several paragraphs opens each with “ and closes only the last.
+    # 1. A quotation in the paragraph that names them speaking or just after.
     named = re.compile(rf"\b(?:{forms})\b")
     # "Chief Inspector of Probation Justin Russell: “…”", "… Justin Russell explains why this matters: “…”"
-    colon = re.compile(rf"\b(?:{forms})\b[^.“\"\n]{{0,80}}:\s*[“\"]")
-    # "Martin Jones, said: 17 years on from …": their words told after the colon, the page's marks missing
-    unmarked = re.compile(r"\b(?:said|says|added|commented):\s+(?=[A-Z0-9])")
+    colon = re.compile(rf"\b(?:{forms})\b[^.“\"\n]{{0,160}}:\s*[“\"]")
     for i, p in enumerate(paras):
         introduces = (p.rstrip().endswith(":") and named.search(p)) or colon.search(p)
         if said.search(p) or introduces:
-            told = unmarked.search(p)
-            words = _unmarked_words(p[told.end() :]) if told else _opened_quotation(" ".join(paras[i : i + 3]))
+            # "Martin Jones, said: 17 years on from …": their own "said:", then their words without an opening mark
+            told = next((m for m in said.finditer(p) if re.match(r":\s+[A-Z0-9]", p[m.end() :])), None)
+            words = _unmarked_words(p[told.end() + 1 :]) if told else _opened_quotation(paras, i)
             if words:
                 return words
             if p.rstrip().endswith(":") and i + 1 < len(paras):
                 # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
-                return _limit_words(" ".join(paras[i + 1 : i + 3]), 80)
-    # 2. A quotation signed after it, as a pull quote is set: “…” then their name (and title).
-    signed = re.search(rf"”\s*(?:[A-Z][\w’'-]*\s+){{0,3}}(?:{forms})\b", text)
-    if signed:
-        start = _quotation_start(text, signed.start())
-        if start is not None:
-            return _limit_words(text[start : signed.start()].replace("“", ""), 80)
+                return _limit_words(" ".join(paras[i + 1 : i + 3]), 80) or None
+    # 2. A quotation signed below it, as a pull quote is set: “…” then their name, and their title or nothing.
+    for signed in re.finditer(
+        rf"”[^\S\n]*\n{{0,2}}[^\S\n]*(?:(?:Dame|Sir|Dr|Professor)\s+)?(?:[A-Z][\w’'-]*\s+){{0,2}}(?:{forms})\b"
+        r"(?P<rest>[^\n]*)",
+        text,
+    ):
+        if _SIGNATURE_REST.match(signed["rest"]):
+            start = _quotation_start(text, signed.start())
+            if start is not None:
+                return _limit_words(text[start : signed.start()].replace("“", ""), 80) or None
     # 3. Their foreword: the judgement sentences. A foreword's sentences are under its chapter, or under a heading
-    #    that is the foreword's ("Introduction from Chief Inspector of Probation") or their name and title.
+    #    that is the foreword's ("Introduction from Chief Inspector of Probation") or is their name and title.
     signature = re.compile(
-        rf"^(?:foreword|introduction from)\b|\b(?:{forms})\b.*{_CHIEF_TITLE}|{_CHIEF_TITLE}.*\b(?:{forms})\b", re.I
+        rf"(?:.*\b(?:foreword|introduction|statement|message) from\b|foreword\b).*|"
+        rf"(?:{_CHIEF_TITLE},?\s+)?(?:(?:Dame|Sir|Dr)\s+)?(?:[A-Z][\w’'-]*\s+){{0,2}}(?:{forms})(?:\s+(?:CBE|OBE|MBE))*(?:,?\s+{_CHIEF_TITLE})?",
+        re.I,
     )
     foreword = [
         s
         for s in sents
-        if (re.match(r"foreword\b", s.chapter, re.I) or signature.search(s.heading))
+        if (re.match(r"foreword\b", s.chapter, re.I) or signature.fullmatch(s.heading.strip()))
         and whole(s.text)  # not the one an excerpt cut
         and not _LEANS_BACK.match(s.text)  # nor one that answers a sentence left out
     ]
     if foreword:
         judged = [s for s in foreword if JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
         picked = (judged or foreword)[:2]
-        return _limit_words(" ".join(s.text for s in picked), 80)
+        return _limit_words(" ".join(s.text for s in picked), 80) or None
     return None
 
 
+# After the name under a quotation: post-nominals, then the title or the end of the line.
+_SIGNATURE_REST = re.compile(
+    r"(?:\s*(?:CBE|OBE|MBE|KC|QC))*\s*(?:$|,?\s*(?:HM\s+|Her Majesty’s\s+|His Majesty’s\s+)?(?:Interim\s+)?"
+    r"Chief\s+Inspector)"
+)
 _LEANS_BACK = re.compile(r"(?:However|But|And|Yet|Instead|Also|Nevertheless|Conversely|Similarly|Likewise)\b")
 
 
 def _unmarked_words(told: str) -> str | None:
     """Words told after "said:" without an opening mark, to the paragraph's end: whole sentences up to 80 words."""
+    told = told.strip()
     if _QUOTE_MARK.match(told) or len(told) < 40:
         return None
-    parts = split_sentences(_limit_words(told.replace("”", "").replace('"', ""), 80))
+    return _whole_words(told.replace("”", "").replace('"', ""))
+
+
+def _whole_words(text: str) -> str | None:
+    """Up to 80 words of whole sentences: never one the page or the excerpt cut."""
+    parts = split_sentences(_limit_words(text, 80))
     while parts and not whole(parts[-1]):
         parts.pop()
     return " ".join(parts) or None
 
 
 _QUOTE_MARK = re.compile(r"[“\"]")
+# Where a quotation ends: its closing mark, or any mark that the attribution follows (“…areas,“said …).
+_CLOSES = {
+    "“": re.compile(r"”|[“\"](?=\s*(?:said|says|added|commented|explained|continued)\b)"),
+    '"': re.compile(r"[”\"]"),  # a page may open with one mark and close with the other
+}
 
 
-def _opened_quotation(run: str) -> str | None:
-    """The first quotation of some length in a run of paragraphs, as whole sentences up to 80 words. A quotation
-    of several paragraphs closes only in its last, and a long one may run past the run, or past the end of an
-    excerpt: its first sentences are its words, without one the excerpt cut."""
-    pos = 0
-    while (m := re.compile(r"[“\"]").search(run, pos)) is not None:
-        end = re.compile(r"[”\"]").search(run, m.end())  # a page may open with one mark and close with the other
-        close = end.start() if end else -1
-        body = run[m.end() : close if close >= 0 else len(run)]
-        if len(body) >= 40:
-            # “…,” she said: the words end where the sentence they are told in goes on
-            body = re.sub(r",$", ".", re.sub(r"\s+", " ", body.replace("“", "")).strip())
-            kept = _limit_words(body, 80)
-            if close < 0:  # the quotation goes on past what is here: keep what ends a sentence
-                parts = split_sentences(kept)
-                while parts and not whole(parts[-1]):
-                    parts.pop()
-                kept = " ".join(parts)
-            return kept or None
-        if close < 0:
-            return None
-        pos = close + 1
+def _opened_quotation(paras: list[str], first: int) -> str | None:
+    """The first quotation of some length that opens in paragraph `first` or the two after it, as whole sentences
+    up to 80 words. A quotation of several paragraphs opens each with its mark and closes only in the last; one
+    left open ends with its paragraph, and one the excerpt cut gives only its whole sentences."""
+    for i in range(first, min(first + 3, len(paras))):
+        pos = 0
+        while (m := _QUOTE_MARK.search(paras[i], pos)) is not None:
+            body, end, closed = _quotation(paras, i, m)
+            # not a phrase quoted inside the narrator's sentence: the sector is “less involved than ever in …”
+            if len(body) >= 40 and not body.lstrip()[:1].islower():
+                body = re.sub(r"\s+", " ", body.replace("“", "")).strip()
+                if closed:  # “…,” she said; “… challenging”. : the words end where the quotation closes
+                    body = re.sub(r"[,;:]$", "", body) + ("" if re.search(r"[.!?…][’']?$", body) else ".")
+                return _whole_words(body)
+            if end is None:
+                break  # a mark left open: nothing after it in this paragraph is a quotation of its own
+            pos = end + 1
     return None
+
+
+def _quotation(paras: list[str], i: int, opening: re.Match[str]) -> tuple[str, int | None, bool]:
+    """The words of the quotation that `opening` opens in paragraph `i`; where it closes in that paragraph (None
+    when it closes in a later one, or not at all); and whether it closes."""
+    mark, closes = opening[0], _CLOSES[opening[0]]
+    parts, start, j = [], opening.end(), i
+    while True:
+        close = closes.search(paras[j], start)
+        if close:
+            parts.append(paras[j][start : close.start()])
+            return " ".join(parts), close.start() if j == i else None, True
+        parts.append(paras[j][start:])
+        if (
+            j + 1 < len(paras)
+            and (
+                paras[j + 1].startswith(mark)  # the quotation goes on in the next paragraph
+                or (paras[j + 1][:1].islower() and not whole(paras[j]))  # a page's break inside a sentence
+            )
+        ):
+            j, start = j + 1, 1 if paras[j + 1].startswith(mark) else 0
+            continue
+        return " ".join(parts), None, False
 
 
 def _quotation_start(text: str, close: int) -> int | None:
     """Where the quotation that ends at `close` opens. A quotation of several paragraphs opens each with “ and
-    closes only the last, so it opens at the first of the opening marks that no ” follows before `close`."""
+    closes only the last, so it opens at the first of the paragraphs that open with “ and run on unclosed; within
+    a paragraph, at the first opening mark that no ” follows."""
     start = text.rfind("“", 0, close)
     if start < 0 or "\n\n\n" in text[start:close]:
         return None
-    while (before := text.rfind("“", 0, start)) >= 0 and "”" not in text[before:start]:
-        start = before
+    while True:
+        line_start = text.rfind("\n", 0, start) + 1
+        before = text.rfind("“", line_start, start)
+        if before >= 0 and "”" not in text[before:start]:
+            start = before
+            continue
+        if text[line_start:start].strip() or line_start == 0:
+            break
+        previous = text[: line_start - 1].rstrip("\n")
+        para_start = previous.rfind("\n") + 1
+        if not previous[para_start:].startswith("“") or "”" in previous[para_start:]:
+            break
+        start = para_start
     return start if len(text[start:close]) >= 40 else None
 
 

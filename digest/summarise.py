@@ -204,7 +204,9 @@ def _extractive(
     sents: list[Sentence], budget: int, *, report: bool, avoid: tuple[str, ...] = (), title: str = ""
 ) -> str:
     heading = re.sub(r"\W+", " ", title).strip().lower()
-    said = [b for a in avoid if a for part in split_sentences(a) if (b := _bare(part))]
+    # a sentence of four words or more: a short one ("Why?") would be found in every sentence that holds its words
+    said = [b for a in avoid if a for part in split_sentences(a) if len((b := _bare(part)).split()) >= 4]
+    told = _told_unmarked(sents)
     title_words = set(_content_words(title))
     glued = _glued_heading(title)
     sents = [_unglued(s, glued) for s in sents]
@@ -221,6 +223,7 @@ def _extractive(
         and _quote_ok(s)
         and not (heading and re.sub(r"\W+", " ", s.text).strip().lower().startswith(heading))
         and not _said_elsewhere(s.text, said)
+        and s.para not in told
     ]
     if report:
         findings = [s for s in pool if in_findings(s)]
@@ -273,6 +276,20 @@ def _extractive(
         if used >= budget - 5:
             break
     return " ".join(_FOOTNOTE.sub("", s.text) for s in sorted(chosen.values(), key=lambda s: s.index))
+
+
+def _told_unmarked(sents: list[Sentence]) -> set[int]:
+    """Paragraphs that are someone's words given without quotation marks, after a paragraph that ends "… said:"
+    ("Receiving the report, Secretary of State David Gauke said:" then "I am extremely grateful …"): out of it, a
+    sentence would say "I" or "we" for nobody the reader knows."""
+    last: dict[int, str] = {}
+    for s in sents:
+        last[s.para] = s.text
+    return {
+        para + 1
+        for para, text in last.items()
+        if re.search(r"\b(?:said|says|added|commented|explained|stated|continued|told \w+):\s*$", text)
+    }
 
 
 def _bare(text: str) -> str:

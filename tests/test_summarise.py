@@ -401,7 +401,10 @@ def test_the_chief_inspector_is_given_as_speaking_only_in_their_own_words() -> N
     cases = {c.slug: c for c in load()}
     release = card(cases["fresh23b-hmip-supply-chains-thematic-2018-news"])
     assert (release.chief_inspector, release.kind) == ("Dame Glenys Stacey", "thematic")
-    assert card(cases["fresh23b-worboys-vcs-2018-news"]).chief_inspector is None
+    news = card(cases["fresh23b-worboys-vcs-2018-news"])
+    assert news.chief_inspector is None
+    # and the minister's words, given after "Secretary of State David Gauke said:" without marks, are no summary's
+    assert news.summary and "I am extremely grateful" not in news.summary
 
 
 def test_the_chief_inspectors_words_however_a_page_introduces_them() -> None:
@@ -424,6 +427,100 @@ def test_the_chief_inspectors_words_however_a_page_introduces_them() -> None:
         quote = card(cases[slug]).chief_inspector_quote
         assert quote and quote.startswith(opening), (slug, quote)
         assert whole(quote) and not re.search(r"[“”]", quote), (slug, quote)
+
+
+CHIEF = "Chief Inspector of Probation Justin Russell"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        # A quotation left open ends with its paragraph: the narrative after it is nobody's words.
+        (
+            f"{CHIEF} said: “The service is poor and must improve quickly for the sake of the public.\n\n"
+            "The inspectorate made ten recommendations. The report is published today.",
+            "The service is poor and must improve quickly for the sake of the public.",
+        ),
+        # Straight marks inside curly ones are part of the words.
+        (
+            f'{CHIEF} said: “Staff described the service as "a shambles" and told us caseloads were far too high.”',
+            'Staff described the service as "a shambles" and told us caseloads were far too high.',
+        ),
+        # A minister's "said:" after the chief inspector's reported words is the minister's.
+        (
+            f"{CHIEF} said the findings were deeply worrying. The Prisons Minister said: We accept every "
+            "recommendation and will act on them without delay across the country.",
+            None,
+        ),
+        # A minister's quotation is not signed by a paragraph that opens on the chief inspector's name.
+        (
+            f"{CHIEF} published a report on the Kent service today.\n\nThe Prisons Minister responded: “We welcome "
+            "this report and will act on every one of its recommendations quickly.”\n\nJustin Russell will return "
+            "to Kent next year to check on progress.",
+            None,
+        ),
+        # A signed quotation opens at its own mark, not at a stray one paragraphs before.
+        (
+            "The Minister wrote “at last in the report that he welcomed it.\n\nMore about Kent and Essex.\n\n"
+            "“These are poor results and the service must do better for everyone.” Justin Russell, Chief Inspector "
+            "of Probation",
+            "These are poor results and the service must do better for everyone.",
+        ),
+        # A phrase quoted inside the narrator's sentence is not a quotation of the chief inspector's.
+        (
+            f"The service is “less involved than ever in probation services and in the community”, {CHIEF} said.",
+            None,
+        ),
+    ],
+)
+def test_the_chief_inspectors_words_are_theirs_and_whole(text: str, words: str | None) -> None:
+    """Found in review: each of these gave a card the narrative after an open quotation, half a sentence, a
+    minister's words or a stray quotation mark's text as the chief inspector's words."""
+    from digest.card import chief_inspector
+    from digest.text import sentences
+
+    assert chief_inspector(text, sentences(text))[1] == words
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        # Named in passing: "according to" an announcement, not to them.
+        (
+            "The current Chief Inspector of Probation, Justin Russell, will stay in post until the end of May this "
+            "year, according to an announcement made by the Ministry of Justice this morning about his successor.",
+            None,
+        ),
+        # A term in quotation marks is nobody speaking; the minister told Parliament.
+        (
+            "On 19 January, Secretary of State David Gauke told Parliament he had asked Chief Inspector of "
+            "Probation, Dame Glenys Stacey, to urgently review the “victim contact scheme” in the Worboys case and "
+            "report back to him within weeks.",
+            None,
+        ),
+        # An office in apposition describes the chief inspector, who publishes.
+        (
+            "Justin Russell, Chief Inspector of Probation and a former Director of Policy at the Home Office, has "
+            "today published his report on the service in Kent, finding it poor in every area it inspected.",
+            "Justin Russell",
+        ),
+    ],
+)
+def test_the_chief_inspector_is_named_only_as_speaking(text: str, named: str | None) -> None:
+    """Found in review of the rules that tell a chief inspector speaking from one named in passing."""
+    from digest.card import chief_inspector
+    from digest.text import sentences
+
+    assert chief_inspector(text, sentences(text))[0] == named
+
+
+def test_a_quotation_closed_by_a_wrong_mark_stops_before_its_attribution() -> None:
+    """Found on a 2010 press release (corpus fresh16b-cji-pbni-community-service-2010) whose quotation closes with
+    an opening mark (“… rural and urban areas,“said CJI’s Chief Inspector …"): the words ran on into "said …"."""
+    from .corpus import card, load
+
+    quote = next(card(c) for c in load() if c.slug == "fresh16b-cji-pbni-community-service-2010").chief_inspector_quote
+    assert quote and quote.endswith("in both rural and urban areas.") and "said" not in quote
 
 
 def test_a_summary_never_points_to_where_the_publication_is() -> None:
