@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from .models import Summary
-from .text import Sentence, as_item, split_sentences, whole, word_count
+from .text import DEPENDENT, Sentence, as_item, split_sentences, whole, word_count
 
 # The language of findings, shared with the summariser.
 EVALUATIVE = re.compile(
@@ -229,9 +229,12 @@ def _said_later(text: str, surname: str) -> bool:
     return re.search(rf"\b{re.escape(surname)}\b[^.“\"\n]{{0,40}}?\b{verbs}\b", text) is not None
 
 
-def chief_inspector(text: str, sents: list[Sentence], title: str = "") -> tuple[str | None, str | None]:
-    """The chief inspector's name and words: a quotation near their name, or their foreword. A chief inspector
-    named in passing ("the current Chief Inspector, X, will stay until May") is not given."""
+def chief_inspector(
+    text: str, sents: list[Sentence], title: str = "", *, foreword: bool = True
+) -> tuple[str | None, str | None]:
+    """The chief inspector's name and words: a quotation near their name, or (unless `foreword` is false: see
+    `foreword_words`) their foreword. A chief inspector named in passing ("the current Chief Inspector, X, will
+    stay until May") is not given."""
     within = f"{title}\n\n{text}" if title else text
     if not _ANY_CHIEF.search(within):
         return None, None
@@ -266,7 +269,8 @@ def chief_inspector(text: str, sents: list[Sentence], title: str = "") -> tuple[
                 break
     if name is None:
         return None, None
-    return _short_name(name), _quote(text, paras, sents, name)
+    name = _short_name(name)
+    return name, _quote(text, paras, name) or (foreword_words(sents, name) if foreword else None)
 
 
 def _opens_foreword(text: str, start: int) -> bool:
@@ -320,7 +324,8 @@ def _surname_forms(name: str) -> list[str]:
     return forms
 
 
-def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str | None:
+def _quote(text: str, paras: list[str], name: str) -> str | None:
+    """Their words as a page quotes them."""
     forms = "|".join(re.escape(f) for f in _surname_forms(name))
     verbs = r"(?:said|says|added|commented|summarised(?: the report)?|concluded|praised|warned|explained)"
     said = re.compile(
@@ -356,11 +361,18 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
             start = _quotation_start(text, signed.start())
             if start is not None:
                 return _limit_words(text[start : signed.start()].replace("“", ""), 80) or None
-    # 3. Their foreword: the judgement sentences. A foreword's sentences are under its chapter, or under a heading
-    #    that is the foreword's ("Introduction from Chief Inspector of Probation") or is their name and title.
+    return None
+
+
+def foreword_words(sents: list[Sentence], name: str, besides: str = "") -> str | None:
+    """Their foreword's judgement sentences, but for any `besides` says already (a summary chosen first). A
+    foreword's sentences are under its chapter, or under a heading that is the foreword's ("Introduction from Chief
+    Inspector of Probation") or is their name and title."""
+    forms = "|".join(re.escape(f) for f in _surname_forms(name))
     signature = re.compile(
         rf"(?:.*\b(?:foreword|introduction|statement|message) from\b|foreword\b).*|"
-        rf"(?:{_CHIEF_TITLE},?\s+)?(?:(?:Dame|Sir|Dr)\s+)?(?:[A-Z][\w’'-]*\s+){{0,2}}(?:{forms})(?:\s+(?:CBE|OBE|MBE))*(?:,?\s+{_CHIEF_TITLE})?",
+        rf"(?:{_CHIEF_TITLE},?\s+)?(?:(?:Dame|Sir|Dr)\s+)?(?:[A-Z][\w’'-]*\s+){{0,2}}(?:{forms})"
+        rf"(?:\s+(?:CBE|OBE|MBE))*(?:,?\s+{_CHIEF_TITLE})?",
         re.I,
     )
     foreword = [
@@ -368,13 +380,13 @@ def _quote(text: str, paras: list[str], sents: list[Sentence], name: str) -> str
         for s in sents
         if (re.match(r"foreword\b", s.chapter, re.I) or signature.fullmatch(s.heading.strip()))
         and whole(s.text)  # not the one an excerpt cut
-        and not _LEANS_BACK.match(s.text)  # nor one that answers a sentence left out
+        and not DEPENDENT.match(s.text)  # nor one that leans on a sentence left out
+        and s.text not in besides
     ]
-    if foreword:
-        judged = [s for s in foreword if JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
-        picked = (judged or foreword)[:2]
-        return _limit_words(" ".join(s.text for s in picked), 80) or None
-    return None
+    if not foreword:
+        return None
+    judged = [s for s in foreword if JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
+    return _limit_words(" ".join(s.text for s in (judged or foreword)[:2]), 80) or None
 
 
 # After the name under a quotation: post-nominals, then the title or the end of the line.
@@ -382,7 +394,6 @@ _SIGNATURE_REST = re.compile(
     r"(?:\s*(?:CBE|OBE|MBE|KC|QC))*\s*(?:$|,?\s*(?:HM\s+|Her Majesty’s\s+|His Majesty’s\s+)?(?:Interim\s+)?"
     r"Chief\s+Inspector)"
 )
-_LEANS_BACK = re.compile(r"(?:However|But|And|Yet|Instead|Also|Nevertheless|Conversely|Similarly|Likewise)\b")
 
 
 def _unmarked_words(told: str) -> str | None:

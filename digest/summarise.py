@@ -25,6 +25,7 @@ from .card import (
     SECTION_FINDINGS,
     chief_inspector,
     context_facts,
+    foreword_words,
     in_findings,
     inspected_unit,
     key_findings,
@@ -35,6 +36,7 @@ from .models import Document, Kind, Summary
 from .models import Hints as Hints  # defined with the other data that crosses modules; named here as before
 from .ratings import find_rating
 from .recommendations import recommendations
+from .text import DEPENDENT as DEPENDENT
 from .text import Sentence, sentences, split_sentences, whole
 
 _STOP_WORDS = """
@@ -75,7 +77,7 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
     report = _is_report(doc, sents)
     if report and kind in ("other", "blog", "news"):
         kind = "inspection" if re.search(r"\binspect", doc.text[:5000], re.I) else kind
-    chief, quote = chief_inspector(doc.text, sents, title)
+    chief, quote = chief_inspector(doc.text, sents, title, foreword=False)
     card = kind in ("inspection", "thematic")
     findings = key_findings(sents, report=report) if card else ()
     # Each sentence once. A report's findings (from its findings chapter, labelled by service) stay findings and
@@ -83,6 +85,10 @@ def summarise(doc: Document, hints: Hints | None = None, *, words: int = 120) ->
     # list only what the summary does not say. Neither repeats the chief inspector's words.
     avoid = (quote or "", *(f.split(": ", 1)[-1] for f in findings)) if report else (quote or "",)
     summary = _extractive(sents, words, report=report, avoid=avoid, title=title)
+    if chief and quote is None:
+        # Words the page quotes are theirs to give first; a foreword's sentences are the text's, so the summary
+        # chooses first and the card gives the foreword's other judgements as theirs.
+        quote = foreword_words(sents, chief, besides=" ".join((summary, *findings)))
     findings = tuple(f for f in findings if not _repeats(f, quote) and f.split(": ", 1)[-1] not in summary)
     if not card:
         return Summary(
@@ -162,20 +168,6 @@ def _repeats(finding: str, quote: str | None) -> bool:
     return bool(quote and core in quote)
 
 
-# A sentence that leans on the one before it: never shown without it.
-DEPENDENT = re.compile(
-    r"^(?:(?:This|These|That|Those)(?=\s+(?:is|was|are|were|has|had|have|will|would|can|could|may|might|must|"
-    r"should|means?|meant|contrasts?|shows?|showed|reflects?|reflected|led|leads?|made|makes|includes?|included|"
-    r"also|not|in|on|at|resulted|results|suggests?|suggested|indicates?|indicated|came|comes|did|does|"
-    r"one|ones|kind|approach|figure|number|work)\b|,)|"  # a pronoun ("This was …"), not "This inspection …"
-    r"Such|It|They|He|She|Here|There|Instead|However|But|And|Also|Another|Meanwhile|"
-    r"Nevertheless|Nonetheless|Similarly|Likewise|Conversely|Moreover|Furthermore|Therefore|Thus|Hence|Yet|"
-    r"Still|Otherwise|In (?:addition|contrast|turn|response)|As a (?:result|consequence)|Despite (?:this|that)|"
-    r"On the other hand|At the same time|Even so|Again|Both|Neither|The (?:latter|former|same)|"
-    # A condition on someone named before: "If they did not, enforcement action was taken."
-    r"(?:If|When|Where|Unless|Until|Once|Although|Though|While|Because|Since|As) "
-    r"(?:they|he|she|this|these|those|them))\b"  # not "it": "When it comes to …" points nowhere
-)
 _VERDICT = re.compile(
     r"\boverall\b[^.]{0,80}[‘'“\"](?:Outstanding|Good|Requires improvement|Inadequate)[’'”\"]"
     r"|[‘'“\"](?:Outstanding|Good|Requires improvement|Inadequate)[’'”\"][^.]{0,20}\boverall\b",

@@ -201,6 +201,22 @@ _WHOLE = re.compile(r"""[.!?…][”"’')\]]*(?:\[\d{1,3}\])?$""")
 _TRUNCATED = re.compile(r"(?:\[(?:…|\.\.\.|&hellip;)\]|\.\.\.|…)\s*$")
 
 
+# A sentence that leans on the one before it: never shown without it.
+DEPENDENT = re.compile(
+    r"^(?:(?:This|These|That|Those)(?=\s+(?:is|was|are|were|has|had|have|will|would|can|could|may|might|must|"
+    r"should|means?|meant|contrasts?|shows?|showed|reflects?|reflected|led|leads?|made|makes|includes?|included|"
+    r"also|not|in|on|at|resulted|results|suggests?|suggested|indicates?|indicated|came|comes|did|does|"
+    r"one|ones|kind|approach|figure|number|work)\b|,)|"  # a pronoun ("This was …"), not "This inspection …"
+    r"Such|It|They|He|She|Here|There|Instead|However|But|And|Also|Another|Meanwhile|"
+    r"Nevertheless|Nonetheless|Similarly|Likewise|Conversely|Moreover|Furthermore|Therefore|Thus|Hence|Yet|"
+    r"Still|Otherwise|In (?:addition|contrast|turn|response)|As a (?:result|consequence)|Despite (?:this|that)|"
+    r"On the other hand|At the same time|Even so|Again|Both|Neither|The (?:latter|former|same)|"
+    # A condition on someone named before: "If they did not, enforcement action was taken."
+    r"(?:If|When|Where|Unless|Until|Once|Although|Though|While|Because|Since|As) "
+    r"(?:they|he|she|this|these|those|them))\b"  # not "it": "When it comes to …" points nowhere
+)
+
+
 def whole(text: str) -> bool:
     """A finished sentence: ends in a full stop (or ! ? …), not cut off by an excerpt ("[…]", mid-word)."""
     text = text.rstrip()

@@ -411,8 +411,9 @@ def test_the_chief_inspectors_words_however_a_page_introduces_them() -> None:
     """Found on corpus press releases and report pages whose cards named the chief inspector with none of their
     words: the name then a colon ("Chief Inspector of Probation Justin Russell: “…", "… explains why this research
     is important: “…"); "said:" with the opening mark missing; a foreword under a heading that is the chief
-    inspector's name and title, whose last sentence the excerpt cut (never given)."""
-    from digest.text import whole
+    inspector's name and title, whose last sentence the excerpt cut (never given). A foreword's sentences are the
+    text's too: the summary chooses from them first, and the card gives others as the chief inspector's."""
+    from digest.text import split_sentences, whole
 
     from .corpus import card, load
 
@@ -421,12 +422,15 @@ def test_the_chief_inspectors_words_however_a_page_introduces_them() -> None:
         ("annual-probation-report-2020-press-release", "While it has been encouraging to see some signs"),
         ("research-supervision-reoffending-2023-press-release", "This vital research demonstrates the difference"),
         ("cjji-women-2024-press-release", "17 years on from the Corston report"),
-        ("fresh14a-hmip-ep-guide-youth-case-management", "The capacity to be reflective, learn from experience"),
-        ("national-inspection-april-2025", "This inspection examined the sufficiency of national arrangements"),
+        ("fresh14a-hmip-ep-guide-youth-case-management", ""),
+        ("national-inspection-april-2025", ""),
     ):
-        quote = card(cases[slug]).chief_inspector_quote
+        got = card(cases[slug])
+        quote = got.chief_inspector_quote
         assert quote and quote.startswith(opening), (slug, quote)
         assert whole(quote) and not re.search(r"[“”]", quote), (slug, quote)
+        assert not any(said in got.summary for said in split_sentences(quote)), (slug, quote)
+    assert "worrying results" not in (card(cases["national-inspection-april-2025"]).chief_inspector_quote or "")
 
 
 CHIEF = "Chief Inspector of Probation Justin Russell"
