@@ -511,16 +511,8 @@ def kind_of(
         if _RESPONSE_OR_LETTER.search(title) or _RESPONSE_OR_LETTER.search(url):  # news, as the type lines say
             return "news"
         return "research" if _RESEARCH.search(lead[:300]) else "other"
-    told_as_news = bool(
-        _NEWS_SECTION.search(url)
-        or _NEWS_VOICE.search(lead)
-        or re.search(r"\bconsult", f"{title} {url}", re.I)  # a consultation's page is news of it
-        or re.search(r"\b(?:19|20)\d\d\b", lead[:300])  # a dated statement, not a standing page
-    )
-    if source_type in ("news", "govuk") or (source_type == "inspectorate" and told_as_news):
+    if source_type in ("inspectorate", "news", "govuk"):
         return "news"
-    if source_type == "inspectorate":
-        return "other"  # the inspectorate's standing page, not told as news (about its work, its standards)
     if _GOVERNMENT.search(url):
         # A page of a government site, reached other than through its news feed: news when it is told as news
         # (someone said, today, announced, a quotation), else a standing page (a topic page, a circular).

@@ -20,7 +20,10 @@ KNOWN = {
     "developing-new-approach-to-probation-inspection": "programme news filed under the site's About section",
     "govwales-carmarthenshire-youth-support-service-visit": "a Welsh Government visit to a named youth service",
     "neurodiversity-cjs-evidence-review-hmi-prisons": "led by the prisons inspectorate, probation's a supporting part",
+    "approved-premises-inspections-about-page": "an about page with no address or title that says so",
     "academic-insights-listing-new-site": "a series' landing page, read as the series (research)",
+    "hmip-people-on-probation-page": "an about page in prose, at an address that does not say so",
+    "hmip-services-and-pathways": "a two-paragraph about page on standards, read as news",
     "proven-reoffending-statistics-oct-2012-sep-2013": "reoffending after custody, court and cautions alike: a "
     "borderline label (not probation's own) that the filter reads as probation",
     "swsc-nps-division-2018-pr": "'good performance overall' in prose: the card gives no rating rather than guess",
@@ -77,6 +80,8 @@ KNOWN = {
     "news by both labellers, each noting that other is as plausible; read as other, as GOV.UK files it",
     "fresh23b-worboys-vcs-2018-news": "GOV.UK news of a review of one case, handed to the minister: the labellers "
     "disagree (other, as its report page; news); read as news",
+    "fresh23b-worboys-vcs-2018-report": "the inspectorate's page for the same review: the labellers disagree "
+    "(other, as the McSweeney review above; inspection); read as news",
 }
 # Every batch whose misses have been read; a batch gathered since and not yet read is measured, not pinned.
 READ = (

@@ -575,16 +575,6 @@ KIND_BY_ADDRESS = [
     ("X", "Text.", None, f"{HMIP}/press-releases/2023/01/chief-inspector-launches-new-blog/", "news"),
     ("Y", "Text.", None, "https://hmppsinsights.service.justice.gov.uk/insights_blogs/young-adults/", "blog"),
     ("Z", "Text.", None, "https://example.gov.uk/our-consultations/z/", "news"),
-    # The inspectorate's feed: a standing page not told as news is a page; a consultation or a dated one is news.
-    (
-        "Services and pathways",
-        "Our standards describe services.",
-        "inspectorate",
-        f"{HMIP}/services-and-pathways",
-        "other",
-    ),
-    ("Consultation on our standards", "Tell us what you think.", "inspectorate", f"{HMIP}/?p=1243", "news"),
-    ("National Children's Day", "On 16 May 2021 my thoughts turn to children.", "inspectorate", f"{HMIP}/?p=1", "news"),
 ]
 
 
