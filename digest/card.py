@@ -48,7 +48,8 @@ NOISE = re.compile(
 )
 _CHIEF_TITLE = (
     r"(?:(?:[Tt]he\s+)?(?:[Ii]nterim|[Aa]cting|[Oo]utgoing|[Nn]ew|[Ff]ormer)\s+)?"
-    r"(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)?\s*"
+    # the spaces after "HM" go with it: a title never starts on a space (searched at every one of a long run)
+    r"(?:(?:HM|Her Majesty’s|Her Majesty's|His Majesty’s|His Majesty's)\s*)?"
     r"Chief\s+(?:Probation\s+)?Inspector(?:\s+of\s+Probation)?"
 )
 # A name as printed: "Sue McAllister", "Dame Glenys Stacey", "Justin Russell CBE" (post-nominals are dropped).
@@ -182,7 +183,7 @@ _SPEAKS = re.compile(
     re.I,
 )
 # An office in apposition describes someone named before it ("Justin Russell, … and a former Director of …").
-_APPOSED = re.compile(r"\b(?:a|an|former|then)\s+(?:\w+\s+)?$", re.I)
+_APPOSED = re.compile(r"\b(?:a|an)\s+(?:\w+\s+)?$", re.I)
 
 
 def _theirs(para: str, verb: re.Match[str], name: str) -> bool:
@@ -200,7 +201,7 @@ def _theirs(para: str, verb: re.Match[str], name: str) -> bool:
     return not office or (bool(chief) and chief[-1] > office[-1])
 
 
-@functools.lru_cache(maxsize=256)  # every candidate name in a paragraph asks again
+@functools.lru_cache(maxsize=32)  # every candidate name in a paragraph asks again
 def _speaks_in(para: str, name: str) -> bool:
     surname = re.escape(name.split()[-1])
     return (
@@ -217,12 +218,13 @@ def _speaks(text: str, start: int, end: int, name: str) -> bool:
     said: …"), not a mention in passing."""
     para_start = text.rfind("\n", 0, start) + 1
     para_end = text.find("\n", end)
-    return _speaks_in(text[para_start : para_end if para_end >= 0 else len(text)], name) or _said_later(
-        text, name.split()[-1]
-    )
+    para = text[para_start : para_end if para_end >= 0 else len(text)]
+    # "Chief Inspector of Probation Justin Russell reflects on what has been learned:", then “…”: introducing words
+    introduces = para.rstrip().endswith(":") and para_end >= 0 and text[para_end:].lstrip()[:1] in ("“", '"')
+    return introduces or _speaks_in(para, name) or _said_later(text, name.split()[-1])
 
 
-@functools.lru_cache(maxsize=64)  # asked for every candidate name in the text
+@functools.lru_cache(maxsize=4)  # asked for every candidate name in the text (a few texts: a report is large)
 def _said_later(text: str, surname: str) -> bool:
     """Their surname says something somewhere ("Mr Russell said: …")."""
     verbs = r"(?:said|says|added|commented|concluded|explained)"
@@ -345,7 +347,7 @@ def _quote(text: str, paras: list[str], name: str) -> str | None:
         if said.search(p) or introduces:
             # "Martin Jones, said: 17 years on from …": their own "said:", then their words without an opening mark
             told = next((m for m in said.finditer(p) if re.match(r":\s+[A-Z0-9]", p[m.end() :])), None)
-            words = _unmarked_words(p[told.end() + 1 :]) if told else _opened_quotation(paras, i)
+            words = _unmarked_words(p[told.end() + 1 :]) if told else _opened_quotation(paras, i, said, named)
             if words:
                 return words
             if p.rstrip().endswith(":") and i + 1 < len(paras):
@@ -353,7 +355,7 @@ def _quote(text: str, paras: list[str], name: str) -> str | None:
                 return _limit_words(" ".join(paras[i + 1 : i + 3]), 80) or None
     # 2. A quotation signed below it, as a pull quote is set: “…” then their name, and their title or nothing.
     for signed in re.finditer(
-        rf"”[^\S\n]*\n{{0,2}}[^\S\n]*(?:(?:Dame|Sir|Dr|Professor)\s+)?(?:[A-Z][\w’'-]*\s+){{0,2}}(?:{forms})\b"
+        rf"”[^\S\n]*+(?:\n[^\S\n]*+){{0,2}}(?:(?:Dame|Sir|Dr|Professor)\s+)?(?:[A-Z][\w’'-]*\s+){{0,2}}(?:{forms})\b"
         r"(?P<rest>[^\n]*)",
         text,
     ):
@@ -370,11 +372,16 @@ def foreword_words(sents: list[Sentence], name: str, besides: str = "") -> str |
     Inspector of Probation") or is their name and title."""
     forms = "|".join(re.escape(f) for f in _surname_forms(name))
     signature = re.compile(
-        rf"(?:.*\b(?:foreword|introduction|statement|message) from\b|foreword\b).*|"
+        # "Foreword (Back to top)"; "Foreword from the HM Chief Inspector", "A statement from … Justin Russell": not
+        # "A message from the Secretary of State"; or a heading that is only their name and title
+        rf"foreword(?:\s*\(back to top\))?|"
+        rf".*\b(?:foreword|introduction|statement|message)\s+(?:from|by)\b.*"
+        rf"(?:Chief\s+Inspector(?!\s+of\s+(?:Prisons|Constabulary|Fire))|\b(?:{forms})\b).*|"
         rf"(?:{_CHIEF_TITLE},?\s+)?(?:(?:Dame|Sir|Dr)\s+)?(?:[A-Z][\w’'-]*\s+){{0,2}}(?:{forms})"
         rf"(?:\s+(?:CBE|OBE|MBE))*(?:,?\s+{_CHIEF_TITLE})?",
         re.I,
     )
+    after = {s.index - 1 for s in sents if DEPENDENT.match(s.text) and s.text in besides}
     foreword = [
         s
         for s in sents
@@ -382,6 +389,7 @@ def foreword_words(sents: list[Sentence], name: str, besides: str = "") -> str |
         and whole(s.text)  # not the one an excerpt cut
         and not DEPENDENT.match(s.text)  # nor one that leans on a sentence left out
         and s.text not in besides
+        and s.index not in after  # nor one a sentence of the summary leans on
     ]
     if not foreword:
         return None
@@ -420,39 +428,111 @@ _CLOSES = {
 }
 
 
-def _opened_quotation(paras: list[str], first: int) -> str | None:
-    """The first quotation of some length that opens in paragraph `first` or the two after it, as whole sentences
-    up to 80 words. A quotation of several paragraphs opens each with its mark and closes only in the last; one
-    left open ends with its paragraph, and one the excerpt cut gives only its whole sentences."""
-    for i in range(first, min(first + 3, len(paras))):
-        pos = 0
-        while (m := _QUOTE_MARK.search(paras[i], pos)) is not None:
-            body, end, closed = _quotation(paras, i, m)
-            # not a phrase quoted inside the narrator's sentence: the sector is “less involved than ever in …”
-            if len(body) >= 40 and not body.lstrip()[:1].islower():
-                body = re.sub(r"\s+", " ", body.replace("“", "")).strip()
-                if closed:  # “…,” she said; “… challenging”. : the words end where the quotation closes
-                    body = re.sub(r"[,;:]$", "", body) + ("" if re.search(r"[.!?…][’']?$", body) else ".")
-                return _whole_words(body)
-            if end is None:
-                break  # a mark left open: nothing after it in this paragraph is a quotation of its own
-            pos = end + 1
+def _opened_quotation(paras: list[str], first: int, said: re.Pattern[str], named: re.Pattern[str]) -> str | None:
+    """The first quotation of theirs, of some length, that opens in paragraph `first` or the two after it, as whole
+    sentences up to 80 words. A quotation of several paragraphs opens each with its mark and closes only in the
+    last; one left open ends with its paragraph; one the excerpt cut gives only its whole sentences. A quotation
+    someone else is said to say, or a phrase quoted inside the narrator's sentence, is passed over with the
+    paragraphs it runs on into."""
+    i, pos = first, 0
+    while i < min(first + 3, len(paras)):
+        p = paras[i]
+        m = _QUOTE_MARK.search(p, pos)
+        if m is None or (pos == 0 and i > first and _said_by_another(p, said, named)):
+            i, pos = i + 1, 0
+            continue
+        body, j, close = _quotation(paras, i, m)
+        while close is not None and body.rstrip().endswith(","):
+            # “… staff who,” he said, “are overloaded …”: one sentence of theirs, told in two parts
+            goes_on = re.match(
+                r"[^“”.]{1,60}?\b(?:said|says|added|continued|explained)\s*,\s*(?=“[a-z])", paras[j][close + 1 :]
+            )
+            if goes_on is None:
+                break
+            rest = _QUOTE_MARK.search(paras[j], close + 1 + goes_on.end())
+            if rest is None:
+                break
+            more, j, close = _quotation(paras, j, rest)
+            body = f"{body.rstrip().rstrip(',')} {more}"
+        lead = re.split(r"[.!?]\s", p[: m.start()])[-1]
+        theirs = not _said_by_another(lead, said, named, before=True)
+        phrase = body.lstrip()[:1].islower()
+        if theirs and len(body) >= 40 and not phrase and not _goes_on(paras[j], close):
+            body = re.sub(r"\s+", " ", body.replace("“", "")).strip()
+            if close is not None:  # “…,” she said; “… challenging”. : the words end where the quotation closes
+                body = re.sub(r"[,;:]$", "", body) + ("" if re.search(r"[.!?…][’']?$", body) else ".")
+            return _whole_words(body)
+        if phrase and j > i and said.search(lead):
+            # "Dame Glenys Stacey said that “delivering … is challenging.", then “The Youth Justice Service …”: the
+            # paragraphs it runs on into are theirs, whole
+            i, pos = i + 1, 0
+            continue
+        i, pos = (j, close + 1) if close is not None else (j + 1, 0)
     return None
 
 
-def _quotation(paras: list[str], i: int, opening: re.Match[str]) -> tuple[str, int | None, bool]:
-    """The words of the quotation that `opening` opens in paragraph `i`; where it closes in that paragraph (None
-    when it closes in a later one, or not at all); and whether it closes."""
+_SPEECH = re.compile(
+    r"\b(?:said|says|added|adds|commented|explained|continued|stated|told|warned|responded|replied)\b", re.I
+)
+
+
+def _said_by_another(text: str, said: re.Pattern[str], named: re.Pattern[str], *, before: bool = False) -> bool:
+    """The text tells someone's words, and not as theirs ("… said a spokesperson", "The Minister said: …").
+    `before`: the text is what leads into a quotation, where only a speaking verb with a colon introduces it, and
+    who speaks is the sentence's subject: its first person named, or the one a relative "who" follows ("… welcomed
+    the response from the Minister, who wrote:")."""
+    if not before:  # outside its quotations: "I said at the time" inside one is the speaker's own words
+        return _SPEECH.search(re.sub(r"“[^”]*(?:”|$)", " ", text)) is not None and not said.search(text)
+    verb = re.search(
+        r"(?P<who>,\s+who\s+)?\b(?:said|says|added|commented|explained|stated|responded|replied|wrote|writes)"
+        r"\s*:\s*$",
+        text,
+    )
+    if verb is None:
+        return False
+    head = text[: verb.start()]
+    people = sorted(
+        [(m.start(), False) for m in _OTHER_OFFICE.finditer(head) if not _APPOSED.search(head[: m.start()])]
+        + [(m.start(), True) for m in _WHO.finditer(head)]
+        + [(m.start(), True) for m in named.finditer(head)]
+    )
+    if not people:
+        return True  # "The report said: …": not theirs
+    return not (people[-1][1] if verb["who"] else people[0][1])
+
+
+_WHO = re.compile(rf"{_CHIEF_TITLE}(?!\s+of\s+(?:Prisons|Constabulary|Fire))|\b(?:[Ss]he|[Hh]e)\b")
+
+
+def _goes_on(para: str, close: int | None) -> bool:
+    """A quotation closed inside the narrator's sentence, which goes on after it (“… staff who are” overloaded):
+    a phrase, not words given whole. Not an attribution (“…,” he said; “…,” the Chief Inspector added)."""
+    if close is None:
+        return False
+    after = para[close + 1 : close + 40].lstrip(" ,;")
+    return after[:1].islower() and not re.match(
+        r"(?:said|says|added|adds|he|she|they|the|according|commented|explained|continued|stated|warned|told|"
+        r"wrote|writes|concluded|highlighted)\b",
+        after,
+    )
+
+
+def _quotation(paras: list[str], i: int, opening: re.Match[str]) -> tuple[str, int, int | None]:
+    """The words of the quotation that `opening` opens in paragraph `i`, the paragraph it ends in, and where it
+    closes there (None when it does not close). Read no further than its first 1,500 characters or so: 80 words are
+    all that is given of it."""
     mark, closes = opening[0], _CLOSES[opening[0]]
-    parts, start, j = [], opening.end(), i
+    parts, start, j, length = [], opening.end(), i, 0
     while True:
         close = closes.search(paras[j], start)
         if close:
             parts.append(paras[j][start : close.start()])
-            return " ".join(parts), close.start() if j == i else None, True
+            return " ".join(parts), j, close.start()
         parts.append(paras[j][start:])
+        length += len(parts[-1])
         if (
-            j + 1 < len(paras)
+            length < 1500
+            and j + 1 < len(paras)
             and (
                 paras[j + 1].startswith(mark)  # the quotation goes on in the next paragraph
                 or (paras[j + 1][:1].islower() and not whole(paras[j]))  # a page's break inside a sentence
@@ -460,7 +540,7 @@ def _quotation(paras: list[str], i: int, opening: re.Match[str]) -> tuple[str, i
         ):
             j, start = j + 1, 1 if paras[j + 1].startswith(mark) else 0
             continue
-        return " ".join(parts), None, False
+        return " ".join(parts), j, None
 
 
 def _quotation_start(text: str, close: int) -> int | None:

@@ -462,6 +462,40 @@ CHIEF = "Chief Inspector of Probation Justin Russell"
             f"The service is “less involved than ever in probation services and in the community”, {CHIEF} said.",
             None,
         ),
+        # Nor is the next quotation then theirs, when someone else says it (found in a second review).
+        (
+            f"{CHIEF} said the service was “still not recovered from past reforms”. A Ministry of Justice "
+            "spokesperson said: “We are investing £155 million a year to recruit more probation staff.”",
+            None,
+        ),
+        # The one who speaks is the sentence's subject, or whom a relative "who" follows.
+        (
+            f"{CHIEF} welcomed the response from the Minister, who wrote: “I accept every recommendation and will "
+            "act on them this year without delay.”",
+            None,
+        ),
+        (
+            "The then Justice Secretary, David Gauke, thanked Chief Inspector of Probation Dame Glenys Stacey and "
+            "said: “I am grateful for the thorough work done on this review and I accept its recommendations.”",
+            None,
+        ),
+        # A quotation told in two parts around its attribution is one sentence of theirs.
+        (
+            f"{CHIEF} said: “Too many people on probation are supervised by staff who,” he said, “are overloaded "
+            "with far too many cases.”",
+            "Too many people on probation are supervised by staff who are overloaded with far too many cases.",
+        ),
+        # A foreword is theirs only under their heading: not another chief inspector's, nor a minister's message.
+        (
+            f"This report was laid before Parliament by {CHIEF}.\n\nForeword from HM Chief Inspector of Prisons"
+            "\n\nWe found that the prison was unsafe and leaders were not in control.\n\nBackground",
+            None,
+        ),
+        (
+            f"This report was laid before Parliament by {CHIEF}.\n\nA message from the Secretary of State for "
+            "Justice\n\nWe found that the service was unsafe and leaders were not in control.\n\nBackground",
+            None,
+        ),
     ],
 )
 def test_the_chief_inspectors_words_are_theirs_and_whole(text: str, words: str | None) -> None:
@@ -575,6 +609,21 @@ KIND_BY_ADDRESS = [
     ("X", "Text.", None, f"{HMIP}/press-releases/2023/01/chief-inspector-launches-new-blog/", "news"),
     ("Y", "Text.", None, "https://hmppsinsights.service.justice.gov.uk/insights_blogs/young-adults/", "blog"),
     ("Z", "Text.", None, "https://example.gov.uk/our-consultations/z/", "news"),
+    # The inspectorate's feed gives its items bare addresses: a short item that quotes nobody is still news.
+    (
+        "New Chief Inspector of Probation appointed",
+        "Martin Jones has been appointed.",
+        "inspectorate",
+        f"{HMIP}/?p=9",
+        "news",
+    ),
+    (
+        "Changes to our inspection methodology",
+        "We are changing how we inspect.",
+        "inspectorate",
+        f"{HMIP}/?p=8",
+        "news",
+    ),
 ]
 
 
