@@ -183,7 +183,7 @@ _SPEAKS = re.compile(
     re.I,
 )
 # An office in apposition describes someone named before it ("Justin Russell, … and a former Director of …").
-_APPOSED = re.compile(r"\b(?:a|an)\s+(?:\w+\s+)?$", re.I)
+_APPOSED = re.compile(r"\b(?:a|an)\s+(?:[\w-]+\s+){0,2}$", re.I)
 
 
 def _theirs(para: str, verb: re.Match[str], name: str) -> bool:
@@ -196,6 +196,7 @@ def _theirs(para: str, verb: re.Match[str], name: str) -> bool:
         if len(words[: close if close >= 0 else len(words)].split()) < 8:
             return False
     clause = re.split(r"[.!?]\s", para[max(0, verb.start() - 120) : verb.start()])[-1]
+    clause = _without_asides(clause)  # an aside between commas is never the one speaking
     office = [m.end() for m in _OTHER_OFFICE.finditer(clause) if not _APPOSED.search(clause[: m.start()])]
     chief = [m.end() for m in re.finditer(rf"\b{re.escape(name.split()[-1])}\b|{_CHIEF_TITLE}", clause)]
     return not office or (bool(chief) and chief[-1] > office[-1])
@@ -219,9 +220,22 @@ def _speaks(text: str, start: int, end: int, name: str) -> bool:
     para_start = text.rfind("\n", 0, start) + 1
     para_end = text.find("\n", end)
     para = text[para_start : para_end if para_end >= 0 else len(text)]
-    # "Chief Inspector of Probation Justin Russell reflects on what has been learned:", then “…”: introducing words
-    introduces = para.rstrip().endswith(":") and para_end >= 0 and text[para_end:].lstrip()[:1] in ("“", '"')
-    return introduces or _speaks_in(para, name) or _said_later(text, name.split()[-1])
+    return _introduces(para, text[para_end:] if para_end >= 0 else "", name) or (
+        _speaks_in(para, name) or _said_later(text, name.split()[-1])
+    )
+
+
+def _introduces(para: str, after: str, name: str) -> bool:
+    """The paragraph's last sentence introduces the quotation that follows with the name as its speaker: "Chief
+    Inspector of Probation Justin Russell reflects on what has been learned:", not "… will succeed Justin Russell
+    as Chief Inspector. Justice Secretary Shabana Mahmood said:"."""
+    if not para.rstrip().endswith(":") or after.lstrip()[:1] not in ("“", '"'):
+        return False
+    *earlier, last = re.split(r"(?<=[.!?])[”’\"]?\s", para)
+    named = re.compile(rf"\b(?:{'|'.join(re.escape(f) for f in _surname_forms(name))})\b")
+    if not named.search(last):
+        return False
+    return _introduced_by(last, named, " ".join(earlier)) is not False
 
 
 @functools.lru_cache(maxsize=4)  # asked for every candidate name in the text (a few texts: a report is large)
@@ -249,6 +263,12 @@ def chief_inspector(
             candidate = m.group("name")
             if candidate.split()[0] in ("The", "This", "Chief", "Inspector", "HM", "Her", "His"):
                 continue
+            if (
+                _OTHER_OFFICE.search(candidate)
+                or _NOT_A_NAME.search(candidate)
+                or re.search(r"(?:Deputy|Assistant)\s+$", within[max(0, m.start() - 12) : m.start()])
+            ):
+                continue  # "the Justice Secretary, Chief Inspector …"; "Deputy Chief Inspector Sarah Smith"
             begins = m.start() + len(m.group(0)) - len(m.group(0).lstrip())  # the title's \s* may take a newline
             if _speaks(within, m.start(), m.end(), candidate) or _opens_foreword(within, begins):
                 found.append((m.start(), candidate))
@@ -273,6 +293,10 @@ def chief_inspector(
         return None, None
     name = _short_name(name)
     return name, _quote(text, paras, name) or (foreword_words(sents, name) if foreword else None)
+
+
+# Words of an organisation's name, never a person's: "Acting Chief Inspector, Criminal Justice Inspection …"
+_NOT_A_NAME = re.compile(r"\b(?:Inspection|Inspectorate|Justice|Service|Probation|Prisons?|Police|Northern|Ireland)\b")
 
 
 def _opens_foreword(text: str, start: int) -> bool:
@@ -329,13 +353,12 @@ def _surname_forms(name: str) -> list[str]:
 def _quote(text: str, paras: list[str], name: str) -> str | None:
     """Their words as a page quotes them."""
     forms = "|".join(re.escape(f) for f in _surname_forms(name))
-    verbs = r"(?:said|says|added|commented|summarised(?: the report)?|concluded|praised|warned|explained)"
     said = re.compile(
         # "Chief Inspector of Probation Justin Russell said", "she added"; "…,” said Ms Durkin", "said the Chief
-        # Inspector"
-        rf"\b(?:{forms}|[Cc]hief [Ii]nspector|she|he)\b[^.“\"]{{0,80}}?\b{verbs}\b|"
-        rf"\b(?:said|says|added)\s+(?:(?:Mr|Mrs|Ms|Dr|Dame|Sir|the|HM)\s+)*"
-        rf"(?:(?:[A-Z][\w’'-]+\s+){{0,2}}(?:{forms})\b|Chief Inspector)",
+        # Inspector", "…,” Mr Jones continued"
+        rf"\b(?:{forms}|[Cc]hief [Ii]nspector|she|he)\b[^.“\"]{{0,80}}?\b{SPEECH_VERBS}\b|"
+        rf"\b{SPEECH_VERBS}\s+(?:(?:Mr|Mrs|Ms|Dr|Dame|Sir|the|HM)\s+)*"
+        rf"(?:[A-Z][\w’'-]+\s+){{0,2}}(?:(?:{forms})\b|Chief Inspector)",
         re.I,
     )
     # 1. A quotation in the paragraph that names them speaking or just after.
@@ -350,7 +373,12 @@ def _quote(text: str, paras: list[str], name: str) -> str | None:
             words = _unmarked_words(p[told.end() + 1 :]) if told else _opened_quotation(paras, i, said, named)
             if words:
                 return words
-            if p.rstrip().endswith(":") and i + 1 < len(paras):
+            *earlier, last = re.split(r"(?<=[.!?])[”’\"]?\s", p)
+            if (
+                p.rstrip().endswith(":")
+                and i + 1 < len(paras)
+                and _introduced_by(last, named, " ".join(earlier)) is not False
+            ):
                 # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
                 return _limit_words(" ".join(paras[i + 1 : i + 3]), 80) or None
     # 2. A quotation signed below it, as a pull quote is set: “…” then their name, and their title or nothing.
@@ -438,14 +466,14 @@ def _opened_quotation(paras: list[str], first: int, said: re.Pattern[str], named
     while i < min(first + 3, len(paras)):
         p = paras[i]
         m = _QUOTE_MARK.search(p, pos)
-        if m is None or (pos == 0 and i > first and _said_by_another(p, said, named)):
+        if m is None:
             i, pos = i + 1, 0
             continue
         body, j, close = _quotation(paras, i, m)
         while close is not None and body.rstrip().endswith(","):
             # “… staff who,” he said, “are overloaded …”: one sentence of theirs, told in two parts
             goes_on = re.match(
-                r"[^“”.]{1,60}?\b(?:said|says|added|continued|explained)\s*,\s*(?=“[a-z])", paras[j][close + 1 :]
+                rf"[^“”.]{{1,60}}?\b{SPEECH_VERBS}\b[^“”.]{{0,40}}?,\s*(?=“[a-z])", paras[j][close + 1 :]
             )
             if goes_on is None:
                 break
@@ -454,10 +482,19 @@ def _opened_quotation(paras: list[str], first: int, said: re.Pattern[str], named
                 break
             more, j, close = _quotation(paras, j, rest)
             body = f"{body.rstrip().rstrip(',')} {more}"
-        lead = re.split(r"[.!?]\s", p[: m.start()])[-1]
-        theirs = not _said_by_another(lead, said, named, before=True)
+        context = p[: m.start()]
+        if not context.strip() and i > 0 and paras[i - 1].rstrip().endswith(":"):
+            context = paras[i - 1]  # “…” as a paragraph of its own, after "… said:"
+        *earlier, lead = re.split(r"(?<=[.!?])[”’\"]?\s", context)
+        introduced = _introduced_by(lead, named, " ".join(earlier))
+        theirs = introduced is True or (
+            introduced is None
+            and not (close is not None and _told_as_anothers(body, paras[j][close + 1 :], said, context, named))
+        )
         phrase = body.lstrip()[:1].islower()
-        if theirs and len(body) >= 40 and not phrase and not _goes_on(paras[j], close):
+        # a phrase inside the narrator's sentence, unless a colon introduced it (“… now”, adding that …)
+        embedded = _goes_on(paras[j], close)
+        if theirs and len(body) >= 40 and not phrase and not embedded:
             body = re.sub(r"\s+", " ", body.replace("“", "")).strip()
             if close is not None:  # “…,” she said; “… challenging”. : the words end where the quotation closes
                 body = re.sub(r"[,;:]$", "", body) + ("" if re.search(r"[.!?…][’']?$", body) else ".")
@@ -471,49 +508,99 @@ def _opened_quotation(paras: list[str], first: int, said: re.Pattern[str], named
     return None
 
 
-_SPEECH = re.compile(
-    r"\b(?:said|says|added|adds|commented|explained|continued|stated|told|warned|responded|replied)\b", re.I
+# The verbs that tell someone's words, in every rule here: "said", "told MPs:", "said in a statement:".
+SPEECH_VERBS = (
+    r"(?:said|says|added|adds|adding|commented|comments|explained|explains|stated|states|responded|replied|wrote|"
+    r"writes|told|warned|warns|urged|urges|continued|concluded|concludes|summarised|praised|stressed|stresses|"
+    r"emphasised|argued|remarked|insisted|acknowledged|admitted|announced|reflects|reflected)"
+)
+# … and those a report does as often as a person ("The report noted: “…”"): someone else's words, never by
+# themselves the chief inspector speaking.
+REPORTING_VERBS = r"(?:noted|notes|observed|highlighted|found|finds|reported|recorded)"
+_SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS}|{REPORTING_VERBS})\b", re.I)
+_INTRODUCING = re.compile(rf"(?P<and>\band\s+)?\b(?:{SPEECH_VERBS}|{REPORTING_VERBS})\b[^.:“”\"]{{0,40}}:\s*$")
+# A person who is not the chief inspector: an office, or a name with an honorific.
+_PERSON = re.compile(
+    rf"{_OTHER_OFFICE.pattern}|\b(?:Sir|Dame|Lord|Lady|Mr|Mrs|Ms|Dr)\s+[A-Z]|"
+    r"\b(?:Ministry|Department|Government|HMPPS|MoJ|Home Office|Board|Council|Committee|Probation Service)\b"
 )
 
 
-def _said_by_another(text: str, said: re.Pattern[str], named: re.Pattern[str], *, before: bool = False) -> bool:
-    """The text tells someone's words, and not as theirs ("… said a spokesperson", "The Minister said: …").
-    `before`: the text is what leads into a quotation, where only a speaking verb with a colon introduces it, and
-    who speaks is the sentence's subject: its first person named, or the one a relative "who" follows ("… welcomed
-    the response from the Minister, who wrote:")."""
-    if not before:  # outside its quotations: "I said at the time" inside one is the speaker's own words
-        return _SPEECH.search(re.sub(r"“[^”]*(?:”|$)", " ", text)) is not None and not said.search(text)
-    verb = re.search(
-        r"(?P<who>,\s+who\s+)?\b(?:said|says|added|commented|explained|stated|responded|replied|wrote|writes)"
-        r"\s*:\s*$",
-        text,
-    )
+def _introduced_by(lead: str, named: re.Pattern[str], before: str = "") -> bool | None:
+    """Whether the sentence that introduces a quotation ("… said:") has the chief inspector as its speaker; None
+    when no speaking verb and colon introduce it. The speaker is the person named nearest before the verb, once
+    the sentence's comma-enclosed asides are set apart (", who commissioned the review from …,", ", David Gauke,",
+    ", chaired by …,") and an office in apposition ("a former Director of …") is read as a description; a verb
+    joined on with "and" ("thanked Dame Glenys Stacey and said:") is its sentence's first person's."""
+    verb = _INTRODUCING.search(lead)
     if verb is None:
-        return False
-    head = text[: verb.start()]
-    people = sorted(
-        [(m.start(), False) for m in _OTHER_OFFICE.finditer(head) if not _APPOSED.search(head[: m.start()])]
-        + [(m.start(), True) for m in _WHO.finditer(head)]
-        + [(m.start(), True) for m in named.finditer(head)]
-    )
+        return None
+    people = _people(lead[: verb.start()], named)
     if not people:
-        return True  # "The report said: …": not theirs
-    return not (people[-1][1] if verb["who"] else people[0][1])
+        return False  # "The report said: …": not theirs
+    at, theirs = people[0] if verb["and"] else people[-1]
+    if theirs and at < 0 and before:
+        # "He said:" is the one the sentence before is about: "… Secretary of State David Gauke told Parliament …"
+        earlier = [p for p in _people(re.split(r"(?<=[.!?])[”’\"]?\s", before.rstrip())[-1], named) if p[0] >= 0]
+        return earlier[0][1] if earlier else True
+    return theirs
 
 
-_WHO = re.compile(rf"{_CHIEF_TITLE}(?!\s+of\s+(?:Prisons|Constabulary|Fire))|\b(?:[Ss]he|[Hh]e)\b")
+def _without_asides(text: str) -> str:
+    """The text with its comma-enclosed asides taken out, paired from the end: in "On 19 January, Secretary of
+    State David Gauke told Parliament he had asked Chief Inspector of Probation, Dame Glenys Stacey, to …" the aside
+    is ", Dame Glenys Stacey,", not everything from the first comma to the second."""
+    commas = [m.start() for m in re.finditer(",", text)]
+    while len(commas) >= 2:
+        end, start = commas.pop(), commas.pop()
+        text = f"{text[:start]}, {text[end + 1 :]}"
+    return text
+
+
+def _people(text: str, named: re.Pattern[str]) -> list[tuple[int, bool]]:
+    """The people a sentence names, in order, each (where, whether the chief inspector): its comma-enclosed asides
+    set apart (never the one speaking) and an office in apposition ("a former Director of …") read as a
+    description. A pronoun's place is given as negative: it is whoever the sentence before is about."""
+    text = _without_asides(text)
+    theirs = [(m.start(), m.end(), bool(_PRONOUN.fullmatch(m[0]))) for rx in (_WHO, named) for m in rx.finditer(text)]
+    others = [
+        (m.start(), False)
+        for m in _PERSON.finditer(text)
+        if not _APPOSED.search(text[: m.start()]) and not any(a <= m.start() < b for a, b, _ in theirs)
+    ]
+    return sorted(others + [(-1 - a if pronoun else a, True) for a, _, pronoun in theirs], key=lambda p: abs(p[0]))
+
+
+def _told_as_anothers(words: str, after: str, said: re.Pattern[str], before: str, named: re.Pattern[str]) -> bool:
+    """The sentence a quotation is told in goes on after it closes, and tells it as someone else's words: "…,”
+    said a spokesperson.", "…,” the report noted.", or "…,” he said." of the last person named `before` it. A
+    quotation that ends its sentence ("… unmanageable.” Inspectors, though, …") is told by what led into it."""
+    if re.search(r"[.!?…][’']?\s*$", words):
+        return False
+    attribution = re.split(r"(?<=[.!?])\s", after, maxsplit=1)[0][:120]
+    if _SPEECH.search(attribution) is None:
+        return False
+    if re.match(r"\s*,?\s*(?:he|she)\s", attribution):
+        people = [p for p in _people(before[-400:], named) if p[0] >= 0]
+        return bool(people) and not people[-1][1]
+    return not said.search(attribution)
+
+
+_WHO = re.compile(
+    rf"(?<!Deputy\s)(?<!Assistant\s)(?:{_CHIEF_TITLE}|(?i:chief\s+inspector)|(?i:\bchief\b)(?!\s+[A-Z]))"
+    r"(?!\s+of\s+(?:Prisons|Constabulary|Fire|Criminal))|\b(?:[Ss]he|[Hh]e)\b"
+)
+_PRONOUN = re.compile(r"\b(?:[Ss]he|[Hh]e)\b")
 
 
 def _goes_on(para: str, close: int | None) -> bool:
     """A quotation closed inside the narrator's sentence, which goes on after it (“… staff who are” overloaded):
     a phrase, not words given whole. Not an attribution (“…,” he said; “…,” the Chief Inspector added)."""
-    if close is None:
-        return False
-    after = para[close + 1 : close + 40].lstrip(" ,;")
+    if close is None or re.match(r"\s*[,;:]", para[close + 1 :]) or para[:close].rstrip()[-1:] in (",", ";"):
+        return False  # “… act now”, adding that …; “… act now,” and called …: the words end where a clause does
+    after = para[close + 1 : close + 40].lstrip()
     return after[:1].islower() and not re.match(
-        r"(?:said|says|added|adds|he|she|they|the|according|commented|explained|continued|stated|warned|told|"
-        r"wrote|writes|concluded|highlighted)\b",
-        after,
+        rf"(?:{SPEECH_VERBS}|{REPORTING_VERBS}|he|she|they|the|according)\b", after
     )
 
 

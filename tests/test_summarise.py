@@ -485,6 +485,54 @@ CHIEF = "Chief Inspector of Probation Justin Russell"
             "with far too many cases.”",
             "Too many people on probation are supervised by staff who are overloaded with far too many cases.",
         ),
+        # Found in a third review. A minister's quotation in a paragraph of its own is still the minister's …
+        (
+            f"{CHIEF} said the service was poor.\n\nProbation Minister Sir Nic Dakin said:\n\n“We are investing in "
+            "more staff and will act on every recommendation this year.”",
+            None,
+        ),
+        # … as it is when a fronted phrase names the chief inspector, or the verb has an object …
+        (
+            f"{CHIEF} published his report today.\n\nResponding to the report by {CHIEF}, Prisons Minister Lord "
+            "Timpson told MPs: “We accept every recommendation and will act on each of them this year.”",
+            None,
+        ),
+        # … or "He said:" follows a sentence about the minister.
+        (
+            "On 19 January, Secretary of State David Gauke told Parliament he had asked Chief Inspector of Probation, "
+            "Dame Glenys Stacey, to urgently review the victim contact scheme. He said:\n\n“I am grateful for the "
+            "thorough work done and I accept every one of its recommendations.”",
+            None,
+        ),
+        # The chief inspector speaks after a fronted phrase naming an office, or an office in apposition …
+        (
+            f"As Chair of the Criminal Justice Chief Inspectors' Group, {CHIEF} said: “The service is poor in every "
+            "area we inspected and must act now.”",
+            "The service is poor in every area we inspected and must act now.",
+        ),
+        (
+            "Martin Jones, Chief Inspector of Probation and a former Chief Executive of the Parole Board, said: "
+            "“The service is poor in every area we inspected and must act now.”",
+            "The service is poor in every area we inspected and must act now.",
+        ),
+        # … and their words end where a clause does, whatever the narrator adds after them.
+        (
+            f"{CHIEF} said: “The service is poor in every area we inspected and must act now”, adding that staff "
+            "had worked hard.",
+            "The service is poor in every area we inspected and must act now.",
+        ),
+        # "…,” he continued." after their phrase is them speaking, whole.
+        (
+            f"{CHIEF} said the findings were “deeply concerning”.\n\n“Too many people on probation are supervised "
+            "by staff who are overloaded,” he continued.",
+            "Too many people on probation are supervised by staff who are overloaded.",
+        ),
+        # A deputy chief inspector is not the chief inspector.
+        (
+            "Deputy Chief Inspector Sarah Smith said: “We accept every recommendation and will act on each of "
+            f"them.”\n\n{CHIEF} said: “The service is poor in every area we inspected and must act now.”",
+            "The service is poor in every area we inspected and must act now.",
+        ),
         # A foreword is theirs only under their heading: not another chief inspector's, nor a minister's message.
         (
             f"This report was laid before Parliament by {CHIEF}.\n\nForeword from HM Chief Inspector of Prisons"
@@ -522,6 +570,18 @@ def test_the_chief_inspectors_words_are_theirs_and_whole(text: str, words: str |
             "Probation, Dame Glenys Stacey, to urgently review the “victim contact scheme” in the Worboys case and "
             "report back to him within weeks.",
             None,
+        ),
+        # Named in passing before someone else's colon.
+        (
+            "The Ministry of Justice today announced that Martin Jones will succeed Justin Russell as Chief Inspector "
+            "of Probation. Justice Secretary Shabana Mahmood said:\n\n“We are grateful to him for his service.”",
+            None,
+        ),
+        # An office is no name: "the Justice Secretary, Chief Inspector …".
+        (
+            f"In his letter to the Justice Secretary, {CHIEF} writes: “The service is poor in every area we "
+            "inspected and must act now.”",
+            "Justin Russell",
         ),
         # An office in apposition describes the chief inspector, who publishes.
         (
