@@ -13,6 +13,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from typing import NamedTuple
 
 from .models import Summary
 from .text import DEPENDENT, Sentence, as_item, split_sentences, whole, word_count
@@ -492,8 +493,7 @@ def _opened_quotation(paras: list[str], first: int, said: re.Pattern[str], named
             and not (close is not None and _told_as_anothers(body, paras[j][close + 1 :], said, context, named))
         )
         phrase = body.lstrip()[:1].islower()
-        # a phrase inside the narrator's sentence, unless a colon introduced it (“… now”, adding that …)
-        embedded = _goes_on(paras[j], close)
+        embedded = _goes_on(paras[j], close)  # a phrase the narrator's sentence goes on after (“… who are” overloaded)
         if theirs and len(body) >= 40 and not phrase and not embedded:
             body = re.sub(r"\s+", " ", body.replace("“", "")).strip()
             if close is not None:  # “…,” she said; “… challenging”. : the words end where the quotation closes
@@ -538,12 +538,12 @@ def _introduced_by(lead: str, named: re.Pattern[str], before: str = "") -> bool 
     people = _people(lead[: verb.start()], named)
     if not people:
         return False  # "The report said: …": not theirs
-    at, theirs = people[0] if verb["and"] else people[-1]
-    if theirs and at < 0 and before:
+    speaker = people[0] if verb["and"] else people[-1]
+    if speaker.pronoun and before:
         # "He said:" is the one the sentence before is about: "… Secretary of State David Gauke told Parliament …"
-        earlier = [p for p in _people(re.split(r"(?<=[.!?])[”’\"]?\s", before.rstrip())[-1], named) if p[0] >= 0]
-        return earlier[0][1] if earlier else True
-    return theirs
+        earlier = [p for p in _people(re.split(r"(?<=[.!?])[”’\"]?\s", before.rstrip())[-1], named) if not p.pronoun]
+        return earlier[0].theirs if earlier else True
+    return speaker.theirs
 
 
 def _without_asides(text: str) -> str:
@@ -557,18 +557,23 @@ def _without_asides(text: str) -> str:
     return text
 
 
-def _people(text: str, named: re.Pattern[str]) -> list[tuple[int, bool]]:
-    """The people a sentence names, in order, each (where, whether the chief inspector): its comma-enclosed asides
-    set apart (never the one speaking) and an office in apposition ("a former Director of …") read as a
-    description. A pronoun's place is given as negative: it is whoever the sentence before is about."""
+class _Named(NamedTuple):
+    at: int
+    theirs: bool  # the chief inspector (by name, title or pronoun), not someone else
+    pronoun: bool  # "he", "she": whoever the sentence before is about
+
+
+def _people(text: str, named: re.Pattern[str]) -> list[_Named]:
+    """The people a sentence names, in order: its comma-enclosed asides set apart (never the one speaking) and an
+    office in apposition ("a former Director of …") read as a description."""
     text = _without_asides(text)
     theirs = [(m.start(), m.end(), bool(_PRONOUN.fullmatch(m[0]))) for rx in (_WHO, named) for m in rx.finditer(text)]
     others = [
-        (m.start(), False)
+        _Named(m.start(), False, False)
         for m in _PERSON.finditer(text)
         if not _APPOSED.search(text[: m.start()]) and not any(a <= m.start() < b for a, b, _ in theirs)
     ]
-    return sorted(others + [(-1 - a if pronoun else a, True) for a, _, pronoun in theirs], key=lambda p: abs(p[0]))
+    return sorted(others + [_Named(a, True, pronoun) for a, _, pronoun in theirs])
 
 
 def _told_as_anothers(words: str, after: str, said: re.Pattern[str], before: str, named: re.Pattern[str]) -> bool:
@@ -581,8 +586,8 @@ def _told_as_anothers(words: str, after: str, said: re.Pattern[str], before: str
     if _SPEECH.search(attribution) is None:
         return False
     if re.match(r"\s*,?\s*(?:he|she)\s", attribution):
-        people = [p for p in _people(before[-400:], named) if p[0] >= 0]
-        return bool(people) and not people[-1][1]
+        people = [p for p in _people(before[-400:], named) if not p.pronoun]
+        return bool(people) and not people[-1].theirs
     return not said.search(attribution)
 
 
