@@ -54,7 +54,10 @@ _CHIEF_TITLE = (
     r"Chief\s+(?:Probation\s+)?Inspector(?:\s+of\s+Probation)?"
 )
 # A name as printed: "Sue McAllister", "Dame Glenys Stacey", "Justin Russell CBE" (post-nominals are dropped).
-_NAME_WORD = r"(?:Mc|Mac|O[’']|D[’'])?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+# Capitals and small letters with the accents of Welsh and Irish names ("Rhodri Llŷr", "Siân", "Seán").
+_UPPER = "A-ZÀ-ÖØ-ÞŴŶ"
+_LOWER = "a-zß-öø-ÿŵŷẁẃẅỳ"
+_NAME_WORD = rf"(?:Mc|Mac|O[’']|D[’'])?[{_UPPER}][{_LOWER}]+(?:-[{_UPPER}][{_LOWER}]+)?"
 _NAME = rf"(?:(?:Dame|Sir|Dr|Professor|Mr|Mrs|Ms|Lord|Lady)\s+)?{_NAME_WORD}(?:[ -]{_NAME_WORD}){{1,2}}"
 _POST = r"(?:\s+(?:CBE|OBE|MBE|KC|QC|DBE))*"
 _CHIEF_RX = [
@@ -199,20 +202,46 @@ def _theirs(para: str, verb: re.Match[str], name: str) -> bool:
     clause = re.split(r"[.!?]\s", para[max(0, verb.start() - 120) : verb.start()])[-1]
     clause = _without_asides(clause)  # an aside between commas is never the one speaking
     office = [m.end() for m in _OTHER_OFFICE.finditer(clause) if not _APPOSED.search(clause[: m.start()])]
-    chief = [m.end() for m in re.finditer(rf"\b{re.escape(name.split()[-1])}\b|{_CHIEF_TITLE}", clause)]
-    return not office or (bool(chief) and chief[-1] > office[-1])
+    chief = [m.end() for m in _TITLE.finditer(clause)] + _word_ends(clause, name.split()[-1])
+    return not office or (bool(chief) and max(chief) > office[-1])
+
+
+_TITLE = re.compile(_CHIEF_TITLE)
+_ACCORDING = re.compile(r"\baccording\s+to\s+(?:(?:the|HM|Dame|Sir|Dr)\s+)*")
+
+
+def _word_ends(text: str, word: str) -> list[int]:
+    """Where `word` ends each time it stands as a word of its own in `text` (a name, found without compiling a
+    pattern for each of the names a long text holds)."""
+    ends, at = [], text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or not text[at - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+            ends.append(end)
+        at = text.find(word, at + 1)
+    return ends
 
 
 @functools.lru_cache(maxsize=32)  # every candidate name in a paragraph asks again
 def _speaks_in(para: str, name: str) -> bool:
-    surname = re.escape(name.split()[-1])
+    surname = name.split()[-1]
     return (
         len(para.split()) <= 16
         or any(_theirs(para, verb, name) for verb in _SPEAKS.finditer(para))
-        # "…, according to Dame Glenys Stacey, HM Chief Inspector of Probation": not "according to an announcement"
-        or re.search(rf"\baccording\s+to\s+(?:(?:the|HM|Dame|Sir|Dr)\s+)*(?:[A-Z][\w’'-]+\s+){{0,4}}{surname}\b", para)
-        is not None
+        or _according_to(para, surname)
     )
+
+
+def _according_to(para: str, surname: str) -> bool:
+    """ "…, according to Dame Glenys Stacey, HM Chief Inspector of Probation": the name straight after "according
+    to" (a title or two before it at most); not "according to an announcement"."""
+    for m in _ACCORDING.finditer(para):
+        after = para[m.end() : m.end() + 80]
+        if any(
+            re.match(r"(?:[A-Z][\w’'-]+\s+){0,4}$", after[: end - len(surname)]) for end in _word_ends(after, surname)
+        ):
+            return True
+    return False
 
 
 def _speaks(text: str, start: int, end: int, name: str) -> bool:
@@ -220,14 +249,18 @@ def _speaks(text: str, start: int, end: int, name: str) -> bool:
     said: …"), not a mention in passing."""
     para_start = text.rfind("\n", 0, start) + 1
     para_end = text.find("\n", end)
-    para = text[para_start : para_end if para_end >= 0 else len(text)]
-    return _introduces(para, text[para_end:] if para_end >= 0 else "", name) or (
-        _speaks_in(para, name) or _said_later(text, name.split()[-1])
+    para_end = para_end if para_end >= 0 else len(text)
+    # Read near the name, never the whole of a long paragraph for each name in it.
+    near = text[max(para_start, start - 600) : min(para_end, end + 600)]
+    tail = text[max(para_start, para_end - 600) : para_end]
+    return _introduces(tail, text[para_end : para_end + 10], name) or (
+        _speaks_in(near, name) or _said_later(text, name.split()[-1])
     )
 
 
 def _introduces(para: str, after: str, name: str) -> bool:
-    """The paragraph's last sentence introduces the quotation that follows with the name as its speaker: "Chief
+    """The paragraph's last sentence (`para` ends it) introduces the quotation that follows with the name as its
+    speaker: "Chief
     Inspector of Probation Justin Russell reflects on what has been learned:", not "… will succeed Justin Russell
     as Chief Inspector. Justice Secretary Shabana Mahmood said:"."""
     if not para.rstrip().endswith(":") or after.lstrip()[:1] not in ("“", '"'):
@@ -239,11 +272,20 @@ def _introduces(para: str, after: str, name: str) -> bool:
     return _introduced_by(last, named, " ".join(earlier)) is not False
 
 
-@functools.lru_cache(maxsize=4)  # asked for every candidate name in the text (a few texts: a report is large)
 def _said_later(text: str, surname: str) -> bool:
     """Their surname says something somewhere ("Mr Russell said: …")."""
-    verbs = r"(?:said|says|added|commented|concluded|explained)"
-    return re.search(rf"\b{re.escape(surname)}\b[^.“\"\n]{{0,40}}?\b{verbs}\b", text) is not None
+    return surname in _sayers(text)
+
+
+@functools.lru_cache(maxsize=4)  # asked for every candidate name in the text (a few texts: a report is large)
+def _sayers(text: str) -> frozenset[str]:
+    """Every capitalised word within 40 characters before a speaking verb, in the same sentence: read once a
+    text, not once a name."""
+    words: set[str] = set()
+    for verb in re.finditer(r"\b(?:said|says|added|commented|concluded|explained)\b", text):
+        lead = re.split(r"[.“\"\n]", text[max(0, verb.start() - 40) : verb.start()])[-1]
+        words.update(re.findall(rf"\b[{_UPPER}][\w’'-]*", lead))
+    return frozenset(words)
 
 
 def chief_inspector(
@@ -259,8 +301,17 @@ def chief_inspector(
     for rx in _CHIEF_RX:
         for m in rx.finditer(within):
             context = within[m.start() : m.end() + 30]
-            if re.search(r"of\s+(?:Prisons|Constabulary|Fire)", context):
-                continue
+            if re.search(r"Inspector\s+of\s+(?!Probation\b)[A-Z]", context) or re.search(
+                r"of\s+(?:Prisons|Constabulary|Fire)", context
+            ):
+                continue  # another inspectorate's chief: prisons, police, education, Northern Ireland's justice
+            if re.search(
+                r"\b(?:[Ff]ormer|[Pp]revious|[Ll]ate)\s+(?:HM\s+)?Chief", within[m.start() : m.end()]
+            ) or re.search(
+                r"\b(?:succeed(?:s|ed|ing)?|replac(?:es|ed|ing))\s+$",
+                within[max(0, m.start() - 14) : m.start()],
+            ):
+                continue  # "Former Chief Inspector … Dame Glenys Stacey warned"; "who succeeded Justin Russell as …"
             candidate = m.group("name")
             if candidate.split()[0] in ("The", "This", "Chief", "Inspector", "HM", "Her", "His"):
                 continue
@@ -324,8 +375,10 @@ def _named_next(text: str) -> str | None:
     # and not someone given another office ("Justice Secretary Shabana Mahmood said …").
     rest = m["rest"][:400]
     speaker = _SPEAKER.search(rest)
-    if speaker is None or _OTHER_OFFICE.search(
-        f"{rest[max(0, speaker.start() - 40) : speaker.start()]} {speaker['name']}"
+    if (
+        speaker is None
+        or _OTHER_OFFICE.search(f"{rest[max(0, speaker.start() - 40) : speaker.start()]} {speaker['name']}")
+        or _NOT_A_NAME.search(speaker["name"])  # "… in Northern Ireland said …"
     ):
         return None
     return speaker["name"]
@@ -378,17 +431,20 @@ def _quote(text: str, paras: list[str], name: str) -> str | None:
             if (
                 p.rstrip().endswith(":")
                 and i + 1 < len(paras)
-                and _introduced_by(last, named, " ".join(earlier)) is not False
+                and not re.match(r"[“\"•·\-–*]", paras[i + 1])  # not a list, nor a quotation read above
+                and _hands_to_them(last, named, " ".join(earlier))
             ):
-                # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words.
-                return _limit_words(" ".join(paras[i + 1 : i + 3]), 80) or None
+                # "Chief Inspector Dame Glenys Stacey summarised the report:" followed by their words, unmarked: the
+                # paragraph after it, whole sentences only
+                return _whole_words(paras[i + 1])
     # 2. A quotation signed below it, as a pull quote is set: “…” then their name, and their title or nothing.
     for signed in re.finditer(
         rf"”[^\S\n]*+(?:\n[^\S\n]*+){{0,2}}(?:(?:Dame|Sir|Dr|Professor)\s+)?(?:[A-Z][\w’'-]*\s+){{0,2}}(?:{forms})\b"
         r"(?P<rest>[^\n]*)",
         text,
     ):
-        if _SIGNATURE_REST.match(signed["rest"]):
+        # a signature, not a sentence that goes on to say something ("Martin Jones, HM Chief Inspector …, said …")
+        if _SIGNATURE_REST.match(signed["rest"]) and not _SPEECH.search(signed["rest"].split(".")[0]):
             start = _quotation_start(text, signed.start())
             if start is not None:
                 return _limit_words(text[start : signed.start()].replace("“", ""), 80) or None
@@ -463,13 +519,14 @@ def _opened_quotation(paras: list[str], first: int, said: re.Pattern[str], named
     last; one left open ends with its paragraph; one the excerpt cut gives only its whole sentences. A quotation
     someone else is said to say, or a phrase quoted inside the narrator's sentence, is passed over with the
     paragraphs it runs on into."""
-    i, pos = first, 0
-    while i < min(first + 3, len(paras)):
+    i, pos, tried = first, 0, 0
+    while i < min(first + 3, len(paras)) and tried < 60:  # theirs come within a few quotations of their name
         p = paras[i]
         m = _QUOTE_MARK.search(p, pos)
         if m is None:
             i, pos = i + 1, 0
             continue
+        tried += 1
         body, j, close = _quotation(paras, i, m)
         while close is not None and body.rstrip().endswith(","):
             # “… staff who,” he said, “are overloaded …”: one sentence of theirs, told in two parts
@@ -483,11 +540,13 @@ def _opened_quotation(paras: list[str], first: int, said: re.Pattern[str], named
                 break
             more, j, close = _quotation(paras, j, rest)
             body = f"{body.rstrip().rstrip(',')} {more}"
-        context = p[: m.start()]
+        at, context = i, p[max(0, m.start() - 600) : m.start()]  # the sentence leading in, not the whole paragraph
         if not context.strip() and i > 0 and paras[i - 1].rstrip().endswith(":"):
-            context = paras[i - 1]  # “…” as a paragraph of its own, after "… said:"
+            at, context = i - 1, paras[i - 1][-600:]  # “…” as a paragraph of its own, after "… said:"
         *earlier, lead = re.split(r"(?<=[.!?])[”’\"]?\s", context)
-        introduced = _introduced_by(lead, named, " ".join(earlier))
+        # "He said:" opening a paragraph is about whoever the paragraph before is about
+        before = " ".join(earlier) or (paras[at - 1][-600:] if at > 0 else "")
+        introduced = _introduced_by(lead, named, before)
         theirs = introduced is True or (
             introduced is None
             and not (close is not None and _told_as_anothers(body, paras[j][close + 1 :], said, context, named))
@@ -518,7 +577,8 @@ SPEECH_VERBS = (
 # themselves the chief inspector speaking.
 REPORTING_VERBS = r"(?:noted|notes|observed|highlighted|found|finds|reported|recorded)"
 _SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS}|{REPORTING_VERBS})\b", re.I)
-_INTRODUCING = re.compile(rf"(?P<and>\band\s+)?\b(?:{SPEECH_VERBS}|{REPORTING_VERBS})\b[^.:“”\"]{{0,40}}:\s*$")
+# "… said:", "… said “", "… told us, “", "… said in a statement:": the verb that introduces the quotation after it.
+_INTRODUCING = re.compile(rf"(?P<and>\band\s+)?\b(?:{SPEECH_VERBS}|{REPORTING_VERBS})\b[^.:“”\"]{{0,40}}[:,]?\s*$")
 # A person who is not the chief inspector: an office, or a name with an honorific.
 _PERSON = re.compile(
     rf"{_OTHER_OFFICE.pattern}|\b(?:Sir|Dame|Lord|Lady|Mr|Mrs|Ms|Dr)\s+[A-Z]|"
@@ -546,14 +606,39 @@ def _introduced_by(lead: str, named: re.Pattern[str], before: str = "") -> bool 
     return speaker.theirs
 
 
+def _hands_to_them(last: str, named: re.Pattern[str], before: str) -> bool:
+    """The sentence before a colon gives the floor to them: they say it ("Dame Glenys Stacey summarised the
+    report:"), or they are the last person it names ("I leave the last word to Chief Probation Inspector Dame
+    Glenys Stacey:"); not "Key findings include:"."""
+    introduced = _introduced_by(last, named, before)
+    if introduced is not None:
+        return introduced
+    people = _people(last, named)
+    return bool(people) and people[-1].theirs and not people[-1].pronoun
+
+
 def _without_asides(text: str) -> str:
     """The text with its comma-enclosed asides taken out, paired from the end: in "On 19 January, Secretary of
     State David Gauke told Parliament he had asked Chief Inspector of Probation, Dame Glenys Stacey, to …" the aside
-    is ", Dame Glenys Stacey,", not everything from the first comma to the second."""
-    commas = [m.start() for m in re.finditer(",", text)]
+    is ", Dame Glenys Stacey,", not everything from the first comma to the second. A relative or participial aside
+    (", who commissioned the review from …,", ", chaired by …,") goes; an appositive one that holds an office (",
+    Director General of Probation,") stays as the office, since it says who was named before it."""
+    commas = [m.start() for m in re.finditer(",", text)][-40:]  # the asides nearest the verb are all that matter
     while len(commas) >= 2:
         end, start = commas.pop(), commas.pop()
-        text = f"{text[:start]}, {text[end + 1 :]}"
+        aside = text[start + 1 : end]
+        keep = ""
+        if not re.match(
+            r"\s*(?:who|whom|whose|which|that|where|when|formerly|previously|once|now|also|then|currently|until|"
+            r"\w+ing|\w+ed)\b",
+            aside,
+        ):
+            office = _OTHER_OFFICE.search(aside)
+            if _WHO.search(aside):
+                keep = " Chief Inspector"
+            elif office and not _APPOSED.search(aside[: office.start()]):
+                keep = f" {office[0]}"
+        text = f"{text[:start]},{keep} {text[end + 1 :]}"
     return text
 
 
@@ -582,7 +667,7 @@ def _told_as_anothers(words: str, after: str, said: re.Pattern[str], before: str
     quotation that ends its sentence ("… unmanageable.” Inspectors, though, …") is told by what led into it."""
     if re.search(r"[.!?…][’']?\s*$", words):
         return False
-    attribution = re.split(r"(?<=[.!?])\s", after, maxsplit=1)[0][:120]
+    attribution = re.split(r"(?<=[.!?])\s", after[:200], maxsplit=1)[0][:120]
     if _SPEECH.search(attribution) is None:
         return False
     if re.match(r"\s*,?\s*(?:he|she)\s", attribution):
@@ -601,7 +686,11 @@ _PRONOUN = re.compile(r"\b(?:[Ss]he|[Hh]e)\b")
 def _goes_on(para: str, close: int | None) -> bool:
     """A quotation closed inside the narrator's sentence, which goes on after it (“… staff who are” overloaded):
     a phrase, not words given whole. Not an attribution (“…,” he said; “…,” the Chief Inspector added)."""
-    if close is None or re.match(r"\s*[,;:]", para[close + 1 :]) or para[:close].rstrip()[-1:] in (",", ";"):
+    if (
+        close is None
+        or re.match(r"\s*[,;:]", para[close + 1 : close + 20])
+        or para[max(0, close - 5) : close].rstrip()[-1:] in (",", ";")
+    ):
         return False  # “… act now”, adding that …; “… act now,” and called …: the words end where a clause does
     after = para[close + 1 : close + 40].lstrip()
     return after[:1].islower() and not re.match(

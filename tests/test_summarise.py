@@ -533,6 +533,41 @@ CHIEF = "Chief Inspector of Probation Justin Russell"
             f"them.”\n\n{CHIEF} said: “The service is poor in every area we inspected and must act now.”",
             "The service is poor in every area we inspected and must act now.",
         ),
+        # Found in a fourth review: a quotation introduced without a colon is checked too …
+        (
+            f"{CHIEF} said the PDU was failing.\n\nA HMPPS spokesperson said “We are recruiting more staff and will "
+            "act on every recommendation.”",
+            None,
+        ),
+        (
+            "Charlie Taylor, HM Chief Inspector of Prisons, said “Prisoners are released with nowhere to live and "
+            "this must change now.”\n\nJustin Russell, HM Chief Inspector of Probation, said the service was poor.",
+            None,
+        ),
+        # … an office in an aside says who the person before it is …
+        (
+            f"{CHIEF} published the report today.\n\nResponding to the report by Justin Russell, Amy Rees, Director "
+            "General of Probation, said: “We accept every recommendation and will act on each of them this year.”",
+            None,
+        ),
+        # … "He said:" opening a paragraph is about the paragraph before …
+        (
+            f"{CHIEF} said the service was poor.\n\nPrisons Minister Lord Timpson responded today.\n\nHe said: “We "
+            "accept every recommendation and will act on each of them this year.”",
+            None,
+        ),
+        # … and a colon hands the floor to them only if they speak: a list of findings is not their words.
+        (
+            f"{CHIEF} published his annual report. Key findings include:\n\n• caseloads were too high\n\n• risk "
+            "assessments were poor\n\nMr Russell said: “The service is poor in every area we inspected and must "
+            "act now.”",
+            "The service is poor in every area we inspected and must act now.",
+        ),
+        (
+            f"{CHIEF} said:\n\nThe service is poor in every area we inspected and leaders must act now.\n\nNotes to "
+            "editors",
+            "The service is poor in every area we inspected and leaders must act now.",
+        ),
         # A foreword is theirs only under their heading: not another chief inspector's, nor a minister's message.
         (
             f"This report was laid before Parliament by {CHIEF}.\n\nForeword from HM Chief Inspector of Prisons"
@@ -582,6 +617,23 @@ def test_the_chief_inspectors_words_are_theirs_and_whole(text: str, words: str |
             f"In his letter to the Justice Secretary, {CHIEF} writes: “The service is poor in every area we "
             "inspected and must act now.”",
             "Justin Russell",
+        ),
+        # Found in a fourth review: a former chief inspector, a predecessor, another inspectorate's chief.
+        (
+            "Former Chief Inspector of Probation Dame Glenys Stacey warned in 2019 that the model was flawed.\n\n"
+            f"{CHIEF} said: “The service is poor in every area we inspected and must act now.”",
+            "Justin Russell",
+        ),
+        (
+            "Sir Martyn Oliver, HM Chief Inspector of Education, Children’s Services and Skills, said: “Children are "
+            "being let down by the agencies meant to protect them.”",
+            None,
+        ),
+        # A Welsh name is a name.
+        (
+            "Chief Inspector of Probation Rhodri Llŷr said: “Children are being let down by the agencies meant to "
+            "protect them every day.”",
+            "Rhodri Llŷr",
         ),
         # An office in apposition describes the chief inspector, who publishes.
         (
