@@ -360,7 +360,7 @@ def _opens_foreword(text: str, start: int) -> bool:
 
 # "… according to the Chief Inspector of Probation. In her final Annual Report, Dame Glenys Stacey depicts …":
 # the title unnamed, then the first person named in the next sentence or two, as the one who speaks or writes.
-_UNNAMED_CHIEF = re.compile(rf"\b[Tt]he\s+{_CHIEF_TITLE}(?!,?\s+(?:[A-Z]|Dame|Sir))(?P<rest>[^\n]*\n*[^\n]*)")
+_UNNAMED_CHIEF = re.compile(rf"\b(?:[Tt]he|of)\s+{_CHIEF_TITLE}(?!,?\s+(?:[A-Z]|Dame|Sir))(?P<rest>[^\n]*\n*[^\n]*)")
 _SPEAKER = re.compile(
     rf"(?P<name>(?:Dame|Sir|Dr|Professor|Mr|Mrs|Ms)\s+{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}}|{_NAME}){_POST}"
     r",?\s+(?:said|says|added|depicts|describes|writes|wrote|warns|warned|states|stated|commented|concludes)\b"

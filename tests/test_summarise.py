@@ -568,6 +568,16 @@ CHIEF = "Chief Inspector of Probation Justin Russell"
             "editors",
             "The service is poor in every area we inspected and leaders must act now.",
         ),
+        # Found in a fifth review, of realistic releases: the title unnamed after "of", then the speaker named.
+        (
+            "The part-privatisation of probation services has been ‘irredeemably flawed’, according to the annual "
+            "report of HM Chief Inspector of Probation.\n\nDame Glenys Stacey said:\n\n“The model for probation has "
+            "been found wanting. Community Rehabilitation Companies are not delivering well enough.\n\n“I believe "
+            "that the public interest is best served by probation services being delivered by the public sector.”",
+            "The model for probation has been found wanting. Community Rehabilitation Companies are not delivering "
+            "well enough. I believe that the public interest is best served by probation services being delivered "
+            "by the public sector.",
+        ),
         # A foreword is theirs only under their heading: not another chief inspector's, nor a minister's message.
         (
             f"This report was laid before Parliament by {CHIEF}.\n\nForeword from HM Chief Inspector of Prisons"
