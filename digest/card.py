@@ -180,6 +180,15 @@ def standard_ratings(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(out[:20])
 
 
+# The verbs that tell someone's words, in every rule here: "said", "told MPs:", "said in a statement:".
+SPEECH_VERBS = (
+    r"(?:said|says|added|adds|adding|commented|comments|explained|explains|stated|states|responded|replied|wrote|"
+    r"writes|told|warned|warns|urged|urges|continued|concluded|concludes|summarised|praised|stressed|stresses|"
+    r"emphasised|argued|remarked|insisted|acknowledged|admitted|announced|reflects|reflected)"
+)
+# … and those a report does as often as a person ("The report noted: “…”"): someone else's words, never by
+# themselves the chief inspector speaking.
+REPORTING_VERBS = r"(?:noted|notes|observed|highlighted|found|finds|reported|recorded)"
 _SPEAKS = re.compile(
     r"\b(?:said|says|say|added|adds|commented|noted|notes|recalled|concluded|concludes|warned|warns|published|"
     r"publishes|stated|states|explained|urged|urges|called|calls|highlighted|welcomed|wrote|writes|praised|"
@@ -265,8 +274,8 @@ def _introduces(para: str, after: str, name: str) -> bool:
     as Chief Inspector. Justice Secretary Shabana Mahmood said:"."""
     if not para.rstrip().endswith(":") or after.lstrip()[:1] not in ("“", '"'):
         return False
-    *earlier, last = re.split(r"(?<=[.!?])[”’\"]?\s", para)
-    named = re.compile(rf"\b(?:{'|'.join(re.escape(f) for f in _surname_forms(name))})\b")
+    *earlier, last = _sentences_in(para)
+    named = re.compile(rf"\b(?:{_forms(name)})\b")
     if not named.search(last):
         return False
     return _introduced_by(last, named, " ".join(earlier)) is not False
@@ -282,7 +291,7 @@ def _sayers(text: str) -> frozenset[str]:
     """Every capitalised word within 40 characters before a speaking verb, in the same sentence: read once a
     text, not once a name."""
     words: set[str] = set()
-    for verb in re.finditer(r"\b(?:said|says|added|commented|concluded|explained)\b", text):
+    for verb in re.finditer(r"\b(?:said|says|added|commented|concluded|explained)\b", text):  # said, not told
         lead = re.split(r"[.“\"\n]", text[max(0, verb.start() - 40) : verb.start()])[-1]
         words.update(re.findall(rf"\b[{_UPPER}][\w’'-]*", lead))
     return frozenset(words)
@@ -395,6 +404,16 @@ def _short_name(name: str) -> str:
     return re.sub(r"\s+", " ", name).strip()
 
 
+def _sentences_in(text: str) -> list[str]:
+    """The text's sentences, roughly: split after a stop (and a closing quotation mark) and a space."""
+    return re.split(r"(?<=[.!?])[”’\"]?\s", text)
+
+
+def _forms(name: str) -> str:
+    """The ways a text names them, as a pattern's alternatives: "Dame Glenys Stacey", "Dame Glenys", "Stacey"."""
+    return "|".join(re.escape(f) for f in _surname_forms(name))
+
+
 def _surname_forms(name: str) -> list[str]:
     parts = name.split()
     forms = [name]
@@ -406,7 +425,7 @@ def _surname_forms(name: str) -> list[str]:
 
 def _quote(text: str, paras: list[str], name: str) -> str | None:
     """Their words as a page quotes them."""
-    forms = "|".join(re.escape(f) for f in _surname_forms(name))
+    forms = _forms(name)
     said = re.compile(
         # "Chief Inspector of Probation Justin Russell said", "she added"; "…,” said Ms Durkin", "said the Chief
         # Inspector", "…,” Mr Jones continued"
@@ -427,7 +446,7 @@ def _quote(text: str, paras: list[str], name: str) -> str | None:
             words = _unmarked_words(p[told.end() + 1 :]) if told else _opened_quotation(paras, i, said, named)
             if words:
                 return words
-            *earlier, last = re.split(r"(?<=[.!?])[”’\"]?\s", p)
+            *earlier, last = _sentences_in(p)
             if (
                 p.rstrip().endswith(":")
                 and i + 1 < len(paras)
@@ -455,7 +474,7 @@ def foreword_words(sents: list[Sentence], name: str, besides: str = "") -> str |
     """Their foreword's judgement sentences, but for any `besides` says already (a summary chosen first). A
     foreword's sentences are under its chapter, or under a heading that is the foreword's ("Introduction from Chief
     Inspector of Probation") or is their name and title."""
-    forms = "|".join(re.escape(f) for f in _surname_forms(name))
+    forms = _forms(name)
     signature = re.compile(
         # "Foreword (Back to top)"; "Foreword from the HM Chief Inspector", "A statement from … Justin Russell": not
         # "A message from the Secretary of State"; or a heading that is only their name and title
@@ -508,7 +527,7 @@ def _whole_words(text: str) -> str | None:
 _QUOTE_MARK = re.compile(r"[“\"]")
 # Where a quotation ends: its closing mark, or any mark that the attribution follows (“…areas,“said …).
 _CLOSES = {
-    "“": re.compile(r"”|[“\"](?=\s*(?:said|says|added|commented|explained|continued)\b)"),
+    "“": re.compile(rf"”|[“\"](?=\s*{SPEECH_VERBS}\b)"),
     '"': re.compile(r"[”\"]"),  # a page may open with one mark and close with the other
 }
 
@@ -543,7 +562,7 @@ def _opened_quotation(paras: list[str], first: int, said: re.Pattern[str], named
         at, context = i, p[max(0, m.start() - 600) : m.start()]  # the sentence leading in, not the whole paragraph
         if not context.strip() and i > 0 and paras[i - 1].rstrip().endswith(":"):
             at, context = i - 1, paras[i - 1][-600:]  # “…” as a paragraph of its own, after "… said:"
-        *earlier, lead = re.split(r"(?<=[.!?])[”’\"]?\s", context)
+        *earlier, lead = _sentences_in(context)
         # "He said:" opening a paragraph is about whoever the paragraph before is about
         before = " ".join(earlier) or (paras[at - 1][-600:] if at > 0 else "")
         introduced = _introduced_by(lead, named, before)
@@ -567,15 +586,6 @@ def _opened_quotation(paras: list[str], first: int, said: re.Pattern[str], named
     return None
 
 
-# The verbs that tell someone's words, in every rule here: "said", "told MPs:", "said in a statement:".
-SPEECH_VERBS = (
-    r"(?:said|says|added|adds|adding|commented|comments|explained|explains|stated|states|responded|replied|wrote|"
-    r"writes|told|warned|warns|urged|urges|continued|concluded|concludes|summarised|praised|stressed|stresses|"
-    r"emphasised|argued|remarked|insisted|acknowledged|admitted|announced|reflects|reflected)"
-)
-# … and those a report does as often as a person ("The report noted: “…”"): someone else's words, never by
-# themselves the chief inspector speaking.
-REPORTING_VERBS = r"(?:noted|notes|observed|highlighted|found|finds|reported|recorded)"
 _SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS}|{REPORTING_VERBS})\b", re.I)
 # "… said:", "… said “", "… told us, “", "… said in a statement:": the verb that introduces the quotation after it.
 _INTRODUCING = re.compile(rf"(?P<and>\band\s+)?\b(?:{SPEECH_VERBS}|{REPORTING_VERBS})\b[^.:“”\"]{{0,40}}[:,]?\s*$")
@@ -601,7 +611,7 @@ def _introduced_by(lead: str, named: re.Pattern[str], before: str = "") -> bool 
     speaker = people[0] if verb["and"] else people[-1]
     if speaker.pronoun and before:
         # "He said:" is the one the sentence before is about: "… Secretary of State David Gauke told Parliament …"
-        earlier = [p for p in _people(re.split(r"(?<=[.!?])[”’\"]?\s", before.rstrip())[-1], named) if not p.pronoun]
+        earlier = [p for p in _people(_sentences_in(before.rstrip())[-1], named) if not p.pronoun]
         return earlier[0].theirs if earlier else True
     return speaker.theirs
 

@@ -23,6 +23,7 @@ from .card import (
     JUDGEMENT,
     NOISE,
     SECTION_FINDINGS,
+    SPEECH_VERBS,
     chief_inspector,
     context_facts,
     foreword_words,
@@ -277,11 +278,7 @@ def _told_unmarked(sents: list[Sentence]) -> set[int]:
     last: dict[int, str] = {}
     for s in sents:
         last[s.para] = s.text
-    return {
-        para + 1
-        for para, text in last.items()
-        if re.search(r"\b(?:said|says|added|commented|explained|stated|continued|told \w+):\s*$", text)
-    }
+    return {para + 1 for para, text in last.items() if re.search(rf"\b{SPEECH_VERBS}(?:\s+\w+)?:\s*$", text)}
 
 
 def _bare(text: str) -> str:
