@@ -1,7 +1,8 @@
 """Is the service healthy? A pure judgement over what the store and the running service know, so /health, the
 dashboard and `digest status` say the same thing. Not ok when today's send is overdue, failed or stopped part
-way, when polling is broken (the poll job itself failing, or no feed read successfully for a long while), or
-when the bounce mailbox could not be read at its last try (bounces and complaints then go unheeded).
+way, when the subscriber list cannot be read (the send would refuse it), when polling is broken (the poll job
+itself failing, or no feed read successfully for a long while), or when the bounce mailbox could not be read at
+its last try (bounces and complaints then go unheeded).
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ def assess(
     bounce_job: JobState | None = None,
     poll_interval: timedelta,
     up_since: datetime | None = None,
+    subscribers_error: str | None = None,
 ) -> Verdict:
     problems: list[str] = []
+    if subscribers_error:
+        problems.append(f"the subscriber list cannot be read, so no digest can be sent: {subscribers_error}")
     if overdue:
         problems.append("today's digest is overdue")
     if today_counts.get("failed"):

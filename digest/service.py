@@ -231,7 +231,16 @@ class Service:
             bounce_job=self.bounce_state,
             poll_interval=timedelta(minutes=self.settings.poll_interval_minutes),
             up_since=self.started,
+            subscribers_error=self.subscribers_problem(),
         )
+
+    def subscribers_problem(self) -> str | None:
+        """Why the subscriber list cannot be read (a hand edit gone wrong), or None: the send would refuse it."""
+        try:
+            self.subscriber_list.get()
+        except ConfigError as exc:
+            return str(exc)
+        return None
 
     # -- jobs
 

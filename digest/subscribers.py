@@ -87,6 +87,8 @@ def load(path: Path) -> SubscriberFile:
         data = path.read_bytes()
     except FileNotFoundError:
         return SubscriberFile(path=path, subscribers=[], data=b"")
+    except OSError as exc:  # a directory, no permission: the operator's to mend, said as a file's problem
+        raise ConfigError(f"cannot be read: {exc.strerror or exc}", path=path) from exc
     try:
         plain = _plain_list(data.decode("utf-8"))
     except UnicodeDecodeError:

@@ -38,7 +38,7 @@ from .clock import Clock, utcnow
 from .config import Settings
 from .csp import SecurityHeaders, email_policy
 from .deliver import Sender
-from .errors import DigestError, InputError, SubscriberError
+from .errors import ConfigError, DigestError, InputError, SubscriberError
 from .messages import renderer
 from .preferences import describe, offer, you_get
 from .reader_pages import PreferencePages
@@ -335,9 +335,22 @@ def create_app(
         finally:
             await svc.shutdown()
 
+    async def unreadable(request: Request, exc: Exception) -> Response:
+        """A settings or subscribers file that cannot be read (a hand edit gone wrong): the page says so, and the
+        editor is told which file, line and field; a reader is not shown the server's files."""
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        if request.url.path.startswith("/admin"):  # only reached signed in: the admin's wrapper checks first
+            text = f"{exc} Fix the file and reload this page; nothing was changed."
+        else:
+            text = "This page cannot be shown just now. Nothing was changed; please try again later."
+        response = pages.page("message", 503, title="The list cannot be read", text=text)
+        response.headers["Retry-After"] = "300"
+        return response
+
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        exception_handlers={ConfigError: unreadable},
         middleware=[
             Middleware(
                 SessionMiddleware,
