@@ -60,14 +60,12 @@ def _url(v: Any) -> Url:
 
 
 def _time(v: Any) -> Time:
-    # YAML 1.1 reads 12:00 unquoted as a sexagesimal integer (720); accept it as minutes.
-    if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 24 * 60:
-        return Time(v // 60, v % 60)
+    # Only HH:MM: a number ("1200", "0930", "5") is no time of day, whatever it might have meant.
     if isinstance(v, str):
         m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", v.strip())
         if m:
             return Time(int(m[1]), int(m[2]))
-    raise ValueError("expected HH:MM, 24-hour clock")
+    raise ValueError("expected HH:MM, 24-hour clock, such as 12:00")
 
 
 def _zone(v: Any) -> ZoneInfo:

@@ -77,11 +77,24 @@ def test_bad_time_is_named_with_its_value(tmp_path: Path) -> None:
     path = write(tmp_path, "schedule:\n  send_time: '25:00'\n")
     with pytest.raises(ConfigError) as err:
         load_settings(path)
-    assert str(err.value) == f"{path}:2: schedule.send_time: '25:00' is not valid; expected HH:MM, 24-hour clock"
+    assert str(err.value) == (
+        f"{path}:2: schedule.send_time: '25:00' is not valid; expected HH:MM, 24-hour clock, such as 12:00"
+    )
+
+
+@pytest.mark.parametrize("written", ["1200", "0930", "5"])
+def test_a_number_for_a_time_is_refused_not_read_as_minutes(tmp_path: Path, written: str) -> None:
+    """send_time: 1200 unquoted is a number; it was read as 1,200 minutes after midnight (20:00) and the digest
+    went at the wrong hour without a word. Now it is refused, naming the line."""
+    path = write(tmp_path, f"schedule:\n  send_time: {written}\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert str(err.value).startswith(f"{path}:2: schedule.send_time: ")
+    assert str(err.value).endswith("is not valid; expected HH:MM, 24-hour clock, such as 12:00")
 
 
 def test_unquoted_time_is_read_as_a_time(tmp_path: Path) -> None:
-    """YAML reads 12:30 unquoted as a number (750); it still means half past twelve."""
+    """12:30 unquoted means half past twelve (YAML 1.2 reads it as a string, not YAML 1.1's number 750)."""
     s = load_settings(write(tmp_path, "schedule:\n  send_time: 12:30\n"))
     assert (s.send_time.hour, s.send_time.minute) == (12, 30)
 
