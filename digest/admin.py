@@ -164,8 +164,10 @@ class AdminPages(AdminBase):
                 day = daily.digest_day(settings, clock())
                 key = daily.run_key(settings, day)
                 run = store.run(key)
-                why_not = readiness.nothing_to_send(settings, store, run, subs, force=force, resend_failed=resend)
                 digest, _html, _text = daily.preview(settings, store, now=clock())
+                why_not = readiness.nothing_to_send(
+                    settings, store, run, subs, force=force, resend_failed=resend, entries=digest.entries
+                )
                 count = readiness.recipients_now(
                     settings,
                     store,
@@ -176,6 +178,7 @@ class AdminPages(AdminBase):
                     carries=bool(digest.item_ids),
                     force=force,
                     resend_failed=resend,
+                    entries=digest.entries,
                 )
             empty_day = why_not is None and (run is None or force) and digest.count == 0 and not settings.send_empty
             if why_not is not None:
@@ -207,9 +210,16 @@ class AdminPages(AdminBase):
             status = svc.today_status(store)
             day = daily.digest_day(settings, clock())
             run = store.run(daily.run_key(settings, day))
-            why_not = readiness.nothing_to_send(settings, store, run, subs)
+            why_not = readiness.nothing_to_send(settings, store, run, subs, entries=digest.entries)
             count, others = readiness.would_send(
-                settings, store, run, subs, key=daily.run_key(settings, day), day=day, carries=bool(digest.item_ids)
+                settings,
+                store,
+                run,
+                subs,
+                key=daily.run_key(settings, day),
+                day=day,
+                carries=bool(digest.item_ids),
+                entries=digest.entries,
             )
         return self.page(
             "admin/send",

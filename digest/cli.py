@@ -198,6 +198,13 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
     from .ledger import Stop
     from .subscribers import load_for_send, normalise_email, unknown_sources
 
+    if force and resend_failed:
+        raise click.UsageError("--force sends to everyone again and --resend-failed only to failures: choose one")
+    if to and (dry_run or force or resend_failed):
+        used = next(
+            flag for flag, on in (("--dry-run", dry_run), ("--force", force), ("--resend-failed", resend_failed)) if on
+        )
+        raise click.UsageError(f"--to sends one test copy and never touches the ledger: it cannot go with {used}")
     settings = ctx.settings
     if not to:
         # A reader's misspelt source is their loss alone: named here, and everyone (them included) is sent to.
@@ -209,14 +216,14 @@ def send(ctx: Context, dry_run: bool, to: str | None, force: bool, resend_failed
             day = daily.digest_day(settings, now())
             key = daily.run_key(settings, day)
             today, flags = store.run(key), {"force": force, "resend_failed": resend_failed}
-            reason = readiness.nothing_to_send(settings, store, today, subs, **flags)
+            digest, _html, _text = daily.preview(settings, store, now=now())
+            reason = readiness.nothing_to_send(settings, store, today, subs, entries=digest.entries, **flags)
             if reason is not None:
                 click.echo(f"{reason} (dry run: nothing sent)")
                 return
-            digest, _html, _text = daily.preview(settings, store, now=now())
             carries = bool(digest.item_ids)
             count, others = readiness.would_send(
-                settings, store, today, subs, key=key, day=day, carries=carries, **flags
+                settings, store, today, subs, key=key, day=day, carries=carries, entries=digest.entries, **flags
             )
             click.echo(f"subject: {digest.subject}")
             click.echo(

@@ -21,7 +21,8 @@ from .errors import DigestError
 from .ledger import SendReport, Stop, send_run
 from .messages import DigestMessages, Envelope, RunFacts, renderer
 from .models import Delivery, Digest, Message, Run, Subscriber
-from .preferences import you_get
+from .plural import plural
+from .preferences import paused, you_get
 from .readiness import already_sent
 from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from .store import Store
@@ -254,7 +255,16 @@ def _start_run(
         digest = build_digest(settings, store, day)
     if previous is not None:
         store.forget_run(key)  # what its deliveries carried is owed again, before the plan reads what is owed
-    todays = editions.plan(settings, store, subs, key=key, day=day, carries=bool(digest.item_ids))
+    todays = editions.plan(
+        settings,
+        store,
+        subs,
+        key=key,
+        day=day,
+        carries=bool(digest.item_ids),
+        entries=digest.entries,
+        remade=now.isoformat() if previous is not None else "",  # new Message-IDs: not the first emails again
+    )
     kept = digest.count > 0 or settings.send_empty
     base = renderer(settings).fit(digest, settings.max_html_bytes) if kept else None  # kept for the web version
     store.create_run(
@@ -273,17 +283,20 @@ def _start_run(
     if not todays.recipients:
         if digest.count == 0:
             return SendOutcome(key, "nothing new today; no digest sent (recorded as an empty day)", digest=digest)
-        return SendOutcome(key, f"{_nobody_due(digest.count)}", digest=digest)
+        missed = sum(1 for s in subs if not paused(s, day) and not editions.finds(settings, s, digest.entries))
+        return SendOutcome(key, _nobody_due(digest.count, missed), digest=digest)
     run = store.run(key)
     assert run is not None  # just recorded
     return digest, run
 
 
-def _nobody_due(items: int) -> str:
-    return (
-        f"no reader is due a digest today; today's {items} item{'' if items == 1 else 's'} "
-        "will go in the weekly readers' digests"
-    )
+def _nobody_due(items: int, missed: int) -> str:
+    """Why a day with items sends nothing: `missed` readers chose nothing of them; the rest are weekly or paused."""
+    said = f"today's {plural(items, 'item')} will go in the weekly readers' digests"
+    if missed:
+        chose = f"{plural(missed, 'reader')} chose nothing of today's {plural(items, 'item')}"
+        said = f"{chose}; the rest are weekly or paused"
+    return f"no reader is due a digest today; {said}"
 
 
 def _resume_run(
@@ -305,7 +318,9 @@ def _resume_run(
         return SendOutcome(key, "no failed deliveries to resend", counts=store.delivery_counts(key))
     # Someone who joined (or became due, by switching to daily) since the run began gets today's digest too.
     recorded = frozenset(d.email.lower() for d in store.deliveries(key))
-    later = editions.plan(settings, store, subs, key=key, day=day, carries=bool(run.item_ids), recorded=recorded)
+    later = editions.plan(
+        settings, store, subs, key=key, day=day, carries=bool(run.item_ids), recorded=recorded, entries=digest.entries
+    )
     store.plan(key, day=day, now=now, owe=later.owe, recipients=later.recipients, periods=later.periods)
     if later.recipients:
         store.reopen_run(key)

@@ -15,7 +15,7 @@ from datetime import date
 from .compose import Candidate, compose
 from .config import Settings
 from .messages import Editions, message_id
-from .models import Digest, Subscriber
+from .models import Digest, Entry, Subscriber
 from .preferences import due, paused, period
 from .store import Store
 from .store_readers import Recipient
@@ -40,11 +40,15 @@ def plan(
     day: date,
     carries: bool,
     recorded: frozenset[str] = frozenset(),
+    entries: Sequence[Entry] | None = None,
+    remade: str = "",
 ) -> Plan:
     """Today's plan for readers without a delivery in run `key` yet (`recorded`: those with one). `carries`: the
-    run has items, so it is owed to every reader not paused."""
+    run has items, so it is owed to every reader not paused; `entries`, when given, what it carries: a reader who
+    chose less than everything is owed it only when one of them is theirs (unless `send_empty`), so nobody is sent
+    an email of nothing on a day the others' has items. `remade`: the run is made again (see `message_id`)."""
     owed = store.owed()
-    owe = [s.email for s in subs if carries and not paused(s, day)]
+    owe = [s.email for s in subs if carries and not paused(s, day) and finds(settings, s, entries)]
     owing = {e.lower() for e in owe}
     recipients: list[Recipient] = []
     periods: dict[str, str] = {}
@@ -57,9 +61,14 @@ def plan(
             continue
         if not theirs and not settings.send_empty:
             continue
-        recipients.append((s.email, s.name, message_id(key, s.email, settings.domain)))
+        recipients.append((s.email, s.name, message_id(key, s.email, settings.domain, remade)))
         periods[address] = period(s, day)
     return Plan(owe=tuple(owe), recipients=tuple(recipients), periods=periods)
+
+
+def finds(settings: Settings, sub: Subscriber, entries: Sequence[Entry] | None) -> bool:
+    """Whether a run of these entries is anything to `sub` (None: not known, so yes)."""
+    return entries is None or settings.send_empty or not sub.narrowed or any(sub.wants(e) for e in entries)
 
 
 def covering(

@@ -43,9 +43,12 @@ class Envelope:
     run_key: str = ""
 
 
-def message_id(run_key: str, email: str, domain: str) -> str:
-    """Deterministic per (run, address), so a resend after a crash reuses it and servers can dedupe."""
-    digest = hashlib.sha256(f"{run_key}\0{email.lower()}".encode()).hexdigest()[:20]
+def message_id(run_key: str, email: str, domain: str, remade: str = "") -> str:
+    """Deterministic per (run, address), so a resend after a crash reuses it and servers can dedupe. `remade`: when
+    the editor started the day's run again (`send --force`), so that the new emails are not taken for the first
+    ones and dropped as duplicates."""
+    seed = f"{run_key}\0{email.lower()}" + (f"\0{remade}" if remade else "")
+    digest = hashlib.sha256(seed.encode()).hexdigest()[:20]
     day = run_key.rpartition(":")[2].replace("-", "")
     return f"<{day}.{digest}@{domain}>"
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from . import editions
 from .config import Settings
-from .models import Run, Subscriber
+from .models import Entry, Run, Subscriber
 from .plural import plural
 from .store import Store
 
@@ -29,6 +29,7 @@ def nothing_to_send(
     *,
     force: bool = False,
     resend_failed: bool = False,
+    entries: Sequence[Entry] | None = None,
 ) -> str | None:
     """Why `send` would send nothing now, in its own words, so `send --dry-run` says the same; None when it
     would send to someone."""
@@ -41,7 +42,7 @@ def nothing_to_send(
         return None if counts.get("failed") else "no failed deliveries to resend"
     recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
     joined = editions.plan(
-        settings, store, subs, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded
+        settings, store, subs, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded, entries=entries
     ).recipients
     if counts.get("pending", 0) + counts.get("sending", 0) or joined:
         return None
@@ -59,18 +60,28 @@ def recipients_now(
     carries: bool,
     force: bool = False,
     resend_failed: bool = False,
+    entries: Sequence[Entry] | None = None,
 ) -> int:
     """How many addresses `send` would send to now (only readers due today: weekly readers on their day, nobody
     paused), as the admin's confirmation says before a send. `key`, `day`: today's run; `carries`: today's digest
-    has items."""
+    has items; `entries`: what it carries (see `editions.plan`)."""
     suppressed = store.suppressions()
     active = [s for s in subs if s.email.lower() not in suppressed]
     if run is None or force:
-        return len(editions.plan(settings, store, active, key=key, day=day, carries=carries).recipients)
+        return len(
+            editions.plan(settings, store, active, key=key, day=day, carries=carries, entries=entries).recipients
+        )
     counts = store.delivery_counts(run.key)
     recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
     joined = editions.plan(
-        settings, store, active, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded
+        settings,
+        store,
+        active,
+        key=run.key,
+        day=run.day,
+        carries=bool(run.item_ids),
+        recorded=recorded,
+        entries=entries,
     ).recipients
     return (
         counts.get("pending", 0)
@@ -81,6 +92,7 @@ def recipients_now(
 
 
 def not_sent_now(
+    settings: Settings,
     store: Store,
     run: Run | None,
     subs: Sequence[Subscriber],
@@ -88,9 +100,10 @@ def not_sent_now(
     *,
     force: bool = False,
     resend_failed: bool = False,
+    entries: Sequence[Entry] | None = None,
 ) -> str:
     """Why the others of `subs` would not get it now, beside `recipients_now`'s `count`: "1 suppressed, 2 already
-    sent today, 1 not due today (weekly or paused)"."""
+    sent today, 1 with nothing today that they chose, 1 not due today (weekly or paused)"."""
     suppressed = store.suppressions()
     active = [s for s in subs if s.email.lower() not in suppressed]
     done = 0
@@ -101,7 +114,12 @@ def not_sent_now(
     said = [f"{len(subs) - len(active)} suppressed"]
     if done:
         said.append(f"{done} already sent today")
-    if (rest := len(active) - done - count) > 0:
+    # of those not sent to now, the ones whose choices today's items miss (whatever else they are)
+    missed = sum(1 for s in active if not editions.finds(settings, s, entries)) if count < len(active) - done else 0
+    missed = min(missed, len(active) - done - count)
+    if missed:
+        said.append(f"{missed} with nothing today that they chose")
+    if (rest := len(active) - done - count - missed) > 0:
         said.append(f"{rest} not due today (weekly or paused)")
     return ", ".join(said)
 
@@ -117,10 +135,21 @@ def would_send(
     carries: bool,
     force: bool = False,
     resend_failed: bool = False,
+    entries: Sequence[Entry] | None = None,
 ) -> tuple[int, str]:
     """`recipients_now`, and `not_sent_now`'s words for the others: what `send --dry-run` and the admin's Send
     page say."""
     count = recipients_now(
-        settings, store, run, subs, key=key, day=day, carries=carries, force=force, resend_failed=resend_failed
+        settings,
+        store,
+        run,
+        subs,
+        key=key,
+        day=day,
+        carries=carries,
+        force=force,
+        resend_failed=resend_failed,
+        entries=entries,
     )
-    return count, not_sent_now(store, run, subs, count, force=force, resend_failed=resend_failed)
+    others = not_sent_now(settings, store, run, subs, count, force=force, resend_failed=resend_failed, entries=entries)
+    return count, others

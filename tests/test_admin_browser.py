@@ -206,14 +206,16 @@ def test_items_leave_out_and_include_anyway_shape_preview_and_send(browser: Any,
     expect(page.locator("pre")).not_to_contain_text("Prison officer recruitment drive")
 
     page.click("nav >> text=Send")
+    expect(page.locator("main")).to_contain_text("1 with nothing today that they chose")
     page.click("button:has-text('Send now')")
-    expect(page.locator("main")).to_contain_text("will go to 3 recipients now")
-    page.click("button:has-text('Send to 3 now')")
+    expect(page.locator("main")).to_contain_text("will go to 2 recipients now")  # not prefs@: nothing of theirs
+    page.click("button:has-text('Send to 2 now')")
     page.wait_for_url(re.compile(r"/admin/log"))
     page.get_by_text("Sending…").wait_for(state="detached", timeout=20_000)
     body = box.to("reader@example.org")[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Prison officer recruitment drive" in body
     assert "Record number of new probation officers" not in body
+    assert box.to("prefs@example.org") == []
     csp.check()
     page.close()
 
@@ -228,7 +230,9 @@ def test_send_is_one_choice_with_a_count_and_the_log_shows_each_recipient(browse
     expect(page.locator("main")).to_contain_text("no email will go to anyone; today is recorded as an empty day")
     poll_now(page, base, "HMPPS")
     page.click("nav >> text=Send")
-    expect(page.locator("main")).to_contain_text("Sending now goes to 3 of 3 subscribers (0 suppressed)")
+    expect(page.locator("main")).to_contain_text(
+        "Sending now goes to 2 of 3 subscribers (0 suppressed, 1 with nothing today that they chose)"
+    )
     radios = page.locator("input[name=mode]")
     expect(radios).to_have_count(3)
     assert {radios.nth(i).get_attribute("type") for i in range(3)} == {"radio"}
@@ -238,9 +242,9 @@ def test_send_is_one_choice_with_a_count_and_the_log_shows_each_recipient(browse
     page.check("input[value=continue]")
     page.click("button:has-text('Send now')")
     expect(page.locator("h1")).to_have_text("Send now?")
-    expect(page.locator("main")).to_contain_text("will go to 3 recipients now")
+    expect(page.locator("main")).to_contain_text("will go to 2 recipients now")  # not prefs@: no post for them
     page.screenshot(path=str(ARTIFACTS / "admin-send-confirm.png"))
-    page.click("button:has-text('Send to 3 now')")
+    page.click("button:has-text('Send to 2 now')")
     page.wait_for_url(re.compile(r"/admin/log"))
     page.get_by_text("Sending…").wait_for(state="detached", timeout=20_000)
     page.reload()
@@ -258,7 +262,7 @@ def test_send_is_one_choice_with_a_count_and_the_log_shows_each_recipient(browse
     page.select_option("#status", "")
     page.select_option("#run", label="2026-11-24")
     page.click("button:has-text('Show')")
-    expect(page.locator("main")).to_contain_text("3 deliveries")
+    expect(page.locator("main")).to_contain_text("2 deliveries")
     page.get_by_label("Address contains").fill("READER@")  # a part of an address, in any case, as on the bounces page
     page.click("button:has-text('Show')")
     expect(page.locator("main")).to_contain_text("1 delivery")
@@ -272,12 +276,15 @@ def test_send_is_one_choice_with_a_count_and_the_log_shows_each_recipient(browse
     expect(page.locator("h1")).to_have_text("Nothing to send")
     expect(page.locator("nav[aria-label=Admin]")).to_be_visible()
     page.click("nav >> text=Send")
-    expect(page.locator("main")).to_contain_text("Sending now would send nothing: already sent today to 2")
+    expect(page.locator("main")).to_contain_text("Sending now would send nothing: already sent today to 1 subscriber")
 
     # One new reader: the first step and its confirmation both count only them, as `send` would.
     _settings.subscribers_file.write_text(SUBSCRIBERS + "  - email: new@example.org\n")
     page.reload()
-    expect(page.locator("main")).to_contain_text("Sending now goes to 1 of 4 subscribers (1 suppressed, 2 already sent")
+    expect(page.locator("main")).to_contain_text(
+        "Sending now goes to 1 of 4 subscribers (1 suppressed, 1 already sent today, "
+        "1 with nothing today that they chose)"
+    )
     page.click("button:has-text('Send now')")
     expect(page.locator("main")).to_contain_text("will go to 1 recipient now")
     _settings.subscribers_file.write_text(SUBSCRIBERS)

@@ -118,6 +118,43 @@ def test_status_and_preview(web: WebServer, make_config: Any, tmp_path: Path) ->
     assert not (tmp_path / "outbox").exists()
 
 
+def test_a_reader_whose_choices_miss_every_item_is_sent_nothing_and_told_why(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """A reader who chose research alone, on a day of inspections and posts: `send --dry-run` says nobody would be
+    sent to, and why; `send` sends no email of nothing (send_empty is off) and says so."""
+    config = make_config(demo_feeds(web), subscribers=[])
+    (tmp_path / "subscribers.yml").write_text(
+        "subscribers:\n  - email: r@example.org\n    preferences:\n      kinds: [research]\n", encoding="utf-8"
+    )
+    assert run("poll", config=config).returncode == 0
+    dry = run("send", "--dry-run", config=config).stdout
+    assert "would send to 0 of 1 subscriber (0 suppressed, 1 with nothing today that they chose); 6 items" in dry
+    sent = run("send", config=config)
+    assert sent.returncode == 0, sent.stderr
+    assert "1 reader chose nothing of today's 6 items" in sent.stdout
+    assert not list((tmp_path / "outbox").rglob("*.eml"))
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (("--force", "--resend-failed"), "choose one"),
+        (("--to", "t@example.org", "--dry-run"), "cannot go with --dry-run"),
+        (("--to", "t@example.org", "--force"), "cannot go with --force"),
+    ],
+)
+def test_send_refuses_flags_that_contradict_each_other(
+    make_config: Any, tmp_path: Path, flags: tuple[str, ...], said: str
+) -> None:
+    """`send --force --resend-failed` sent to everyone, and `--to X --dry-run` reported on the whole list: each flag
+    silently lost to the other. Now the pair is refused, with nothing sent or recorded."""
+    config = make_config([], subscribers=["a@example.org"])
+    r = run("send", *flags, config=config)
+    assert r.returncode == 2 and said in r.stderr
+    assert not (tmp_path / "outbox").exists() and not list(tmp_path.glob("*.sqlite3"))
+
+
 def test_demo_runs_twice_and_says_why_the_second_sends_nothing(tmp_path: Path) -> None:
     """`make demo`'s job: one .eml per example subscriber; the second run sends nothing and says so. (Its state
     goes to a temporary folder: the test never touches a checkout's own .demo/.)"""

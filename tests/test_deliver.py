@@ -9,6 +9,7 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,8 @@ def test_slow_server_still_delivers_everyone(ready: Any, smtp: tuple[Mailbox, in
 
 
 def test_force_starts_a_new_run_for_a_day_already_sent(ready: Any, smtp: tuple[Mailbox, int]) -> None:
-    """A day already sent is sent again only with --force, and then to everyone."""
+    """A day already sent is sent again only with --force, and then to everyone, under new Message-IDs: a server
+    that has seen a Message-ID drops a message that repeats it, so the second email would silently not arrive."""
     box, _ = smtp
     config = ready(["a@example.org"])
     send(config)
@@ -114,6 +116,8 @@ def test_force_starts_a_new_run_for_a_day_already_sent(ready: Any, smtp: tuple[M
     forced = send(config, force=True)
     assert forced.report is not None and forced.report.sent == 1
     assert box.recipients == ["a@example.org", "a@example.org"]
+    first, again = (message_from_bytes(data)["Message-ID"] for _, data in box.messages)
+    assert first and again and first != again
 
 
 def test_a_second_sender_is_locked_out_and_a_dead_ones_lock_is_recovered(tmp_path: Path) -> None:

@@ -235,3 +235,23 @@ def test_a_paused_reader_gets_nothing_until_the_pause_ends(days: Days) -> None:
     paused = {"Item-20261118", "Item-20261119", "Item-20261120"}
     assert days.received("switcher@example.org") == Counter(t for t in days.published if t not in paused)
     once_each(days, "weekly@example.org")  # the others are not affected
+
+
+def test_a_reader_who_chose_only_inspections_gets_no_email_on_days_without_one(days: Days) -> None:
+    """A reader who chose inspections alone, daily or weekly, gets an email only when there is an inspection for
+    them, never one that says "nothing new" on the days everyone else's has items (send_empty is off); the others
+    get theirs as before."""
+    days.switch("switcher@example.org", kinds=frozenset({"inspection"}))
+    days.switch("weekly@example.org", kinds=frozenset({"inspection"}))
+    days.run(date(2026, 11, 16), date(2026, 11, 18))  # posts only
+    days.publish(date(2026, 11, 19), kind="inspection", tag="Inspection")
+    days.run(date(2026, 11, 19), date(2026, 11, 30))  # an inspection on Thursday, then posts only
+    assert days.days_mailed("switcher@example.org") == [date(2026, 11, 19)]
+    assert days.days_mailed("weekly@example.org") == [date(2026, 11, 23)]  # not the Mondays either side
+    for email in ("switcher@example.org", "weekly@example.org"):
+        (message,) = days.box.to(email)
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "Inspection-20261119" in text and not TOKEN.search(text), email
+        assert "nothing new" not in message["Subject"]
+    once_each(days, "daily@example.org")
+    assert len(days.days_mailed("daily@example.org")) == 15
