@@ -432,6 +432,8 @@ def main(argv: list[str] | None = None) -> Any:
         fail(str(exc), 1)
     except KeyboardInterrupt:
         fail("interrupted", 130)
+    except OSError as exc:  # a path the settings or an option name that cannot be made, read or written
+        fail(f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else str(exc), 1)
 
 
 @functools.cache

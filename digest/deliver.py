@@ -66,8 +66,11 @@ class OutboxSender:
         if on_attempt is not None:
             on_attempt()
         target = self.path_for(message)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        except OSError as exc:  # the folder cannot be made or written: no message can be, so the run stops here
+            raise DeliveryError(f"cannot write to {target.parent}: {exc.strerror or exc}", transport=True) from exc
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(message.data)

@@ -155,6 +155,31 @@ def test_send_refuses_flags_that_contradict_each_other(
     assert not (tmp_path / "outbox").exists() and not list(tmp_path.glob("*.sqlite3"))
 
 
+def test_paths_that_cannot_be_written_are_named_and_the_send_loses_nobody(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """An outbox, a preview file or a database under something that is not a folder: one line naming the path, no
+    traceback; the send stops with everyone still pending, and sends to them all once the path is put right."""
+    config = make_config(demo_feeds(web), subscribers=["a@example.org", "b@example.org"])
+    assert run("poll", config=config).returncode == 0
+    (tmp_path / "afile").write_text("not a folder")
+    good = config.read_text()
+    config.write_text(good.replace("outbox_dir: ", "outbox_dir: afile/"))
+    stopped = run("send", config=config)
+    assert stopped.returncode == 1 and "Traceback" not in stopped.stderr
+    assert "STOPPED with 2 still pending: cannot write to " in stopped.stdout and "afile" in stopped.stdout
+    preview = run("preview", "--out", str(tmp_path / "afile" / "p.html"), config=config)
+    assert preview.returncode == 1 and "Traceback" not in preview.stderr
+    assert preview.stderr.strip().startswith(f"error: {tmp_path / 'afile'}")
+    config.write_text(good)
+    sent = run("send", config=config)
+    assert sent.returncode == 0 and "2 sent, 0 failed" in sent.stdout
+    config.write_text(good.replace("database: ", "database: afile/"))
+    status = run("status", config=config)
+    assert status.returncode == 1 and status.stderr.strip().startswith(f"error: {tmp_path / 'afile'}")
+    assert "Traceback" not in status.stderr
+
+
 def test_demo_runs_twice_and_says_why_the_second_sends_nothing(tmp_path: Path) -> None:
     """`make demo`'s job: one .eml per example subscriber; the second run sends nothing and says so. (Its state
     goes to a temporary folder: the test never touches a checkout's own .demo/.)"""
