@@ -233,8 +233,8 @@ were allowed to drift, with absences often going unchallenged.</p>
 focus on public protection, but leaders had more to do to bring about change and to manage case assignment better.</p>
 <p>Dame Glenys said:</p>
 <blockquote><p>“We found the quality of work in South Yorkshire to be generally good and - for the first time - of a
-similar standard in the CRC and the NPS. Nevertheless the NPS in South Yorkshire maintains an unrelenting focus on
-public protection and is serving the community well overall.”</p></blockquote>
+similar standard in the CRC and the NPS. In contrast to the two Sodexo-owned CRCs recently inspected in their
+southern region, we found their interim operating model to be working reasonably well in the north.”</p></blockquote>
 <p>Inspectors made 13 recommendations to the CRC, the NPS, HM Prison and Probation Service and the Ministry of
 Justice.</p>
 <p><a href="{report_page_url}">Read the report: Quality &amp; Impact inspection: The effectiveness of probation

@@ -498,7 +498,11 @@ def foreword_words(sents: list[Sentence], name: str, besides: str = "") -> str |
     if not foreword:
         return None
     judged = [s for s in foreword if JUDGEMENT.search(s.text) or re.search(r"\bwe found\b", s.text, re.I)]
-    return _limit_words(" ".join(s.text for s in (judged or foreword)[:2]), 80) or None
+    first, *rest = judged or foreword
+    # Within quotation marks the words read as said together: a second sentence only when it follows the first
+    # ("… the NPS. Nevertheless the NPS …" had joined sentences paragraphs apart, the one between left out).
+    following = [s for s in rest[:1] if s.index == first.index + 1]
+    return _limit_words(" ".join(s.text for s in (first, *following)), 80) or None
 
 
 # After the name under a quotation: post-nominals, then the title or the end of the line.

@@ -53,6 +53,20 @@ def test_south_yorkshire_report_card(report_card) -> None:  # type: ignore[no-un
     assert s.published == date(2017, 6, 29)  # the PDF's own date: the cover gives only "June 2017" in a sentence run
 
 
+@pytest.mark.parametrize("source", ["seed", "pdf"])
+def test_the_forewords_words_on_the_card_are_sentences_said_together(source: str) -> None:
+    """Within quotation marks, sentences read as said one after the other: the card's words from a foreword are
+    one run of the text, never two sentences paragraphs apart with what came between left out."""
+    if source == "seed":
+        doc = seed("report_south_yorkshire_2017.txt")
+    else:
+        doc = extract_pdf(PDF.read_bytes(), url="https://x/r.pdf")
+    quote = summarise(doc).chief_inspector_quote
+    assert quote is not None and "generally good" in quote
+    flat = " ".join(doc.text.split())
+    assert " ".join(quote.split()) in flat
+
+
 def test_report_summary_is_findings_in_whole_sentences(report_card) -> None:  # type: ignore[no-untyped-def]
     """The report summary comes from the findings, whole sentences, within its word budget."""
     text = report_card.summary
