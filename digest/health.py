@@ -44,6 +44,7 @@ def assess(
     poll_interval: timedelta,
     up_since: datetime | None = None,
     subscribers_error: str | None = None,
+    today_status: str | None = None,
 ) -> Verdict:
     problems: list[str] = []
     if subscribers_error:
@@ -55,7 +56,8 @@ def assess(
     waiting = today_counts.get("pending", 0) + today_counts.get("sending", 0)
     if waiting and not sending:
         problems.append(f"today's send stopped with {plural(waiting, 'recipient')} not yet sent")
-    if send_job is not None and send_job.error and send_job.finished.date() == now.date():
+    finished = today_status in ("done", "empty")  # a later send (the command line's, a retry) mended it
+    if send_job is not None and send_job.error and send_job.finished.date() == now.date() and not finished:
         problems.append(f"the last send failed: {send_job.error}")
     if poll_job is not None and poll_job.error:
         problems.append(f"the last poll failed: {poll_job.error}")

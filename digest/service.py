@@ -232,6 +232,7 @@ class Service:
             poll_interval=timedelta(minutes=self.settings.poll_interval_minutes),
             up_since=self.started,
             subscribers_error=self.subscribers_problem(),
+            today_status=facts.today,
         )
 
     def subscribers_problem(self) -> str | None:
@@ -324,7 +325,9 @@ class Service:
                     stop=self.stop,
                 )
                 self.last_send = outcome.message
-                self.send_state = JobState(finished=self.clock())
+                # a send the mail server stopped (unreachable, login refused) failed, whatever it kept pending
+                aborted = outcome.report.aborted if outcome.report is not None else None
+                self.send_state = JobState(finished=self.clock(), error=aborted or None)
                 report = daily.editor_report(self.settings, store, outcome, now=self.clock())
                 if report is not None:
                     daily.send_report(self.settings, self.sender, report)
@@ -345,6 +348,22 @@ class Service:
     async def pre_send_poll_job(self) -> None:
         """The poll before the send, cut short at the send time so the send never waits for it."""
         await self.poll_job(until=schedule.next_send(self.settings, self.clock()))
+
+    async def send_retry_job(self) -> None:
+        """After a send today that failed or stopped (a subscriber list being mended, the mail server down), try
+        again: every RETRY_MINUTES from the send time until the missed-send cut-off, and never once today's digest
+        is done. The ledger sends only to whoever has not had it."""
+        state, now = self.send_state, self.clock()
+        if state is None or not state.error:
+            return
+        zone = self.settings.timezone
+        if state.finished.astimezone(zone).date() != now.astimezone(zone).date():
+            return
+        with self.store() as store:
+            status = self.today_status(store)
+        if schedule.catch_up_due(self.settings, now, status):
+            log.info("trying today's send again after: %s", state.error)
+            await self.send_job()
 
     async def send_job(self) -> None:
         # No poll here: the send goes at the send time with what the polls have read by then.
@@ -415,6 +434,9 @@ def _sns_confirm(url: str) -> None:
         raise DigestError(f"SNS did not confirm: {exc or type(exc).__name__}") from exc
 
 
+RETRY_MINUTES = 15  # a failed or stopped send is tried again this often, until the missed-send cut-off
+
+
 def start_scheduler(svc: Service) -> Any:
     settings = svc.settings
     sched = schedule.build_scheduler(settings)
@@ -432,6 +454,7 @@ def start_scheduler(svc: Service) -> Any:
         id="send",
         misfire_grace_time=schedule.send_grace(settings),
     )
+    sched.add_job(svc.send_retry_job, "interval", minutes=RETRY_MINUTES, id="send-retry")
     with svc.store() as store:
         status = svc.today_status(store)
     if schedule.catch_up_due(settings, svc.clock(), status):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -359,6 +360,58 @@ def test_service_catches_up_a_missed_send_on_start(
     assert [p.name for p in outbox.rglob("*.eml")] == ["reader@example.org.eml"]
     with Store(settings.database) as store:
         assert store.delivery_counts(daily.run_key(settings, NOW.date())) == {"sent": 1}
+
+
+def test_a_send_that_failed_is_tried_again_and_health_clears_once_the_day_is_sent(
+    make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The noon send fails (the subscriber list was lost); /health says so. Once the file is back the service's
+    retry sends the day without anyone running `digest send`; and a day sent by hand instead clears /health too (it
+    had kept the morning's error until midnight)."""
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    config = make_config([], subscribers=["reader@example.org"], extra="schedule:\n  send_empty: true\n")
+    settings = load_settings(config)
+    listed = settings.subscribers_file.read_text(encoding="utf-8")
+    for mend in ("retry", "by hand"):
+        with Store(settings.database) as store:
+            store.db.execute("DELETE FROM deliveries")
+            store.db.execute("DELETE FROM runs")
+        outbox = tmp_path / mend.replace(" ", "-")
+        svc = Service(settings, clock=lambda: NOW, sender=OutboxSender(outbox))
+        settings.subscribers_file.unlink()
+        svc._send(force=False, resend_failed=False)
+        with svc.store() as store:
+            body, ok = svc.health(store, NOW)
+        assert not ok and any("the last send failed" in p and "file not found" in p for p in body["problems"])
+        settings.subscribers_file.write_text(listed, encoding="utf-8")
+        if mend == "retry":
+            asyncio.run(svc.send_retry_job())
+        else:
+            assert run("send", config=config).returncode == 0
+        with svc.store() as store:
+            body, ok = svc.health(store, NOW.replace(second=1))
+        assert ok and body["problems"] == [] and body["today"] == "done", (mend, body)
+        if mend == "retry":
+            assert [p.name for p in outbox.rglob("*.eml")] == ["reader@example.org.eml"]
+
+
+def test_a_send_the_mail_server_stopped_says_why_in_health(
+    make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mail server is unreachable at noon: the rows stay pending and /health gives the reason beside the count
+    (it said only "stopped with 1 recipient not yet sent"; the why was in the log alone)."""
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    config = make_config(
+        [], subscribers=["reader@example.org"], smtp_port=free_port(), extra="schedule:\n  send_empty: true\n"
+    )
+    settings = load_settings(config)
+    svc = Service(settings, clock=lambda: NOW)
+    svc._send(force=False, resend_failed=False)
+    with svc.store() as store:
+        body, ok = svc.health(store, NOW)
+        assert store.delivery_counts(daily.run_key(settings, NOW.date())) == {"pending": 1}
+    assert not ok
+    assert any(p.startswith("the last send failed: ") and "unreachable" in p for p in body["problems"]), body
 
 
 def test_digest_serve_stops_cleanly_on_sigterm(make_config: Any, tmp_path: Path) -> None:
