@@ -40,10 +40,13 @@ def status(ctx: Context) -> None:
     settings = ctx.settings
     t = now()
     with ctx.store() as store:
-        health = store.feed_health()
+        health = store.feed_health(settings.feeds)
         broken = [h for h in health if h.last_error or h.disabled]
+        read = sum(1 for h in health if h.last_success or h.last_error)
+        unread = f", {len(settings.feeds) - read} not yet polled" if read < len(settings.feeds) else ""
         click.echo(
-            f"last poll: {_ago(store.last_poll(), t, settings)}; feeds: {len(health)} ({len(broken)} with errors)"
+            f"last poll: {_ago(store.last_poll(), t, settings)}; "
+            f"feeds: {len(settings.feeds)} ({len(broken)} with errors{unread})"
         )
         for h in broken:
             click.echo(f"  ! {h.name}: {h.disabled or h.last_error} ({plural(h.failures, 'failure')} in a row)")
@@ -78,8 +81,10 @@ def feeds(cctx: click.Context) -> None:
     with ctx.store() as store:
         store.sync_feeds(ctx.settings.feeds)
         paused = {f.url for f in ctx.settings.feeds if not f.enabled}
-        for h in store.feed_health():
+        for h in store.feed_health(ctx.settings.feeds):
             state = "DISABLED" if h.disabled or h.url in paused else ("ERROR" if h.last_error else "ok")
+            if state == "ok" and h.last_success is None:
+                state = "not yet polled"
             next_poll = schedule.shown(ctx.settings, h.next_poll) if h.next_poll else "now"
             click.echo(
                 f"{h.name}\n  {h.url}\n  {state}; last success {_ago(h.last_success, t, ctx.settings)}; "

@@ -389,7 +389,7 @@ def editor_report(settings: Settings, store: Store, outcome: SendOutcome, *, now
         stopped=outcome.report.stopped,
         failures=tuple((d, d.email.lower() in suppressed) for d in store.deliveries(outcome.key, ["failed"])),
         deferred=tuple(d for d in store.deliveries(outcome.key, ["pending"]) if d.reply),
-        broken=tuple(h for h in store.feed_health() if h.last_error or h.disabled),
+        broken=tuple(h for h in store.feed_health(settings.feeds) if h.last_error or h.disabled),
         newly_suppressed=tuple(
             (s.email, s.reason, s.detail) for s in store.suppression_details().values() if s.created >= since
         ),

@@ -163,7 +163,7 @@ class Service:
             recent=tuple(store.recent_runs(7)),
             today=store.run_status(today),
             today_counts=store.delivery_counts(today),
-            feeds=tuple(store.feed_health()),
+            feeds=tuple(store.feed_health(self.settings.feeds)),
             last_poll=store.last_poll(),
             send_lock=store.lock_holder("send"),
         )

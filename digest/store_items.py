@@ -164,10 +164,15 @@ class ItemStore(Database):
         """The editor enabled the feed: whatever disabled it (a 410 Gone) is forgotten and it is polled next."""
         self.db.execute("UPDATE feeds SET disabled=NULL, failures=0, next_poll=NULL WHERE url=?", (url,))
 
-    def feed_health(self) -> list[FeedHealth]:
+    def feed_health(self, configured: Iterable[Feed] | None = None) -> list[FeedHealth]:
+        """Each feed's health; with `configured`, only theirs: a feed taken out of the settings keeps its row (its
+        items are in the archive) but is no one's concern any more."""
         rows = self.db.execute(
             "SELECT f.*, f.items AS n FROM feeds f ORDER BY f.name"  # kept by a trigger (store_schema, 3)
         ).fetchall()
+        if configured is not None:
+            urls = {f.url for f in configured}
+            rows = [r for r in rows if r["url"] in urls]
         return [
             FeedHealth(
                 url=r["url"],

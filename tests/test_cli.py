@@ -180,6 +180,25 @@ def test_paths_that_cannot_be_written_are_named_and_the_send_loses_nobody(
     assert "Traceback" not in status.stderr
 
 
+def test_status_counts_the_configured_feeds_and_forgets_a_feed_taken_out(
+    web: WebServer, make_config: Any, tmp_path: Path
+) -> None:
+    """Before the first poll `digest status` counts the feeds in the settings, not yet polled (it said "feeds: 0")
+    and `digest feeds` does not call them ok; a broken feed taken out of the settings is no longer reported (it
+    was, in `status`, `feeds`, /health and the dashboard, for ever)."""
+    broken = {"name": "Gone away", "url": web.url("https://gone.example/feed/")}
+    config = make_config([*demo_feeds(web), broken], subscribers=["a@example.org"])
+    assert "feeds: 5 (0 with errors, 5 not yet polled)" in run("status", config=config).stdout
+    assert "not yet polled; last success never" in run("feeds", config=config).stdout
+    run("poll", config=config)
+    status = run("status", config=config).stdout
+    assert "feeds: 5 (1 with errors)" in status and "! Gone away: " in status
+    config.write_text(config.read_text().replace(f'  - name: "Gone away"\n    url: {broken["url"]}\n', ""))
+    status = run("status", config=config).stdout
+    assert "feeds: 4 (0 with errors)" in status and "Gone away" not in status
+    assert "Gone away" not in run("feeds", config=config).stdout
+
+
 def test_demo_runs_twice_and_says_why_the_second_sends_nothing(tmp_path: Path) -> None:
     """`make demo`'s job: one .eml per example subscriber; the second run sends nothing and says so. (Its state
     goes to a temporary folder: the test never touches a checkout's own .demo/.)"""

@@ -104,6 +104,18 @@ def test_serve_refuses_a_weak_digest_secret(
     assert says in err and "$DIGEST_SECRET" in err and "openssl rand -hex 32" in err
 
 
+@pytest.mark.usefixtures("no_secret")
+def test_a_fresh_install_starts_with_its_data_folder_not_yet_made(make_config: Any) -> None:
+    """The example settings keep the database and the key in data/, which a fresh install does not have yet:
+    `digest serve` makes it (as the database would) and starts, instead of refusing to start until some other
+    command had made the folder."""
+    config = make_config([])
+    config.write_text(config.read_text().replace("database: digest.sqlite3", "database: data/digest.sqlite3"))
+    assert not (config.parent / "data").exists()
+    assert _opens(config, "/subscribe") == 200
+    assert stat.S_IMODE((config.parent / "data" / "digest.secret").stat().st_mode) == 0o600
+
+
 def test_two_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
     """However many start at once without $DIGEST_SECRET, they all use the one key that ends up in the file."""
     path = tmp_path / "digest.secret"
