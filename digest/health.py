@@ -1,6 +1,7 @@
 """Is the service healthy? A pure judgement over what the store and the running service know, so /health, the
 dashboard and `digest status` say the same thing. Not ok when today's send is overdue, failed or stopped part
-way, when the subscriber list cannot be read (the send would refuse it), when polling is broken (the poll job
+way, when the next send cannot start (the subscriber list unreadable or empty, the mail server's password
+missing), when polling is broken (the poll job
 itself failing, or no feed read successfully for a long while), or when the bounce mailbox could not be read at
 its last try (bounces and complaints then go unheeded).
 """
@@ -43,12 +44,12 @@ def assess(
     bounce_job: JobState | None = None,
     poll_interval: timedelta,
     up_since: datetime | None = None,
-    subscribers_error: str | None = None,
+    setup: Sequence[str] = (),
     today_status: str | None = None,
 ) -> Verdict:
-    problems: list[str] = []
-    if subscribers_error:
-        problems.append(f"the subscriber list cannot be read, so no digest can be sent: {subscribers_error}")
+    """`setup`: what would stop the next send before it starts (the subscriber list, the mail server's password),
+    each said in full."""
+    problems: list[str] = list(setup)
     if overdue:
         problems.append("today's digest is overdue")
     if today_counts.get("failed"):

@@ -99,6 +99,8 @@ class Service:
         self.pool = WorkerPool(workers=2)
         self.scheduler = start_scheduler(self)
         self.check_subscribers()
+        for problem in self.setup_problems():  # said at start, not first at noon
+            log.warning("%s", problem)
 
     def check_subscribers(self) -> None:
         """Log each reader's source that names no feed (at start and before each send); never stop for it."""
@@ -231,17 +233,27 @@ class Service:
             bounce_job=self.bounce_state,
             poll_interval=timedelta(minutes=self.settings.poll_interval_minutes),
             up_since=self.started,
-            subscribers_error=self.subscribers_problem(),
+            setup=self.setup_problems(),
             today_status=facts.today,
         )
 
-    def subscribers_problem(self) -> str | None:
-        """Why the subscriber list cannot be read (a hand edit gone wrong), or None: the send would refuse it."""
+    def setup_problems(self) -> list[str]:
+        """What would stop the next send before it starts, found now rather than at noon: a subscriber list that
+        cannot be read (a hand edit gone wrong) or has nobody on it, an SMTP login without its password."""
+        problems = []
+        path = self.settings.subscribers_file
         try:
-            self.subscriber_list.get()
+            if not self.subscriber_list.get().subscribers:
+                why = "empty" if path.exists() else "file not found"
+                problems.append(f"no one is on the subscriber list ({path}: {why}), so the send will refuse it")
         except ConfigError as exc:
-            return str(exc)
-        return None
+            problems.append(f"the subscriber list cannot be read, so no digest can be sent: {exc}")
+        smtp = self.settings.smtp
+        if smtp is not None and smtp.username and not smtp.password:
+            problems.append(
+                f"SMTP user {smtp.username} is set but ${smtp.password_env} is empty, so no digest can be sent"
+            )
+        return problems
 
     # -- jobs
 

@@ -414,6 +414,35 @@ def test_a_send_the_mail_server_stopped_says_why_in_health(
     assert any(p.startswith("the last send failed: ") and "unreachable" in p for p in body["problems"]), body
 
 
+def test_health_says_before_noon_what_would_stop_the_send(
+    make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SMTP login without its password, or a subscriber list with nobody on it, was found only when the noon
+    send stopped; /health said ok all morning. Now each is a problem from the start, and clears once mended."""
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    monkeypatch.delenv("DIGEST_SMTP_PASSWORD", raising=False)
+    config = make_config([], subscribers=[], smtp_port=free_port())
+    config.write_text(
+        config.read_text().replace("    tls: none\n", "    tls: none\n    username: digest@example.org\n")
+    )
+    settings = load_settings(config)
+    settings.subscribers_file.unlink()
+    morning = NOW.replace(hour=9)
+    svc = Service(settings, clock=lambda: morning)
+    with svc.store() as store:
+        body, ok = svc.health(store, morning)
+    assert not ok
+    assert body["problems"] == [
+        f"no one is on the subscriber list ({settings.subscribers_file}: file not found), so the send will refuse it",
+        "SMTP user digest@example.org is set but $DIGEST_SMTP_PASSWORD is empty, so no digest can be sent",
+    ]
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "s3cret")
+    settings.subscribers_file.write_text("subscribers:\n  - email: a@example.org\n", encoding="utf-8")
+    with svc.store() as store:
+        body, ok = svc.health(store, morning.replace(second=1))
+    assert ok and body["problems"] == []
+
+
 def test_digest_serve_stops_cleanly_on_sigterm(make_config: Any, tmp_path: Path) -> None:
     """`digest serve` answers /health; SIGTERM shuts it down gracefully (uvicorn then exits by the signal,
     which systemd and Docker count as a clean stop)."""
