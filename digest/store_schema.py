@@ -294,13 +294,20 @@ class Database:
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open database: {exc}") from exc
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA busy_timeout=30000")
-        self._wal()
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        # When the log restarts, a file grown past this (a reader held it through a send's writes) is cut back.
-        self.db.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT}")
-        self._migrate()
+        try:
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self._wal()
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            # When the log restarts, a file grown past this (a reader held it through a send's writes) is cut back.
+            self.db.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT}")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+            self.db.close()
+            raise StoreError(
+                f"{path}: cannot use the database: {exc} (a damaged file, or not this program's: restore it from "
+                "a backup, or move it aside to start afresh)"
+            ) from exc
 
     def _wal(self) -> None:
         """Switch to WAL. Several processes opening a new database at once can find it locked for a moment

@@ -44,6 +44,7 @@ from .preferences import describe, offer, you_get
 from .reader_pages import PreferencePages
 from .render import RECIPIENT, environment, templates_dir
 from .service import Service
+from .store import Store
 from .subscribers import Editor, normalise_email, normalise_name
 from .web_webhooks import Webhooks
 
@@ -368,6 +369,9 @@ def create_app(
 
 def run_service(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The database opened (and migrated) once here: a file that cannot be used is one line naming it, before the
+    # server starts, not a traceback from its start-up and uvicorn's exit code 3 (which `digest` gives to a lock).
+    Store(settings.database).close()
     app = create_app(settings, scheduler=True)
     uvicorn.run(
         app,

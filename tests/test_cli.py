@@ -199,6 +199,20 @@ def test_status_counts_the_configured_feeds_and_forgets_a_feed_taken_out(
     assert "Gone away" not in run("feeds", config=config).stdout
 
 
+@pytest.mark.parametrize("command", ["status", "serve"])
+def test_a_file_that_is_not_a_database_is_named_without_a_traceback(
+    make_config: Any, tmp_path: Path, command: str
+) -> None:
+    """The database file damaged (here: random bytes): `status` and `serve` say which file and what to do, exit 1,
+    and print no traceback (serve exited 3 after one, the code `digest` gives to a lock)."""
+    config = make_config([])
+    (tmp_path / "digest.sqlite3").write_bytes(bytes(range(256)) * 20)
+    r = run(command, config=config)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "digest.sqlite3: cannot use the database: file is not a database" in r.stderr
+    assert "restore it from a backup" in r.stderr
+
+
 def test_demo_runs_twice_and_says_why_the_second_sends_nothing(tmp_path: Path) -> None:
     """`make demo`'s job: one .eml per example subscriber; the second run sends nothing and says so. (Its state
     goes to a temporary folder: the test never touches a checkout's own .demo/.)"""

@@ -80,20 +80,21 @@ def _config(port: int) -> str:
     return text + "web:\n  host: 0.0.0.0\nschedule:\n  send_time: '23:58'\n  missed_cutoff: '23:59'\n"
 
 
-def _healthy(box: Box, name: str, base: str, seconds: float = 90) -> httpx.Response:
+def _healthy(box: Box, name: str, base: str, seconds: float = 90, status: int = 200) -> httpx.Response:
+    """/health's first answer with this status (200: healthy), waiting for the service to start."""
     deadline = time.monotonic() + seconds
     answer = "no answer"
     while True:
         try:
             r = httpx.get(f"{base}/health", timeout=5)
-            if r.status_code == 200:
+            if r.status_code == status:
                 return r
             answer = f"{r.status_code} {r.text}"
         except httpx.TransportError as exc:
             answer = repr(exc)
         if time.monotonic() > deadline:
             logs = box.podman("logs", name, check=False)
-            raise AssertionError(f"/health never gave 200 ({answer}); the container's log:\n{logs.stderr[-3000:]}")
+            raise AssertionError(f"/health never gave {status} ({answer}); the container's log:\n{logs.stderr[-3000:]}")
         time.sleep(0.5)
 
 
@@ -149,12 +150,15 @@ def test_the_image_serves_runs_the_demo_as_non_root_and_stops_on_sigterm(
             "--port",
             str(port),
         )
-        assert _healthy(box, name, base).json()["status"] == "ok"
+        # Started with nobody on the list: /health says the send would refuse it, until a reader is added.
+        unready = _healthy(box, name, base, status=503).json()["problems"]
+        assert any(p.startswith("no one is on the subscriber list") for p in unready), unready
 
         def run(*cmd: str) -> str:
             return box.podman("exec", name, *cmd, timeout=300).stdout
 
         run("digest", "subscribers", "add", "reader@example.org")
+        assert _healthy(box, name, base).json()["status"] == "ok"
         assert "summarised" in run("digest", "poll")
         assert "1 sent, 0 failed" in run("digest", "send")
         (eml,) = run("find", "/data/outbox", "-name", "*.eml").split()
