@@ -271,6 +271,11 @@ class Service:
                         await pipeline.process(self.settings, store, fetcher, clock=self.clock, runner=self.pool)
         except TimeoutError:
             log.warning("poll stopped at the send time; what it had not read waits for the next poll")
+        except asyncio.CancelledError:
+            # the service is stopping (SIGTERM): nothing is lost (what was not read is read at the next start), so
+            # no traceback for the scheduler to log as a failed job
+            log.info("poll stopped: the service is stopping; what it had not read waits for the next start")
+            return
         except Exception as exc:  # the job must report, never die silently: /health shows it
             error = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, DigestError):
