@@ -115,7 +115,12 @@ class AdminPages(AdminBase):
             editor=(settings.editors or ("",))[0],
             subscriber=subscriber,
             next_email=nxt,
-            gets=describe(subscriber, send_time=settings.send_time, today=daily.digest_day(settings, clock()))
+            gets=describe(
+                subscriber,
+                send_time=settings.send_time,
+                timezone=settings.timezone,
+                today=daily.digest_day(settings, clock()),
+            )
             if subscriber
             else None,
             frame=f"/admin/preview?format=html&email={quote(email)}" if subscriber else "/admin/preview?format=html",

@@ -89,7 +89,9 @@ class SubscriberPages(AdminBase):
             "admin/subscriber",
             csrf=auth.csrf(request),
             s=subscriber,
-            gets=preferences.describe(subscriber, send_time=settings.send_time, today=today),
+            gets=preferences.describe(
+                subscriber, send_time=settings.send_time, timezone=settings.timezone, today=today
+            ),
             paused=preferences.paused(subscriber, today),
             weekday=WEEKDAYS[subscriber.weekday].title(),
             send_time=f"{settings.send_time:%H:%M}",

@@ -38,7 +38,7 @@ def subscribers_list(ctx: Context) -> None:
         if why:  # a suppressed reader gets nothing, whatever their preferences say
             line += f"  ({why.created:%Y-%m-%d}{': ' + why.detail[:160] if why.detail else ''})"
         else:
-            line += f"  [gets {describe(s, send_time=settings.send_time, today=today)}]"
+            line += f"  [gets {describe(s, send_time=settings.send_time, timezone=settings.timezone, today=today)}]"
         click.echo(line)
     click.echo(
         f"{plural(len(loaded.subscribers), 'subscriber')}, "

@@ -367,7 +367,7 @@ def preview(
     if subscriber is not None:
         digest = for_subscriber(digest, subscriber, settings.subject)
         email = subscriber.email
-    says = you_get(subscriber or Subscriber(email=email), send_time=settings.send_time)
+    says = you_get(subscriber or Subscriber(email=email), send_time=settings.send_time, timezone=settings.timezone)
     rendered = renderer(settings).fit(digest, settings.max_html_bytes, you_get=says)
     url, prefs = unsubscribe_url(settings, email), preferences_url(settings, email)
     html = rendered.html.replace(UNSUBSCRIBE, url).replace(RECIPIENT, email).replace(PREFERENCES, prefs)

@@ -227,7 +227,7 @@ class DigestMessages:
     def _render(self, key: tuple[Any, ...], sub: Subscriber | None, editions: Editions, weekly: bool) -> MessageFactory:
         base = self.covering(editions, weekly) if editions and self.covering else self.digest
         d = for_subscriber(base, sub, self.settings.subject) if sub else base
-        says = you_get(sub or Subscriber(email=""), send_time=self.settings.send_time)
+        says = you_get(sub or Subscriber(email=""), send_time=self.settings.send_time, timezone=self.settings.timezone)
         rendered = self.renderer.fit(d, self.settings.max_html_bytes, test=self.test, you_get=says)
         env = self.envelope if d is self.digest else replace(self.envelope, subject=self.prefix + d.subject)
         factory = self._cache[key] = MessageFactory(rendered, env)

@@ -54,9 +54,9 @@ def _places(regions: frozenset[str]) -> str:
     return _and(places)
 
 
-def you_get(sub: Subscriber, *, send_time: time) -> str:
+def you_get(sub: Subscriber, *, send_time: time, timezone: ZoneInfo | None = None) -> str:
     """What the reader gets, in the footer's words: "inspections and thematics from Kent, Surrey and Sussex,
-    weekly on Mondays"."""
+    weekly on Mondays", "everything new, every day at 12:00 UK time" (the zone's name when `timezone` is given)."""
     what = "everything new" if sub.kinds is None else _and([_KIND_WORDS[k] for k in KINDS if k in sub.kinds])
     if sub.regions is not None:
         what += f" from {_places(sub.regions)}"
@@ -65,7 +65,8 @@ def you_get(sub: Subscriber, *, send_time: time) -> str:
     if sub.frequency == "weekly":
         when = f"weekly on {WEEKDAYS[sub.weekday].title()}s"
     else:
-        when = f"every day at {send_time.strftime('%H:%M')}"
+        at = send_time_phrase(send_time, timezone) if timezone else send_time.strftime("%H:%M")
+        when = f"every day at {at}"
     return f"{what}, {when}"
 
 
@@ -83,9 +84,9 @@ def offer(send_time: time, timezone: ZoneInfo) -> str:
     )
 
 
-def describe(sub: Subscriber, *, send_time: time, today: date) -> str:
+def describe(sub: Subscriber, *, send_time: time, today: date, timezone: ZoneInfo | None = None) -> str:
     """What the editor sees of a reader's choices (the list, the admin): what they get, and any pause."""
-    said = you_get(sub, send_time=send_time)
+    said = you_get(sub, send_time=send_time, timezone=timezone)
     if paused(sub, today):
         said += f"; paused until {sub.paused_until:%-d %b %Y}"
     return said

@@ -63,7 +63,7 @@ class PreferencePages:
             stopped=_STOPPED.get(stopped.reason, _REFUSED) if stopped else None,
             stopped_on=f"{stopped.created:%-d %B %Y}" if stopped else None,
             can_resubscribe=stopped is not None and stopped.reason in _READERS_OWN,
-            you_get=preferences.you_get(sub, send_time=settings.send_time),
+            you_get=preferences.you_get(sub, send_time=settings.send_time, timezone=settings.timezone),
             paused_until=f"{sub.paused_until:%A %-d %B %Y}" if preferences.paused(sub, today) else None,
             choices=preferences.choices(sub, feeds),
             kinds=KINDS,

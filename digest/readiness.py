@@ -114,13 +114,16 @@ def not_sent_now(
     said = [f"{len(subs) - len(active)} suppressed"]
     if done:
         said.append(f"{done} already sent today")
-    # of those not sent to now, the ones whose choices today's items miss (whatever else they are)
-    missed = sum(1 for s in active if not editions.finds(settings, s, entries)) if count < len(active) - done else 0
-    missed = min(missed, len(active) - done - count)
-    if missed:
-        said.append(f"{missed} with nothing today that they chose")
-    if (rest := len(active) - done - count - missed) > 0:
-        said.append(f"{rest} not due today (weekly or paused)")
+    left = len(active) - done - count  # not sent to now
+    if left > 0 and entries is not None and not entries and not settings.send_empty:
+        said.append(f"{left} with nothing new today")
+    elif left > 0:
+        # the ones whose choices today's items miss (whatever else they are), then the weekly and the paused
+        missed = min(left, sum(1 for s in active if not editions.finds(settings, s, entries)))
+        if missed:
+            said.append(f"{missed} with nothing today that they chose")
+        if left > missed:
+            said.append(f"{left - missed} not due today (weekly or paused)")
     return ", ".join(said)
 
 

@@ -73,7 +73,10 @@ class Pages:
         # The send time and the choice of daily or weekly, as the home, subscribe and confirm pages offer them.
         self.env.globals["offer"] = offer(svc.settings.send_time, svc.settings.timezone)
         self.env.filters["gets"] = lambda sub: describe(  # what a reader gets, as the admin's list shows it
-            sub, send_time=svc.settings.send_time, today=daily.digest_day(svc.settings, svc.clock())
+            sub,
+            send_time=svc.settings.send_time,
+            timezone=svc.settings.timezone,
+            today=daily.digest_day(svc.settings, svc.clock()),
         )
 
     def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
@@ -151,7 +154,11 @@ class Pages:
                     "message", 409, title="Please try again", text="The list was busy; try the link again."
                 )
         sub = loaded.find(email)
-        gets = you_get(sub, send_time=settings.send_time) if sub else "everything new, every day"
+        gets = (
+            you_get(sub, send_time=settings.send_time, timezone=settings.timezone)
+            if sub
+            else "everything new, every day"
+        )
         return self.page(
             "message",
             title="You are subscribed",

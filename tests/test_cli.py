@@ -127,6 +127,10 @@ def test_a_reader_whose_choices_miss_every_item_is_sent_nothing_and_told_why(
     (tmp_path / "subscribers.yml").write_text(
         "subscribers:\n  - email: r@example.org\n    preferences:\n      kinds: [research]\n", encoding="utf-8"
     )
+    # before the poll, nothing at all: said as such, not blamed on their being weekly or paused
+    assert "would send to 0 of 1 subscriber (0 suppressed, 1 with nothing new today)" in run(
+        "send", "--dry-run", config=config
+    ).stdout
     assert run("poll", config=config).returncode == 0
     dry = run("send", "--dry-run", config=config).stdout
     assert "would send to 0 of 1 subscriber (0 suppressed, 1 with nothing today that they chose); 6 items" in dry

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -56,6 +57,9 @@ def test_the_footer_says_what_the_reader_gets() -> None:
     )
     assert you_get(sub, send_time=NOON) == "inspections and thematics from Kent, Surrey and Sussex, weekly on Mondays"
     assert you_get(Subscriber(email="b@example.org"), send_time=NOON) == "everything new, every day at 12:00"
+    # with the schedule's zone, as the emails and pages say it: the UK's by name, another's as itself
+    for zone, said in (("Europe/London", "12:00 UK time"), ("Europe/Paris", "12:00 Europe/Paris time")):
+        assert you_get(Subscriber(email="b@example.org"), send_time=NOON, timezone=ZoneInfo(zone)).endswith(said)
     both = Subscriber(email="c@example.org", regions=frozenset({"London", "national"}), sources=frozenset({"B", "A"}))
     assert you_get(both, send_time=NOON) == (
         "everything new from London and national bodies (sources: A and B), every day at 12:00"
@@ -192,7 +196,7 @@ def test_the_page_saves_choices_where_the_editor_sees_them(site: Any, capsys: py
     path = daily.preferences_url(settings, "reader@example.org").replace(settings.public_url, "")
     page = client.get(path)
     assert page.status_code == 200
-    assert "You get: everything new, every day at 12:00." in page.text
+    assert "You get: everything new, every day at 12:00 UK time." in page.text
     assert page.text.count("checked") == 6 + 2 + 14 + 1  # kinds, sources, regions, daily
     form = {
         "csrf": _csrf(page.text),

@@ -126,7 +126,7 @@ def test_a_reader_changes_what_they_get_from_the_link_in_their_email(
     assert sent.returncode == 0, sent.stderr
     (first,) = box.to("reader@example.org")
     assert "A blog post about caseloads" in titles(first)
-    assert "You get: everything new, every day at 12:00." in titles(first)
+    assert "You get: everything new, every day at 12:00 UK time." in titles(first)
     link = re.search(r"Change what you get: (\S+)", titles(first))[1]  # type: ignore[index]
     assert link.startswith(f"{live.base}/preferences/")
 
@@ -134,12 +134,12 @@ def test_a_reader_changes_what_they_get_from_the_link_in_their_email(
     csp = CspWatch(page)
     page.goto(link)
     expect(page.get_by_role("heading", name="Change what you get")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("You get: everything new, every day at 12:00.")
+    expect(page.locator("main")).to_contain_text("You get: everything new, every day at 12:00 UK time.")
     page.screenshot(path=str(ARTIFACTS / f"preferences-{width}.png"), full_page=True)
     page.get_by_label("Blog posts").uncheck()
     page.get_by_role("button", name="Save what I get").click()
     expect(page.get_by_role("status")).to_contain_text(
-        "you get: inspections, thematics, research, news and other items, every day at 12:00"
+        "you get: inspections, thematics, research, news and other items, every day at 12:00 UK time"
     )
     csp.check()
 
@@ -234,7 +234,7 @@ def test_an_unsubscribed_reader_is_told_so_and_can_subscribe_again_from_the_link
     page.get_by_role("button", name="Subscribe me again").click()
     expect(page.get_by_role("status")).to_contain_text(
         "You are subscribed again. From the next email on, you get: inspections, thematics, research, news and "
-        "other items, every day at 12:00"
+        "other items, every day at 12:00 UK time"
     )
     expect(main).not_to_contain_text("You are unsubscribed")
     csp.check()

@@ -75,7 +75,7 @@ def test_confirming_says_what_the_reader_gets_and_links_their_preferences(site: 
     token = daily.tokens(settings).confirm("new@example.org")
     page = client.post(f"/confirm/{token}").text
     assert "noon" not in page
-    assert "everything new, every day at 07:45" in words(page)
+    assert "everything new, every day at 07:45 Europe/Paris time" in words(page)
     link = re.search(r'<a href="([^"]+)">Change what you get</a>', page)
     assert link is not None
     assert client.get(link[1].replace(settings.public_url, "")).status_code == 200
