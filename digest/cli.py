@@ -332,6 +332,10 @@ def summarise(ctx: Context, source: str, as_json: bool, words: int, source_type:
             ctype = "text/plain"
     from .extract import NOT_TEXT, is_binary, is_pdf
 
+    if not content.strip():
+        fail(f"{source}: empty: there is nothing to summarise", 2)
+    if source.lower().endswith(".pdf") and not is_pdf(content, ctype):
+        fail(f"{source}: named .pdf, but it is not a PDF (a PDF begins %PDF)", 2)  # a page saved under a PDF's name
     if not is_pdf(content, ctype) and is_binary(content):
         fail(f"{source}: {NOT_TEXT}", 2)  # by its content, whatever its name: garbage in is no summary out
     if ctype == "text/plain":

@@ -128,9 +128,10 @@ def test_a_reader_whose_choices_miss_every_item_is_sent_nothing_and_told_why(
         "subscribers:\n  - email: r@example.org\n    preferences:\n      kinds: [research]\n", encoding="utf-8"
     )
     # before the poll, nothing at all: said as such, not blamed on their being weekly or paused
-    assert "would send to 0 of 1 subscriber (0 suppressed, 1 with nothing new today)" in run(
-        "send", "--dry-run", config=config
-    ).stdout
+    assert (
+        "would send to 0 of 1 subscriber (0 suppressed, 1 with nothing new today)"
+        in run("send", "--dry-run", config=config).stdout
+    )
     assert run("poll", config=config).returncode == 0
     dry = run("send", "--dry-run", config=config).stdout
     assert "would send to 0 of 1 subscriber (0 suppressed, 1 with nothing today that they chose); 6 items" in dry
@@ -607,6 +608,26 @@ def test_summarise_refuses_binary_data_whatever_its_name(tmp_path: Path) -> None
     latin = tmp_path / "note.txt"
     latin.write_bytes("Probation caf\u00e9 report: the service requires improvement.\n".encode("latin-1") * 20)
     assert run("summarise", str(latin)).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        ("fake.pdf", b"garbage\n", "named .pdf, but it is not a PDF (a PDF begins %PDF)"),
+        ("saved-page.pdf", b"<html><body><p>Not found</p></body></html>", "named .pdf, but it is not a PDF"),
+        ("empty.txt", b"", "empty: there is nothing to summarise"),
+        ("blank.html", b"  \n\n ", "empty: there is nothing to summarise"),
+    ],
+)
+def test_summarise_refuses_a_file_that_is_not_what_it_says(
+    tmp_path: Path, name: str, content: bytes, said: str
+) -> None:
+    """A .pdf that is not one (a page saved under a PDF's name) printed its text as the title ("garbage"), and an
+    empty file printed "Untitled" and no summary, both exit 0: now each is refused, saying why (exit 2)."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    r = run("summarise", str(path))
+    assert r.returncode == 2 and r.stdout == "" and f"error: {path}: {said}" in r.stderr
 
 
 def test_importing_a_csv_that_is_not_utf8_says_how_to_save_it(make_config: Any, tmp_path: Path) -> None:
