@@ -26,7 +26,7 @@ from .compose import fit, for_subscriber
 from .config import Settings
 from .models import Delivery, Digest, FeedHealth, Message, Subscriber
 from .names import header_safe
-from .preferences import offer, send_time_phrase, you_get
+from .preferences import followed, offer, send_time_phrase, you_get
 from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE, Rendered, Renderer
 
 
@@ -186,6 +186,7 @@ def renderer(settings: Settings) -> EmailRenderer:
         contact=settings.contact,
         templates=settings.templates_dir,
         send_time=send_time_phrase(settings.send_time, settings.timezone),
+        sources=followed([f.name for f in settings.feeds if f.enabled]),
     )
 
 
@@ -378,8 +379,8 @@ def confirmation(
         date=date,
         message_id=message_id,
         body=f"Someone (we hope you) asked to receive {name}: "
-        f"{offer(settings.send_time, settings.timezone)}, with everything new from HM Inspectorate of "
-        f"Probation and the sector's blogs.\n\n"
+        f"{offer(settings.send_time, settings.timezone)}, with everything new from "
+        f"{followed([f.name for f in settings.feeds if f.enabled])}.\n\n"
         f"To confirm, open this link within 3 days:\n\n{link}\n\n{change}"
         f"If you did not ask for this, ignore this email and nothing will happen.\n",
     )

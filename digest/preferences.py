@@ -45,6 +45,20 @@ def _and(words: Sequence[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
+FOLLOWED = "HM Inspectorate of Probation and the sector's blogs"  # said when no feed is named (a bare renderer)
+
+
+def followed(names: Sequence[str], shown: int = 5) -> str:
+    """The sources a list follows, as its pages and emails name them: "HM Inspectorate of Probation, Russell Webster
+    and GOV.UK"; past `shown`, the first few and how many more."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return FOLLOWED
+    if len(names) <= shown:
+        return _and(names)
+    return f"{', '.join(names[: shown - 1])} and {len(names) - shown + 1} more sources"
+
+
 def _places(regions: frozenset[str]) -> str:
     places = [r for r in REGIONS if r in regions]
     if NATIONAL in regions:

@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from .compose import counts_phrase
 from .models import Digest, Entry
 from .plural import plural
+from .preferences import FOLLOWED
 
 RECIPIENT = "__DIGEST_RECIPIENT__"
 UNSUBSCRIBE = "__DIGEST_UNSUBSCRIBE_URL__"
@@ -75,12 +76,19 @@ class Rendered:
 
 class Renderer:
     def __init__(
-        self, *, public_url: str, contact: str = "", templates: Path | None = None, send_time: str = "12:00 UK time"
+        self,
+        *,
+        public_url: str,
+        contact: str = "",
+        templates: Path | None = None,
+        send_time: str = "12:00 UK time",
+        sources: str = FOLLOWED,
     ) -> None:
         self.env = shared_environment(templates)
         self.public_url = public_url.rstrip("/")
         self.contact = contact
         self.send_time = send_time  # as readers read it (preferences.send_time_phrase)
+        self.sources = sources  # the feeds the list follows, by name (preferences.followed)
 
     def web_url(self, digest: Digest) -> str:
         """The digest's page: the day's, or a weekly email's (the days it covers, which a reader back from a missed
@@ -116,6 +124,7 @@ class Renderer:
             "recipient": RECIPIENT,
             "contact": self.contact,
             "send_time": self.send_time,
+            "sources": self.sources,
             "test": test,
             "preheader": "; ".join(e.title for e in digest.entries[:3]),
             "item_url": self.item_url,

@@ -40,7 +40,7 @@ from .csp import SecurityHeaders, email_policy
 from .deliver import Sender
 from .errors import ConfigError, DigestError, InputError, SubscriberError
 from .messages import renderer
-from .preferences import describe, offer, you_get
+from .preferences import describe, followed, offer, you_get
 from .reader_pages import PreferencePages
 from .render import RECIPIENT, environment, templates_dir
 from .service import Service
@@ -72,6 +72,7 @@ class Pages:
         self.env.filters["local"] = lambda when: schedule.shown(svc.settings, when)  # the schedule's timezone
         # The send time and the choice of daily or weekly, as the home, subscribe and confirm pages offer them.
         self.env.globals["offer"] = offer(svc.settings.send_time, svc.settings.timezone)
+        self.env.globals["sources"] = followed([f.name for f in svc.settings.feeds if f.enabled])
         self.env.filters["gets"] = lambda sub: describe(  # what a reader gets, as the admin's list shows it
             sub,
             send_time=svc.settings.send_time,

@@ -66,6 +66,16 @@ def test_the_footer_says_what_the_reader_gets() -> None:
     )
 
 
+def test_the_sources_a_list_follows_are_named_and_a_long_list_is_counted() -> None:
+    """The pages and emails name the feeds the list follows; past five, the first four and how many more."""
+    from digest.preferences import FOLLOWED, followed
+
+    assert followed([]) == FOLLOWED
+    assert followed(["A", "B", "A"]) == "A and B"
+    assert followed([f"S{i}" for i in range(1, 6)]) == "S1, S2, S3, S4 and S5"
+    assert followed([f"S{i}" for i in range(1, 9)]) == "S1, S2, S3, S4 and 4 more sources"
+
+
 def test_regions_filter_entries_and_unplaced_items_count_as_national() -> None:
     """A region choice passes inspections in those regions; thematics, posts and national bodies pass only with
     "national"; a youth justice inspection passes with "youth justice" wherever it is."""

@@ -34,7 +34,11 @@ def words(html: str) -> str:
 @pytest.fixture
 def site(make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[httpx.Client, Any]]:
     monkeypatch.setenv("DIGEST_SECRET", SECRET)
-    config = make_config([], subscribers=["reader@example.org"], extra=SCHEDULE)
+    feeds = [
+        {"name": "HM Inspectorate of Probation", "url": "https://hmiprobation.example/feed/"},
+        {"name": "HM Prison and Probation Service", "url": "https://www.gov.uk/search/news.atom?x=1"},
+    ]
+    config = make_config(feeds, subscribers=["reader@example.org"], extra=SCHEDULE)
     settings = load_settings(config, overrides={"public_url": "http://127.0.0.1"})  # the session cookie over http
     app = create_app(settings, clock=lambda: NOW, sender=OutboxSender(tmp_path / "outbox"))
     for live in serve_app(app):
@@ -50,6 +54,9 @@ def test_the_pages_say_the_configured_send_time_and_offer_weekly(site: Any) -> N
         page = words(client.get(path).text)
         assert "noon" not in page, path
         assert "one email a day at 07:45 europe/paris time, or one a week on a day you choose" in page.lower(), path
+    # the sources the list follows, by name: GOV.UK's too, not only "the inspectorate and the sector's blogs"
+    home = words(client.get("/").text)
+    assert "everything new from HM Inspectorate of Probation and HM Prison and Probation Service" in home
 
 
 def test_the_confirmation_email_says_the_send_time_and_links_the_preferences(site: Any, tmp_path: Path) -> None:
@@ -62,6 +69,7 @@ def test_the_confirmation_email_says_the_send_time_and_links_the_preferences(sit
         (tmp_path / "outbox").rglob("new@example.org.eml").__next__().read_bytes(), policy=policy.default
     )
     body = email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "everything new from HM Inspectorate of Probation and HM Prison and Probation Service." in body
     flat = " ".join(body.split())
     assert "noon" not in flat
     assert "one email a day at 07:45 Europe/Paris time, or one a week on a day you choose" in flat
