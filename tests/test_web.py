@@ -684,6 +684,34 @@ def test_dashboard_counts_as_the_email_does_and_lists_what_was_left_out(
     assert "hardly mentions probation" in dashboard
 
 
+def test_the_dashboard_headline_counts_feeds_in_error_and_not_yet_read(
+    web: WebServer, make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """ "Healthy: polls and sends are working" stood alone while feeds failed or had never been read (the service
+    is healthy while some feed answers): the headline now counts them, and an unread feed's row says so, not ok."""
+    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", hash_password("correct horse"))
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    broken = {"name": "Gone away", "url": web.url("https://gone.example/feed/")}
+    config = make_config([*demo_feeds(web), broken], subscribers=["reader@example.org"])
+    settings = load_settings(config, overrides={"public_url": "http://127.0.0.1"})
+
+    def headline() -> str:
+        morning = NOW.replace(hour=9)  # before the send: nothing overdue
+        for live in serve_app(create_app(settings, clock=lambda: morning, sender=OutboxSender(tmp_path / "outbox"))):
+            with live.client() as client:
+                login(client)
+                page = client.get("/admin").text
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+    with Store(settings.database) as store:
+        store.sync_feeds(settings.feeds)
+    assert "5 feeds not yet read" in headline()
+    run("poll", config=config)  # one feed fails, alone
+    said = headline()
+    assert "Healthy: polls and sends are working. 1 of 5 feeds has an error (below)." in said
+    assert "not yet read" not in said
+
+
 def test_destructive_admin_posts_need_the_confirmation_step(
     make_config: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
