@@ -137,5 +137,10 @@ class SubscriberError(DigestError):
     """A subscriber list edit was refused."""
 
 
+class NoSuchChange(SubscriberError, InputError):
+    """A list edit refused for what it was asked (an address already on the list, or not on it): bad input, so
+    the command line exits 2, where a list it could not edit (locked, changed meanwhile) exits 1."""
+
+
 class WorkerError(DigestError):
     """A worker process died running a task, or raised an exception that could not be sent back."""

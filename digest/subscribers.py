@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from . import subscriber_prefs
 from .addresses import normal as _normal  # the address in its normal form; raises EmailNotValidError
-from .errors import ConfigError, InputError, SubscriberError
+from .errors import ConfigError, InputError, NoSuchChange, SubscriberError
 from .models import Subscriber
 from .names import check_name
 from .yamlfile import dump, fast, load_tree, reads_alike, replace_if_unchanged
@@ -351,7 +351,7 @@ class Editor:
         address = normalise_email(email)
         name = normalise_name(name)
         if self.loaded.find(address):
-            raise SubscriberError(f"{address} is already subscribed")
+            raise NoSuchChange(f"{address} is already subscribed")
 
         def mutate(seq: CommentedSeq) -> None:
             entry = CommentedMap(email=address)
@@ -374,7 +374,7 @@ class Editor:
     def remove(self, email: str) -> SubscriberFile:
         lowered = email.strip().lower()
         if not self.loaded.find(lowered):
-            raise SubscriberError(f"{email} is not on the list")
+            raise NoSuchChange(f"{email} is not on the list")
 
         def mutate(seq: CommentedSeq) -> None:
             for i, node in enumerate(seq):
@@ -389,7 +389,7 @@ class Editor:
         """Write a subscriber's choices into their entry (a bare address becomes a mapping)."""
         lowered = sub.email.lower()
         if not self.loaded.find(lowered):
-            raise SubscriberError(f"{sub.email} is not on the list")
+            raise NoSuchChange(f"{sub.email} is not on the list")
 
         def mutate(seq: CommentedSeq) -> None:
             for i, node in enumerate(seq):

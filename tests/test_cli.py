@@ -294,6 +294,23 @@ def test_an_invalid_address_is_a_clear_error(tmp_path: Path, args: list[str]) ->
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["subscribers", "add", "a@example.org"], "a@example.org is already subscribed"),
+        (["subscribers", "remove", "nobody@example.org"], "nobody@example.org is not on the list"),
+    ],
+)
+def test_an_edit_the_list_refuses_for_what_it_asks_is_bad_input(make_config: Any, args: list[str], said: str) -> None:
+    """Adding an address already on the list, or removing one not on it, is bad input (exit 2, as the README maps
+    it), not a failure (it exited 1); the file is unchanged."""
+    config = make_config([], subscribers=["a@example.org"])
+    listed = (config.parent / "subscribers.yml").read_bytes()
+    r = run(*args, config=config)
+    assert (r.returncode, r.stderr.strip()) == (2, f"error: {said}")
+    assert (config.parent / "subscribers.yml").read_bytes() == listed
+
+
 def test_a_name_with_a_line_break_is_a_clear_error(tmp_path: Path) -> None:
     """`subscribers add --name` with a line break in it exits 2 with a one-line reason and adds nobody."""
     config = tmp_path / "digest.yml"
