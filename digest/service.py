@@ -242,12 +242,14 @@ class Service:
         cannot be read (a hand edit gone wrong) or has nobody on it, an SMTP login without its password."""
         problems = []
         path = self.settings.subscribers_file
-        try:
-            if not self.subscriber_list.get().subscribers:
-                why = "empty" if path.exists() else "file not found"
-                problems.append(f"no one is on the subscriber list ({path}: {why}), so the send will refuse it")
-        except ConfigError as exc:
-            problems.append(f"the subscriber list cannot be read, so no digest can be sent: {exc}")
+        # As last read (a stat here, never a read: this runs on the event loop, and a broken 50,000-address list
+        # takes seconds to fail); the pages and a job every minute read it, in threads.
+        known = self.subscriber_list.known()
+        if isinstance(known, ConfigError):
+            problems.append(f"the subscriber list cannot be read, so no digest can be sent: {known}")
+        elif known is not None and not known.subscribers:
+            why = "empty" if known.data else "file not found"
+            problems.append(f"no one is on the subscriber list ({path}: {why}), so the send will refuse it")
         smtp = self.settings.smtp
         if smtp is not None and smtp.username and not smtp.password:
             problems.append(
@@ -366,6 +368,13 @@ class Service:
         """The poll before the send, cut short at the send time so the send never waits for it."""
         await self.poll_job(until=schedule.next_send(self.settings, self.clock()))
 
+    async def list_job(self) -> None:
+        """Read the subscriber list if its file changed (in a thread), so /health knows what the send would find."""
+        try:
+            await self.subscribers()
+        except ConfigError:
+            pass  # kept by the list's cache: /health and the dashboard say it
+
     async def send_retry_job(self) -> None:
         """After a send today that failed or stopped (a subscriber list being mended, the mail server down), try
         again: every RETRY_MINUTES from the send time until the missed-send cut-off, and never once today's digest
@@ -472,6 +481,7 @@ def start_scheduler(svc: Service) -> Any:
         misfire_grace_time=schedule.send_grace(settings),
     )
     sched.add_job(svc.send_retry_job, "interval", minutes=RETRY_MINUTES, id="send-retry")
+    sched.add_job(svc.list_job, "interval", minutes=1, id="subscriber-list")
     with svc.store() as store:
         status = svc.today_status(store)
     if schedule.catch_up_due(settings, svc.clock(), status):

@@ -9,6 +9,7 @@ import csv
 import difflib
 import functools
 import io
+import os
 import re
 import threading
 import time
@@ -115,25 +116,55 @@ class ListCache:
         self._key: tuple[int, int, int, int] | None = None
         self._loaded: SubscriberFile | None = None
         self._settled = False
+        # The last read's failure: the file's key and bytes then, and the error. The same broken bytes are not
+        # parsed again (a 50,000-address list takes seconds to fail, for line numbers), and /health can say why.
+        self._failed: tuple[tuple[int, int, int, int] | None, bytes, ConfigError] | None = None
         self._lock = threading.Lock()  # pages run it in threads: one read of a changed file, not one each
 
+    def _stat_key(self) -> tuple[tuple[int, int, int, int] | None, os.stat_result | None]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None, None
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns), st
+
     def get(self) -> SubscriberFile:
+        """The list; raises ConfigError (naming the file, line and field) while the file cannot be read."""
         with self._lock:
-            try:
-                st = self.path.stat()
-            except FileNotFoundError:
-                st = None
-            key = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) if st else None
-            if self._loaded is None or not self._settled or key != self._key:
+            key, st = self._stat_key()
+            if self._loaded is None or not self._settled or key != self._key or self._failed is not None:
                 read_at = time.time()
+                try:
+                    loaded = self._read(key)
+                except ConfigError as exc:
+                    if self._failed is None or self._failed[2] is not exc:
+                        self._failed = (key, self._bytes(), exc)
+                    raise
                 # The key is the one from before the read: a change during it is seen at the next call.
-                self._loaded, self._key = self._read(), key
+                self._loaded, self._key, self._failed = loaded, key, None
                 self._settled = st is not None and max(st.st_mtime, st.st_ctime) < read_at - self.settle
             return self._loaded
 
-    def _read(self) -> SubscriberFile:
+    def known(self) -> SubscriberFile | ConfigError | None:
+        """What the last read found, while the file is as it was then (a stat, no read: for /health on the event
+        loop): the list, or why it could not be read; None when the file changed since or was never read."""
+        key, _ = self._stat_key()
+        with self._lock:
+            if self._failed is not None:
+                return self._failed[2] if self._failed[0] == key else None
+            return self._loaded if self._loaded is not None and self._key == key else None
+
+    def _bytes(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except OSError:
+            return b""
+
+    def _read(self, key: tuple[int, int, int, int] | None) -> SubscriberFile:
         """The list, parsed only if its bytes changed (a file just edited is looked at on every page until it
         settles: that costs a read, not a parse), with its index of addresses made here, off the event loop."""
+        if self._failed is not None and self._failed[0] == key and self._bytes() == self._failed[1]:
+            raise self._failed[2]  # the same broken bytes: the same error, without parsing them again
         if self._loaded is not None:
             try:
                 if self.path.read_bytes() == self._loaded.data and self._loaded.data:

@@ -429,6 +429,7 @@ def test_health_says_before_noon_what_would_stop_the_send(
     settings.subscribers_file.unlink()
     morning = NOW.replace(hour=9)
     svc = Service(settings, clock=lambda: morning)
+    svc.check_subscribers()  # as at start: the list read once, off the pages
     with svc.store() as store:
         body, ok = svc.health(store, morning)
     assert not ok
@@ -438,6 +439,7 @@ def test_health_says_before_noon_what_would_stop_the_send(
     ]
     monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "s3cret")
     settings.subscribers_file.write_text("subscribers:\n  - email: a@example.org\n", encoding="utf-8")
+    asyncio.run(svc.list_job())  # the job that reads the list when it changes
     with svc.store() as store:
         body, ok = svc.health(store, morning.replace(second=1))
     assert ok and body["problems"] == []
