@@ -22,7 +22,7 @@ from .ledger import SendReport, Stop, send_run
 from .messages import DigestMessages, Envelope, RunFacts, renderer
 from .models import Delivery, Digest, Message, Run, Subscriber
 from .plural import plural
-from .preferences import paused, you_get
+from .preferences import you_get
 from .readiness import already_sent
 from .render import PREFERENCES, RECIPIENT, UNSUBSCRIBE
 from .store import Store
@@ -279,12 +279,12 @@ def _start_run(
         considered=digest.considered,
         owe=todays.owe,
         periods=todays.periods,
+        settle=todays.settle,
     )
     if not todays.recipients:
         if digest.count == 0:
             return SendOutcome(key, "nothing new today; no digest sent (recorded as an empty day)", digest=digest)
-        missed = sum(1 for s in subs if not paused(s, day) and not editions.finds(settings, s, digest.entries))
-        return SendOutcome(key, _nobody_due(digest.count, missed), digest=digest)
+        return SendOutcome(key, _nobody_due(digest.count, len(todays.settle)), digest=digest)
     run = store.run(key)
     assert run is not None  # just recorded
     return digest, run
@@ -321,7 +321,9 @@ def _resume_run(
     later = editions.plan(
         settings, store, subs, key=key, day=day, carries=bool(run.item_ids), recorded=recorded, entries=digest.entries
     )
-    store.plan(key, day=day, now=now, owe=later.owe, recipients=later.recipients, periods=later.periods)
+    store.plan(
+        key, day=day, now=now, owe=later.owe, recipients=later.recipients, periods=later.periods, settle=later.settle
+    )
     if later.recipients:
         store.reopen_run(key)
     return digest

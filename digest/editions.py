@@ -24,11 +24,13 @@ from .tracker import inspections
 
 @dataclass(frozen=True)
 class Plan:
-    """Who is owed today's edition, and who gets a delivery now (with its period)."""
+    """Who is owed today's edition, who gets a delivery now (with its period), and who is due but finds nothing
+    of theirs in what they are owed (`settle`: settled without an email)."""
 
     owe: tuple[str, ...] = ()
     recipients: tuple[Recipient, ...] = ()
     periods: dict[str, str] = field(default_factory=dict)
+    settle: tuple[str, ...] = ()
 
 
 def plan(
@@ -44,31 +46,43 @@ def plan(
     remade: str = "",
 ) -> Plan:
     """Today's plan for readers without a delivery in run `key` yet (`recorded`: those with one). `carries`: the
-    run has items, so it is owed to every reader not paused; `entries`, when given, what it carries: a reader who
-    chose less than everything is owed it only when one of them is theirs (unless `send_empty`), so nobody is sent
-    an email of nothing on a day the others' has items. `remade`: the run is made again (see `message_id`)."""
+    run has items, so it is owed to every reader not paused; `entries`: what it carries. A reader who chose less
+    than everything and is due now is sent nothing when nothing they are owed is theirs by their choices as they
+    are now (unless `send_empty`): what they were owed is settled instead, so a day of posts sends no email of
+    nothing to a reader of inspections, and a weekly reader who widens their choices mid-week still gets the
+    week. `remade`: the run is made again (see `message_id`)."""
     owed = store.owed()
-    owe = [s.email for s in subs if carries and not paused(s, day) and finds(settings, s, entries)]
+    owe = [s.email for s in subs if carries and not paused(s, day)]
     owing = {e.lower() for e in owe}
     recipients: list[Recipient] = []
     periods: dict[str, str] = {}
+    settle: list[str] = []
+    wanted: dict[tuple[object, ...], tuple[Entry, ...]] = {}  # what several editions carry, composed once each
     for s in subs:
         address = s.email.lower()
         if address in recorded:
             continue
-        theirs = [d for k, d in owed.get(address, []) if k != key] + ([day] if address in owing else [])
+        earlier = [(k, d) for k, d in owed.get(address, []) if k != key]
+        theirs = [d for _, d in earlier] + ([day] if address in owing else [])
         if not due(s, day, min(theirs, default=None)):
             continue
         if not theirs and not settings.send_empty:
             continue
+        if entries is not None and theirs and s.narrowed and not settings.send_empty:
+            if earlier:  # a week's (or a catch-up's) editions: what they carry, with today's
+                runs = tuple(k for k, _ in earlier)
+                if runs not in wanted:
+                    extra = [e.item_id for e in entries] if address in owing else []
+                    wanted[runs] = covering(settings, store, runs, day=day, weekly=True, extra_ids=extra).entries
+                found = wanted[runs]
+            else:
+                found = tuple(entries)
+            if not any(s.wants(e) for e in found):
+                settle.append(s.email)
+                continue
         recipients.append((s.email, s.name, message_id(key, s.email, settings.domain, remade)))
         periods[address] = period(s, day)
-    return Plan(owe=tuple(owe), recipients=tuple(recipients), periods=periods)
-
-
-def finds(settings: Settings, sub: Subscriber, entries: Sequence[Entry] | None) -> bool:
-    """Whether a run of these entries is anything to `sub` (None: not known, so yes)."""
-    return entries is None or settings.send_empty or not sub.narrowed or any(sub.wants(e) for e in entries)
+    return Plan(owe=tuple(owe), recipients=tuple(recipients), periods=periods, settle=tuple(settle))
 
 
 def covering(

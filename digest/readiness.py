@@ -49,6 +49,37 @@ def nothing_to_send(
     return already_sent(counts)
 
 
+def _planned(
+    settings: Settings,
+    store: Store,
+    run: Run | None,
+    subs: Sequence[Subscriber],
+    *,
+    key: str,
+    day: date,
+    carries: bool,
+    force: bool,
+    entries: Sequence[Entry] | None,
+) -> editions.Plan:
+    """The plan `send` would make now: for a new run (or --force), today's; else for whoever has no delivery in
+    today's run yet (someone joined, or became due)."""
+    suppressed = store.suppressions()
+    active = [s for s in subs if s.email.lower() not in suppressed]
+    if run is None or force:
+        return editions.plan(settings, store, active, key=key, day=day, carries=carries, entries=entries)
+    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
+    return editions.plan(
+        settings,
+        store,
+        active,
+        key=run.key,
+        day=run.day,
+        carries=bool(run.item_ids),
+        recorded=recorded,
+        entries=entries,
+    )
+
+
 def recipients_now(
     settings: Settings,
     store: Store,
@@ -61,32 +92,20 @@ def recipients_now(
     force: bool = False,
     resend_failed: bool = False,
     entries: Sequence[Entry] | None = None,
+    planned: editions.Plan | None = None,
 ) -> int:
     """How many addresses `send` would send to now (only readers due today: weekly readers on their day, nobody
     paused), as the admin's confirmation says before a send. `key`, `day`: today's run; `carries`: today's digest
-    has items; `entries`: what it carries (see `editions.plan`)."""
-    suppressed = store.suppressions()
-    active = [s for s in subs if s.email.lower() not in suppressed]
+    has items; `entries`: what it carries (see `editions.plan`); `planned`: that plan, if made already."""
+    if planned is None:
+        planned = _planned(settings, store, run, subs, key=key, day=day, carries=carries, force=force, entries=entries)
     if run is None or force:
-        return len(
-            editions.plan(settings, store, active, key=key, day=day, carries=carries, entries=entries).recipients
-        )
+        return len(planned.recipients)
     counts = store.delivery_counts(run.key)
-    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
-    joined = editions.plan(
-        settings,
-        store,
-        active,
-        key=run.key,
-        day=run.day,
-        carries=bool(run.item_ids),
-        recorded=recorded,
-        entries=entries,
-    ).recipients
     return (
         counts.get("pending", 0)
         + counts.get("sending", 0)
-        + len(joined)
+        + len(planned.recipients)
         + (counts.get("failed", 0) if resend_failed else 0)
     )
 
@@ -101,9 +120,11 @@ def not_sent_now(
     force: bool = False,
     resend_failed: bool = False,
     entries: Sequence[Entry] | None = None,
+    skipped: int = 0,
 ) -> str:
     """Why the others of `subs` would not get it now, beside `recipients_now`'s `count`: "1 suppressed, 2 already
-    sent today, 1 with nothing today that they chose, 1 not due today (weekly or paused)"."""
+    sent today, 1 with nothing today that they chose, 1 not due today (weekly or paused)". `skipped`: the readers
+    due now whose choices what they are owed misses (the plan's `settle`)."""
     suppressed = store.suppressions()
     active = [s for s in subs if s.email.lower() not in suppressed]
     done = 0
@@ -118,8 +139,7 @@ def not_sent_now(
     if left > 0 and entries is not None and not entries and not settings.send_empty:
         said.append(f"{left} with nothing new today")
     elif left > 0:
-        # the ones whose choices today's items miss (whatever else they are), then the weekly and the paused
-        missed = min(left, sum(1 for s in active if not editions.finds(settings, s, entries)))
+        missed = min(left, skipped)
         if missed:
             said.append(f"{missed} with nothing today that they chose")
         if left > missed:
@@ -142,6 +162,7 @@ def would_send(
 ) -> tuple[int, str]:
     """`recipients_now`, and `not_sent_now`'s words for the others: what `send --dry-run` and the admin's Send
     page say."""
+    planned = _planned(settings, store, run, subs, key=key, day=day, carries=carries, force=force, entries=entries)
     count = recipients_now(
         settings,
         store,
@@ -152,7 +173,17 @@ def would_send(
         carries=carries,
         force=force,
         resend_failed=resend_failed,
-        entries=entries,
+        planned=planned,
     )
-    others = not_sent_now(settings, store, run, subs, count, force=force, resend_failed=resend_failed, entries=entries)
+    others = not_sent_now(
+        settings,
+        store,
+        run,
+        subs,
+        count,
+        force=force,
+        resend_failed=resend_failed,
+        entries=entries,
+        skipped=len(planned.settle),
+    )
     return count, others

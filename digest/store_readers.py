@@ -27,9 +27,11 @@ def owe_and_deliver(
     recipients: Sequence[Recipient],
     periods: Mapping[str, str],
     suppressed: set[str],
+    settle: Sequence[str] = (),
 ) -> list[str]:
     """Within the caller's transaction: owe run `key` to `owe`, then add a pending delivery for each recipient
-    (suppressed ones recorded as suppressed) that settles everything they are owed. A recipient who already has
+    (suppressed ones recorded as suppressed) that settles everything they are owed; `settle`: readers whose owed
+    editions hold nothing of theirs, settled without a delivery. A recipient who already has
     a delivery this run, or one for the same period, gets none and stays owed. Returns who got a row."""
     db.executemany(
         "INSERT OR IGNORE INTO owed (email, run_key, day) VALUES (?,?,?)",
@@ -47,6 +49,10 @@ def owe_and_deliver(
             added.append(email)
             if state == "pending":
                 db.execute("UPDATE owed SET settled_by=? WHERE email=? AND settled_by IS NULL", (key, email.lower()))
+    # Due, but nothing they are owed is theirs by their choices: settled by this run without an email.
+    db.executemany(
+        "UPDATE owed SET settled_by=? WHERE email=? AND settled_by IS NULL", [(key, e.lower()) for e in settle]
+    )
     return added
 
 
@@ -97,10 +103,19 @@ class ReaderStore(Database):
         owe: Sequence[str],
         recipients: Sequence[Recipient],
         periods: Mapping[str, str],
+        settle: Sequence[str] = (),
     ) -> list[str]:
         """`owe_and_deliver` in a transaction of its own (a run already made: someone joined, or switched)."""
         with self.transaction() as db:
             suppressed = {r[0] for r in db.execute("SELECT email FROM suppressions")}
             return owe_and_deliver(
-                db, key, day=day, now=now, owe=owe, recipients=recipients, periods=periods, suppressed=suppressed
+                db,
+                key,
+                day=day,
+                now=now,
+                owe=owe,
+                recipients=recipients,
+                periods=periods,
+                suppressed=suppressed,
+                settle=settle,
             )

@@ -64,6 +64,7 @@ class RunStore(Database):
         considered: Sequence[int] = (),
         owe: Sequence[str] = (),
         periods: Mapping[str, str] | None = None,
+        settle: Sequence[str] = (),
     ) -> None:
         """Record a run and its ledger in one transaction: the items it carries, who is owed it (`owe`), and one
         pending row per recipient, settling what each is owed (see store_readers).
@@ -105,6 +106,7 @@ class RunStore(Database):
                 recipients=recipients,
                 periods=periods or {},
                 suppressed=suppressed,
+                settle=settle,
             )
 
     def release_items(self, key: str) -> None:

@@ -255,3 +255,19 @@ def test_a_reader_who_chose_only_inspections_gets_no_email_on_days_without_one(d
         assert "nothing new" not in message["Subject"]
     once_each(days, "daily@example.org")
     assert len(days.days_mailed("daily@example.org")) == 15
+
+
+def test_a_weekly_reader_who_widens_their_choices_mid_week_gets_the_whole_week(days: Days) -> None:
+    """Choices are read when the email goes, not when each day's items arrive: a weekly reader of inspections
+    alone who widens to everything on Wednesday gets Tuesday's and Wednesday's posts on Monday, and every item
+    once; a daily reader of inspections alone who widens gets what comes after, and no email of nothing before."""
+    days.switch("weekly@example.org", kinds=frozenset({"inspection"}))
+    days.switch("switcher@example.org", kinds=frozenset({"inspection"}))
+    days.run(date(2026, 11, 17), date(2026, 11, 18))  # Tuesday and Wednesday: posts only
+    days.switch("weekly@example.org", kinds=None)
+    days.switch("switcher@example.org", kinds=None)
+    days.run(date(2026, 11, 19), date(2026, 11, 23))
+    assert days.days_mailed("weekly@example.org") == [date(2026, 11, 23)]
+    once_each(days, "weekly@example.org")
+    assert days.days_mailed("switcher@example.org") == [date(2026, 11, d) for d in range(19, 24)]
+    assert days.received("switcher@example.org") == Counter(f"Item-202611{d}" for d in range(19, 24))
