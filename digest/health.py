@@ -24,6 +24,7 @@ class JobState:
 
     finished: datetime
     error: str | None = None
+    final: bool = False  # an error that trying again cannot mend: the send is not retried
 
 
 @dataclass(frozen=True)

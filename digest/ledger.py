@@ -52,6 +52,7 @@ class SendReport:
     suppressed: list[str] = field(default_factory=list)
     stopped: str | None = None  # why the run stopped early on request (SIGTERM, Ctrl-C, the service stopping)
     aborted: str | None = None  # why the run stopped with messages still pending (the server, TLS, login)
+    final: bool = False  # the stop is one trying again cannot mend (a login refused, a password not set)
 
     @property
     def failed_count(self) -> int:
@@ -180,6 +181,7 @@ def send_run(
                     note(row.email, "pending", said)
                     with lock:
                         report.aborted = str(exc)
+                        report.final = exc.permanent
                     halt.set()
                     return
                 if not exc.permanent:

@@ -67,6 +67,7 @@ class Service:
         self.started = clock()
         self.poll_state: JobState | None = None
         self.send_state: JobState | None = None
+        self._retries = 0  # the send retry job's ticks since today's send first needed trying again
         self.bounce_state: JobState | None = None  # the bounce mailbox's last poll (bounces.imap)
         self.sns_certificate: Callable[[str], bytes] = _sns_certificate  # tests give their own
         self.sns_confirm: Callable[[str], None] = _sns_confirm  # opens an SNS SubscribeURL; tests give their own
@@ -346,7 +347,8 @@ class Service:
                 self.last_send = outcome.message
                 # a send the mail server stopped (unreachable, login refused) failed, whatever it kept pending
                 aborted = outcome.report.aborted if outcome.report is not None else None
-                self.send_state = JobState(finished=self.clock(), error=aborted or None)
+                final = outcome.report is not None and outcome.report.final
+                self.send_state = JobState(finished=self.clock(), error=aborted or None, final=final)
                 report = daily.editor_report(self.settings, store, outcome, now=self.clock())
                 if report is not None:
                     daily.send_report(self.settings, self.sender, report)
@@ -376,20 +378,31 @@ class Service:
             pass  # kept by the list's cache: /health and the dashboard say it
 
     async def send_retry_job(self) -> None:
-        """After a send today that failed or stopped (a subscriber list being mended, the mail server down), try
-        again: every RETRY_MINUTES from the send time until the missed-send cut-off, and never once today's digest
-        is done. The ledger sends only to whoever has not had it."""
-        state, now = self.send_state, self.clock()
-        if state is None or not state.error:
-            return
-        zone = self.settings.timezone
-        if state.finished.astimezone(zone).date() != now.astimezone(zone).date():
+        """Today's send again, when it failed or stopped and trying again may mend it (a subscriber list being
+        restored, the mail server down or greylisting, rows left pending after a temporary error): from the send
+        time until the missed-send cut-off, every RETRY_MINUTES at first and less often as it goes on failing,
+        never once today's digest is done, never while a send runs, and never after an error that only the
+        operator can mend (a login refused, a password variable left empty). The ledger sends only to whoever has
+        not had it."""
+        now, zone = self.clock(), self.settings.timezone
+        state = self.send_state
+        today = now.astimezone(zone).date()
+        if self.send_thread is not None and self.send_thread.is_alive():
             return
         with self.store() as store:
             status = self.today_status(store)
-        if schedule.catch_up_due(self.settings, now, status):
-            log.info("trying today's send again after: %s", state.error)
-            await self.send_job()
+            waiting = status == "sending" and bool(store.pending_emails(daily.run_key(self.settings, today))[:1])
+        failed = state is not None and state.error is not None and state.finished.astimezone(zone).date() == today
+        if not (waiting or failed) or (failed and state is not None and state.final):
+            self._retries = 0
+            return
+        if not schedule.catch_up_due(self.settings, now, status):
+            return
+        self._retries += 1
+        if self._retries & (self._retries - 1):  # tries 1, 2, 4, 8, …: every 15 minutes, then 30, 60, 120
+            return
+        log.info("trying today's send again (%s)", state.error if failed and state else "deliveries still pending")
+        await self.send_job()
 
     async def send_job(self) -> None:
         # No poll here: the send goes at the send time with what the polls have read by then.

@@ -27,7 +27,7 @@ from digest.service import Service
 from digest.store import Store
 from digest.web import create_app
 
-from .conftest import SECRET, WebServer, demo_feeds, free_port, serve_app
+from .conftest import SECRET, Mailbox, WebServer, demo_feeds, free_port, serve_app
 from .test_cli import run
 
 NOW = datetime(2026, 11, 24, 14, 0, tzinfo=UTC)
@@ -393,6 +393,43 @@ def test_a_send_that_failed_is_tried_again_and_health_clears_once_the_day_is_sen
         assert ok and body["problems"] == [] and body["today"] == "done", (mend, body)
         if mend == "retry":
             assert [p.name for p in outbox.rglob("*.eml")] == ["reader@example.org.eml"]
+
+
+def test_rows_a_greylisting_server_left_pending_are_retried_and_a_refused_login_is_not(
+    make_config: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that greylists one reader past the send's own retries leaves their row pending, with no error:
+    the retry job sends it (it had waited for the error a whole run's stop records, and the reader lost the
+    day). A refused login is not tried again and again all afternoon (relays lock accounts that keep failing)."""
+    box, port = smtp
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    box.temp_fail["grey@example.org"] = 3  # more than the send's own tries
+    config = make_config(
+        [], subscribers=["a@example.org", "grey@example.org"], smtp_port=port, extra="schedule:\n  send_empty: true\n"
+    )
+    settings = load_settings(config)
+    svc = Service(settings, clock=lambda: NOW)
+    svc._send(force=False, resend_failed=False)
+    key = daily.run_key(settings, NOW.date())
+    with Store(settings.database) as store:
+        assert store.delivery_counts(key) == {"sent": 1, "pending": 1}
+    asyncio.run(svc.send_retry_job())
+    with Store(settings.database) as store:
+        assert store.delivery_counts(key) == {"sent": 2}
+    assert sorted(box.recipients) == ["a@example.org", "grey@example.org"]
+
+    box.refuse_logins = 100
+    login = config.read_text().replace("    tls: none\n", "    tls: none\n    username: digest@example.org\n")
+    config.write_text(login)
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "wrong")
+    settings = load_settings(config)
+    svc = Service(settings, clock=lambda: NOW)
+    svc._send(force=True, resend_failed=False)
+    assert svc.send_state is not None and svc.send_state.error and svc.send_state.final
+    tried = box.refuse_logins
+    for _ in range(4):
+        asyncio.run(svc.send_retry_job())
+    assert box.refuse_logins == tried  # no login tried again
 
 
 def test_a_send_the_mail_server_stopped_says_why_in_health(
