@@ -279,6 +279,18 @@ def dt(s: str | None) -> datetime | None:
     return datetime.fromisoformat(s) if s else None
 
 
+def unusable(path: Path | str, exc: sqlite3.DatabaseError) -> StoreError:
+    """Why the database cannot be used, with what to do: a damaged file (or another program's) is restored or
+    moved aside; a locked, read-only or full one is not damaged, and moving it aside would lose the ledger."""
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):  # "file is not a database", "… is malformed"
+        return StoreError(
+            f"{path}: cannot use the database: {exc} (a damaged file, or not this program's: restore it from a "
+            "backup, or move it aside to start afresh)"
+        )
+    return StoreError(f"{path}: cannot use the database: {exc}")
+
+
 JOURNAL_LIMIT = 16 * 1024 * 1024  # bytes of write-ahead log kept on disk after a restart
 
 
@@ -302,12 +314,9 @@ class Database:
             # When the log restarts, a file grown past this (a reader held it through a send's writes) is cut back.
             self.db.execute(f"PRAGMA journal_size_limit={JOURNAL_LIMIT}")
             self._migrate()
-        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
+        except sqlite3.DatabaseError as exc:
             self.db.close()
-            raise StoreError(
-                f"{path}: cannot use the database: {exc} (a damaged file, or not this program's: restore it from "
-                "a backup, or move it aside to start afresh)"
-            ) from exc
+            raise unusable(path, exc) from exc
 
     def _wal(self) -> None:
         """Switch to WAL. Several processes opening a new database at once can find it locked for a moment

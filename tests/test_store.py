@@ -7,6 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from digest.models import Feed, Item
 from digest.store import Store
 
@@ -215,3 +217,24 @@ def test_a_log_grown_while_a_reader_held_it_is_cut_back_afterwards(tmp_path: Pat
                 time.sleep(0.001)
         after = (tmp_path / "d.sqlite3-wal").stat().st_size
     assert grown > JOURNAL_LIMIT and after <= JOURNAL_LIMIT, (grown, after)
+
+
+def test_only_a_damaged_database_is_called_damaged(tmp_path: Path) -> None:
+    """A file that is not a database is named with what to do (restore it, or move it aside); a locked, read-only
+    or full one is only named: moving it aside would lose the delivery ledger, and the next send would go to
+    everyone again."""
+    import sqlite3
+
+    from digest.errors import StoreError
+    from digest.store_schema import unusable
+
+    damaged = tmp_path / "d.sqlite3"
+    damaged.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(StoreError) as err:
+        Store(damaged)
+    assert "file is not a database" in str(err.value) and "move it aside" in str(err.value)
+    for message, code in (("database is locked", sqlite3.SQLITE_BUSY), ("database or disk is full", 13)):
+        exc = sqlite3.OperationalError(message)
+        exc.sqlite_errorcode = code  # type: ignore[attr-defined]
+        said = str(unusable("d.sqlite3", exc))
+        assert said == f"d.sqlite3: cannot use the database: {message}", said
