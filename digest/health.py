@@ -47,9 +47,10 @@ def assess(
     up_since: datetime | None = None,
     setup: Sequence[str] = (),
     today_status: str | None = None,
+    today_made: datetime | None = None,
 ) -> Verdict:
     """`setup`: what would stop the next send before it starts (the subscriber list, the mail server's password),
-    each said in full."""
+    each said in full; `today_made`: when today's run was made."""
     problems: list[str] = list(setup)
     if overdue:
         problems.append("today's digest is overdue")
@@ -58,8 +59,12 @@ def assess(
     waiting = today_counts.get("pending", 0) + today_counts.get("sending", 0)
     if waiting and not sending:
         problems.append(f"today's send stopped with {plural(waiting, 'recipient')} not yet sent")
-    finished = today_status in ("done", "empty")  # a later send (the command line's, a retry) mended it
-    if send_job is not None and send_job.error and send_job.finished.date() == now.date() and not finished:
+    # A send made today's digest after the error (by hand, a retry): mended. Not a forced resend that failed
+    # after the day's digest had gone: that one never went.
+    mended = today_status in ("done", "empty") and (
+        today_made is None or send_job is None or today_made >= send_job.finished
+    )
+    if send_job is not None and send_job.error and send_job.finished.date() == now.date() and not mended:
         problems.append(f"the last send failed: {send_job.error}")
     if poll_job is not None and poll_job.error:
         problems.append(f"the last poll failed: {poll_job.error}")

@@ -223,6 +223,7 @@ class Service:
         now = self.clock()
         facts = facts or self.facts(store, now)
         running = self.send_thread is not None and self.send_thread.is_alive()
+        today = daily.run_key(self.settings, daily.digest_day(self.settings, now))
         return assess(
             now=now,
             overdue=schedule.overdue(self.settings, now, facts.today),
@@ -236,6 +237,7 @@ class Service:
             up_since=self.started,
             setup=self.setup_problems(),
             today_status=facts.today,
+            today_made=next((r.created_at for r in facts.recent if r.key == today), None),
         )
 
     def setup_problems(self) -> list[str]:

@@ -63,6 +63,17 @@ def _read_confirm(settings: Settings, token: str) -> tuple[str, str | None] | No
         return None
 
 
+class _Followed:
+    """The sources the list follows, by name, as the pages say them: read at each page, so a feed the admin adds
+    or disables is named (or not) at once."""
+
+    def __init__(self, svc: Service) -> None:
+        self.svc = svc
+
+    def __str__(self) -> str:
+        return followed([f.name for f in self.svc.settings.feeds if f.enabled])
+
+
 class Pages:
     """The routes' handlers, over one Service."""
 
@@ -72,7 +83,7 @@ class Pages:
         self.env.filters["local"] = lambda when: schedule.shown(svc.settings, when)  # the schedule's timezone
         # The send time and the choice of daily or weekly, as the home, subscribe and confirm pages offer them.
         self.env.globals["offer"] = offer(svc.settings.send_time, svc.settings.timezone)
-        self.env.globals["sources"] = followed([f.name for f in svc.settings.feeds if f.enabled])
+        self.env.globals["sources"] = _Followed(svc)
         self.env.filters["gets"] = lambda sub: describe(  # what a reader gets, as the admin's list shows it
             sub,
             send_time=svc.settings.send_time,

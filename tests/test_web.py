@@ -386,13 +386,20 @@ def test_a_send_that_failed_is_tried_again_and_health_clears_once_the_day_is_sen
         settings.subscribers_file.write_text(listed, encoding="utf-8")
         if mend == "retry":
             asyncio.run(svc.send_retry_job())
-        else:
-            assert run("send", config=config).returncode == 0
+        else:  # as `digest send` does, a minute later
+            with Store(settings.database) as store:
+                daily.send_digest(settings, store, OutboxSender(outbox), clock=lambda: NOW.replace(minute=1))
         with svc.store() as store:
             body, ok = svc.health(store, NOW.replace(second=1))
         assert ok and body["problems"] == [] and body["today"] == "done", (mend, body)
-        if mend == "retry":
-            assert [p.name for p in outbox.rglob("*.eml")] == ["reader@example.org.eml"]
+        assert [p.name for p in outbox.rglob("*.eml")] == ["reader@example.org.eml"]
+    # A forced resend that fails after the day's digest has gone is still a failure: that one never went.
+    settings.subscribers_file.unlink()
+    svc.clock = lambda: NOW.replace(hour=15)
+    svc._send(force=True, resend_failed=False)
+    with svc.store() as store:
+        body, ok = svc.health(store, NOW.replace(hour=15))
+    assert not ok and any("the last send failed" in p for p in body["problems"]), body
 
 
 def test_rows_a_greylisting_server_left_pending_are_retried_and_a_refused_login_is_not(
