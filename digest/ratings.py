@@ -80,8 +80,13 @@ _SUBJECT = re.compile(
 )
 
 
+def _words(name: str) -> list[str]:
+    """A name's words without their punctuation: "Kent, Surrey and Sussex" is Kent, Surrey, and, Sussex."""
+    return re.findall(r"\w[\w’'-]*", name)
+
+
 def _names_own(sentence: str, body: str | None) -> bool:
-    own = place_of(body).split() if body else []
+    own = _words(place_of(body)) if body else []
     return bool(own) and re.search(rf"\b{re.escape(own[0])}\b", sentence) is not None
 
 
@@ -89,8 +94,8 @@ def _names_another(sentence: str, body: str | None) -> bool:
     """The sentence is about another body than the one inspected ("The second is X PDU, which …")."""
     if not body:
         return False
-    named = [place_of(b.name).lower().split() for b in candidates("", sentence)]
-    own = place_of(body).lower().split()
+    named = [_words(place_of(b.name).lower()) for b in candidates("", sentence)]
+    own = _words(place_of(body).lower())
     return bool(named) and bool(own) and not any(n and n[0] == own[0] for n in named)
 
 

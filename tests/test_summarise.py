@@ -857,3 +857,19 @@ def test_a_joint_inspection_recalled_or_a_clinics_referral_order_changes_nothing
     assert kind_of("Union warns on public protection", recalled, source_type="news") == "news"
     clinic = "Every referral order must include the patient's NHS number and the clinical question for imaging."
     assert not classify(title="Changes to electronic referral orders for imaging", text=clinic).about_probation
+
+
+@pytest.mark.parametrize(
+    "body", ["Kent, Surrey and Sussex", "Bedfordshire, Northamptonshire, Cambridgeshire and Hertfordshire"]
+)
+def test_a_body_whose_name_has_commas_keeps_its_rating(body: str) -> None:
+    """The inspected body's name was compared by its first word with the comma on ("Kent,"), so the sentence
+    that rates it was read as about another body and the rating lost (a backfilled item then showed 'none' in the
+    ratings tracker). Found by a user trial; no card in the corpus changed."""
+    text = (
+        f"Inspection of probation services\n\nHM Inspectorate of Probation has rated the probation service in {body} "
+        "as Good. Inspectors found that the probation service supervised people on probation well but case "
+        "managers had high caseloads. Inspectors made five recommendations to the probation service.\n"
+    )
+    card = summarise(extract_text(text, url="file:///t.txt"), Hints(source_type="inspectorate"))
+    assert (card.organisation, card.rating) == (body, "Good")
