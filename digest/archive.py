@@ -213,9 +213,14 @@ class ArchivePages:
             "from": params.get("from", "")[:10],
             "to": params.get("to", "")[:10],
         }
+        for name in ("from", "to"):  # every wrong value said at once, each beside its field
+            try:
+                _day(params, name)
+            except InputError as exc:
+                errors[name] = f"{exc}."
         choices = {"kinds": KINDS, "regions": regions, "ratings": RATINGS, "errors": errors}
         if errors:
-            error = "A filter is not one of its choices; see beside it."
+            error = "A value is not one the search can use; see beside it."
             return self.page("search", 400, form=form, error=error, results=[], total=0, **choices, page=1, pages=1)
         try:
             query = SearchQuery(

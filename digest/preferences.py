@@ -155,6 +155,26 @@ def choices(sub: Subscriber, feeds: Sequence[str]) -> Choices:
     )
 
 
+def answered(sub: Subscriber, form: Mapping[str, list[str]], feeds: Sequence[str]) -> Choices:
+    """The choices as the page sent them, to show again beside what was wrong with them (not the ones saved
+    before, which would undo every other box the reader changed)."""
+    kept = choices(sub, feeds)
+    day = (form.get("day") or [""])[0].strip()
+    frequency = (form.get("frequency") or [""])[0].strip()
+    try:
+        pause: date | None = date.fromisoformat((form.get("paused_until") or [""])[0].strip())
+    except ValueError:
+        pause = None
+    return Choices(
+        kinds=frozenset(v for v in form.get("kinds", []) if v in KINDS),
+        sources=frozenset(v for v in form.get("sources", []) if v in feeds),
+        regions=frozenset(v for v in form.get("regions", []) if v in REGION_CHOICES),
+        frequency=frequency if frequency in ("daily", "weekly") else kept.frequency,
+        weekday=WEEKDAYS.index(day) if day in WEEKDAYS else kept.weekday,
+        paused_until=pause,
+    )
+
+
 def _ticked(values: Iterable[str], allowed: Sequence[str], what: str) -> frozenset[str] | None:
     """The ticked boxes; None (everything, new ones included) when all are ticked."""
     chosen = frozenset(v for v in values if v in allowed)

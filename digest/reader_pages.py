@@ -65,7 +65,7 @@ class PreferencePages:
             can_resubscribe=stopped is not None and stopped.reason in _READERS_OWN,
             you_get=preferences.you_get(sub, send_time=settings.send_time, timezone=settings.timezone),
             paused_until=f"{sub.paused_until:%A %-d %B %Y}" if preferences.paused(sub, today) else None,
-            choices=preferences.choices(sub, feeds),
+            choices=context.pop("choices", None) or preferences.choices(sub, feeds),
             kinds=KINDS,
             kind_labels=preferences.KIND_LABELS,
             sources=feeds,
@@ -113,7 +113,8 @@ class PreferencePages:
         try:
             chosen = preferences.from_form(sub, answers, feeds=[f.name for f in settings.feeds], today=today)
         except InputError as exc:
-            return self._form(request, sub, token, 400, error=str(exc))
+            shown = preferences.answered(sub, answers, [f.name for f in settings.feeds])  # what they sent, again
+            return self._form(request, sub, token, 400, error=str(exc), choices=shown)
         try:
             await asyncio.to_thread(Editor(loaded).set_preferences, chosen)  # file I/O and a lock: off the loop
         except SubscriberError as exc:

@@ -92,7 +92,7 @@ class Pages:
         )
 
     def page(self, name: str, code: int = 200, **context: Any) -> HTMLResponse:
-        for optional in ("link", "link_text", "error", "email", "message", "csrf"):
+        for optional in ("link", "link_text", "error", "error_field", "email", "message", "csrf"):
             context.setdefault(optional, None)
         html = self.env.get_template(f"web/{name}.html.j2").render(
             list_name=self.svc.settings.list_name, contact=self.svc.settings.contact, **context
@@ -127,7 +127,12 @@ class Pages:
             name = normalise_name(form.get("name"))
         except InputError as exc:
             return self.page(
-                "subscribe", 400, csrf=auth.csrf(request), error=f"That name cannot be used: {exc}.", email=email
+                "subscribe",
+                400,
+                csrf=auth.csrf(request),
+                error=f"That name cannot be used: {exc}.",
+                error_field="name",
+                email=email,
             )
         if not (svc.subscribe_per_client.hit(auth.client(request)) and svc.subscribe_per_address.hit(email.lower())):
             return self.page("message", 429, title="Too many requests", text="Please try again in an hour.")

@@ -131,8 +131,14 @@ def test_a_search_that_finds_nothing_and_one_with_a_bad_date(archive_site: Any, 
     page.goto(f"{base}/search?q=%22NEAR(+unicorns")
     expect(page.locator("#results")).to_have_text("Nothing found")
     page.goto(f"{base}/search?q=wakefield&from=yesterday")
-    expect(page.locator("p.error")).to_contain_text("is not a date")
+    expect(page.locator("#from-error")).to_contain_text("'yesterday' is not a date")
+    expect(page.locator("#from")).to_have_attribute("aria-describedby", "from-error")  # tied to its field
+    expect(page.locator("#from")).to_have_attribute("aria-invalid", "true")
     shot(page, "search-error", size)
+    # every wrong value at once, each beside its field (a bad kind had hidden a bad date)
+    page.goto(f"{base}/search?q=wakefield&kind=bogus&to=soon")
+    expect(page.locator("#kind-error")).to_contain_text("“bogus” is not one of the kinds")
+    expect(page.locator("#to-error")).to_contain_text("'soon' is not a date")
 
 
 def test_a_filter_value_that_is_not_a_choice_is_an_error_beside_it(archive_site: Any, screen: Any) -> None:

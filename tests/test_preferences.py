@@ -220,6 +220,9 @@ def test_the_page_saves_choices_where_the_editor_sees_them(site: Any, capsys: py
     assert client.post(path, data={**form, "csrf": "wrong"}).status_code == 403
     nothing = client.post(path, data={**form, "kinds": []})
     assert nothing.status_code == 400 and "Choose at least one kind of item" in nothing.text
+    # the form shown again with what they sent, not the saved choices (which undid every other box they changed)
+    assert 'value="weekly" checked' in nothing.text and 'value="daily" checked' not in nothing.text
+    assert nothing.text.count("checked") == 2 + 1 + 1  # two sources, one region, weekly; no kind
     forged = client.post(path, data={**form, "sources": ["Nonexistent Feed"]})  # only the feeds offered are kept
     assert forged.status_code == 400 and "Choose at least one source" in forged.text
     assert load(settings.subscribers_file).find("reader@example.org").sources is None  # type: ignore[union-attr]

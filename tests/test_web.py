@@ -247,6 +247,11 @@ def test_subscribe_refuses_a_name_that_would_add_a_mail_header(app: Any, tmp_pat
         r = client.post("/subscribe", data={"email": "eve@example.org", "name": name, "csrf": csrf})
         assert r.status_code == 400
         assert "a name cannot contain line breaks, control characters or text-direction overrides" in r.text
+        # the message is tied to the field it is about, for a screen reader (WCAG 3.3.1)
+        assert 'id="name-error"' in r.text and 'aria-describedby="name-error"' in r.text
+    bad = client.post("/subscribe", data={"email": "not an address", "csrf": csrf})
+    assert bad.status_code == 400 and 'id="email-error"' in bad.text
+    assert re.search(r'<input type="email" id="email"[^>]*aria-invalid="true" aria-describedby="email-error"', bad.text)
     assert list((tmp_path / "outbox").rglob("*.eml")) == []
     assert settings.subscribers_file.read_text() == before
 
