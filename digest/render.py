@@ -110,6 +110,7 @@ class Renderer:
         context = {
             "web": web,
             "subscribe_url": f"{self.public_url}/subscribe",
+            "site_url": self.public_url,
             "preferences_page_url": f"{self.public_url}/preferences",
             "digest": digest,
             "date_long": digest.day.strftime("%A %-d %B %Y"),

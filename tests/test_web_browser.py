@@ -95,6 +95,12 @@ def test_subscribe_confirm_receive_unsubscribe(browser: Any, site: Any) -> None:
     expect(page.locator("body")).not_to_contain_text("View in your browser")
     expect(page.locator("body")).not_to_contain_text("You get this email")
     assert page.get_attribute("text=Subscribe", "href") == f"{live.base}/subscribe"
+    # a page among the archive's: a main landmark to skip to, and the way back to the other pages
+    expect(page.get_by_role("main")).to_contain_text("Nothing new from the sources you follow today.")
+    assert (
+        page.get_by_role("navigation", name="Archive").get_by_role("link", name="Past digests").get_attribute("href")
+        == f"{live.base}/digests"
+    )
     page.screenshot(path=str(ARTIFACTS / "web-version.png"), full_page=True)
     csp.check()
     digest = [m for m in box.to("new@example.org") if m["Subject"].startswith("Probation Digest")]
