@@ -5,7 +5,7 @@ weekly reader, the editions owed since their last delivery, as `editions.coverin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from . import daily, editions
@@ -63,20 +63,35 @@ def when(settings: Settings, store: Store, sub: Subscriber, today: date, owed: l
 
 def _owed(settings: Settings, store: Store, sub: Subscriber, now: datetime) -> tuple[Editions, Sequence[int]]:
     """The runs owed to the reader, and today's waiting items when today's run has not started (they will be
-    owed it unless paused)."""
+    owed it unless paused). A reader who joined (or became due) after today's run was made is owed it at the
+    next send, as the send's plan has it: today's run is theirs too."""
     today = daily.digest_day(settings, now)
     run = store.run(daily.run_key(settings, today))
     runs = tuple(k for k, _d in store.owed().get(sub.email.lower(), []))
     pending = daily.todays_digest(settings, store, now).item_ids if run is None and not paused(sub, today) else ()
+    if (
+        run is not None
+        and run.item_ids
+        and run.key not in runs
+        and not paused(sub, today)
+        and store.delivery_state(run.key, sub.email) is None
+    ):
+        runs = (*runs, run.key)
     return runs, pending
 
 
 def for_reader(settings: Settings, store: Store, sub: Subscriber, *, now: datetime) -> NextEmail:
     """Whether and when the reader's next email goes, as the subscriber page and the preview say it."""
     today = daily.digest_day(settings, now)
+    key = daily.run_key(settings, today)
+    state = store.delivery_state(key, sub.email)
+    if state == "sent":  # today's has gone to them: the next is another day's
+        after = next_day(sub, today + timedelta(days=1))
+        return NextEmail(after, f"sent today's; their next email goes on {after:%A %-d %B %Y}", False)
     theirs = store.owed().get(sub.email.lower(), [])
-    _runs, pending = _owed(settings, store, sub, now)
-    return when(settings, store, sub, today, [d for _k, d in theirs] + ([today] if pending else []))
+    runs, pending = _owed(settings, store, sub, now)
+    owed_days = [d for _k, d in theirs] + ([today] if pending or key in runs else [])
+    return when(settings, store, sub, today, owed_days)
 
 
 def preview(settings: Settings, store: Store, sub: Subscriber, *, now: datetime) -> tuple[NextEmail, Digest, str, str]:
@@ -85,9 +100,12 @@ def preview(settings: Settings, store: Store, sub: Subscriber, *, now: datetime)
     nxt = for_reader(settings, store, sub, now=now)
     if nxt.today and sub.frequency == "daily":
         digest, html, text = daily.preview(settings, store, now=now, subscriber=sub)
-        return nxt, digest, html, text
-    runs, pending = _owed(settings, store, sub, now)
-    day = nxt.day or daily.digest_day(settings, now)
-    base = editions.covering(settings, store, runs, day=day, weekly=sub.frequency == "weekly", extra_ids=pending)
-    digest, html, text = daily.preview(settings, store, now=now, subscriber=sub, base=base)
+    else:
+        runs, pending = _owed(settings, store, sub, now)
+        day = nxt.day or daily.digest_day(settings, now)
+        base = editions.covering(settings, store, runs, day=day, weekly=sub.frequency == "weekly", extra_ids=pending)
+        digest, html, text = daily.preview(settings, store, now=now, subscriber=sub, base=base)
+    if nxt.today and sub.narrowed and digest.count == 0 and not settings.send_empty:
+        # as the send's plan has it: nothing of theirs, so no email today (what they were owed is settled)
+        nxt = replace(nxt, why="nothing today is of what they chose, so no email goes to them today", today=False)
     return nxt, digest, html, text

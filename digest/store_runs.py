@@ -109,6 +109,13 @@ class RunStore(Database):
                 settle=settle,
             )
 
+    def delivery_state(self, key: str, email: str) -> str | None:
+        """The state of `email`'s delivery in run `key`, or None when the run has none for them."""
+        row = self.db.execute(
+            "SELECT state FROM deliveries WHERE run_key=? AND email=? COLLATE NOCASE", (key, email)
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def release_items(self, key: str) -> None:
         """Let a run's items be carried again (used by --force before rebuilding a day)."""
         self.db.execute("UPDATE items SET run_key=NULL WHERE run_key=?", (key,))

@@ -201,7 +201,9 @@ def test_items_leave_out_and_include_anyway_shape_preview_and_send(browser: Any,
     page.goto(f"{base}/admin/subscriber?email=prefs%40example.org")
     expect(page.locator("main")).to_contain_text("inspection")
     page.click("text=Preview today's digest as prefs@example.org gets it")
-    expect(page.locator("h1")).to_have_text("Today's digest, as prefs@example.org will get it")
+    # nothing of theirs today, so no email for them today, as the send's plan has it
+    expect(page.locator("h1")).to_have_text("The next email to prefs@example.org")
+    expect(page.locator("main")).to_contain_text("Nothing today is of what they chose, so no email goes to them today")
     expect(page.locator("main")).to_contain_text("0 items")
     expect(page.locator("pre")).not_to_contain_text("Prison officer recruitment drive")
 

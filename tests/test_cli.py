@@ -564,6 +564,32 @@ def test_preview_as_a_weekly_reader_says_when_their_next_email_goes_and_shows_it
     assert "This week: 3 posts." in r.stdout and f"{their_day:%A %-d %B %Y} - 3 new items" in r.stdout
 
 
+def test_preview_as_a_reader_says_what_the_send_would_do_with_them_today(web: WebServer, make_config: Any) -> None:
+    """After today's send: a reader already sent it is told their next email is tomorrow (it said "due today");
+    a weekly reader whose day is today, added after the send, is shown today's items, as the next send gives
+    them (it showed an empty email); a reader whose choices miss every item is told no email goes today."""
+    from digest.models import WEEKDAYS
+
+    config = make_config(demo_feeds(web), subscribers=["a@example.org"])
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    assert run("poll", config=config).returncode == 0
+    assert run("send", config=config).returncode == 0
+    with (config.parent / "subscribers.yml").open("a") as f:
+        f.write("  - email: w@example.org\n    preferences:\n      frequency: weekly\n")
+        f.write(f"      day: {WEEKDAYS[today.weekday()]}\n")
+        f.write("  - email: r@example.org\n    preferences:\n      kinds: [research]\n")
+    sent = run("preview", "--subscriber", "a@example.org", "--text", config=config)
+    tomorrow = today + timedelta(days=1)
+    assert f"a@example.org: sent today's; their next email goes on {tomorrow:%A %-d %B %Y}" in sent.stderr
+    weekly = run("preview", "--subscriber", "w@example.org", "--text", config=config)
+    assert "w@example.org: due today" in weekly.stderr
+    assert "6 new items" in weekly.stdout and "This week: 2 inspection reports, 4 posts." in weekly.stdout
+    dry = run("send", "--dry-run", config=config).stdout
+    assert "would send to 1 of 3 subscribers (0 suppressed, 1 already sent today, 1 with nothing today that" in dry
+    narrowed = run("preview", "--subscriber", "r@example.org", "--text", config=config)
+    assert "r@example.org: nothing today is of what they chose, so no email goes to them today" in narrowed.stderr
+
+
 def test_poll_status_and_the_email_count_the_same_items_and_show_what_was_left_out(
     web: WebServer, make_config: Any, tmp_path: Path
 ) -> None:
