@@ -149,6 +149,12 @@ def test_search_finds_words_anywhere_in_the_card(archive: Any) -> None:
     [
         ({"kind": "thematic"}, ["A thematic inspection of accommodation for people on probation"]),
         ({"region": "Wales"}, ["An inspection of youth justice services in Cardiff"]),
+        # national, as a reader's choice counts it: whatever is about no one place (a thematic, a post); it found
+        # nothing, though the form offers it
+        (
+            {"region": "national"},
+            ["Why probation caseloads matter", "A thematic inspection of accommodation for people on probation"],
+        ),
         ({"rating": "Inadequate"}, ["A regional inspection of the North West probation region"]),
         ({"q": "caseloads", "kind": "blog"}, ["Why probation caseloads matter"]),
         (
