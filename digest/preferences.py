@@ -80,7 +80,8 @@ def you_get(sub: Subscriber, *, send_time: time, timezone: ZoneInfo | None = Non
         when = f"weekly on {WEEKDAYS[sub.weekday].title()}s"
     else:
         at = send_time_phrase(send_time, timezone) if timezone else send_time.strftime("%H:%M")
-        when = f"every day at {at}"
+        # a day with nothing of theirs sends them nothing: not "every day" for a reader of one region's inspections
+        when = f"at {at} on days with any" if sub.narrowed else f"every day at {at}"
     return f"{what}, {when}"
 
 

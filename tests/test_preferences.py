@@ -62,7 +62,7 @@ def test_the_footer_says_what_the_reader_gets() -> None:
         assert you_get(Subscriber(email="b@example.org"), send_time=NOON, timezone=ZoneInfo(zone)).endswith(said)
     both = Subscriber(email="c@example.org", regions=frozenset({"London", "national"}), sources=frozenset({"B", "A"}))
     assert you_get(both, send_time=NOON) == (
-        "everything new from London and national bodies (sources: A and B), every day at 12:00"
+        "everything new from London and national bodies (sources: A and B), at 12:00 on days with any"
     )
 
 

@@ -139,7 +139,7 @@ def test_a_reader_changes_what_they_get_from_the_link_in_their_email(
     page.get_by_label("Blog posts").uncheck()
     page.get_by_role("button", name="Save what I get").click()
     expect(page.get_by_role("status")).to_contain_text(
-        "you get: inspections, thematics, research, news and other items, every day at 12:00 UK time"
+        "you get: inspections, thematics, research, news and other items, at 12:00 UK time on days with any"
     )
     csp.check()
 
@@ -234,7 +234,7 @@ def test_an_unsubscribed_reader_is_told_so_and_can_subscribe_again_from_the_link
     page.get_by_role("button", name="Subscribe me again").click()
     expect(page.get_by_role("status")).to_contain_text(
         "You are subscribed again. From the next email on, you get: inspections, thematics, research, news and "
-        "other items, every day at 12:00 UK time"
+        "other items, at 12:00 UK time on days with any"
     )
     expect(main).not_to_contain_text("You are unsubscribed")
     csp.check()
