@@ -293,8 +293,11 @@ def _fresh(timestamp: str, settings: WebhookSettings, now: datetime) -> None:
     except (ValueError, OverflowError):
         raise WebhookError(f"unreadable timestamp {timestamp!r}", status=400) from None
     age = (now - when).total_seconds()
-    if abs(age) > settings.max_age:
+    if age > settings.max_age:
         raise WebhookError(f"signed {int(age)} s ago; older than {settings.max_age} s is refused", status=403)
+    if -age > settings.max_age:  # a clock far ahead, or a forged time: "signed -4999 s ago" said it backwards
+        said = f"signed {int(-age)} s in the future; more than {settings.max_age} s ahead is refused"
+        raise WebhookError(said, status=403)
 
 
 def _json(body: bytes) -> Any:

@@ -163,9 +163,10 @@ def test_mailgun_bounce_end_to_end(site: Site, smtp: tuple[Mailbox, int]) -> Non
         (json.dumps({"event-data": MAILGUN_FAILED}).encode(), 401, "unsigned"),
         (mailgun(MAILGUN_FAILED, key="not the key"), 403, "the signature does not match"),
         (mailgun(MAILGUN_FAILED, when=NOW - timedelta(minutes=10)), 403, "older than 300 s is refused"),
+        (mailgun(MAILGUN_FAILED, when=NOW + timedelta(minutes=10)), 403, "signed 600 s in the future; more than"),
         (b"not json", 400, "the body is not JSON"),
     ],
-    ids=["unsigned", "wrong key", "too old", "not json"],
+    ids=["unsigned", "wrong key", "too old", "from the future", "not json"],
 )
 def test_mailgun_refuses_bad_requests(site: Site, body: bytes, status: int, why: str) -> None:
     """Unsigned, wrongly signed, too old or unreadable: refused with a 4xx naming why; nobody is suppressed."""
