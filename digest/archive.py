@@ -210,8 +210,8 @@ class ArchivePages:
         form = {
             "q": params.get("q", "")[:200],
             **chosen,
-            "from": params.get("from", "")[:10],
-            "to": params.get("to", "")[:10],
+            "from": params.get("from", "")[:40],  # as typed: beside its error, not cut to look like a date
+            "to": params.get("to", "")[:40],
         }
         for name in ("from", "to"):  # every wrong value said at once, each beside its field
             try:

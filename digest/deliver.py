@@ -255,7 +255,10 @@ class SmtpSender:
         except smtplib.SMTPAuthenticationError as exc:
             detail = exc.smtp_error
             reply = f"{exc.smtp_code} {detail.decode(errors='replace') if isinstance(detail, bytes) else detail}"
-            raise DeliveryError(f"SMTP login refused: {reply}", reply=reply, permanent=True, transport=True) from exc
+            # 535 and the like: the credentials are wrong, and trying again only gets the account locked; a 454
+            # ("temporary authentication failure") is the server's passing trouble
+            final = exc.smtp_code >= 500
+            raise DeliveryError(f"SMTP login refused: {reply}", reply=reply, permanent=final, transport=True) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             reply = f"cannot connect to {self.settings.host}:{self.settings.port}: {exc or type(exc).__name__}"

@@ -50,7 +50,7 @@ def assess(
     today_made: datetime | None = None,
 ) -> Verdict:
     """`setup`: what would stop the next send before it starts (the subscriber list, the mail server's password),
-    each said in full; `today_made`: when today's run was made."""
+    each said in full; `today_made`: when today's run was finished (or made, if it has no finishing time)."""
     problems: list[str] = list(setup)
     if overdue:
         problems.append("today's digest is overdue")
@@ -59,7 +59,7 @@ def assess(
     waiting = today_counts.get("pending", 0) + today_counts.get("sending", 0)
     if waiting and not sending:
         problems.append(f"today's send stopped with {plural(waiting, 'recipient')} not yet sent")
-    # A send made today's digest after the error (by hand, a retry): mended. Not a forced resend that failed
+    # A send finished today's digest after the error (by hand, a retry): mended. Not a forced resend that failed
     # after the day's digest had gone: that one never went.
     mended = today_status in ("done", "empty") and (
         today_made is None or send_job is None or today_made >= send_job.finished

@@ -360,3 +360,4 @@ class RunInfo:
     status: RunStatus
     items: int
     counts: dict[str, int] = field(default_factory=dict)
+    finished_at: datetime | None = None  # when its last delivery was recorded (None while it sends)

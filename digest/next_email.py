@@ -91,7 +91,17 @@ def for_reader(settings: Settings, store: Store, sub: Subscriber, *, now: dateti
     theirs = store.owed().get(sub.email.lower(), [])
     runs, pending = _owed(settings, store, sub, now)
     owed_days = [d for _k, d in theirs] + ([today] if pending or key in runs else [])
-    return when(settings, store, sub, today, owed_days)
+    nxt = when(settings, store, sub, today, owed_days)
+    if nxt.today and key in runs and key not in {k for k, _d in theirs} and store.run_status(key) == "done":
+        # joined (or became due) after today's digest went: no scheduled send comes again today, and tomorrow's
+        # does not carry today's items
+        after = next_day(sub, today + timedelta(days=1))
+        why = (
+            f"joined after today's digest went: they get today's items only if it is sent again now (Send now, or "
+            f"`digest send`); otherwise their next email goes on {after:%A %-d %B %Y}"
+        )
+        return replace(nxt, why=why)
+    return nxt
 
 
 def preview(settings: Settings, store: Store, sub: Subscriber, *, now: datetime) -> tuple[NextEmail, Digest, str, str]:

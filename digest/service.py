@@ -237,7 +237,7 @@ class Service:
             up_since=self.started,
             setup=self.setup_problems(),
             today_status=facts.today,
-            today_made=next((r.created_at for r in facts.recent if r.key == today), None),
+            today_made=next((r.finished_at or r.created_at for r in facts.recent if r.key == today), None),
         )
 
     def setup_problems(self) -> list[str]:
@@ -251,7 +251,7 @@ class Service:
         if isinstance(known, ConfigError):
             problems.append(f"the subscriber list cannot be read, so no digest can be sent: {known}")
         elif known is not None and not known.subscribers:
-            why = "empty" if known.data else "file not found"
+            why = "empty" if known.data or path.exists() else "file not found"
             problems.append(f"no one is on the subscriber list ({path}: {why}), so the send will refuse it")
         smtp = self.settings.smtp
         if smtp is not None and smtp.username and not smtp.password:
@@ -382,10 +382,10 @@ class Service:
     async def send_retry_job(self) -> None:
         """Today's send again, when it failed or stopped and trying again may mend it (a subscriber list being
         restored, the mail server down or greylisting, rows left pending after a temporary error): from the send
-        time until the missed-send cut-off, every RETRY_MINUTES at first and less often as it goes on failing,
-        never once today's digest is done, never while a send runs, and never after an error that only the
-        operator can mend (a login refused, a password variable left empty). The ledger sends only to whoever has
-        not had it."""
+        time until the missed-send cut-off, every RETRY_MINUTES for an hour, then hourly, and once more in the
+        last RETRY_MINUTES before the cut-off; never once today's digest is done, never while a send runs, and never
+        after an error that only the operator can mend (a login refused, a password variable left empty). The
+        ledger sends only to whoever has not had it."""
         now, zone = self.clock(), self.settings.timezone
         state = self.send_state
         today = now.astimezone(zone).date()
@@ -401,8 +401,9 @@ class Service:
         if not schedule.catch_up_due(self.settings, now, status):
             return
         self._retries += 1
-        if self._retries & (self._retries - 1):  # tries 1, 2, 4, 8, …: every 15 minutes, then 30, 60, 120
-            return
+        last_chance = not schedule.catch_up_due(self.settings, now + timedelta(minutes=RETRY_MINUTES), status)
+        if self._retries > 4 and self._retries % 4 and not last_chance:
+            return  # every 15 minutes for the first hour, then hourly, and once more before the cut-off
         log.info("trying today's send again (%s)", state.error if failed and state else "deliveries still pending")
         await self.send_job()
 

@@ -144,9 +144,7 @@ class ArchiveStore(ItemStore):
         if query.region:
             # as a reader's region choice reads an item: an inspection is its body's region; anything else (a
             # thematic, research, news, a post), or a body placed nowhere, is national
-            where.append(
-                "coalesce(CASE WHEN t.kind = 'inspection' THEN region_of(t.organisation) END, 'national') = ?"
-            )
+            where.append("coalesce(CASE WHEN t.kind = 'inspection' THEN region_of(t.organisation) END, 'national') = ?")
             args.append(query.region)
         if query.since:  # days as the store keeps times: UTC
             where.append("substr(i.published, 1, 10) >= ?")

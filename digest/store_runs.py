@@ -295,7 +295,8 @@ class RunStore(Database):
 
     def recent_runs(self, limit: int = 10) -> list[RunInfo]:
         rows = self.db.execute(
-            "SELECT key, day, subject, created, status, item_ids FROM runs ORDER BY day DESC, created DESC LIMIT ?",
+            "SELECT key, day, subject, created, status, item_ids, finished FROM runs "
+            "ORDER BY day DESC, created DESC LIMIT ?",
             (limit,),
         ).fetchall()
         return [
@@ -307,6 +308,7 @@ class RunStore(Database):
                 status=r["status"],
                 items=len(json.loads(r["item_ids"])),
                 counts=self.delivery_counts(r["key"]),
+                finished_at=datetime.fromisoformat(r["finished"]) if r["finished"] else None,
             )
             for r in rows
         ]

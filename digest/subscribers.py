@@ -120,6 +120,7 @@ class ListCache:
         # parsed again (a 50,000-address list takes seconds to fail, for line numbers), and /health can say why.
         self._failed: tuple[tuple[int, int, int, int] | None, bytes, ConfigError] | None = None
         self._lock = threading.Lock()  # pages run it in threads: one read of a changed file, not one each
+        self._last: SubscriberFile | ConfigError | None = None  # what the last read found, one reference (`known`)
 
     def _stat_key(self) -> tuple[tuple[int, int, int, int] | None, os.stat_result | None]:
         try:
@@ -139,20 +140,18 @@ class ListCache:
                 except ConfigError as exc:
                     if self._failed is None or self._failed[2] is not exc:
                         self._failed = (key, self._bytes(), exc)
+                    self._last = exc
                     raise
                 # The key is the one from before the read: a change during it is seen at the next call.
-                self._loaded, self._key, self._failed = loaded, key, None
+                self._loaded, self._key, self._failed, self._last = loaded, key, None, loaded
                 self._settled = st is not None and max(st.st_mtime, st.st_ctime) < read_at - self.settle
             return self._loaded
 
     def known(self) -> SubscriberFile | ConfigError | None:
-        """What the last read found, while the file is as it was then (a stat, no read: for /health on the event
-        loop): the list, or why it could not be read; None when the file changed since or was never read."""
-        key, _ = self._stat_key()
-        with self._lock:
-            if self._failed is not None:
-                return self._failed[2] if self._failed[0] == key else None
-            return self._loaded if self._loaded is not None and self._key == key else None
+        """What the last read found: the list, or why it could not be read; None before the first read. Neither a
+        read nor a wait: /health asks on the event loop, while a read of a changed 50,000-address list may hold the
+        lock for seconds (the service reads the list every minute, and the pages at each look)."""
+        return self._last
 
     def _bytes(self) -> bytes:
         try:

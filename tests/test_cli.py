@@ -566,8 +566,9 @@ def test_preview_as_a_weekly_reader_says_when_their_next_email_goes_and_shows_it
 
 def test_preview_as_a_reader_says_what_the_send_would_do_with_them_today(web: WebServer, make_config: Any) -> None:
     """After today's send: a reader already sent it is told their next email is tomorrow (it said "due today");
-    a weekly reader whose day is today, added after the send, is shown today's items, as the next send gives
-    them (it showed an empty email); a reader whose choices miss every item is told no email goes today."""
+    a weekly reader whose day is today, added after the send, is shown today's items and told they go only if
+    it is sent again now (it showed an empty email, "due today"); a reader whose choices miss every item is told
+    no email goes today."""
     from digest.models import WEEKDAYS
 
     config = make_config(demo_feeds(web), subscribers=["a@example.org"])
@@ -582,7 +583,9 @@ def test_preview_as_a_reader_says_what_the_send_would_do_with_them_today(web: We
     tomorrow = today + timedelta(days=1)
     assert f"a@example.org: sent today's; their next email goes on {tomorrow:%A %-d %B %Y}" in sent.stderr
     weekly = run("preview", "--subscriber", "w@example.org", "--text", config=config)
-    assert "w@example.org: due today" in weekly.stderr
+    assert "w@example.org: joined after today's digest went: they get today's items only if it is sent again now" in (
+        weekly.stderr
+    )
     assert "6 new items" in weekly.stdout and "This week: 2 inspection reports, 4 posts." in weekly.stdout
     dry = run("send", "--dry-run", config=config).stdout
     assert "would send to 1 of 3 subscribers (0 suppressed, 1 already sent today, 1 with nothing today that" in dry

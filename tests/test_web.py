@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pytest
 from digest import daily
 from digest.auth import hash_password
 from digest.config import load_settings
-from digest.deliver import OutboxSender
+from digest.deliver import OutboxSender, SmtpSender
 from digest.service import Service
 from digest.store import Store
 from digest.web import create_app
@@ -389,6 +389,7 @@ def test_a_send_that_failed_is_tried_again_and_health_clears_once_the_day_is_sen
             body, ok = svc.health(store, NOW)
         assert not ok and any("the last send failed" in p and "file not found" in p for p in body["problems"])
         settings.subscribers_file.write_text(listed, encoding="utf-8")
+        asyncio.run(svc.list_job())  # the job that reads the list every minute
         if mend == "retry":
             asyncio.run(svc.send_retry_job())
         else:  # as `digest send` does, a minute later
@@ -444,23 +445,61 @@ def test_rows_a_greylisting_server_left_pending_are_retried_and_a_refused_login_
     assert box.refuse_logins == tried  # no login tried again
 
 
-def test_a_send_the_mail_server_stopped_says_why_in_health(
+def test_a_send_that_keeps_failing_is_tried_quarter_hourly_then_hourly_and_last_before_the_cut_off(
     make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Nothing can be written (here the outbox: the mail server down would do the same) from noon to the 18:00
+    cut-off: the retry job, run every 15 minutes, tries at once for the first hour, then hourly, and once in the
+    last quarter before the cut-off, and never after it. It had tried at 15, 30, 60, 120 and 240 minutes only,
+    so a server back at 16:05 lost the day."""
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    config = make_config([], subscribers=["reader@example.org"], extra="schedule:\n  send_empty: true\n")
+    settings = load_settings(config)
+    (tmp_path / "afile").write_text("not a folder")
+    noon = NOW.replace(hour=12)  # 12:00 GMT: the send time in London in November
+    now = [noon]
+    svc = Service(settings, clock=lambda: now[0], sender=OutboxSender(tmp_path / "afile" / "outbox"))
+    svc._send(force=False, resend_failed=False)
+    tries = []
+    for quarter in range(1, 30):  # 12:15 to 19:15
+        now[0] = noon + timedelta(minutes=15 * quarter)
+        before = svc.send_state
+        asyncio.run(svc.send_retry_job())
+        if svc.send_state is not before:
+            tries.append(f"{now[0]:%H:%M}")
+    assert tries == ["12:15", "12:30", "12:45", "13:00", "14:00", "15:00", "16:00", "17:00", "17:45"]
+
+
+def test_a_send_the_mail_server_stopped_says_why_in_health(
+    make_config: Any, smtp: tuple[Mailbox, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The mail server is unreachable at noon: the rows stay pending and /health gives the reason beside the count
-    (it said only "stopped with 1 recipient not yet sent"; the why was in the log alone)."""
+    (it said only "stopped with 1 recipient not yet sent"; the why was in the log alone). Once the run is finished
+    later (here as `digest send` would, the server back), /health is ok again: the run made at noon, before the
+    error, was finished after it."""
     monkeypatch.setenv("DIGEST_SECRET", SECRET)
     config = make_config(
         [], subscribers=["reader@example.org"], smtp_port=free_port(), extra="schedule:\n  send_empty: true\n"
     )
     settings = load_settings(config)
-    svc = Service(settings, clock=lambda: NOW)
+    ticks = iter(range(10_000))
+    svc = Service(settings, clock=lambda: NOW + timedelta(seconds=next(ticks)))  # time goes on during the send
     svc._send(force=False, resend_failed=False)
     with svc.store() as store:
         body, ok = svc.health(store, NOW)
         assert store.delivery_counts(daily.run_key(settings, NOW.date())) == {"pending": 1}
     assert not ok
     assert any(p.startswith("the last send failed: ") and "unreachable" in p for p in body["problems"]), body
+    assert settings.smtp is not None
+    config.write_text(config.read_text().replace(f"port: {settings.smtp.port}", f"port: {smtp[1]}"))
+    back = load_settings(config)
+    assert back.smtp is not None
+    with Store(back.database) as store:
+        daily.send_digest(back, store, SmtpSender(back.smtp), clock=lambda: NOW.replace(hour=15))
+    with svc.store() as store:
+        body, ok = svc.health(store, NOW.replace(hour=15))
+    assert ok and body["today"] == "done", body
+    assert smtp[0].recipients == ["reader@example.org"]
 
 
 def test_health_says_before_noon_what_would_stop_the_send(
