@@ -221,7 +221,7 @@ class SmtpSender:
             try:
                 conn = self._connection()
             except DeliveryError as exc:
-                if exc.permanent:
+                if exc.permanent or exc.login:  # a refused login is not tried again here: the run stops
                     raise
                 last = exc.reply
                 continue
@@ -258,7 +258,9 @@ class SmtpSender:
             # 535 and the like: the credentials are wrong, and trying again only gets the account locked; a 454
             # ("temporary authentication failure") is the server's passing trouble
             final = exc.smtp_code >= 500
-            raise DeliveryError(f"SMTP login refused: {reply}", reply=reply, permanent=final, transport=True) from exc
+            raise DeliveryError(
+                f"SMTP login refused: {reply}", reply=reply, permanent=final, transport=True, login=True
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             self._drop()
             reply = f"cannot connect to {self.settings.host}:{self.settings.port}: {exc or type(exc).__name__}"

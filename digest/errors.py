@@ -125,11 +125,13 @@ class DeliveryError(DigestError):
         permanent: bool = False,
         unknown_user: bool = False,
         transport: bool = False,
+        login: bool = False,
     ) -> None:
         self.reply = reply
         self.permanent = permanent
         self.unknown_user = unknown_user
         self.transport = transport
+        self.login = login  # the server refused the login: never tried again within a send (lockouts)
         super().__init__(message)
 
 

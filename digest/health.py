@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from .models import FeedHealth
 from .plural import plural
@@ -48,6 +48,7 @@ def assess(
     setup: Sequence[str] = (),
     today_status: str | None = None,
     today_made: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> Verdict:
     """`setup`: what would stop the next send before it starts (the subscriber list, the mail server's password),
     each said in full; `today_made`: when today's run was finished (or made, if it has no finishing time)."""
@@ -64,7 +65,8 @@ def assess(
     mended = today_status in ("done", "empty") and (
         today_made is None or send_job is None or today_made >= send_job.finished
     )
-    if send_job is not None and send_job.error and send_job.finished.date() == now.date() and not mended:
+    today = now.astimezone(zone).date()  # the schedule's day, not UTC's (BST's first hour is UTC's yesterday)
+    if send_job is not None and send_job.error and send_job.finished.astimezone(zone).date() == today and not mended:
         problems.append(f"the last send failed: {send_job.error}")
     if poll_job is not None and poll_job.error:
         problems.append(f"the last poll failed: {poll_job.error}")

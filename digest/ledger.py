@@ -181,7 +181,7 @@ def send_run(
                     note(row.email, "pending", said)
                     with lock:
                         report.aborted = str(exc)
-                        report.final = exc.permanent
+                        report.final = report.final or exc.permanent  # another thread's final error stays
                     halt.set()
                     return
                 if not exc.permanent:

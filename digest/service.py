@@ -238,6 +238,7 @@ class Service:
             setup=self.setup_problems(),
             today_status=facts.today,
             today_made=next((r.finished_at or r.created_at for r in facts.recent if r.key == today), None),
+            zone=self.settings.timezone,
         )
 
     def setup_problems(self) -> list[str]:
@@ -245,8 +246,8 @@ class Service:
         cannot be read (a hand edit gone wrong) or has nobody on it, an SMTP login without its password."""
         problems = []
         path = self.settings.subscribers_file
-        # As last read (a stat here, never a read: this runs on the event loop, and a broken 50,000-address list
-        # takes seconds to fail); the pages and a job every minute read it, in threads.
+        # As last read (no read or wait here: this runs on the event loop, and a broken 50,000-address list takes
+        # seconds to fail); the pages, the send and a job every minute read it, in threads.
         known = self.subscriber_list.known()
         if isinstance(known, ConfigError):
             problems.append(f"the subscriber list cannot be read, so no digest can be sent: {known}")

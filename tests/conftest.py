@@ -163,6 +163,7 @@ class Mailbox:
     hang_after_data_once: set[str] = field(default_factory=set)  # after the message, no answer for `hang` seconds
     hang: float = 2.0
     refuse_logins: int = 0  # refuse this many logins (535), then accept any
+    login_refusal: str | None = None  # the refusal's reply instead of 535 (a 454: "try again later")
     delay: float = 0.0
     attempts: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -226,7 +227,8 @@ class _Handler:
             refuse = self.box.refuse_logins > 0
             if refuse:
                 self.box.refuse_logins -= 1
-        return AuthResult(success=not refuse, handled=False)  # handled=False: aiosmtpd sends the 235 or 535
+        # handled=False: aiosmtpd sends the 235 or 535 (or the refusal given)
+        return AuthResult(success=not refuse, handled=False, message=self.box.login_refusal if refuse else None)
 
 
 def free_port() -> int:

@@ -96,3 +96,31 @@ def test_the_service_schedules_a_send_at_any_minute_of_the_day(send: str, cutoff
     scheduler = build_scheduler(settings)
     job = scheduler.add_job(print, send_trigger(settings), id="send", misfire_grace_time=send_grace(settings))
     assert job.misfire_grace_time == grace
+
+
+def test_a_send_error_is_yesterdays_after_midnight_in_summer_time() -> None:
+    """/health counts a send's error as today's by the schedule's day: between 00:00 and 01:00 BST it is already
+    tomorrow in London but still today in UTC, and a monitor was paged for a day already over."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from digest.health import JobState, assess
+
+    failed = JobState(finished=datetime(2026, 7, 14, 11, 0, tzinfo=UTC), error="cannot write the outbox")
+    london = ZoneInfo("Europe/London")
+
+    def ok_at(now: datetime) -> bool:
+        return assess(
+            now=now,
+            overdue=False,
+            today_counts={},
+            sending=False,
+            send_job=failed,
+            poll_job=None,
+            feeds=(),
+            poll_interval=timedelta(minutes=30),
+            zone=london,
+        ).ok
+
+    assert not ok_at(datetime(2026, 7, 14, 22, 30, tzinfo=UTC))  # 23:30 BST, the same day: the error stands
+    assert ok_at(datetime(2026, 7, 14, 23, 30, tzinfo=UTC))  # 00:30 BST on the 15th: yesterday's

@@ -470,6 +470,31 @@ def test_a_send_that_keeps_failing_is_tried_quarter_hourly_then_hourly_and_last_
     assert tries == ["12:15", "12:30", "12:45", "13:00", "14:00", "15:00", "16:00", "17:00", "17:45"]
 
 
+def test_a_temporary_login_refusal_is_tried_once_a_send_and_again_by_the_retry(
+    make_config: Any, smtp: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 454 at login (Gmail's "too many login attempts") stops the send after one login, not four (each more
+    login keeps the lockout going), is not final, and the retry job sends the day once the server takes the login."""
+    box, port = smtp
+    monkeypatch.setenv("DIGEST_SECRET", SECRET)
+    monkeypatch.setenv("DIGEST_SMTP_PASSWORD", "s3cret")
+    config = make_config(
+        [], subscribers=["reader@example.org"], smtp_port=port, extra="schedule:\n  send_empty: true\n"
+    )
+    config.write_text(
+        config.read_text().replace("    tls: none\n", "    tls: none\n    username: digest@example.org\n")
+    )
+    box.refuse_logins, box.login_refusal = 100, "454 4.7.0 Temporary authentication failure, try again later"
+    settings = load_settings(config)
+    svc = Service(settings, clock=lambda: NOW)
+    svc._send(force=False, resend_failed=False)
+    assert svc.send_state is not None and "SMTP login refused: 454" in (svc.send_state.error or "")
+    assert not svc.send_state.final and box.refuse_logins == 99  # one login tried (it tried four)
+    box.refuse_logins = 0
+    asyncio.run(svc.send_retry_job())
+    assert box.recipients == ["reader@example.org"]
+
+
 def test_a_send_the_mail_server_stopped_says_why_in_health(
     make_config: Any, smtp: tuple[Mailbox, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
