@@ -74,7 +74,6 @@ class AdminPages(AdminBase):
 
     async def dashboard(self, request: Request) -> Response:
         svc = self.svc
-        await svc.list_job()  # the list read afresh if it changed (in a thread), for the problems shown
         clock = self.svc.clock
         now = clock()
         store = svc.reader()

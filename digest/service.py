@@ -223,7 +223,10 @@ class Service:
         now = self.clock()
         facts = facts or self.facts(store, now)
         running = self.send_thread is not None and self.send_thread.is_alive()
-        today = daily.run_key(self.settings, daily.digest_day(self.settings, now))
+        made = None
+        if self.send_state is not None and self.send_state.error:  # only then does it matter when today's was made
+            today = daily.run_key(self.settings, daily.digest_day(self.settings, now))
+            made = next((r.finished_at or r.created_at for r in facts.recent if r.key == today), None)
         return assess(
             now=now,
             overdue=schedule.overdue(self.settings, now, facts.today),
@@ -237,7 +240,7 @@ class Service:
             up_since=self.started,
             setup=self.setup_problems(),
             today_status=facts.today,
-            today_made=next((r.finished_at or r.created_at for r in facts.recent if r.key == today), None),
+            today_made=made,
             zone=self.settings.timezone,
         )
 
