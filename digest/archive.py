@@ -253,6 +253,7 @@ class ArchivePages:
             form=form,
             results=grouped,
             total=total,
+            folded=len(results) - len(grouped),  # items shown under another ("Also reported by"), not apart
             searched=bool(request.query_params),
             **choices,
             **_paging("/search", params, page, total),

@@ -90,7 +90,8 @@ def feed(*, base: str, list_name: str, digests: Sequence[FeedDigest], updated: d
         sub(entry, "published", _stamp(d.created_at))
         sub(entry, "link", rel="alternate", type="text/html", href=f"{base}/digests/{d.day}")
         n = len(d.items)
-        sub(entry, "summary", f"{n} item{'' if n == 1 else 's'}: " + "; ".join(i.title for i in d.items[:5]))
+        more = f"; and {n - 5} more" if n > 5 else ""  # "6 items:" then five titles had read as one missing
+        sub(entry, "summary", f"{n} item{'' if n == 1 else 's'}: " + "; ".join(i.title for i in d.items[:5]) + more)
         sub(entry, "content", _content(base, d), type="html")
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body

@@ -412,7 +412,8 @@ def test_the_index_and_the_feed_count_and_order_items_as_the_email_does(
             assert re.search(r"\d{4} 6 items: Probation Digest", text(client.get("/digests").text))
             entry = ET.fromstring(client.get("/digests.atom").content).find(f"{ATOM}entry")
     assert entry is not None
-    assert (entry.findtext(f"{ATOM}summary") or "").startswith("6 items: ")
+    summary = entry.findtext(f"{ATOM}summary") or ""
+    assert summary.startswith("6 items: ") and summary.endswith("; and 1 more")  # five titles, and the sixth counted
     content = entry.findtext(f"{ATOM}content") or ""
     titles = re.findall(r'/items/\d+">([^<]+)</a>', content)
     assert len(titles) == 6

@@ -102,3 +102,6 @@ def test_a_search_lists_the_publication_once(archive: Any) -> None:
     assert str(ids["report"]) in rows and str(ids["post"]) not in rows and str(ids["late"]) in rows
     also = re.search(r'Also reported by: <a href="/items/(\d+)">Russell Webster', html)
     assert also is not None and also[1] == str(ids["post"])
+    # the count says items; the list shows publications: the difference is said, not left to puzzle over
+    count = int(re.search(r'<h2 id="results">(\d+) items', html)[1])  # type: ignore[index]
+    assert count == len(rows) + 1 and "1 item on this page is another feed’s report of a publication" in html
