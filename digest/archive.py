@@ -284,6 +284,8 @@ class ArchivePages:
                 return _history(store)
 
         rows = await asyncio.to_thread(read)
+        if params.get("rating", "").strip().lower() == "none":  # as a table's cell says it: the choice's own words
+            params = {**params, "rating": tracker.NO_RATING}  # type: ignore[assignment]
         years = tuple(str(y) for y in sorted({i.published.year for i in rows}, reverse=True))
         regions = tuple(sorted({i.region for i in rows if i.region}))
         form, errors = _filters(

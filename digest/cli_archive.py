@@ -30,6 +30,8 @@ def _known(what: str) -> Callable[[click.Context, click.Parameter, str | None], 
             "rating": (*RATINGS, tracker.NO_RATING),
             "type": tracker.TYPES,
         }[what]
+        if what == "rating" and value.strip().lower() == "none":
+            return tracker.NO_RATING  # as the table shows it
         for choice in known:  # as typed, or in another case
             if value.strip().lower() == choice.lower():
                 return choice

@@ -345,6 +345,12 @@ def test_digest_ratings_refuses_a_region_or_rating_it_does_not_know(archive: Any
     assert great.returncode == 2 and "'Requires improvement'" in great.stderr and "'No overall rating'" in great.stderr
     wales = run("ratings", "--region", "wales", config=settings.path)
     assert wales.returncode == 0 and "Cardiff Youth Justice Service" in wales.stdout
+    # "none", as the table shows an inspection without one, is the "No overall rating" choice (it was refused)
+    none = run("ratings", "--rating", "none", config=settings.path)
+    assert none.returncode == 0 and "of 4 inspections" in none.stdout
+    client, _, _ = archive
+    page = client.get("/ratings", params={"rating": "none"})
+    assert page.status_code == 200 and 'value="No overall rating" selected' in page.text
 
 
 def test_the_home_page_leads_to_the_archive_and_feed_readers_find_the_feed(archive: Any) -> None:
