@@ -277,7 +277,7 @@ class ArchivePages:
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 
     async def ratings(self, request: Request) -> Response:
-        params = request.query_params
+        params: Mapping[str, str] = request.query_params
 
         def read() -> list[tracker.Inspection]:
             with self.svc.store() as store:
@@ -285,7 +285,7 @@ class ArchivePages:
 
         rows = await asyncio.to_thread(read)
         if params.get("rating", "").strip().lower() == "none":  # as a table's cell says it: the choice's own words
-            params = {**params, "rating": tracker.NO_RATING}  # type: ignore[assignment]
+            params = {**params, "rating": tracker.NO_RATING}
         years = tuple(str(y) for y in sorted({i.published.year for i in rows}, reverse=True))
         regions = tuple(sorted({i.region for i in rows if i.region}))
         form, errors = _filters(

@@ -1,9 +1,8 @@
 """Is the service healthy? A pure judgement over what the store and the running service know, so /health, the
 dashboard and `digest status` say the same thing. Not ok when today's send is overdue, failed or stopped part
 way, when the next send cannot start (the subscriber list unreadable or empty, the mail server's password
-missing), when polling is broken (the poll job
-itself failing, or no feed read successfully for a long while), or when the bounce mailbox could not be read at
-its last try (bounces and complaints then go unheeded).
+missing), when polling is broken (the poll job itself failing, or no feed read successfully for a long while), or
+when the bounce mailbox could not be read at its last try (bounces and complaints then go unheeded).
 """
 
 from __future__ import annotations

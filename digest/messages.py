@@ -186,7 +186,7 @@ def renderer(settings: Settings) -> EmailRenderer:
         contact=settings.contact,
         templates=settings.templates_dir,
         send_time=send_time_phrase(settings.send_time, settings.timezone),
-        sources=followed([f.name for f in settings.feeds if f.enabled]),
+        sources=followed(settings.feeds),
     )
 
 
@@ -380,7 +380,7 @@ def confirmation(
         message_id=message_id,
         body=f"Someone (we hope you) asked to receive {name}: "
         f"{offer(settings.send_time, settings.timezone)}, with everything new from "
-        f"{followed([f.name for f in settings.feeds if f.enabled])}.\n\n"
+        f"{followed(settings.feeds)}.\n\n"
         f"To confirm, open this link within 3 days:\n\n{link}\n\n{change}"
         f"If you did not ask for this, ignore this email and nothing will happen.\n",
     )

@@ -16,7 +16,7 @@ from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .errors import InputError
-from .models import KINDS, NATIONAL, WEEKDAYS, YOUTH_JUSTICE, Subscriber
+from .models import KINDS, NATIONAL, WEEKDAYS, YOUTH_JUSTICE, Feed, Subscriber
 from .regions import REGIONS
 
 REGION_CHOICES: tuple[str, ...] = (*REGIONS, NATIONAL, YOUTH_JUSTICE)
@@ -48,10 +48,10 @@ def _and(words: Sequence[str]) -> str:
 FOLLOWED = "HM Inspectorate of Probation and the sector's blogs"  # said when no feed is named (a bare renderer)
 
 
-def followed(names: Sequence[str], shown: int = 5) -> str:
-    """The sources a list follows, as its pages and emails name them: "HM Inspectorate of Probation, Russell Webster
-    and GOV.UK"; past `shown`, the first few and how many more."""
-    names = list(dict.fromkeys(names))
+def followed(feeds: Sequence[Feed], shown: int = 5) -> str:
+    """The sources a list follows (its feeds not paused), as its pages and emails name them: "HM Inspectorate of
+    Probation, Russell Webster and GOV.UK"; past `shown`, the first few and how many more."""
+    names = list(dict.fromkeys(f.name for f in feeds if f.enabled))
     if not names:
         return FOLLOWED
     if len(names) <= shown:

@@ -47,7 +47,16 @@ class PreferencePages:
         with self.svc.store() as store:
             return store.suppression_details().get(email.lower())
 
-    def _form(self, request: Request, sub: Subscriber, token: str, code: int = 200, **context: Any) -> HTMLResponse:
+    def _form(
+        self,
+        request: Request,
+        sub: Subscriber,
+        token: str,
+        code: int = 200,
+        choices: preferences.Choices | None = None,
+        **context: Any,
+    ) -> HTMLResponse:
+        """The page; `choices`: the boxes to show ticked, when not the reader's saved ones (a form sent back)."""
         settings = self.svc.settings
         feeds = [f.name for f in settings.feeds]
         today = daily.digest_day(settings, self.svc.clock())
@@ -65,7 +74,7 @@ class PreferencePages:
             can_resubscribe=stopped is not None and stopped.reason in _READERS_OWN,
             you_get=preferences.you_get(sub, send_time=settings.send_time, timezone=settings.timezone),
             paused_until=f"{sub.paused_until:%A %-d %B %Y}" if preferences.paused(sub, today) else None,
-            choices=context.pop("choices", None) or preferences.choices(sub, feeds),
+            choices=choices or preferences.choices(sub, feeds),
             kinds=KINDS,
             kind_labels=preferences.KIND_LABELS,
             sources=feeds,

@@ -40,9 +40,8 @@ def nothing_to_send(
     counts = store.delivery_counts(run.key)
     if resend_failed:
         return None if counts.get("failed") else "no failed deliveries to resend"
-    recorded = frozenset(d.email.lower() for d in store.deliveries(run.key))
-    joined = editions.plan(
-        settings, store, subs, key=run.key, day=run.day, carries=bool(run.item_ids), recorded=recorded, entries=entries
+    joined = _planned(
+        settings, store, run, subs, key=run.key, day=run.day, carries=bool(run.item_ids), force=False, entries=entries
     ).recipients
     if counts.get("pending", 0) + counts.get("sending", 0) or joined:
         return None

@@ -390,15 +390,16 @@ class Service:
         last RETRY_MINUTES before the cut-off; never once today's digest is done, never while a send runs, and never
         after an error that only the operator can mend (a login refused, a password variable left empty). The
         ledger sends only to whoever has not had it."""
-        now, zone = self.clock(), self.settings.timezone
-        state = self.send_state
-        today = now.astimezone(zone).date()
+        now, state = self.clock(), self.send_state
+        today = daily.digest_day(self.settings, now)
         if self.send_thread is not None and self.send_thread.is_alive():
             return
         with self.store() as store:
             status = self.today_status(store)
             waiting = status == "sending" and bool(store.pending_emails(daily.run_key(self.settings, today))[:1])
-        failed = state is not None and state.error is not None and state.finished.astimezone(zone).date() == today
+        failed = (
+            state is not None and state.error is not None and daily.digest_day(self.settings, state.finished) == today
+        )
         if not (waiting or failed) or (failed and state is not None and state.final):
             self._retries = 0
             return

@@ -116,11 +116,10 @@ class ListCache:
         self._key: tuple[int, int, int, int] | None = None
         self._loaded: SubscriberFile | None = None
         self._settled = False
-        # The last read's failure: the file's key and bytes then, and the error. The same broken bytes are not
-        # parsed again (a 50,000-address list takes seconds to fail, for line numbers), and /health can say why.
-        self._failed: tuple[tuple[int, int, int, int] | None, bytes, ConfigError] | None = None
+        # The last read's failure: the file's bytes then, and the error. The same broken bytes are not parsed again
+        # (a 50,000-address list takes seconds to fail, for line numbers), and /health can say why.
+        self._failed: tuple[bytes, ConfigError] | None = None
         self._lock = threading.Lock()  # pages run it in threads: one read of a changed file, not one each
-        self._last: SubscriberFile | ConfigError | None = None  # what the last read found, one reference (`known`)
 
     def _stat_key(self) -> tuple[tuple[int, int, int, int] | None, os.stat_result | None]:
         try:
@@ -136,14 +135,13 @@ class ListCache:
             if self._loaded is None or not self._settled or key != self._key or self._failed is not None:
                 read_at = time.time()
                 try:
-                    loaded = self._read(key)
+                    loaded = self._read()
                 except ConfigError as exc:
-                    if self._failed is None or self._failed[2] is not exc:
-                        self._failed = (key, self._bytes(), exc)
-                    self._last = exc
+                    if self._failed is None or self._failed[1] is not exc:
+                        self._failed = (self._bytes(), exc)
                     raise
                 # The key is the one from before the read: a change during it is seen at the next call.
-                self._loaded, self._key, self._failed, self._last = loaded, key, None, loaded
+                self._loaded, self._key, self._failed = loaded, key, None
                 self._settled = st is not None and max(st.st_mtime, st.st_ctime) < read_at - self.settle
             return self._loaded
 
@@ -151,7 +149,8 @@ class ListCache:
         """What the last read found: the list, or why it could not be read; None before the first read. Neither a
         read nor a wait: /health asks on the event loop, while a read of a changed 50,000-address list may hold the
         lock for seconds (the service reads the list every minute, and the pages at each look)."""
-        return self._last
+        failed = self._failed  # one reference read: no lock needed
+        return failed[1] if failed is not None else self._loaded
 
     def _bytes(self) -> bytes:
         try:
@@ -159,11 +158,11 @@ class ListCache:
         except OSError:
             return b""
 
-    def _read(self, key: tuple[int, int, int, int] | None) -> SubscriberFile:
+    def _read(self) -> SubscriberFile:
         """The list, parsed only if its bytes changed (a file just edited is looked at on every page until it
         settles: that costs a read, not a parse), with its index of addresses made here, off the event loop."""
-        if self._failed is not None and self._failed[0] == key and self._bytes() == self._failed[1]:
-            raise self._failed[2]  # the same broken bytes: the same error, without parsing them again
+        if self._failed is not None and self._bytes() == self._failed[0]:
+            raise self._failed[1]  # the same broken bytes: the same error, without parsing them again
         if self._loaded is not None:
             try:
                 if self.path.read_bytes() == self._loaded.data and self._loaded.data:

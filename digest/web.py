@@ -71,7 +71,7 @@ class _Followed:
         self.svc = svc
 
     def __str__(self) -> str:
-        return followed([f.name for f in self.svc.settings.feeds if f.enabled])
+        return followed(self.svc.settings.feeds)
 
 
 class Pages:

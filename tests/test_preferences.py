@@ -67,13 +67,19 @@ def test_the_footer_says_what_the_reader_gets() -> None:
 
 
 def test_the_sources_a_list_follows_are_named_and_a_long_list_is_counted() -> None:
-    """The pages and emails name the feeds the list follows; past five, the first four and how many more."""
+    """The pages and emails name the feeds the list follows, not those paused; past five, the first four and how
+    many more."""
+    from digest.models import Feed
     from digest.preferences import FOLLOWED, followed
 
+    def feeds(*names: str, paused: str = "") -> list[Feed]:
+        return [Feed(name=n, url=f"https://x.example/{i}", enabled=n != paused) for i, n in enumerate(names)]
+
     assert followed([]) == FOLLOWED
-    assert followed(["A", "B", "A"]) == "A and B"
-    assert followed([f"S{i}" for i in range(1, 6)]) == "S1, S2, S3, S4 and S5"
-    assert followed([f"S{i}" for i in range(1, 9)]) == "S1, S2, S3, S4 and 4 more sources"
+    assert followed(feeds("A", "B", "A")) == "A and B"
+    assert followed(feeds("A", "B", "C", paused="B")) == "A and C"
+    assert followed(feeds(*(f"S{i}" for i in range(1, 6)))) == "S1, S2, S3, S4 and S5"
+    assert followed(feeds(*(f"S{i}" for i in range(1, 9)))) == "S1, S2, S3, S4 and 4 more sources"
 
 
 def test_regions_filter_entries_and_unplaced_items_count_as_national() -> None:
